@@ -1,0 +1,342 @@
+package booking
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"traded"
+	"traded/pricing"
+	"traded/store"
+)
+
+// Organisation is a school or trust that buys from the LA, identified by its
+// DfE URN.
+type Organisation struct {
+	ID                  int64
+	URN                 int64
+	Kind                string // "school" or "trust"
+	Name                string
+	LACode              int
+	LAName              string
+	EstablishmentNumber string
+	EstablishmentType   string // GIAS TypeOfEstablishment (name)
+	TypeGroup           string // GIAS EstablishmentTypeGroup (name)
+	Phase               string
+	Status              string // GIAS EstablishmentStatus (name)
+	Closed              bool
+	Street              string
+	Locality            string
+	Address3            string
+	Town                string
+	County              string
+	Postcode            string
+	District            string // GIAS DistrictAdministrative (name): gives the quadrant
+
+	// DerivedTier is the tier GIAS implies; TierOverride, set by an admin,
+	// wins over it. Tier is the one in force.
+	DerivedTier  pricing.Tier
+	TierOverride pricing.Tier
+	Tier         pricing.Tier
+
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// AddressLines returns the postal address, one non-empty line each.
+func (o *Organisation) AddressLines() []string {
+	var lines []string
+	for _, l := range []string{o.Street, o.Locality, o.Address3, o.Town, o.County, o.Postcode} {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+// TierChange is one entry of an organisation's tier history.
+type TierChange struct {
+	Tier          pricing.Tier
+	EffectiveFrom string // YYYY-MM-DD
+	Source        string // gias, admin, demo
+	Reason        string
+	RecordedAt    time.Time
+}
+
+const orgColumns = `id, urn, kind, name, la_code, la_name, establishment_number, establishment_type,
+	type_group, phase, status, closed, street, locality, address3, town, county, postcode, district,
+	tier, COALESCE(tier_override, ''), created_at, updated_at`
+
+func scanOrganisation(row interface{ Scan(...any) error }) (*Organisation, error) {
+	var o Organisation
+	var tier, override, created, updated string
+	err := row.Scan(&o.ID, &o.URN, &o.Kind, &o.Name, &o.LACode, &o.LAName, &o.EstablishmentNumber,
+		&o.EstablishmentType, &o.TypeGroup, &o.Phase, &o.Status, &o.Closed, &o.Street, &o.Locality,
+		&o.Address3, &o.Town, &o.County, &o.Postcode, &o.District, &tier, &override, &created, &updated)
+	if err != nil {
+		return nil, err
+	}
+	o.DerivedTier, o.TierOverride = pricing.Tier(tier), pricing.Tier(override)
+	o.Tier = o.DerivedTier
+	if o.TierOverride != "" {
+		o.Tier = o.TierOverride
+	}
+	o.CreatedAt, o.UpdatedAt = store.MustTime(created), store.MustTime(updated)
+	return &o, nil
+}
+
+// ParseURN reads a URN as users type it. It returns EINVALID for anything
+// that is not a positive whole number.
+func ParseURN(s string) (int64, error) {
+	urn, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || urn <= 0 || urn > 99_999_999 {
+		return 0, traded.FieldErrorf("organisation", "%q is not a URN: a URN is the school's 6-digit DfE number", s)
+	}
+	return urn, nil
+}
+
+// FindOrganisationByURN returns the organisation with the URN, or ENOTFOUND.
+func (s *Service) FindOrganisationByURN(ctx context.Context, urn int64) (*Organisation, error) {
+	return findOrganisation(ctx, s.db.Read(), `urn = ?`, urn)
+}
+
+// FindOrganisationByID returns the organisation with the id, or ENOTFOUND.
+func (s *Service) FindOrganisationByID(ctx context.Context, id int64) (*Organisation, error) {
+	return findOrganisation(ctx, s.db.Read(), `id = ?`, id)
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func findOrganisation(ctx context.Context, q queryer, where string, arg any) (*Organisation, error) {
+	o, err := scanOrganisation(q.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM organisations WHERE `+where, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, traded.Errorf(traded.ENOTFOUND, "There is no organisation with URN %v.", arg)
+	} else if err != nil {
+		return nil, fmt.Errorf("find organisation: %w", err)
+	}
+	return o, nil
+}
+
+// OrganisationFilter selects organisations. Nil fields do not filter.
+type OrganisationFilter struct {
+	Tier     *pricing.Tier
+	NameLike *string // case-insensitive substring of the name, or the URN
+	OpenOnly bool
+	Offset   int
+	Limit    int // 0 means 50
+}
+
+// FindOrganisations returns the organisations matching f, by name, and how
+// many match in all.
+func (s *Service) FindOrganisations(ctx context.Context, f OrganisationFilter) ([]*Organisation, int, error) {
+	where, args := []string{"1 = 1"}, []any{}
+	if f.Tier != nil {
+		where = append(where, "COALESCE(tier_override, tier) = ?")
+		args = append(args, string(*f.Tier))
+	}
+	if f.NameLike != nil && strings.TrimSpace(*f.NameLike) != "" {
+		q := strings.TrimSpace(*f.NameLike)
+		where = append(where, "(name LIKE ? ESCAPE '\\' OR CAST(urn AS TEXT) = ?)")
+		args = append(args, "%"+escapeLike(q)+"%", q)
+	}
+	if f.OpenOnly {
+		where = append(where, "closed = 0")
+	}
+	cond := strings.Join(where, " AND ")
+	var total int
+	if err := s.db.Read().QueryRowContext(ctx, `SELECT count(*) FROM organisations WHERE `+cond, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count organisations: %w", err)
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+orgColumns+` FROM organisations WHERE `+cond+
+		` ORDER BY name, urn LIMIT ? OFFSET ?`, append(args, limit, max(f.Offset, 0))...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("find organisations: %w", err)
+	}
+	defer rows.Close()
+	var out []*Organisation
+	for rows.Next() {
+		o, err := scanOrganisation(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("find organisations: %w", err)
+		}
+		out = append(out, o)
+	}
+	return out, total, rows.Err()
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// TierHistory returns an organisation's tiers, oldest first.
+func (s *Service) TierHistory(ctx context.Context, orgID int64) ([]TierChange, error) {
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT tier, effective_from, source, reason, recorded_at
+		FROM organisation_tiers WHERE organisation_id = ? ORDER BY effective_from, id`, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("tier history: %w", err)
+	}
+	defer rows.Close()
+	var out []TierChange
+	for rows.Next() {
+		var c TierChange
+		var tier, recorded string
+		if err := rows.Scan(&tier, &c.EffectiveFrom, &c.Source, &c.Reason, &recorded); err != nil {
+			return nil, fmt.Errorf("tier history: %w", err)
+		}
+		c.Tier, c.RecordedAt = pricing.Tier(tier), store.MustTime(recorded)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// SetTierOverride makes tier the organisation's tier whatever GIAS says, from
+// today, or clears the override when tier is "". It returns ENOTFOUND for an
+// unknown URN and EINVALID for a blank reason.
+func (s *Service) SetTierOverride(ctx context.Context, actor store.Actor, urn int64, tier pricing.Tier, reason string) error {
+	if strings.TrimSpace(reason) == "" {
+		return traded.FieldErrorf("reason", "Give a reason for changing the tier.")
+	}
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		o, err := findOrganisation(ctx, tx, `urn = ?`, urn)
+		if err != nil {
+			return err
+		}
+		var override any
+		effective := o.DerivedTier
+		if tier != "" {
+			override, effective = string(tier), tier
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE organisations SET tier_override = ?, updated_at = ? WHERE id = ?`,
+			override, store.FormatTime(tx.Now), o.ID); err != nil {
+			return fmt.Errorf("set tier: %w", err)
+		}
+		if effective != o.Tier {
+			if err := recordTier(ctx, tx, o.ID, effective, today(tx.Now), "admin", reason); err != nil {
+				return err
+			}
+		}
+		return tx.Audit(ctx, actor, "organisation.tier_override", "organisation", strconv.FormatInt(urn, 10),
+			fmt.Sprintf("tier %s -> %s (override %q): %s", o.Tier, effective, tier, reason))
+	})
+}
+
+func today(now time.Time) string { return now.In(traded.London).Format(store.DateFormat) }
+
+func recordTier(ctx context.Context, tx *store.Tx, orgID int64, tier pricing.Tier, from, source, reason string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO organisation_tiers (organisation_id, tier, effective_from, source, reason, recorded_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, orgID, string(tier), from, source, reason, store.FormatTime(tx.Now))
+	if err != nil {
+		return fmt.Errorf("record tier: %w", err)
+	}
+	return nil
+}
+
+// UpsertResult says what upsertOrganisation did.
+type UpsertResult int
+
+// What an upsert can do.
+const (
+	Unchanged UpsertResult = iota
+	Created
+	Updated
+)
+
+// upsertOrganisation creates o, or brings the organisation with o's URN up to
+// date with it. A change of derived tier is recorded in the tier history from
+// effectiveFrom (YYYY-MM-DD); the old tier stays there. An admin's override
+// is kept.
+func upsertOrganisation(ctx context.Context, tx *store.Tx, o *Organisation, effectiveFrom, source string) (UpsertResult, error) {
+	old, err := findOrganisation(ctx, tx, `urn = ?`, o.URN)
+	if err != nil && traded.ErrorCode(err) != traded.ENOTFOUND {
+		return Unchanged, err
+	}
+	now := store.FormatTime(tx.Now)
+	if old == nil {
+		if o.Kind == "" {
+			o.Kind = "school"
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO organisations (urn, kind, name, la_code, la_name, establishment_number,
+			establishment_type, type_group, phase, status, closed, street, locality, address3, town, county, postcode,
+			district, tier, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			o.URN, o.Kind, o.Name, o.LACode, o.LAName, o.EstablishmentNumber, o.EstablishmentType, o.TypeGroup,
+			o.Phase, o.Status, o.Closed, o.Street, o.Locality, o.Address3, o.Town, o.County, o.Postcode, o.District,
+			string(o.DerivedTier), now, now)
+		if err != nil {
+			return Unchanged, fmt.Errorf("create organisation %d: %w", o.URN, err)
+		}
+		o.ID, _ = res.LastInsertId()
+		if err := recordTier(ctx, tx, o.ID, o.DerivedTier, effectiveFrom, source, "first loaded"); err != nil {
+			return Unchanged, err
+		}
+		return Created, nil
+	}
+	o.ID = old.ID
+	if o.Kind == "" {
+		o.Kind = old.Kind
+	}
+	if sameOrganisation(old, o) {
+		return Unchanged, nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE organisations SET kind = ?, name = ?, la_code = ?, la_name = ?,
+		establishment_number = ?, establishment_type = ?, type_group = ?, phase = ?, status = ?, closed = ?,
+		street = ?, locality = ?, address3 = ?, town = ?, county = ?, postcode = ?, district = ?, tier = ?,
+		updated_at = ? WHERE id = ?`,
+		o.Kind, o.Name, o.LACode, o.LAName, o.EstablishmentNumber, o.EstablishmentType, o.TypeGroup, o.Phase,
+		o.Status, o.Closed, o.Street, o.Locality, o.Address3, o.Town, o.County, o.Postcode, o.District,
+		string(o.DerivedTier), now, old.ID); err != nil {
+		return Unchanged, fmt.Errorf("update organisation %d: %w", o.URN, err)
+	}
+	if o.DerivedTier != old.DerivedTier && old.TierOverride == "" {
+		reason := fmt.Sprintf("GIAS: %s, was %s", o.EstablishmentType, old.EstablishmentType)
+		if err := recordTier(ctx, tx, old.ID, o.DerivedTier, effectiveFrom, source, reason); err != nil {
+			return Unchanged, err
+		}
+	}
+	return Updated, nil
+}
+
+func sameOrganisation(a, b *Organisation) bool {
+	return a.Kind == b.Kind && a.Name == b.Name && a.LACode == b.LACode && a.LAName == b.LAName &&
+		a.EstablishmentNumber == b.EstablishmentNumber && a.EstablishmentType == b.EstablishmentType &&
+		a.TypeGroup == b.TypeGroup && a.Phase == b.Phase && a.Status == b.Status && a.Closed == b.Closed &&
+		a.Street == b.Street && a.Locality == b.Locality && a.Address3 == b.Address3 && a.Town == b.Town &&
+		a.County == b.County && a.Postcode == b.Postcode && a.District == b.District && a.DerivedTier == b.DerivedTier
+}
+
+// UpsertOrganisations creates or updates organisations by URN, deriving each
+// one's tier from its LA code and type (DeriveTier), in one transaction. It
+// is for admin tools and demo data; GIAS files go through ImportSchools.
+func (s *Service) UpsertOrganisations(ctx context.Context, actor store.Actor, orgs []Organisation, source string) error {
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		changed := 0
+		for i := range orgs {
+			o := orgs[i]
+			o.DerivedTier = DeriveTier(o.LACode, o.EstablishmentType)
+			if o.Status == "" {
+				o.Status = "Open"
+			}
+			res, err := upsertOrganisation(ctx, tx, &o, today(tx.Now), source)
+			if err != nil {
+				return err
+			}
+			if res != Unchanged {
+				changed++
+			}
+		}
+		if changed == 0 {
+			return nil
+		}
+		return tx.Audit(ctx, actor, "organisations.upsert", "organisation", "", fmt.Sprintf("%d organisations created or updated", changed))
+	})
+}

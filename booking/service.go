@@ -1,0 +1,28 @@
+// Package booking is what Traded sells and to whom: organisations and their
+// tiers (loaded from GIAS), the catalogue of products and versioned price
+// lists, training sessions, term dates, subscriptions and quotes; and, as
+// later issues add them, bookings, waiting lists, attendance and invites.
+//
+// A public method owns its transaction; private helpers take (ctx, tx, ...).
+package booking
+
+import (
+	"sync"
+
+	"traded/store"
+)
+
+// Service is the booking domain over one database.
+type Service struct {
+	db *store.DB
+
+	// priceLists caches loaded lists by id. A stored list never changes (the
+	// prices table refuses updates), so a loaded one is good for ever.
+	priceLists sync.Map // int64 -> *pricing.PriceList
+}
+
+// NewService returns a Service over db.
+func NewService(db *store.DB) *Service { return &Service{db: db} }
+
+// DB returns the database the service works on.
+func (s *Service) DB() *store.DB { return s.db }

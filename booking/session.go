@@ -1,0 +1,211 @@
+package booking
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"traded"
+	"traded/pricing"
+	"traded/store"
+)
+
+// Course is a kind of training the LA runs, sold as one product.
+type Course struct {
+	Code        string
+	ProductCode string
+	Title       string
+	Description string
+}
+
+// Session is one scheduled run of a course.
+type Session struct {
+	ID              int64
+	CourseCode      string
+	ProductCode     string
+	Year            pricing.AcademicYear
+	Title           string
+	StartsAt        time.Time // UTC
+	Duration        time.Duration
+	Capacity        int
+	PlacesTaken     int
+	JoiningURL      string
+	Presenter       string
+	BookingCutoffAt time.Time // UTC
+	Status          string    // scheduled, cancelled
+	Sequence        int
+}
+
+// EndsAt returns when the session ends.
+func (s *Session) EndsAt() time.Time { return s.StartsAt.Add(s.Duration) }
+
+// PlacesLeft returns how many places can still be booked.
+func (s *Session) PlacesLeft() int { return max(0, s.Capacity-s.PlacesTaken) }
+
+// FindCourses returns every course in catalogue order.
+func (s *Service) FindCourses(ctx context.Context) ([]*Course, error) {
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT code, product_code, title, description FROM courses ORDER BY sort, code`)
+	if err != nil {
+		return nil, fmt.Errorf("find courses: %w", err)
+	}
+	defer rows.Close()
+	var out []*Course
+	for rows.Next() {
+		var c Course
+		if err := rows.Scan(&c.Code, &c.ProductCode, &c.Title, &c.Description); err != nil {
+			return nil, fmt.Errorf("find courses: %w", err)
+		}
+		out = append(out, &c)
+	}
+	return out, rows.Err()
+}
+
+// SessionFilter selects sessions. Nil fields do not filter.
+type SessionFilter struct {
+	ID          *int64
+	Year        *pricing.AcademicYear
+	ProductCode *string
+	Status      *string
+}
+
+// sessionPlacesTaken counts the places a session's bookings hold. Booking
+// (a later migration) replaces it; until then no session has any.
+var sessionPlacesTaken = `0`
+
+// FindSessions returns the sessions matching f, in start order.
+func (s *Service) FindSessions(ctx context.Context, f SessionFilter) ([]*Session, error) {
+	return findSessions(ctx, s.db.Read(), f)
+}
+
+// FindSessionByID returns one session, or ENOTFOUND.
+func (s *Service) FindSessionByID(ctx context.Context, id int64) (*Session, error) {
+	out, err := findSessions(ctx, s.db.Read(), SessionFilter{ID: &id})
+	if err != nil {
+		return nil, err
+	} else if len(out) == 0 {
+		return nil, traded.Errorf(traded.ENOTFOUND, "There is no session %d.", id)
+	}
+	return out[0], nil
+}
+
+func findSessions(ctx context.Context, q queryer, f SessionFilter) ([]*Session, error) {
+	where, args := []string{"1 = 1"}, []any{}
+	if f.ID != nil {
+		where, args = append(where, "s.id = ?"), append(args, *f.ID)
+	}
+	if f.Year != nil {
+		where, args = append(where, "s.academic_year = ?"), append(args, f.Year.String())
+	}
+	if f.ProductCode != nil {
+		where, args = append(where, "c.product_code = ?"), append(args, *f.ProductCode)
+	}
+	if f.Status != nil {
+		where, args = append(where, "s.status = ?"), append(args, *f.Status)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT s.id, s.course_code, c.product_code, s.academic_year, s.title, s.starts_at,
+			s.duration_minutes, s.capacity, `+sessionPlacesTaken+`, s.joining_url, s.presenter, s.booking_cutoff_at,
+			s.status, s.sequence
+		FROM sessions s JOIN courses c ON c.code = s.course_code
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY s.starts_at, s.id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("find sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []*Session
+	for rows.Next() {
+		var x Session
+		var year, starts, cutoff string
+		var minutes int
+		if err := rows.Scan(&x.ID, &x.CourseCode, &x.ProductCode, &year, &x.Title, &starts, &minutes, &x.Capacity,
+			&x.PlacesTaken, &x.JoiningURL, &x.Presenter, &cutoff, &x.Status, &x.Sequence); err != nil {
+			return nil, fmt.Errorf("find sessions: %w", err)
+		}
+		x.Year, _ = pricing.ParseAcademicYear(year)
+		x.StartsAt, x.BookingCutoffAt = store.MustTime(starts), store.MustTime(cutoff)
+		x.Duration = time.Duration(minutes) * time.Minute
+		out = append(out, &x)
+	}
+	return out, rows.Err()
+}
+
+// SessionInput is what an admin gives to schedule a session. StartsAt is a
+// wall-clock time in Europe/London (the caller parses it there).
+type SessionInput struct {
+	CourseCode      string
+	Title           string // "" means the course title
+	StartsAt        time.Time
+	Duration        time.Duration
+	Capacity        int
+	JoiningURL      string
+	Presenter       string
+	BookingCutoffAt *time.Time // nil means 24 hours before the start
+}
+
+// validate checks a session's fields and fills defaults. It returns EINVALID
+// naming the first bad field.
+func (in *SessionInput) validate() error {
+	if in.StartsAt.IsZero() {
+		return traded.FieldErrorf("starts_at", "Enter the date and time the session starts.")
+	}
+	if in.Duration < 15*time.Minute || in.Duration > 12*time.Hour {
+		return traded.FieldErrorf("duration", "The duration must be between 15 minutes and 12 hours.")
+	}
+	if in.Capacity < 1 || in.Capacity > 10000 {
+		return traded.FieldErrorf("capacity", "The capacity must be between 1 and 10,000 places.")
+	}
+	if in.JoiningURL != "" {
+		u, err := url.Parse(in.JoiningURL)
+		if err != nil || u.Scheme != "https" || u.Host == "" {
+			return traded.FieldErrorf("joining_url", "The joining link must be a full https:// address.")
+		}
+	}
+	if in.BookingCutoffAt == nil {
+		c := in.StartsAt.Add(-24 * time.Hour)
+		in.BookingCutoffAt = &c
+	} else if in.BookingCutoffAt.After(in.StartsAt) {
+		return traded.FieldErrorf("booking_cutoff", "Bookings must close before the session starts.")
+	}
+	return nil
+}
+
+// CreateSession schedules a session of a course. The academic year is the one
+// the start falls in. It returns EINVALID for bad input and ENOTFOUND for an
+// unknown course.
+func (s *Service) CreateSession(ctx context.Context, actor store.Actor, in SessionInput) (*Session, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	var id int64
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		var title string
+		err := tx.QueryRowContext(ctx, `SELECT title FROM courses WHERE code = ?`, in.CourseCode).Scan(&title)
+		if errors.Is(err, sql.ErrNoRows) {
+			return traded.FieldErrorf("course", "There is no course %q.", in.CourseCode)
+		} else if err != nil {
+			return fmt.Errorf("create session: %w", err)
+		}
+		if in.Title == "" {
+			in.Title = title
+		}
+		year := pricing.AcademicYearOf(in.StartsAt, traded.London)
+		now := store.FormatTime(tx.Now)
+		res, err := tx.ExecContext(ctx, `INSERT INTO sessions (course_code, academic_year, title, starts_at, duration_minutes,
+			capacity, joining_url, presenter, booking_cutoff_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			in.CourseCode, year.String(), in.Title, store.FormatTime(in.StartsAt), int(in.Duration/time.Minute), in.Capacity,
+			in.JoiningURL, in.Presenter, store.FormatTime(*in.BookingCutoffAt), now, now)
+		if err != nil {
+			return fmt.Errorf("create session: %w", err)
+		}
+		id, _ = res.LastInsertId()
+		return tx.Audit(ctx, actor, "session.create", "session", fmt.Sprint(id),
+			fmt.Sprintf("%s at %s", in.Title, in.StartsAt.In(traded.London).Format("Mon 2 Jan 2006 15:04")))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.FindSessionByID(ctx, id)
+}

@@ -1,0 +1,150 @@
+// Package demo loads the demonstration data that `traded serve --demo` and
+// `make run` show: a current price list rolled forward from the published
+// 2021/22 tariff, term dates, each year's PSA sessions and moderation events,
+// and a handful of schools of each tier. It is a package of its own because
+// it reaches across booking, billing and accounts; nothing else imports it.
+//
+// Every step is idempotent: loading twice changes nothing.
+package demo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"traded"
+	"traded/booking"
+	"traded/pricing"
+	"traded/store"
+)
+
+// Uplift is the rise applied when the demo rolls the 2021/22 tariff forward
+// to the current year.
+const Uplift = pricing.Uplift(350)
+
+// Published is the year of the published tariff that every database holds.
+const Published = pricing.AcademicYear(2021)
+
+// actor is who the audit log says made the demo data.
+var actor = store.Actor{Name: "demo"}
+
+// Schools are the demo organisations: fictional names and URNs (99xxxx, not
+// real DfE numbers) in real Essex districts, with two outside Essex.
+var Schools = []booking.Organisation{
+	{URN: 990001, Name: "Chelmer Valley Community Primary School", LACode: 881, LAName: "Essex", EstablishmentType: "Community school", TypeGroup: "Local authority maintained schools", Phase: "Primary", Street: "Broomfield Road", Town: "Chelmsford", County: "Essex", Postcode: "CM1 7AA", District: "Chelmsford"},
+	{URN: 990002, Name: "St Cedd’s Church of England Primary School", LACode: 881, LAName: "Essex", EstablishmentType: "Voluntary aided school", TypeGroup: "Local authority maintained schools", Phase: "Primary", Street: "Church Lane", Town: "Braintree", County: "Essex", Postcode: "CM7 1AA", District: "Braintree"},
+	{URN: 990003, Name: "Harwich Road Infant School", LACode: 881, LAName: "Essex", EstablishmentType: "Foundation school", TypeGroup: "Local authority maintained schools", Phase: "Primary", Street: "Harwich Road", Town: "Colchester", County: "Essex", Postcode: "CO4 3AA", District: "Colchester"},
+	{URN: 990004, Name: "Basildon Meadows Academy", LACode: 881, LAName: "Essex", EstablishmentType: "Academy converter", TypeGroup: "Academies", Phase: "Primary", Street: "Meadow Way", Town: "Basildon", County: "Essex", Postcode: "SS14 1AA", District: "Basildon"},
+	{URN: 990005, Name: "Harlow Forest Free School", LACode: 881, LAName: "Essex", EstablishmentType: "Free schools", TypeGroup: "Free Schools", Phase: "Primary", Street: "Forest Drive", Town: "Harlow", County: "Essex", Postcode: "CM20 1AA", District: "Harlow"},
+	{URN: 990006, Name: "Tendring Coast Primary Academy", LACode: 881, LAName: "Essex", EstablishmentType: "Academy sponsor led", TypeGroup: "Academies", Phase: "Primary", Street: "Marine Parade", Town: "Clacton-on-Sea", County: "Essex", Postcode: "CO15 1AA", District: "Tendring"},
+	{URN: 990007, Name: "Leigh Cliffs Primary School", LACode: 882, LAName: "Southend-on-Sea", EstablishmentType: "Community school", TypeGroup: "Local authority maintained schools", Phase: "Primary", Street: "Cliff Road", Town: "Leigh-on-Sea", County: "Essex", Postcode: "SS9 1AA", District: "Southend-on-Sea"},
+	{URN: 990008, Name: "Grays Riverside Academy", LACode: 883, LAName: "Thurrock", EstablishmentType: "Academy converter", TypeGroup: "Academies", Phase: "Primary", Street: "River View", Town: "Grays", County: "Essex", Postcode: "RM17 1AA", District: "Thurrock"},
+	{URN: 990009, Name: "Stour Valley Primary School", LACode: 935, LAName: "Suffolk", EstablishmentType: "Community school", TypeGroup: "Local authority maintained schools", Phase: "Primary", Street: "Stour Street", Town: "Sudbury", County: "Suffolk", Postcode: "CO10 1AA", District: "Babergh"},
+}
+
+// slot places a session: the weekday of the given week (1-based) of a
+// half-term, at a London wall-clock time.
+type slot struct {
+	course   string
+	term     string
+	week     int
+	weekday  time.Weekday
+	hh, mm   int
+	capacity int
+}
+
+// programme is one year's 10 PSA sessions and 4 moderation events. Phonics
+// and multiplication tables check administration come before the June checks.
+var programme = []slot{
+	{"psa-managing-ks1-ks2", "autumn1", 5, time.Tuesday, 16, 0, 100},
+	{"psa-briefing-autumn", "autumn2", 2, time.Tuesday, 16, 0, 100},
+	{"psa-ks1-taf", "autumn2", 5, time.Thursday, 16, 0, 100},
+	{"psa-ks2-taf", "spring1", 2, time.Tuesday, 16, 0, 100},
+	{"mod-y2-new", "spring1", 2, time.Wednesday, 13, 30, 40},
+	{"psa-y2-refresher", "spring1", 3, time.Thursday, 16, 0, 100},
+	{"mod-y2-experienced", "spring1", 3, time.Wednesday, 13, 30, 40},
+	{"psa-y6-refresher", "spring1", 4, time.Tuesday, 16, 0, 100},
+	{"psa-phonics", "spring2", 2, time.Tuesday, 16, 0, 100},
+	{"mod-y6-new", "spring2", 1, time.Wednesday, 13, 30, 40},
+	{"psa-briefing-spring", "spring2", 3, time.Thursday, 16, 0, 100},
+	{"mod-y6-experienced", "spring2", 2, time.Wednesday, 13, 30, 40},
+	{"psa-mtc", "summer1", 1, time.Tuesday, 16, 0, 100},
+	{"psa-briefing-summer", "summer1", 3, time.Thursday, 16, 0, 100},
+}
+
+// Load puts the demo data into the database behind svc.
+func Load(ctx context.Context, svc *booking.Service) error {
+	current := pricing.AcademicYearOf(svc.DB().Now(), traded.London)
+	if _, err := svc.PriceList(ctx, current); traded.ErrorCode(err) == traded.ENOTFOUND {
+		if _, err := svc.RollForward(ctx, actor, Published, current, Uplift, false); err != nil {
+			return fmt.Errorf("demo price list: %w", err)
+		}
+	} else if err != nil {
+		return err
+	}
+	for _, year := range []pricing.AcademicYear{Published, current} {
+		if err := loadYear(ctx, svc, year); err != nil {
+			return fmt.Errorf("demo %s: %w", year, err)
+		}
+	}
+	if err := svc.UpsertOrganisations(ctx, actor, Schools, "demo"); err != nil {
+		return fmt.Errorf("demo schools: %w", err)
+	}
+	return nil
+}
+
+func loadYear(ctx context.Context, svc *booking.Service, year pricing.AcademicYear) error {
+	terms, err := svc.FindTerms(ctx, year)
+	if err != nil {
+		return err
+	}
+	if len(terms) == 0 {
+		if err := svc.SetTerms(ctx, actor, year, booking.TypicalTerms(year)); err != nil {
+			return err
+		}
+		if terms, err = svc.FindTerms(ctx, year); err != nil {
+			return err
+		}
+	}
+	existing, err := svc.FindSessions(ctx, booking.SessionFilter{Year: &year})
+	if err != nil || len(existing) > 0 {
+		return err
+	}
+	byTerm := map[string]booking.Term{}
+	for _, t := range terms {
+		byTerm[t.Term] = t
+	}
+	for _, sl := range programme {
+		start := sessionDate(byTerm[sl.term], sl.week, sl.weekday)
+		at := time.Date(start.Year(), start.Month(), start.Day(), sl.hh, sl.mm, 0, 0, traded.London)
+		_, err := svc.CreateSession(ctx, actor, booking.SessionInput{
+			CourseCode: sl.course,
+			StartsAt:   at.UTC(),
+			Duration:   time.Hour,
+			Capacity:   sl.capacity,
+			JoiningURL: fmt.Sprintf("https://meet.essex.example/traded/%s-%d", sl.course, int(year)),
+			Presenter:  "Essex Primary Assessment Team",
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sessionDate returns the weekday of the week'th week of the term, moved a
+// week on if that falls before the term starts, and kept to a working day.
+func sessionDate(t booking.Term, week int, wd time.Weekday) time.Time {
+	monday := t.StartsOn
+	for monday.Weekday() != time.Monday {
+		monday = monday.AddDate(0, 0, -1)
+	}
+	d := monday.AddDate(0, 0, 7*(week-1)+int(wd-time.Monday))
+	if d.Before(t.StartsOn) {
+		d = d.AddDate(0, 0, 7)
+	}
+	for !booking.IsWorkingDay(d) {
+		d = d.AddDate(0, 0, 1)
+	}
+	return d
+}

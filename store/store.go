@@ -1,0 +1,224 @@
+// Package store is Traded's database helper: one SQLite file opened as a
+// single-connection writer pool and a reader pool, the embedded migrations,
+// and write transactions stamped by the injected clock.
+//
+// Every domain package uses it; it knows nothing of the domain. With one
+// writer connection and BEGIN IMMEDIATE, a check-then-insert inside Write
+// (capacity, entitlement, the next invoice number) cannot race.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+
+	"traded"
+	"traded/migrations"
+)
+
+// TimeFormat is how instants are stored: UTC, to the second, sortable as text.
+const TimeFormat = "2006-01-02T15:04:05Z"
+
+// DateFormat is how calendar dates are stored.
+const DateFormat = "2006-01-02"
+
+// DB is an open Traded database.
+type DB struct {
+	Path  string
+	Clock traded.Clock
+
+	w *sql.DB // one connection: every write goes through it, in turn
+	r *sql.DB // readers, concurrent with the writer thanks to WAL
+}
+
+// Open opens (creating it and its folder if need be) the database at path.
+// It does not migrate: call Migrate.
+func Open(path string, clock traded.Clock) (*DB, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("open database: %q: give a file path", path)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("open database: %w", err)
+		}
+	}
+	// Pragmas are per connection, so they go in the DSN, never a one-off Exec.
+	common := "_busy_timeout=5000&_foreign_keys=on&_journal_mode=WAL&_synchronous=NORMAL"
+	w, err := sql.Open("sqlite3", "file:"+url.PathEscape(path)+"?_txlock=immediate&"+common)
+	if err != nil {
+		return nil, fmt.Errorf("open database writer: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := w.Ping(); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite3", "file:"+url.PathEscape(path)+"?_txlock=deferred&"+common)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open database reader: %w", err)
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	r.SetConnMaxIdleTime(0)
+	if clock == nil {
+		clock = traded.SystemClock{}
+	}
+	return &DB{Path: path, Clock: clock, w: w, r: r}, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	return errors.Join(db.r.Close(), db.w.Close())
+}
+
+// Now returns the clock's time, in UTC, to the second.
+func (db *DB) Now() time.Time { return db.Clock.Now().UTC().Truncate(time.Second) }
+
+// Tx is a write transaction. Now is the clock read once when it began, so
+// every row a transaction stamps carries the same instant.
+type Tx struct {
+	*sql.Tx
+	Now time.Time
+}
+
+// Write runs fn in a write transaction (BEGIN IMMEDIATE on the one writer
+// connection) and commits if fn returns nil. Keep network calls out of fn.
+func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
+	sqlTx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	tx := &Tx{Tx: sqlTx, Now: db.Now()}
+	if err := fn(tx); err != nil {
+		_ = sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Read returns the reader pool for queries. Use it for anything that does
+// not write; it never blocks behind the writer.
+func (db *DB) Read() *sql.DB { return db.r }
+
+// Migrate applies, in name order, each embedded migration not yet recorded,
+// each in its own transaction, and returns the names it applied.
+func (db *DB) Migrate(ctx context.Context) ([]string, error) {
+	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	names, err := fs.Glob(migrations.FS, "*.sql")
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	sort.Strings(names)
+	var applied []string
+	for _, name := range names {
+		body, err := migrations.FS.ReadFile(name)
+		if err != nil {
+			return applied, fmt.Errorf("migrate %s: %w", name, err)
+		}
+		done := false
+		err = db.Write(ctx, func(tx *Tx) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, name, FormatTime(tx.Now)); err != nil {
+				return err
+			}
+			done = true
+			return nil
+		})
+		if err != nil {
+			return applied, fmt.Errorf("migrate %s: %w", name, err)
+		}
+		if done {
+			applied = append(applied, name)
+		}
+	}
+	return applied, nil
+}
+
+// FormatTime returns t as stored: UTC, RFC 3339, to the second.
+func FormatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
+
+// ParseTime reads an instant as stored.
+func ParseTime(s string) (time.Time, error) {
+	t, err := time.Parse(TimeFormat, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("stored time %q: %w", s, err)
+	}
+	return t, nil
+}
+
+// MustTime reads an instant that the database wrote; a malformed one is a
+// corrupt database, reported as the zero time.
+func MustTime(s string) time.Time {
+	t, _ := ParseTime(s)
+	return t
+}
+
+// IsUniqueViolation reports whether err is SQLite refusing a duplicate key.
+func IsUniqueViolation(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.Code == sqlite3.ErrConstraint &&
+		(se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
+}
+
+// Audit records one state change in the audit log, inside the transaction
+// that makes the change, so the two stand or fall together.
+func (tx *Tx) Audit(ctx context.Context, a Actor, action, entity, entityID, detail string) error {
+	var id any
+	if a.UserID != 0 {
+		id = a.UserID
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at, actor_id, actor, action, entity, entity_id, detail, remote_addr)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, FormatTime(tx.Now), id, a.Label(), action, entity, entityID, detail, a.RemoteAddr)
+	if err != nil {
+		return fmt.Errorf("audit %s: %w", action, err)
+	}
+	return nil
+}
+
+// Actor is who made a change: a signed-in user, or an admin command run on
+// the server ("cli"), or the system itself (the demo loader, a worker).
+type Actor struct {
+	UserID     int64
+	Name       string // email of a user, or "cli", "system"
+	RemoteAddr string
+}
+
+// Label is how the audit log names the actor.
+func (a Actor) Label() string {
+	if a.Name == "" {
+		return "system"
+	}
+	return a.Name
+}
+
+// System is the actor for changes Traded makes on its own.
+var System = Actor{Name: "system"}

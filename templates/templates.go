@@ -1,0 +1,12 @@
+// Package templates holds Traded's html/template pages, embedded in the
+// binary. Each page starts with {{template "top" .}} and ends with
+// {{template "bottom" .}}, the shared frame in partials/; html/template's
+// escaping is the only way text reaches a page.
+package templates
+
+import "embed"
+
+// FS holds the page templates and partials.
+//
+//go:embed *.html partials/*.html
+var FS embed.FS

@@ -1,0 +1,120 @@
+// Package web is Traded's HTTP layer: the Fiber app, its routes and
+// handlers, pages and the JSON API, and the mapping of errors to statuses.
+// It is the only package that knows about Fiber.
+package web
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"github.com/gofiber/template/html/v2"
+
+	"traded"
+	"traded/booking"
+	"traded/store"
+	"traded/templates"
+)
+
+// Config is what the web layer needs to know of its deployment.
+type Config struct {
+	// Dev is local development: cookies are not marked Secure.
+	Dev bool
+	// BaseURL is the public address, for links in mail and calendars.
+	BaseURL string
+	// QuietAccessLog logs only failed requests (for load tests).
+	QuietAccessLog bool
+}
+
+// Server is the Traded web application.
+type Server struct {
+	cfg     Config
+	app     *fiber.App
+	log     *slog.Logger
+	db      *store.DB
+	booking *booking.Service
+}
+
+// New builds the app and parses every template, failing fast on a bad one.
+func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
+	s := &Server{cfg: cfg, log: log, db: db, booking: booking.NewService(db)}
+	views := html.NewFileSystem(http.FS(templates.FS), ".html")
+	views.AddFuncMap(templateFuncs())
+	if err := views.Load(); err != nil {
+		return nil, err
+	}
+	s.app = fiber.New(fiber.Config{
+		AppName:               "Traded",
+		Views:                 views,
+		ErrorHandler:          s.handleError,
+		DisableStartupMessage: true,
+		BodyLimit:             8 << 20,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           120 * time.Second,
+	})
+	s.routes()
+	return s, nil
+}
+
+// App returns the Fiber app, for tests that drive it with app.Test.
+func (s *Server) App() *fiber.App { return s.app }
+
+func (s *Server) now() time.Time { return s.db.Clock.Now() }
+
+func (s *Server) routes() {
+	app := s.app
+	app.Use(requestid.New())
+	app.Use(s.logRequests)
+	app.Use(recover.New())
+	app.Use(securityHeaders)
+
+	static, _ := fs.Sub(staticFS, "static")
+	app.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static), MaxAge: 3600}))
+	app.Get("/healthz", s.handleHealth)
+	app.Get("/robots.txt", func(c *fiber.Ctx) error { return c.Redirect("/static/robots.txt", http.StatusMovedPermanently) })
+
+	api := app.Group("/api/v1")
+	api.Get("/catalogue", s.handleCatalogueAPI)
+	api.Post("/quotes", s.handleQuoteCreate)
+
+	app.Get("/", s.handleHome)
+	app.Get("/catalogue", s.handleCataloguePage)
+}
+
+// securityHeaders sets the headers every answer carries.
+func securityHeaders(c *fiber.Ctx) error {
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("X-Frame-Options", "DENY")
+	c.Set("Referrer-Policy", "same-origin")
+	c.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'")
+	return c.Next()
+}
+
+func requestID(c *fiber.Ctx) string {
+	id, _ := c.Locals(requestid.ConfigDefault.ContextKey).(string)
+	return id
+}
+
+func (s *Server) handleHealth(c *fiber.Ctx) error {
+	if err := s.db.Read().PingContext(c.UserContext()); err != nil {
+		return err
+	}
+	return c.SendString("ok")
+}
+
+// Serve answers requests on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
+
+// Shutdown stops taking connections and waits, until ctx ends, for requests
+// in flight to finish.
+func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
+
+var _ = traded.London
