@@ -58,6 +58,11 @@ type PriceKey struct {
 	Rate    Rate
 }
 
+// Key returns the PriceKey of one cell.
+func Key(product string, tier Tier, rate Rate) PriceKey {
+	return PriceKey{Product: product, Tier: tier, Rate: rate}
+}
+
 // PriceList is one version of the prices for one academic year. Lists are
 // never edited: a change is a new version, and issued documents copy the
 // amounts they charge, so nothing issued changes when a list does.

@@ -75,7 +75,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return nil
 		})
 	case "import-schools":
-		return withDB(rest, "import-schools", stderr, func(fs *flag.FlagSet) { fs.String("effective", "", "date a changed tier takes effect (YYYY-MM-DD; default today)") },
+		return withDB(rest, "import-schools", stderr, func(fs *flag.FlagSet) {
+			fs.String("effective", "", "date a changed tier takes effect (YYYY-MM-DD; default today)")
+		},
 			func(db *store.DB, fs *flag.FlagSet) error {
 				return runImportSchools(ctx, db, flagArgs(fs), stdout, stderr)
 			})

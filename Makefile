@@ -1,0 +1,43 @@
+# Traded: `make run` serves the demo on http://localhost:8080; `make test`
+# installs what the tests need and runs every test. See README.md.
+
+GO       ?= go
+BIN      := bin/traded
+ADDR     ?= :8080
+DB       ?= ./data/traded.db
+GOFILES  := $(shell git ls-files '*.go' 2>/dev/null)
+
+.PHONY: run build test test-deps test-go test-browser lint assets clean
+
+## run: build and serve Traded with demo data on $(ADDR)
+run: build
+	./$(BIN) serve --addr $(ADDR) --db $(DB) --demo
+
+## build: compile the traded binary into bin/
+build:
+	$(GO) build -o $(BIN) ./cmd/traded
+
+## test: install test dependencies, then lint, unit, integration and browser tests
+test: test-deps lint test-go test-browser
+
+test-deps:
+	./scripts/test-deps.sh
+
+lint:
+	@unformatted=$$(gofmt -l $(GOFILES)); if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+## test-go: every Go test under the race detector
+test-go:
+	$(GO) test -race -count=1 ./...
+
+## test-browser: real pages in Debian's chromium, with axe-core on each
+test-browser: build
+	npm run --silent test:browser
+
+## assets: rebuild web/static from govuk-frontend (committed; needs npm ci)
+assets:
+	npm run build:assets
+
+clean:
+	rm -rf bin data tests/browser/out

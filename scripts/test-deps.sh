@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a fresh Debian machine (run as root):
+# Debian packages, the npm packages of package-lock.json, and Go tools.
+# Each step is skipped when what it installs is already there, so a second
+# run takes a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages: chromium for the browser tests, poppler-utils and qpdf to
+# read back PDFs, python3-icalendar as a second iCalendar parser,
+# python3-aiosmtpd as a real SMTP server.
+debs=(chromium poppler-utils qpdf python3-icalendar python3-aiosmtpd)
+missing=()
+for p in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "test-deps: installing Debian packages: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "test-deps: need root to apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm packages (playwright-core, axe-core, the asset build), exactly as locked.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "test-deps: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+echo "test-deps: ready"

@@ -1,0 +1,74 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"traded"
+	"traded/booking"
+	"traded/demo"
+	"traded/store"
+	"traded/store/storetest"
+	"traded/web"
+)
+
+// testApp is a Traded app over a fresh database with the demo data.
+type testApp struct {
+	t     *testing.T
+	srv   *web.Server
+	db    *store.DB
+	clock *traded.FixedClock
+}
+
+func newTestApp(t *testing.T) *testApp {
+	t.Helper()
+	db, clock := storetest.Open(t)
+	if err := demo.Load(context.Background(), booking.NewService(db)); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := web.New(web.Config{Dev: true, BaseURL: "http://traded.test"}, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testApp{t: t, srv: srv, db: db, clock: clock}
+}
+
+// do sends a request to the app and returns the status and body.
+func (a *testApp) do(method, path, body string, headers ...string) (int, string) {
+	a.t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, path, r)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := a.srv.App().Test(req, -1)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// jsonError decodes an API error body.
+func jsonError(t *testing.T, body string) (code, message, field string) {
+	t.Helper()
+	var e struct {
+		Error struct{ Code, Message, Field string } `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(body), &e); err != nil {
+		t.Fatalf("error body is not JSON: %v: %s", err, body)
+	}
+	return e.Error.Code, e.Error.Message, e.Error.Field
+}
