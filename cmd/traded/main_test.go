@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCLI(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), args, strings.NewReader(""), &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+func TestCLI(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "sub", "traded.db")
+
+	if out, _, err := runCLI(t, "migrate", "--db", db); err != nil || !strings.Contains(out, "up to date") {
+		t.Fatalf("migrate: %q, %v", out, err)
+	}
+	out, _, err := runCLI(t, "prices", "roll-forward", "--db", db, "--from", "2021/22", "--to", "2022/23", "--uplift", "3.5%")
+	if err != nil {
+		t.Fatalf("roll-forward: %v", err)
+	}
+	for _, want := range []string{"2022/23 price list, version 1", "£326.03", "£56.93"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("roll-forward output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, _, err := runCLI(t, "prices", "roll-forward", "--db", db, "--from", "2021/22", "--to", "2022/23", "--uplift", "3.5%"); err == nil || !strings.Contains(userMessage(err), "already has a price list") {
+		t.Errorf("second roll-forward: %v, want a refusal", err)
+	}
+	for _, bad := range [][]string{
+		{"--from", "2021/22", "--to", "2022/23", "--uplift", "lots"},
+		{"--from", "2021", "--to", "2022/23"},
+		{"--from", "2015/16", "--to", "2016/17"},
+	} {
+		if _, _, err := runCLI(t, append([]string{"prices", "roll-forward", "--db", db}, bad...)...); err == nil {
+			t.Errorf("roll-forward %v succeeded", bad)
+		}
+	}
+	if out, _, err := runCLI(t, "prices", "show", "--db", db, "--year", "2021/22"); err != nil || !strings.Contains(out, "£315.00") {
+		t.Errorf("show: %v\n%s", err, out)
+	}
+
+	// GIAS import: the sample has rejected rows, so the command fails after
+	// importing the good ones; a second run reports everything unchanged.
+	sample := filepath.Join("..", "..", "booking", "testdata", "gias_sample.csv")
+	out, _, err = runCLI(t, "import-schools", "--db", db, sample)
+	if err == nil || !strings.Contains(out, "created 8") || !strings.Contains(out, "line 9") {
+		t.Errorf("import: %v\n%s", err, out)
+	}
+	out, _, _ = runCLI(t, "import-schools", "--db", db, "--effective", "2026-12-01", sample)
+	if !strings.Contains(out, "created 0, updated 0, unchanged 8") {
+		t.Errorf("re-import:\n%s", out)
+	}
+	if _, _, err := runCLI(t, "import-schools", "--db", db, "no-such-file.csv"); err == nil {
+		t.Error("import of a missing file succeeded")
+	}
+	if _, _, err := runCLI(t, "demo", "--db", db); err != nil {
+		t.Errorf("demo: %v", err)
+	}
+	if _, _, err := runCLI(t, "frobnicate"); err == nil {
+		t.Error("unknown command succeeded")
+	}
+}
