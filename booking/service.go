@@ -16,6 +16,11 @@ import (
 type Service struct {
 	db *store.DB
 
+	// BaseURL is the public address links in mail point to.
+	BaseURL string
+	// PasswordCost is the bcrypt cost (0: 11). Tests lower it.
+	PasswordCost int
+
 	// priceLists caches loaded lists by id. A stored list never changes (the
 	// prices table refuses updates), so a loaded one is good for ever.
 	priceLists sync.Map // int64 -> *pricing.PriceList

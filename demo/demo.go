@@ -90,7 +90,7 @@ func Load(ctx context.Context, svc *booking.Service) error {
 	if err := svc.UpsertOrganisations(ctx, actor, Schools, "demo"); err != nil {
 		return fmt.Errorf("demo schools: %w", err)
 	}
-	return nil
+	return loadUsers(ctx, svc)
 }
 
 func loadYear(ctx context.Context, svc *booking.Service, year pricing.AcademicYear) error {
@@ -147,4 +147,34 @@ func sessionDate(t booking.Term, week int, wd time.Weekday) time.Time {
 		d = d.AddDate(0, 0, 1)
 	}
 	return d
+}
+
+// Password is every demo account's password. Demo data is for trying the
+// service on a laptop, never for a real deployment.
+const Password = "demo-password-2026"
+
+// Users are the demo accounts, one or more per role.
+var Users = []booking.UserInput{
+	{Email: "admin@traded.example", Name: "Alex Admin", Role: booking.RoleAdmin},
+	{Email: "finance@traded.example", Name: "Fran Finance", Role: booking.RoleFinance},
+	{Email: "manager@chelmervalley.example", Name: "Morgan Manager", Role: booking.RoleSchoolManager, URN: 990001},
+	{Email: "teacher@chelmervalley.example", Name: "Taylor Teacher", Role: booking.RoleTeacher, URN: 990001},
+	{Email: "manager@basildonmeadows.example", Name: "Sam Bursar", Role: booking.RoleSchoolManager, URN: 990004},
+	{Email: "manager@leighcliffs.example", Name: "Jo Business", Role: booking.RoleSchoolManager, URN: 990007},
+	{Email: "adviser@traded.example", Name: "Ada Adviser", Role: booking.RoleAdviser},
+}
+
+func loadUsers(ctx context.Context, svc *booking.Service) error {
+	for _, in := range Users {
+		if _, err := svc.FindUserByEmail(ctx, in.Email); err == nil {
+			continue
+		} else if traded.ErrorCode(err) != traded.ENOTFOUND {
+			return err
+		}
+		in.Password = Password
+		if _, err := svc.CreateUser(ctx, actor, in); err != nil {
+			return fmt.Errorf("demo user %s: %w", in.Email, err)
+		}
+	}
+	return nil
 }

@@ -222,3 +222,62 @@ func (a Actor) Label() string {
 
 // System is the actor for changes Traded makes on its own.
 var System = Actor{Name: "system"}
+
+// AuditEntry is one line of the audit log.
+type AuditEntry struct {
+	ID         int64
+	At         time.Time
+	Actor      string
+	Action     string
+	Entity     string
+	EntityID   string
+	Detail     string
+	RemoteAddr string
+}
+
+// AuditFilter selects audit entries. Empty fields do not filter.
+type AuditFilter struct {
+	Action   string // a prefix: "sign_in" matches sign_in and sign_in.failed
+	Actor    string // a substring of the actor
+	BeforeID int64  // entries older than this id, for paging back
+	Limit    int    // 0 means 50
+}
+
+// FindAudit returns audit entries, newest first.
+func (db *DB) FindAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
+	where, args := []string{"1 = 1"}, []any{}
+	if f.Action != "" {
+		where, args = append(where, "action LIKE ? ESCAPE '\\'"), append(args, escapeLike(f.Action)+"%")
+	}
+	if f.Actor != "" {
+		where, args = append(where, "actor LIKE ? ESCAPE '\\'"), append(args, "%"+escapeLike(f.Actor)+"%")
+	}
+	if f.BeforeID > 0 {
+		where, args = append(where, "id < ?"), append(args, f.BeforeID)
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT id, at, actor, action, entity, entity_id, detail, remote_addr FROM audit_log
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("find audit: %w", err)
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var e AuditEntry
+		var at string
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Entity, &e.EntityID, &e.Detail, &e.RemoteAddr); err != nil {
+			return nil, fmt.Errorf("find audit: %w", err)
+		}
+		e.At = MustTime(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}

@@ -237,7 +237,3 @@ func (s *Server) handleCataloguePage(c *fiber.Ctx) error {
 	}
 	return s.render(c, "catalogue", p)
 }
-
-func (s *Server) handleHome(c *fiber.Ctx) error {
-	return s.render(c, "home", s.page(c, "Traded services for schools"))
-}

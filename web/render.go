@@ -2,26 +2,30 @@ package web
 
 import (
 	"html/template"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"traded"
+	"traded/booking"
 	"traded/pricing"
 )
 
 // Page is what every template receives: the frame's fields and the page's own.
 type Page struct {
 	Title       string
+	User        *booking.User
+	CSRF        string
 	Nav         []NavItem
 	Breadcrumbs []NavItem
 	Errors      []FieldError
 	Flash       string
 	Message     string
-	Form        map[string]string
-
-	// Data is the page's own content.
-	Data any
+	// Form holds what the user typed, to show it again beside the errors.
+	Form map[string]string
+	// FieldErrors holds each input's message, by input name.
+	FieldErrors map[string]string
 }
 
 // NavItem is a link in the header or breadcrumbs.
@@ -37,27 +41,103 @@ type FieldError struct {
 	Message string
 }
 
+// navFor is each role's header menu.
+var navFor = map[booking.Role][]NavItem{
+	"": {{Label: "Catalogue", Href: "/catalogue"}, {Label: "Sign in", Href: "/sign-in"}},
+	booking.RoleSchoolManager: {{Label: "Home", Href: "/"}, {Label: "Catalogue", Href: "/catalogue"},
+		{Label: "Staff", Href: "/school/staff"}, {Label: "Your account", Href: "/account"}},
+	booking.RoleTeacher: {{Label: "Home", Href: "/"}, {Label: "Catalogue", Href: "/catalogue"},
+		{Label: "Your account", Href: "/account"}},
+	booking.RoleFinance: {{Label: "Home", Href: "/"}, {Label: "Organisations", Href: "/admin/organisations"},
+		{Label: "Catalogue", Href: "/catalogue"}, {Label: "Your account", Href: "/account"}},
+	booking.RoleAdmin: {{Label: "Home", Href: "/"}, {Label: "Organisations", Href: "/admin/organisations"},
+		{Label: "Users", Href: "/admin/users"}, {Label: "Audit log", Href: "/admin/audit"},
+		{Label: "Catalogue", Href: "/catalogue"}, {Label: "Your account", Href: "/account"}},
+	booking.RoleAdviser: {{Label: "Home", Href: "/"}, {Label: "Catalogue", Href: "/catalogue"},
+		{Label: "Your account", Href: "/account"}},
+}
+
 // page returns the frame for a page with the given title.
 func (s *Server) page(c *fiber.Ctx, title string) *Page {
-	p := &Page{Title: title}
+	u := currentUser(c)
+	p := &Page{Title: title, User: u, Form: map[string]string{}, FieldErrors: map[string]string{}}
+	p.CSRF, _ = c.Locals(localCSRF).(string)
+	role := booking.Role("")
+	if u != nil {
+		role = u.Role
+	}
 	path := c.Path()
-	for _, n := range []NavItem{{Label: "Catalogue", Href: "/catalogue"}} {
-		n.Active = path == n.Href
+	for _, n := range navFor[role] {
+		n.Active = path == n.Href || (n.Href != "/" && strings.HasPrefix(path, n.Href+"/"))
 		p.Nav = append(p.Nav, n)
 	}
+	if c.Method() == fiber.MethodGet {
+		p.Flash = s.takeFlash(c)
+	}
+	if expired, _ := c.Locals("traded.expired").(bool); expired && p.Flash == "" {
+		p.Flash = "You were signed out because your session ended. Sign in again to carry on."
+	}
 	return p
+}
+
+// withError adds err to the page's error summary and, when it names an
+// input, beside that input; it keeps what the user typed. It returns the
+// status the page should be sent with.
+func (p *Page) withError(err error, c *fiber.Ctx, fields ...string) int {
+	for _, f := range fields {
+		p.Form[f] = c.FormValue(f)
+	}
+	field := traded.ErrorField(err)
+	p.Errors = append(p.Errors, FieldError{Field: field, Message: traded.ErrorMessage(err)})
+	if field != "" {
+		p.FieldErrors[field] = traded.ErrorMessage(err)
+	}
+	return statusOf(traded.ErrorCode(err))
 }
 
 // render executes a page template into the response as HTML.
 func (s *Server) render(c *fiber.Ctx, name string, p any) error {
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.Render(name, p)
+}
+
+// renderForm re-renders a form page after err: the status of err's code,
+// the error summary, and the user's input kept (never passwords).
+func (s *Server) renderForm(c *fiber.Ctx, name string, p *Page, data any, err error, fields ...string) error {
+	if traded.ErrorCode(err) == traded.EINTERNAL {
+		return err
+	}
+	c.Status(p.withError(err, c, fields...))
+	if data == nil {
+		data = p
+	}
+	return s.render(c, name, data)
+}
+
+// fieldArgs is what the input partial needs.
+type fieldArgs struct {
+	Name, Label, Type, Hint, Autocomplete, Value, Error string
+	Width                                               string
 }
 
 func templateFuncs() template.FuncMap {
 	return template.FuncMap{
 		"londonDateTime": func(t time.Time) string { return t.In(traded.London).Format("Monday 2 January 2006, 3:04pm") },
 		"londonDate":     func(t time.Time) string { return t.In(traded.London).Format("2 January 2006") },
+		"londonShort":    func(t time.Time) string { return t.In(traded.London).Format("2 Jan 2006 15:04") },
 		"pounds":         func(p int64) string { return pricing.Money(p).String() },
+		// field builds the arguments of partials/input from the page:
+		// {{template "partials/input" (field . "email" "Email address" "email" "hint" "autocomplete")}}
+		"field": func(p *Page, name, label, typ, hint, autocomplete string) fieldArgs {
+			f := fieldArgs{Name: name, Label: label, Type: typ, Hint: hint, Autocomplete: autocomplete}
+			if p != nil {
+				f.Value, f.Error = p.Form[name], p.FieldErrors[name]
+			}
+			if typ == "password" {
+				f.Value = ""
+			}
+			return f
+		},
 	}
 }

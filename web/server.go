@@ -15,9 +15,9 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"github.com/gofiber/fiber/v2/middleware/session"
 	"github.com/gofiber/template/html/v2"
 
-	"traded"
 	"traded/booking"
 	"traded/store"
 	"traded/templates"
@@ -31,20 +31,29 @@ type Config struct {
 	BaseURL string
 	// QuietAccessLog logs only failed requests (for load tests).
 	QuietAccessLog bool
+	// SignInLimitPerAddress and SignInLimitPerAccount are how many failed
+	// sign-ins an address or an account may make in 15 minutes (0: 20 and 5).
+	SignInLimitPerAddress int
+	SignInLimitPerAccount int
+	// Mail wakes the mail worker after a change has queued mail (optional).
+	Mail interface{ Wake() }
 }
 
 // Server is the Traded web application.
 type Server struct {
-	cfg     Config
-	app     *fiber.App
-	log     *slog.Logger
-	db      *store.DB
-	booking *booking.Service
+	cfg      Config
+	app      *fiber.App
+	log      *slog.Logger
+	db       *store.DB
+	booking  *booking.Service
+	sessions *session.Store
 }
 
 // New builds the app and parses every template, failing fast on a bad one.
 func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, db: db, booking: booking.NewService(db)}
+	s.booking.BaseURL = cfg.BaseURL
+	s.sessions = s.newSessions()
 	views := html.NewFileSystem(http.FS(templates.FS), ".html")
 	views.AddFuncMap(templateFuncs())
 	if err := views.Load(); err != nil {
@@ -81,12 +90,23 @@ func (s *Server) routes() {
 	app.Get("/healthz", s.handleHealth)
 	app.Get("/robots.txt", func(c *fiber.Ctx) error { return c.Redirect("/static/robots.txt", http.StatusMovedPermanently) })
 
-	api := app.Group("/api/v1")
-	api.Get("/catalogue", s.handleCatalogueAPI)
-	api.Post("/quotes", s.handleQuoteCreate)
+	app.Use(s.authenticate)
+	app.Use(s.csrfProtection())
 
-	app.Get("/", s.handleHome)
-	app.Get("/catalogue", s.handleCataloguePage)
+	// The JSON API. Each route names who may call it (see authz.go).
+	api := app.Group("/api/v1")
+	api.Get("/catalogue", s.require(anyone), s.handleCatalogueAPI)
+	api.Post("/quotes", s.require(anyone), s.handleQuoteCreate)
+	api.Get("/me", s.require(signedIn), s.handleMe)
+	api.Get("/organisations/:urn", s.require(signedIn), s.handleOrganisationAPI)
+
+	// Pages.
+	app.Get("/", s.require(anyone), s.handleHome)
+	app.Get("/catalogue", s.require(anyone), s.handleCataloguePage)
+	app.Get("/accessibility", s.require(anyone), s.handleAccessibility)
+	s.accountRoutes(app)
+	s.schoolRoutes(app)
+	s.adminRoutes(app)
 }
 
 // securityHeaders sets the headers every answer carries.
@@ -117,4 +137,20 @@ func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
 // in flight to finish.
 func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
 
-var _ = traded.London
+// Maintain does the server's housekeeping until ctx ends: it sweeps expired
+// sessions hourly.
+func (s *Server) Maintain(ctx context.Context) {
+	store := &sessionStorage{db: s.db}
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if err := store.sweep(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("sweep sessions", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -6,6 +6,8 @@
 //	traded import-schools   load organisations from a GIAS CSV
 //	traded prices ...       price list tasks (roll-forward, show)
 //	traded demo             load demo data
+//	traded user add         add a user
+//	traded token ...        API tokens (create, revoke, list)
 //
 // Every flag has an environment-variable equivalent (TRADED_ADDR for --addr,
 // and so on); a flag given on the command line wins.
@@ -57,6 +59,8 @@ commands:
   prices roll-forward        copy a year's price list with an uplift (--from, --to, --uplift)
   prices show                print a year's price list (--year)
   demo                       load the demo data into the database (--db)
+  user add                   add a user (--email, --name, --role, --org URN, --password-stdin)
+  token create|revoke|list   API bearer tokens (create prints the token once)
 
 Run 'traded COMMAND -h' for a command's flags.`
 
@@ -85,6 +89,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runPrices(ctx, rest, stdout, stderr)
 	case "demo":
 		return runDemo(ctx, rest, stdout, stderr)
+	case "user":
+		return runUser(ctx, rest, stdin, stdout, stderr)
+	case "token":
+		return runToken(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

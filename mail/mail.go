@@ -1,0 +1,83 @@
+// Package mail is Traded's outgoing mail: messages are written to the outbox
+// table inside the transaction of the change that causes them (Enqueue), and
+// a Worker sends them after commit through a Sender: SMTP in production, the
+// log in demo mode, a test server in tests. A crash or an SMTP outage loses
+// nothing: what is queued stays queued until it is sent.
+//
+// It is a package of its own because booking, billing and the web layer all
+// send mail, and none of them should know how.
+package mail
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/mail"
+	"strings"
+
+	"traded"
+	"traded/store"
+)
+
+// Message is one email to one recipient.
+type Message struct {
+	ID          int64  // the outbox id, once queued
+	Kind        string // what it is, for the admin's outbox view: "sign_in_link", "invoice", ...
+	To          string
+	ToName      string
+	Subject     string
+	Text        string // the plain-text body
+	Attachments []Attachment
+}
+
+// Attachment is a file sent with a message. An attachment with Alternative
+// set is sent as an alternative body part as well (how a calendar invite
+// reaches calendar clients as text/calendar; method=REQUEST).
+type Attachment struct {
+	Filename    string `json:"filename"`
+	ContentType string `json:"content_type"`
+	Content     []byte `json:"content"`
+	Alternative bool   `json:"alternative,omitempty"`
+}
+
+// ValidateAddress checks an email address as people type it and returns it
+// trimmed and lower-cased. It returns EINVALID naming field when it is not
+// one address.
+func ValidateAddress(field, addr string) (string, error) {
+	a := strings.TrimSpace(addr)
+	if a == "" {
+		return "", traded.FieldErrorf(field, "Enter an email address.")
+	}
+	parsed, err := mail.ParseAddress(a)
+	if err != nil || parsed.Address != a || !strings.Contains(a[strings.LastIndex(a, "@")+1:], ".") || len(a) > 254 {
+		return "", traded.FieldErrorf(field, "Enter an email address in the correct format, like name@school.sch.uk.")
+	}
+	return strings.ToLower(a), nil
+}
+
+// Enqueue writes a message to the outbox in tx. It is sent after the
+// transaction commits; if the transaction rolls back, it never existed.
+func Enqueue(ctx context.Context, tx *store.Tx, m Message) (int64, error) {
+	atts := ""
+	if len(m.Attachments) > 0 {
+		b, err := json.Marshal(m.Attachments)
+		if err != nil {
+			return 0, fmt.Errorf("enqueue mail: %w", err)
+		}
+		atts = string(b)
+	}
+	now := store.FormatTime(tx.Now)
+	res, err := tx.ExecContext(ctx, `INSERT INTO outbox (created_at, kind, to_addr, to_name, subject, body_text, attachments, next_attempt_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, now, m.Kind, m.To, m.ToName, m.Subject, m.Text, atts, now)
+	if err != nil {
+		return 0, fmt.Errorf("enqueue mail: %w", err)
+	}
+	id, _ := res.LastInsertId()
+	return id, nil
+}
+
+// Sender delivers one message. It returns an error if the message was not
+// accepted; the worker then tries again later.
+type Sender interface {
+	Send(ctx context.Context, m Message) error
+}

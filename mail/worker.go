@@ -1,0 +1,133 @@
+package mail
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"traded/store"
+)
+
+// MaxAttempts is how many times the worker tries a message before marking it
+// failed for an admin to resend.
+const MaxAttempts = 8
+
+// Backoff returns how long to wait before attempt n+1 after n failures:
+// 30 s, 1 min, 2 min, ... up to an hour.
+func Backoff(n int) time.Duration {
+	d := 30 * time.Second
+	for i := 1; i < n && d < time.Hour; i++ {
+		d *= 2
+	}
+	return min(d, time.Hour)
+}
+
+// Worker sends queued mail.
+type Worker struct {
+	db     *store.DB
+	sender Sender
+	log    *slog.Logger
+	wake   chan struct{}
+	// Poll is how often the worker looks for due mail when not woken.
+	Poll time.Duration
+}
+
+// NewWorker returns a worker sending db's outbox through sender.
+func NewWorker(db *store.DB, sender Sender, log *slog.Logger) *Worker {
+	return &Worker{db: db, sender: sender, log: log, wake: make(chan struct{}, 1), Poll: 2 * time.Second}
+}
+
+// Wake tells the worker there may be new mail, so it need not wait to poll.
+func (w *Worker) Wake() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run sends mail until ctx ends.
+func (w *Worker) Run(ctx context.Context) {
+	t := time.NewTicker(w.Poll)
+	defer t.Stop()
+	for {
+		if _, err := w.SendDue(ctx); err != nil && ctx.Err() == nil {
+			w.log.Error("mail worker", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-w.wake:
+		}
+	}
+}
+
+// SendDue sends every message whose time has come, one at a time, and
+// returns how many were sent.
+func (w *Worker) SendDue(ctx context.Context) (int, error) {
+	sent := 0
+	for ctx.Err() == nil {
+		m, attempts, ok, err := w.next(ctx)
+		if err != nil || !ok {
+			return sent, err
+		}
+		serr := w.sender.Send(ctx, m)
+		err = w.db.Write(ctx, func(tx *store.Tx) error {
+			if serr == nil {
+				_, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = ''
+					WHERE id = ?`, store.FormatTime(tx.Now), m.ID)
+				return err
+			}
+			status := "queued"
+			if attempts+1 >= MaxAttempts {
+				status = "failed"
+			}
+			_, err := tx.ExecContext(ctx, `UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?
+				WHERE id = ?`, status, truncate(serr.Error(), 500), store.FormatTime(tx.Now.Add(Backoff(attempts+1))), m.ID)
+			return err
+		})
+		if err != nil {
+			return sent, fmt.Errorf("record mail %d: %w", m.ID, err)
+		}
+		if serr != nil {
+			w.log.Warn("mail not sent; will retry", "id", m.ID, "to", m.To, "attempt", attempts+1, "err", serr)
+			// The server is likely down: leave the rest for the next round.
+			return sent, nil
+		}
+		sent++
+	}
+	return sent, ctx.Err()
+}
+
+// next returns the oldest due message.
+func (w *Worker) next(ctx context.Context) (Message, int, bool, error) {
+	var m Message
+	var atts string
+	var attempts int
+	err := w.db.Read().QueryRowContext(ctx, `SELECT id, kind, to_addr, to_name, subject, body_text, attachments, attempts
+		FROM outbox WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 1`,
+		store.FormatTime(w.db.Now())).Scan(&m.ID, &m.Kind, &m.To, &m.ToName, &m.Subject, &m.Text, &atts, &attempts)
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return m, 0, false, nil
+		}
+		return m, 0, false, fmt.Errorf("next mail: %w", err)
+	}
+	if atts != "" {
+		if err := json.Unmarshal([]byte(atts), &m.Attachments); err != nil {
+			return m, 0, false, fmt.Errorf("mail %d attachments: %w", m.ID, err)
+		}
+	}
+	return m, attempts, true, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,103 @@
+package web
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"traded"
+	"traded/booking"
+)
+
+// Who may see what, in one place.
+//
+// Every route is registered with an access level (require), checked before
+// its handler runs; and every handler that reads or changes something an
+// organisation owns asks canSeeOrganisation (through s.ownOrganisation),
+// which answers ENOTFOUND — a 404, as if it did not exist — when the caller
+// may not see it. Templates never decide who sees what.
+type access int
+
+// The access levels.
+const (
+	anyone      access = iota // no sign-in needed
+	signedIn                  // any signed-in user
+	schoolStaff               // school business managers and teachers
+	manager                   // school business managers
+	finance                   // LA finance and admins
+	admin                     // LA admins
+)
+
+// roles lists who holds each level (anyone and signedIn are checked apart).
+var roles = map[access][]booking.Role{
+	schoolStaff: {booking.RoleSchoolManager, booking.RoleTeacher},
+	manager:     {booking.RoleSchoolManager},
+	finance:     {booking.RoleFinance, booking.RoleAdmin},
+	admin:       {booking.RoleAdmin},
+}
+
+// allowed reports whether u holds level a.
+func allowed(u *booking.User, a access) bool {
+	switch a {
+	case anyone:
+		return true
+	case signedIn:
+		return u != nil
+	}
+	if u == nil {
+		return false
+	}
+	for _, r := range roles[a] {
+		if u.Role == r {
+			return true
+		}
+	}
+	return false
+}
+
+// require admits only callers holding level a: the anonymous are sent to
+// sign in (pages) or refused with 401 (API); others are refused with 403.
+func (s *Server) require(a access) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		u := currentUser(c)
+		if allowed(u, a) {
+			return c.Next()
+		}
+		if u == nil {
+			if wantsJSON(c) {
+				return traded.Errorf(traded.EUNAUTHORIZED, "Sign in first: send an API token as Authorization: Bearer TOKEN.")
+			}
+			if c.Method() == fiber.MethodGet {
+				return c.Redirect(signInURL(c), fiber.StatusSeeOther)
+			}
+			return traded.Errorf(traded.EUNAUTHORIZED, "Your session has ended. Sign in again.")
+		}
+		return traded.Errorf(traded.EFORBIDDEN, "Your account (%s) cannot use this page.", u.Role.Label())
+	}
+}
+
+// canSeeOrganisation is the rule for everything an organisation owns: LA
+// finance and admins see every organisation; school staff only their own.
+func canSeeOrganisation(u *booking.User, orgID int64) bool {
+	if u == nil {
+		return false
+	}
+	switch u.Role {
+	case booking.RoleAdmin, booking.RoleFinance:
+		return true
+	case booking.RoleSchoolManager, booking.RoleTeacher:
+		return u.OrganisationID == orgID
+	}
+	return false
+}
+
+// ownOrganisation finds the organisation with the URN if the caller may see
+// it, and answers ENOTFOUND, exactly as for an unknown URN, if not.
+func (s *Server) ownOrganisation(c *fiber.Ctx, urn int64) (*booking.Organisation, error) {
+	org, err := s.booking.FindOrganisationByURN(c.UserContext(), urn)
+	if err != nil {
+		return nil, err
+	}
+	if !canSeeOrganisation(currentUser(c), org.ID) {
+		return nil, traded.Errorf(traded.ENOTFOUND, "There is no organisation with URN %d.", urn)
+	}
+	return org, nil
+}

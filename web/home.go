@@ -1,0 +1,153 @@
+package web
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"traded"
+	"traded/booking"
+	"traded/pricing"
+)
+
+type homePage struct {
+	*Page
+	Year        string
+	Org         *booking.Organisation
+	Subscriber  bool
+	Staff       []*booking.User
+	Upcoming    []*booking.Session
+	PriceLists  []*booking.PriceListInfo
+	Sessions    []*booking.Session
+	TierCounts  map[pricing.Tier]int
+	TotalOrgs   int
+	ActiveUsers int
+}
+
+// handleHome shows each role its own home: the public start page, a school
+// summary, a teacher's bookings, the finance dashboard, or the admin's
+// catalogue and sessions.
+func (s *Server) handleHome(c *fiber.Ctx) error {
+	u := currentUser(c)
+	if u == nil {
+		return s.render(c, "home", s.page(c, "Traded services for schools"))
+	}
+	ctx := c.UserContext()
+	year := pricing.AcademicYearOf(s.now(), traded.London)
+	p := &homePage{Page: s.page(c, "Home"), Year: year.String()}
+	sessions, err := s.booking.FindSessions(ctx, booking.SessionFilter{Year: &year})
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	for _, x := range sessions {
+		if x.StartsAt.After(now) && x.Status == "scheduled" && len(p.Upcoming) < 5 {
+			p.Upcoming = append(p.Upcoming, x)
+		}
+	}
+	switch u.Role {
+	case booking.RoleSchoolManager, booking.RoleTeacher:
+		if p.Org, err = s.booking.FindOrganisationByID(ctx, u.OrganisationID); err != nil {
+			return err
+		}
+		if p.Subscriber, err = s.booking.IsSubscriber(ctx, p.Org.ID, year); err != nil {
+			return err
+		}
+		if u.Role == booking.RoleSchoolManager {
+			p.Title = p.Org.Name
+			if p.Staff, err = s.booking.FindUsers(ctx, booking.UserFilter{OrganisationID: &p.Org.ID}); err != nil {
+				return err
+			}
+			return s.render(c, "home-manager", p)
+		}
+		p.Title = "Your bookings"
+		return s.render(c, "home-teacher", p)
+	case booking.RoleFinance:
+		p.Title = "Billing"
+		if err := s.countOrganisations(c, p); err != nil {
+			return err
+		}
+		return s.render(c, "home-finance", p)
+	case booking.RoleAdmin:
+		p.Title = "Catalogue and sessions"
+		p.Sessions = sessions
+		if p.PriceLists, err = s.booking.FindPriceLists(ctx); err != nil {
+			return err
+		}
+		if err := s.countOrganisations(c, p); err != nil {
+			return err
+		}
+		return s.render(c, "home-admin", p)
+	}
+	p.Title = "Home"
+	return s.render(c, "home-adviser", p)
+}
+
+func (s *Server) countOrganisations(c *fiber.Ctx, p *homePage) error {
+	p.TierCounts = map[pricing.Tier]int{}
+	for _, t := range pricing.Tiers {
+		tier := t
+		_, n, err := s.booking.FindOrganisations(c.UserContext(), booking.OrganisationFilter{Tier: &tier, OpenOnly: true, Limit: 1})
+		if err != nil {
+			return err
+		}
+		p.TierCounts[t] = n
+		p.TotalOrgs += n
+	}
+	return nil
+}
+
+func (s *Server) handleAccessibility(c *fiber.Ctx) error {
+	return s.render(c, "accessibility", s.page(c, "Accessibility statement"))
+}
+
+type orgJSON struct {
+	URN               int64        `json:"urn"`
+	Name              string       `json:"name"`
+	Tier              pricing.Tier `json:"tier"`
+	LACode            int          `json:"la_code"`
+	LAName            string       `json:"la_name"`
+	EstablishmentType string       `json:"establishment_type"`
+	Status            string       `json:"status"`
+	District          string       `json:"district"`
+	Address           struct {
+		Street   string   `json:"street"`
+		Locality string   `json:"locality"`
+		Address3 string   `json:"address3"`
+		Town     string   `json:"town"`
+		County   string   `json:"county"`
+		Postcode string   `json:"postcode"`
+		Lines    []string `json:"lines"`
+	} `json:"address"`
+}
+
+func toOrgJSON(o *booking.Organisation) orgJSON {
+	j := orgJSON{URN: o.URN, Name: o.Name, Tier: o.Tier, LACode: o.LACode, LAName: o.LAName,
+		EstablishmentType: o.EstablishmentType, Status: o.Status, District: o.District}
+	j.Address.Street, j.Address.Locality, j.Address.Address3 = o.Street, o.Locality, o.Address3
+	j.Address.Town, j.Address.County, j.Address.Postcode = o.Town, o.County, o.Postcode
+	j.Address.Lines = o.AddressLines()
+	return j
+}
+
+// handleOrganisationAPI answers GET /api/v1/organisations/{urn} to those who
+// may see the organisation, and 404 to everyone else.
+func (s *Server) handleOrganisationAPI(c *fiber.Ctx) error {
+	urn, err := booking.ParseURN(c.Params("urn"))
+	if err != nil {
+		return traded.Errorf(traded.ENOTFOUND, "There is no organisation with URN %q.", c.Params("urn"))
+	}
+	org, err := s.ownOrganisation(c, urn)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toOrgJSON(org))
+}
+
+// handleMe answers GET /api/v1/me: the caller's user and role.
+func (s *Server) handleMe(c *fiber.Ctx) error {
+	u := currentUser(c)
+	out := fiber.Map{"id": u.ID, "email": u.Email, "name": u.Name, "role": u.Role, "organisation": nil}
+	if u.OrganisationID != 0 {
+		out["organisation"] = fiber.Map{"urn": u.OrganisationURN, "name": u.OrganisationName}
+	}
+	return c.JSON(out)
+}

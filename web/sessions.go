@@ -1,0 +1,76 @@
+package web
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"traded/store"
+)
+
+// sessionStorage keeps Fiber's server-side sessions in the web_sessions
+// table, writing through the one writer connection like everything else.
+// (The gofiber/storage SQLite driver opens a second writer pool on the file,
+// which would contend with ours, so this small adapter stands in for it.)
+// Expiry is judged by the injected clock, so tests can expire a session.
+type sessionStorage struct {
+	db *store.DB
+}
+
+// Get returns a session's data, or nil if it is unknown or expired.
+func (s *sessionStorage) Get(key string) ([]byte, error) {
+	if key == "" {
+		return nil, nil
+	}
+	var data []byte
+	err := s.db.Read().QueryRowContext(context.Background(), `SELECT data FROM web_sessions WHERE id = ? AND expires_at > ?`,
+		key, store.FormatTime(s.db.Now())).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return data, err
+}
+
+// Set stores a session's data until exp from now (0: a year).
+func (s *sessionStorage) Set(key string, val []byte, exp time.Duration) error {
+	if key == "" || len(val) == 0 {
+		return nil
+	}
+	if exp <= 0 {
+		exp = 365 * 24 * time.Hour
+	}
+	return s.db.Write(context.Background(), func(tx *store.Tx) error {
+		_, err := tx.Exec(`INSERT INTO web_sessions (id, data, expires_at) VALUES (?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at`,
+			key, val, store.FormatTime(tx.Now.Add(exp)))
+		return err
+	})
+}
+
+// Delete removes a session.
+func (s *sessionStorage) Delete(key string) error {
+	return s.db.Write(context.Background(), func(tx *store.Tx) error {
+		_, err := tx.Exec(`DELETE FROM web_sessions WHERE id = ?`, key)
+		return err
+	})
+}
+
+// Reset removes every session.
+func (s *sessionStorage) Reset() error {
+	return s.db.Write(context.Background(), func(tx *store.Tx) error {
+		_, err := tx.Exec(`DELETE FROM web_sessions`)
+		return err
+	})
+}
+
+// Close does nothing: the database belongs to the server.
+func (s *sessionStorage) Close() error { return nil }
+
+// sweep deletes expired sessions.
+func (s *sessionStorage) sweep(ctx context.Context) error {
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM web_sessions WHERE expires_at <= ?`, store.FormatTime(tx.Now))
+		return err
+	})
+}
