@@ -31,4 +31,11 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
+# Go tools: stripe-mock, a local fake of Stripe's API for the card tests.
+gobin="$(go env GOPATH)/bin"
+if [ ! -x "$gobin/stripe-mock" ]; then
+  echo "test-deps: go install stripe-mock"
+  go install github.com/stripe/stripe-mock@v0.203.0
+fi
+
 echo "test-deps: ready"

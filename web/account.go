@@ -169,11 +169,14 @@ func (s *Server) handleLinkUse(purpose string) fiber.Handler {
 			p.Who, _ = s.booking.CheckLink(c.UserContext(), token, purpose)
 			return s.renderForm(c, "link", p.Page, p, err)
 		}
-		if err := s.signIn(c, u); err != nil {
-			return err
-		}
+		var flash []string
 		if purpose != "sign_in" {
-			s.setFlash(c, "Your password has been set. You are signed in.")
+			flash = append(flash, "Your password has been set. You are signed in.")
+		}
+		// The flash goes into the new session itself: a second session
+		// lookup here would make a fresh one and lose the sign-in.
+		if err := s.signIn(c, u, flash...); err != nil {
+			return err
 		}
 		return c.Redirect("/", fiber.StatusSeeOther)
 	}

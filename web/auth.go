@@ -115,8 +115,8 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 }
 
 // signIn starts a fresh session for u (a new id, so a session fixed before
-// sign-in is worth nothing).
-func (s *Server) signIn(c *fiber.Ctx, u *booking.User) error {
+// sign-in is worth nothing), with an optional message for the next page.
+func (s *Server) signIn(c *fiber.Ctx, u *booking.User, flash ...string) error {
 	sess, err := s.sessions.Get(c)
 	if err != nil {
 		return err
@@ -128,6 +128,9 @@ func (s *Server) signIn(c *fiber.Ctx, u *booking.User) error {
 	sess.Set(sessUserID, u.ID)
 	sess.Set(sessSignedIn, now)
 	sess.Set(sessSeen, now)
+	if len(flash) > 0 {
+		sess.Set(sessFlash, flash[0])
+	}
 	return sess.Save()
 }
 

@@ -17,7 +17,7 @@ type homePage struct {
 	Upcoming    []*booking.Session
 	PriceLists  []*booking.PriceListInfo
 	Sessions    []*booking.Session
-	TierCounts  map[pricing.Tier]int
+	TierCounts  []tierCount
 	TotalOrgs   int
 	ActiveUsers int
 }
@@ -77,19 +77,24 @@ func (s *Server) handleHome(c *fiber.Ctx) error {
 		}
 		return s.render(c, "home-admin", p)
 	}
-	p.Title = "Home"
+	p.Title = "Your consultancy work"
 	return s.render(c, "home-adviser", p)
 }
 
+// tierCount is one row of the organisations-by-tier table.
+type tierCount struct {
+	Tier  pricing.Tier
+	Count int
+}
+
 func (s *Server) countOrganisations(c *fiber.Ctx, p *homePage) error {
-	p.TierCounts = map[pricing.Tier]int{}
 	for _, t := range pricing.Tiers {
 		tier := t
 		_, n, err := s.booking.FindOrganisations(c.UserContext(), booking.OrganisationFilter{Tier: &tier, OpenOnly: true, Limit: 1})
 		if err != nil {
 			return err
 		}
-		p.TierCounts[t] = n
+		p.TierCounts = append(p.TierCounts, tierCount{Tier: t, Count: n})
 		p.TotalOrgs += n
 	}
 	return nil

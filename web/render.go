@@ -127,6 +127,7 @@ func templateFuncs() template.FuncMap {
 		"londonDate":     func(t time.Time) string { return t.In(traded.London).Format("2 January 2006") },
 		"londonShort":    func(t time.Time) string { return t.In(traded.London).Format("2 Jan 2006 15:04") },
 		"pounds":         func(p int64) string { return pricing.Money(p).String() },
+
 		// field builds the arguments of partials/input from the page:
 		// {{template "partials/input" (field . "email" "Email address" "email" "hint" "autocomplete")}}
 		"field": func(p *Page, name, label, typ, hint, autocomplete string) fieldArgs {

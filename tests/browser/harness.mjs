@@ -41,9 +41,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * startTraded starts `traded serve` on a free port with a fresh database in a
  * temporary directory and waits until GET /healthz answers 200 (30 s).
  *
- * Returns { baseURL, proc, dir, logs(), stdout(), stop() }. logs() is the
- * combined stdout and stderr so far (print it when a test fails); stdout() is
- * stdout alone, where the server prints its demo sign-in lines.
+ * Returns { baseURL, proc, dir, logs(), stdout(), stderr(), stop() }. logs()
+ * is the combined stdout and stderr so far (print it when a test fails);
+ * stdout() is stdout alone, where the server prints its demo sign-in lines;
+ * stderr() is the JSON log, where demo mail is printed.
  */
 export async function startTraded({ demo = true, timeoutMs = 30_000 } = {}) {
   const bin = process.env.TRADED_BIN
@@ -62,6 +63,7 @@ export async function startTraded({ demo = true, timeoutMs = 30_000 } = {}) {
   if (demo) args.push('--demo');
 
   const out = [];
+  const err = [];
   const all = [];
   const proc = spawn(bin, args, {
     cwd: repoRoot,
@@ -74,7 +76,10 @@ export async function startTraded({ demo = true, timeoutMs = 30_000 } = {}) {
     out.push(s);
     all.push(s);
   });
-  proc.stderr.on('data', (s) => all.push(s));
+  proc.stderr.on('data', (s) => {
+    err.push(s);
+    all.push(s);
+  });
 
   let exited = null;
   const exitPromise = new Promise((resolve) => {
@@ -91,6 +96,7 @@ export async function startTraded({ demo = true, timeoutMs = 30_000 } = {}) {
 
   const logs = () => all.join('');
   const stdout = () => out.join('');
+  const stderr = () => err.join('');
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
 
   const stop = async () => {
@@ -132,7 +138,7 @@ export async function startTraded({ demo = true, timeoutMs = 30_000 } = {}) {
     await sleep(100);
   }
 
-  return { baseURL, proc, dir, logs, stdout, stop };
+  return { baseURL, proc, dir, logs, stdout, stderr, stop };
 }
 
 /** chromiumArgs are the flags verified to work on these machines (TOOLING.md). */
@@ -208,4 +214,81 @@ export async function screenshot(page, name) {
   const file = path.join(outDir, `${name.replace(/[^A-Za-z0-9._-]+/g, '_')}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
+}
+
+/**
+ * demoPassword returns the password of the demo sign-ins, parsed from what
+ * `traded serve --demo` printed ("password for all: XXX").
+ */
+export function demoPassword(server) {
+  const m = /password for all: ([^)\s]+)\)/.exec(server.stdout());
+  if (!m) throw new Error(`no "password for all: ..." in the server's stdout:\n${server.stdout()}`);
+  return m[1];
+}
+
+/** mails returns every mail the demo server printed to its log, oldest first. */
+export function mails(server) {
+  const found = [];
+  for (const line of server.stderr().split('\n')) {
+    if (!line.startsWith('{')) continue;
+    let rec;
+    try {
+      rec = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (rec.msg === 'mail (demo: printed, not sent)') found.push(rec);
+  }
+  return found;
+}
+
+/**
+ * latestLink waits (up to timeoutMs) for a mail to `to` whose body holds a
+ * link with a path starting pathPrefix (e.g. "/sign-in/link/"), newer than
+ * the mail id `after`, and returns { url, path, mail }. url is the link on
+ * the test server's own origin: the demo's base URL says localhost, the
+ * server listens on 127.0.0.1, and cookies are per host.
+ */
+export async function latestLink(server, { to, pathPrefix, after = 0, timeoutMs = 10_000 }) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const candidates = mails(server).filter((m) => (!to || m.to === to) && (m.id ?? 0) > after);
+    for (const mail of candidates.reverse()) {
+      for (const href of String(mail.body).match(/https?:\/\/[^\s"<>]+/g) || []) {
+        const u = new URL(href);
+        if (u.pathname.startsWith(pathPrefix)) {
+          const p = u.pathname + u.search;
+          return { url: server.baseURL + p, path: p, href, mail };
+        }
+      }
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `no mail to ${to || 'anyone'} with a ${pathPrefix}... link within ${timeoutMs} ms; mails so far:\n` +
+          JSON.stringify(mails(server), null, 2),
+      );
+    }
+    await sleep(100);
+  }
+}
+
+/** lastMailID is the id of the newest printed mail (0 if none). */
+export function lastMailID(server) {
+  return mails(server).reduce((n, m) => Math.max(n, m.id ?? 0), 0);
+}
+
+/**
+ * signIn fills the real sign-in form at baseURL/sign-in (labels "Email
+ * address" and "Password"), presses "Sign in" and waits for the page that
+ * follows. It returns that page's main response.
+ */
+export async function signIn(page, baseURL, email, password) {
+  await page.goto(`${baseURL}/sign-in`, { waitUntil: 'load' });
+  await page.getByLabel('Email address', { exact: true }).fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  const [response] = await Promise.all([
+    page.waitForNavigation({ waitUntil: 'load' }),
+    page.getByRole('button', { name: 'Sign in', exact: true }).click(),
+  ]);
+  return response;
 }
