@@ -55,6 +55,22 @@ func (s *Service) FindProducts(ctx context.Context) ([]*Product, error) {
 	return out, rows.Err()
 }
 
+// FindProductTx returns one product (active or not) as tx sees it, or
+// EINVALID naming an unknown code.
+func (s *Service) FindProductTx(ctx context.Context, tx *store.Tx, code string) (*Product, error) {
+	var p Product
+	var kind string
+	err := tx.QueryRowContext(ctx, `SELECT code, name, description, kind, vat_treatment, vat_rate_bp, vat_note
+		FROM products WHERE code = ?`, code).Scan(&p.Code, &p.Name, &p.Description, &kind, &p.VATTreatment, &p.VATRateBP, &p.VATNote)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, traded.FieldErrorf("product", "There is no product %q.", code)
+	} else if err != nil {
+		return nil, fmt.Errorf("find product: %w", err)
+	}
+	p.Kind = pricing.Kind(kind)
+	return &p, nil
+}
+
 // FindPriceLists returns every stored price list version, newest year first.
 func (s *Service) FindPriceLists(ctx context.Context) ([]*PriceListInfo, error) {
 	rows, err := s.db.Read().QueryContext(ctx, `SELECT p.id, p.academic_year, p.version,

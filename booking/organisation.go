@@ -43,6 +43,12 @@ type Organisation struct {
 	TierOverride pricing.Tier
 	Tier         pricing.Tier
 
+	// Billing: a maintained school's cost centre for journal recharges,
+	// whether its invoices need a purchase-order number, where they go.
+	CostCentre   string
+	PORequired   bool
+	BillingEmail string
+
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -69,14 +75,15 @@ type TierChange struct {
 
 const orgColumns = `id, urn, kind, name, la_code, la_name, establishment_number, establishment_type,
 	type_group, phase, status, closed, street, locality, address3, town, county, postcode, district,
-	tier, COALESCE(tier_override, ''), created_at, updated_at`
+	tier, COALESCE(tier_override, ''), cost_centre, po_required, billing_email, created_at, updated_at`
 
 func scanOrganisation(row interface{ Scan(...any) error }) (*Organisation, error) {
 	var o Organisation
 	var tier, override, created, updated string
 	err := row.Scan(&o.ID, &o.URN, &o.Kind, &o.Name, &o.LACode, &o.LAName, &o.EstablishmentNumber,
 		&o.EstablishmentType, &o.TypeGroup, &o.Phase, &o.Status, &o.Closed, &o.Street, &o.Locality,
-		&o.Address3, &o.Town, &o.County, &o.Postcode, &o.District, &tier, &override, &created, &updated)
+		&o.Address3, &o.Town, &o.County, &o.Postcode, &o.District, &tier, &override, &o.CostCentre, &o.PORequired,
+		&o.BillingEmail, &created, &updated)
 	if err != nil {
 		return nil, err
 	}
@@ -102,6 +109,43 @@ func ParseURN(s string) (int64, error) {
 // FindOrganisationByURN returns the organisation with the URN, or ENOTFOUND.
 func (s *Service) FindOrganisationByURN(ctx context.Context, urn int64) (*Organisation, error) {
 	return findOrganisation(ctx, s.db.Read(), `urn = ?`, urn)
+}
+
+// FindOrganisationByIDTx returns the organisation with the id as tx sees it,
+// or ENOTFOUND. Billing uses it inside its own transactions.
+func (s *Service) FindOrganisationByIDTx(ctx context.Context, tx *store.Tx, id int64) (*Organisation, error) {
+	return findOrganisation(ctx, tx, `id = ?`, id)
+}
+
+// FindOrganisationByURNTx returns the organisation with the URN as tx sees
+// it, or ENOTFOUND.
+func (s *Service) FindOrganisationByURNTx(ctx context.Context, tx *store.Tx, urn int64) (*Organisation, error) {
+	return findOrganisation(ctx, tx, `urn = ?`, urn)
+}
+
+// SetBillingDetails sets an organisation's cost centre (for journal
+// recharges), whether it needs a PO number, and its invoice email. It
+// returns ENOTFOUND for an unknown URN and EINVALID for a bad email.
+func (s *Service) SetBillingDetails(ctx context.Context, actor store.Actor, urn int64, costCentre string, poRequired bool, billingEmail string) error {
+	costCentre, billingEmail = strings.TrimSpace(costCentre), strings.TrimSpace(billingEmail)
+	if len(costCentre) > 40 {
+		return traded.FieldErrorf("cost_centre", "A cost centre has at most 40 characters.")
+	}
+	if billingEmail != "" && (!strings.Contains(billingEmail, "@") || strings.ContainsAny(billingEmail, " ,;<>")) {
+		return traded.FieldErrorf("billing_email", "Enter an email address in the correct format, like finance@school.sch.uk.")
+	}
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		o, err := findOrganisation(ctx, tx, `urn = ?`, urn)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE organisations SET cost_centre = ?, po_required = ?, billing_email = ?, updated_at = ? WHERE id = ?`,
+			costCentre, poRequired, billingEmail, store.FormatTime(tx.Now), o.ID); err != nil {
+			return fmt.Errorf("set billing details: %w", err)
+		}
+		return tx.Audit(ctx, actor, "organisation.billing", "organisation", strconv.FormatInt(urn, 10),
+			fmt.Sprintf("cost centre %q, PO required %t, invoices to %q", costCentre, poRequired, billingEmail))
+	})
 }
 
 // FindOrganisationByID returns the organisation with the id, or ENOTFOUND.

@@ -1,0 +1,437 @@
+package billing
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"traded"
+	"traded/pricing"
+	"traded/store"
+)
+
+// Invoice statuses. Only draft and issued are stored; the rest follow from
+// the payments and credit notes against an issued invoice and its due date.
+const (
+	StatusDraft    = "draft"
+	StatusIssued   = "issued"
+	StatusPartPaid = "part_paid"
+	StatusPaid     = "paid"
+	StatusCredited = "credited"
+	StatusOverdue  = "overdue"
+)
+
+// Statuses lists them in the order finance pages show them.
+var Statuses = []string{StatusDraft, StatusIssued, StatusPartPaid, StatusPaid, StatusCredited, StatusOverdue}
+
+// StatusLabel is a status as people say it.
+func StatusLabel(s string) string {
+	return map[string]string{StatusDraft: "Draft", StatusIssued: "Issued", StatusPartPaid: "Part paid",
+		StatusPaid: "Paid", StatusCredited: "Credited", StatusOverdue: "Overdue"}[s]
+}
+
+// Line is one line of an invoice.
+type Line struct {
+	ID           int64
+	Position     int
+	ProductCode  string
+	Description  string
+	Quantity     int
+	Unit         pricing.Money
+	Net          pricing.Money
+	VATTreatment string // exempt, standard, zero, outside_scope
+	VATRateBP    int64
+	VAT          pricing.Money
+	VATNote      string        // why no VAT, on exempt lines
+	Credited     pricing.Money // gross credited so far
+	CreditedVAT  pricing.Money // the VAT part of Credited
+}
+
+// Invoice is a bill to one organisation.
+type Invoice struct {
+	ID              int64
+	Number          string // "" while a draft
+	OrganisationID  int64
+	Stored          string // draft or issued
+	Source          string
+	AcademicYear    string
+	PONumber        string
+	Settlement      string // journal (maintained schools) or bacs_or_card
+	CustomerURN     int64
+	CustomerName    string
+	CustomerAddress []string
+	CustomerTier    pricing.Tier
+	CostCentre      string
+	SupplierName    string
+	SupplierAddress []string
+	SupplierVAT     string
+	IssueDate       string // YYYY-MM-DD
+	TaxPoint        string
+	DueDate         string
+	Net             pricing.Money
+	VAT             pricing.Money
+	Total           pricing.Money
+	Paid            pricing.Money
+	Credited        pricing.Money
+	CreatedAt       time.Time
+	Lines           []*Line
+}
+
+// Balance is what is still owed: negative when overpaid.
+func (inv *Invoice) Balance() pricing.Money { return inv.Total - inv.Paid - inv.Credited }
+
+// Overpaid reports whether more has been paid and credited than was owed.
+func (inv *Invoice) Overpaid() bool { return inv.Stored == StatusIssued && inv.Balance() < 0 }
+
+// FullyCredited reports whether credit notes have taken back the whole of a
+// non-zero invoice.
+func (inv *Invoice) FullyCredited() bool { return inv.Total > 0 && inv.Credited >= inv.Total }
+
+// Status returns the invoice's status on the given day (YYYY-MM-DD).
+func (inv *Invoice) Status(today string) string {
+	switch {
+	case inv.Stored == StatusDraft:
+		return StatusDraft
+	case inv.FullyCredited():
+		return StatusCredited
+	case inv.Balance() <= 0:
+		return StatusPaid
+	case inv.DueDate < today:
+		return StatusOverdue
+	case inv.Paid > 0 || inv.Credited > 0:
+		return StatusPartPaid
+	}
+	return StatusIssued
+}
+
+// VAT returns the VAT on net at rate (basis points), rounded to the nearest
+// penny with half a penny rounded up, as HMRC allows per line.
+func VAT(net pricing.Money, rateBP int64) pricing.Money {
+	if rateBP == 0 || net == 0 {
+		return 0
+	}
+	v := int64(net) * rateBP
+	q := v / 10000
+	if r := v % 10000; r*2 >= 10000 {
+		q++
+	} else if r*2 <= -10000 {
+		q--
+	}
+	return pricing.Money(q)
+}
+
+// LineInput is a line to invoice.
+type LineInput struct {
+	ProductCode string
+	Description string
+	Quantity    int
+	Unit        pricing.Money
+}
+
+// InvoiceInput is an order to invoice.
+type InvoiceInput struct {
+	OrganisationID int64
+	Source         string
+	AcademicYear   string
+	PONumber       string
+	Lines          []LineInput
+}
+
+// createInvoice writes a draft invoice, with each line's VAT from its
+// product's treatment. It returns EINVALID for an order with no lines or a
+// line with a bad quantity or unknown product.
+func (s *Service) createInvoice(ctx context.Context, tx *store.Tx, in InvoiceInput) (int64, error) {
+	if len(in.Lines) == 0 {
+		return 0, traded.Errorf(traded.EINVALID, "There is nothing to invoice.")
+	}
+	org, err := s.booking.FindOrganisationByIDTx(ctx, tx, in.OrganisationID)
+	if err != nil {
+		return 0, err
+	}
+	settlement := "bacs_or_card"
+	if org.Tier == pricing.Maintained {
+		settlement = "journal"
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO invoices (organisation_id, source, academic_year, po_number, settlement, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, org.ID, in.Source, in.AcademicYear, strings.TrimSpace(in.PONumber), settlement, store.FormatTime(tx.Now))
+	if err != nil {
+		return 0, fmt.Errorf("create invoice: %w", err)
+	}
+	id, _ := res.LastInsertId()
+	for i, l := range in.Lines {
+		if l.Quantity <= 0 || l.Unit < 0 {
+			return 0, traded.Errorf(traded.EINVALID, "Line %d has a bad quantity or price.", i+1)
+		}
+		p, err := s.booking.FindProductTx(ctx, tx, l.ProductCode)
+		if err != nil {
+			return 0, err
+		}
+		rate := p.VATRateBP
+		if p.VATTreatment != "standard" {
+			rate = 0
+		}
+		net := l.Unit * pricing.Money(l.Quantity)
+		note := ""
+		if p.VATTreatment == "exempt" || p.VATTreatment == "outside_scope" {
+			note = p.VATNote
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO invoice_lines (invoice_id, position, product_code, description, quantity,
+			unit_pence, net_pence, vat_treatment, vat_rate_bp, vat_pence, vat_note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, i+1, l.ProductCode, l.Description, l.Quantity, int64(l.Unit), int64(net), p.VATTreatment, rate, int64(VAT(net, rate)), note); err != nil {
+			return 0, fmt.Errorf("create invoice line: %w", err)
+		}
+	}
+	return id, nil
+}
+
+// nextNumber takes the next number of a series. It runs in the issuing
+// transaction: with one writer and BEGIN IMMEDIATE, no two issues can take
+// the same number, and a rollback returns it, so the series has no gaps.
+func nextNumber(ctx context.Context, tx *store.Tx, series string) (string, int64, error) {
+	var prefix string
+	var n int64
+	if err := tx.QueryRowContext(ctx, `SELECT prefix, next FROM number_series WHERE name = ?`, series).Scan(&prefix, &n); err != nil {
+		return "", 0, fmt.Errorf("number series %s: %w", series, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE number_series SET next = next + 1 WHERE name = ?`, series); err != nil {
+		return "", 0, fmt.Errorf("number series %s: %w", series, err)
+	}
+	return fmt.Sprintf("%s%06d", prefix, n), n, nil
+}
+
+// issueInvoice numbers a draft and freezes it with the customer's and the
+// supplier's details as they are today. It returns the number, and ECONFLICT
+// if the invoice is not a draft.
+func (s *Service) issueInvoice(ctx context.Context, tx *store.Tx, actor store.Actor, id int64) (string, error) {
+	var orgID int64
+	var stored string
+	if err := tx.QueryRowContext(ctx, `SELECT organisation_id, status FROM invoices WHERE id = ?`, id).Scan(&orgID, &stored); err != nil {
+		return "", fmt.Errorf("issue invoice %d: %w", id, err)
+	}
+	if stored != StatusDraft {
+		return "", traded.Errorf(traded.ECONFLICT, "That invoice has already been issued.")
+	}
+	org, err := s.booking.FindOrganisationByIDTx(ctx, tx, orgID)
+	if err != nil {
+		return "", err
+	}
+	var net, vat int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(net_pence), 0), COALESCE(SUM(vat_pence), 0) FROM invoice_lines WHERE invoice_id = ?`, id).Scan(&net, &vat); err != nil {
+		return "", fmt.Errorf("issue invoice %d: %w", id, err)
+	}
+	number, seq, err := nextNumber(ctx, tx, "invoice")
+	if err != nil {
+		return "", err
+	}
+	issue := tx.Now.In(traded.London)
+	due := issue.AddDate(0, 0, s.cfg.PaymentTermsDays)
+	sup := s.cfg.Supplier
+	if _, err := tx.ExecContext(ctx, `UPDATE invoices SET number = ?, seq = ?, status = 'issued', customer_urn = ?, customer_name = ?,
+		customer_address = ?, customer_tier = ?, cost_centre = ?, supplier_name = ?, supplier_address = ?, supplier_vat = ?,
+		issue_date = ?, tax_point = ?, due_date = ?, net_pence = ?, vat_pence = ?, total_pence = ?, issued_at = ? WHERE id = ?`,
+		number, seq, org.URN, org.Name, strings.Join(org.AddressLines(), "\n"), string(org.Tier), org.CostCentre,
+		sup.Name, strings.Join(sup.Address, "\n"), sup.VATNumber, issue.Format(store.DateFormat), issue.Format(store.DateFormat),
+		due.Format(store.DateFormat), net, vat, net+vat, store.FormatTime(tx.Now), id); err != nil {
+		return "", fmt.Errorf("issue invoice %d: %w", id, err)
+	}
+	if err := tx.Audit(ctx, actor, "invoice.issue", "invoice", number,
+		fmt.Sprintf("%s, %s, total %s", org.Name, strconv.FormatInt(org.URN, 10), pricing.Money(net+vat))); err != nil {
+		return "", err
+	}
+	return number, nil
+}
+
+// IssueDraft issues a draft invoice by id. It returns ENOTFOUND for an
+// unknown id and ECONFLICT for one already issued.
+func (s *Service) IssueDraft(ctx context.Context, actor store.Actor, id int64) (string, error) {
+	var number string
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM invoices WHERE id = ?`, id).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return traded.Errorf(traded.ENOTFOUND, "There is no invoice %d.", id)
+		}
+		var err error
+		number, err = s.issueInvoice(ctx, tx, actor, id)
+		return err
+	})
+	return number, err
+}
+
+// CreateInvoice writes and issues an invoice in one transaction, returning
+// its number. It returns the errors of the order's validation.
+func (s *Service) CreateInvoice(ctx context.Context, actor store.Actor, in InvoiceInput) (string, error) {
+	var number string
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		id, err := s.createInvoice(ctx, tx, in)
+		if err != nil {
+			return err
+		}
+		number, err = s.issueInvoice(ctx, tx, actor, id)
+		return err
+	})
+	return number, err
+}
+
+const invoiceColumns = `i.id, COALESCE(i.number, ''), i.organisation_id, i.status, i.source, i.academic_year, i.po_number, i.settlement,
+	i.customer_urn, i.customer_name, i.customer_address, i.customer_tier, i.cost_centre, i.supplier_name, i.supplier_address,
+	i.supplier_vat, i.issue_date, i.tax_point, i.due_date, i.net_pence, i.vat_pence, i.total_pence,
+	COALESCE((SELECT SUM(amount_pence) FROM payments p WHERE p.invoice_id = i.id), 0),
+	COALESCE((SELECT SUM(total_pence) FROM credit_notes c WHERE c.invoice_id = i.id), 0), i.created_at`
+
+func scanInvoice(row interface{ Scan(...any) error }) (*Invoice, error) {
+	var inv Invoice
+	var custAddr, supAddr, tier, created string
+	var net, vat, total, paid, credited int64
+	if err := row.Scan(&inv.ID, &inv.Number, &inv.OrganisationID, &inv.Stored, &inv.Source, &inv.AcademicYear, &inv.PONumber,
+		&inv.Settlement, &inv.CustomerURN, &inv.CustomerName, &custAddr, &tier, &inv.CostCentre, &inv.SupplierName, &supAddr,
+		&inv.SupplierVAT, &inv.IssueDate, &inv.TaxPoint, &inv.DueDate, &net, &vat, &total, &paid, &credited, &created); err != nil {
+		return nil, err
+	}
+	inv.CustomerAddress, inv.SupplierAddress = splitLines(custAddr), splitLines(supAddr)
+	inv.CustomerTier = pricing.Tier(tier)
+	inv.Net, inv.VAT, inv.Total = pricing.Money(net), pricing.Money(vat), pricing.Money(total)
+	inv.Paid, inv.Credited = pricing.Money(paid), pricing.Money(credited)
+	inv.CreatedAt = store.MustTime(created)
+	return &inv, nil
+}
+
+func splitLines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func findInvoice(ctx context.Context, q queryer, where string, arg any) (*Invoice, error) {
+	inv, err := scanInvoice(q.QueryRowContext(ctx, `SELECT `+invoiceColumns+` FROM invoices i WHERE `+where, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, traded.Errorf(traded.ENOTFOUND, "There is no invoice %v.", arg)
+	} else if err != nil {
+		return nil, fmt.Errorf("find invoice: %w", err)
+	}
+	if inv.Lines, err = findLines(ctx, q, inv.ID); err != nil {
+		return nil, err
+	}
+	return inv, nil
+}
+
+func findLines(ctx context.Context, q queryer, invoiceID int64) ([]*Line, error) {
+	rows, err := q.QueryContext(ctx, `SELECT l.id, l.position, l.product_code, l.description, l.quantity, l.unit_pence, l.net_pence,
+			l.vat_treatment, l.vat_rate_bp, l.vat_pence, l.vat_note,
+			COALESCE((SELECT SUM(c.net_pence + c.vat_pence) FROM credit_note_lines c WHERE c.invoice_line_id = l.id), 0),
+			COALESCE((SELECT SUM(c.vat_pence) FROM credit_note_lines c WHERE c.invoice_line_id = l.id), 0)
+		FROM invoice_lines l WHERE l.invoice_id = ? ORDER BY l.position`, invoiceID)
+	if err != nil {
+		return nil, fmt.Errorf("invoice lines: %w", err)
+	}
+	defer rows.Close()
+	var out []*Line
+	for rows.Next() {
+		var l Line
+		var unit, net, vat, credited, creditedVAT int64
+		if err := rows.Scan(&l.ID, &l.Position, &l.ProductCode, &l.Description, &l.Quantity, &unit, &net, &l.VATTreatment,
+			&l.VATRateBP, &vat, &l.VATNote, &credited, &creditedVAT); err != nil {
+			return nil, fmt.Errorf("invoice lines: %w", err)
+		}
+		l.Unit, l.Net, l.VAT = pricing.Money(unit), pricing.Money(net), pricing.Money(vat)
+		l.Credited, l.CreditedVAT = pricing.Money(credited), pricing.Money(creditedVAT)
+		out = append(out, &l)
+	}
+	return out, rows.Err()
+}
+
+// FindInvoiceByNumber returns an issued invoice with its lines, or ENOTFOUND.
+func (s *Service) FindInvoiceByNumber(ctx context.Context, number string) (*Invoice, error) {
+	return findInvoice(ctx, s.db.Read(), `i.number = ?`, strings.ToUpper(strings.TrimSpace(number)))
+}
+
+// InvoiceFilter selects invoices. Empty fields do not filter.
+type InvoiceFilter struct {
+	OrganisationID int64
+	Status         string // a derived status, judged today
+	Search         string // number, customer name, URN or PO number
+	Source         string
+	Limit          int // 0: 100
+	Offset         int
+}
+
+// Today returns today's date in London, as stored.
+func (s *Service) Today() string { return s.db.Now().In(traded.London).Format(store.DateFormat) }
+
+// statusSQL is Invoice.Status as SQL over invoiceColumns' aliases.
+const statusSQL = `CASE
+	WHEN i.status = 'draft' THEN 'draft'
+	WHEN i.total_pence > 0 AND cr >= i.total_pence THEN 'credited'
+	WHEN i.total_pence - pd - cr <= 0 THEN 'paid'
+	WHEN i.due_date < ? THEN 'overdue'
+	WHEN pd > 0 OR cr > 0 THEN 'part_paid'
+	ELSE 'issued' END`
+
+// FindInvoices returns invoices matching f, newest first, and how many match.
+func (s *Service) FindInvoices(ctx context.Context, f InvoiceFilter) ([]*Invoice, int, error) {
+	where, args := []string{"1 = 1"}, []any{}
+	if f.OrganisationID != 0 {
+		where, args = append(where, "i.organisation_id = ?"), append(args, f.OrganisationID)
+	}
+	if f.Source != "" {
+		where, args = append(where, "i.source = ?"), append(args, f.Source)
+	}
+	if q := strings.TrimSpace(f.Search); q != "" {
+		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q) + "%"
+		where = append(where, `(i.number LIKE ? ESCAPE '\' OR i.customer_name LIKE ? ESCAPE '\' OR i.po_number LIKE ? ESCAPE '\'
+			OR CAST(i.customer_urn AS TEXT) = ? OR i.organisation_id IN (SELECT id FROM organisations WHERE name LIKE ? ESCAPE '\'))`)
+		args = append(args, like, like, like, q, like)
+	}
+	statusArgs := []any{s.Today()}
+	inner := `SELECT i.*, COALESCE((SELECT SUM(amount_pence) FROM payments p WHERE p.invoice_id = i.id), 0) AS pd,
+		COALESCE((SELECT SUM(total_pence) FROM credit_notes c WHERE c.invoice_id = i.id), 0) AS cr
+		FROM invoices i WHERE ` + strings.Join(where, " AND ")
+	outer := `FROM (` + inner + `) i`
+	cond := "1 = 1"
+	if f.Status != "" {
+		if StatusLabel(f.Status) == "" {
+			return nil, 0, traded.FieldErrorf("status", "%q is not an invoice status (%s).", f.Status, strings.Join(Statuses, ", "))
+		}
+		cond = statusSQL + ` = ?`
+	}
+	countArgs := append([]any{}, args...)
+	if f.Status != "" {
+		countArgs = append(countArgs, statusArgs[0], f.Status)
+	}
+	var total int
+	if err := s.db.Read().QueryRowContext(ctx, `SELECT count(*) `+outer+` WHERE `+cond, countArgs...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count invoices: %w", err)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, 1000)
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+invoiceColumns+` `+outer+` WHERE `+cond+
+		` ORDER BY i.seq IS NULL DESC, i.seq DESC, i.id DESC LIMIT ? OFFSET ?`, append(countArgs, limit, max(f.Offset, 0))...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("find invoices: %w", err)
+	}
+	defer rows.Close()
+	var out []*Invoice
+	for rows.Next() {
+		inv, err := scanInvoice(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("find invoices: %w", err)
+		}
+		out = append(out, inv)
+	}
+	return out, total, rows.Err()
+}

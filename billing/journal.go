@@ -1,0 +1,307 @@
+package billing
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"traded"
+	"traded/pricing"
+	"traded/store"
+)
+
+// MissingCostCentre is what a journal CSV says where an invoice's school
+// has no cost centre, so the finance system refuses the line rather than
+// charging the wrong budget.
+const MissingCostCentre = "MISSING"
+
+// JournalBatch is a set of maintained schools' invoices recharged by one
+// internal journal.
+type JournalBatch struct {
+	ID        int64
+	CreatedAt time.Time
+	CreatedBy string
+	PostedAt  time.Time // zero until posted
+	PostedBy  string
+	Total     pricing.Money
+	Items     []JournalItem
+	// Problems says what stops the batch being posted: invoices whose
+	// school has no cost centre.
+	Problems []string
+}
+
+// Posted reports whether the batch has been posted.
+func (b *JournalBatch) Posted() bool { return !b.PostedAt.IsZero() }
+
+// JournalItem is one invoice in a journal batch.
+type JournalItem struct {
+	InvoiceID     int64
+	InvoiceNumber string
+	Customer      string
+	URN           int64
+	CostCentre    string // "" when the school has none
+	Amount        pricing.Money
+	Description   string
+}
+
+// CreateJournalBatch gathers every issued invoice settled by journal that
+// still owes something and is in no batch, into one new batch for the
+// balance each owes. Invoices whose school has no cost centre go in too and
+// are listed in Problems. It returns ECONFLICT when there is nothing to
+// recharge.
+func (s *Service) CreateJournalBatch(ctx context.Context, actor store.Actor) (*JournalBatch, error) {
+	var id int64
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id, cc, total_pence - pd - cr FROM (SELECT i.id, i.seq, i.total_pence,
+				COALESCE(NULLIF(o.cost_centre, ''), i.cost_centre) AS cc,
+				COALESCE((SELECT SUM(amount_pence) FROM payments p WHERE p.invoice_id = i.id), 0) AS pd,
+				COALESCE((SELECT SUM(total_pence) FROM credit_notes c WHERE c.invoice_id = i.id), 0) AS cr
+			FROM invoices i JOIN organisations o ON o.id = i.organisation_id
+			WHERE i.status = 'issued' AND i.settlement = 'journal' AND i.id NOT IN (SELECT invoice_id FROM journal_batch_invoices))
+			WHERE cr < total_pence AND total_pence - pd - cr > 0 ORDER BY seq`)
+		if err != nil {
+			return fmt.Errorf("create journal batch: %w", err)
+		}
+		type item struct {
+			invoice int64
+			cc      string
+			amount  int64
+		}
+		var items []item
+		var total int64
+		for rows.Next() {
+			var it item
+			if err := rows.Scan(&it.invoice, &it.cc, &it.amount); err != nil {
+				rows.Close()
+				return fmt.Errorf("create journal batch: %w", err)
+			}
+			items, total = append(items, it), total+it.amount
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("create journal batch: %w", err)
+		}
+		if len(items) == 0 {
+			return traded.Errorf(traded.ECONFLICT, "There is nothing to recharge: every journal invoice is paid or already in a batch.")
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO journal_batches (created_at, created_by, total_pence) VALUES (?, ?, ?)`,
+			store.FormatTime(tx.Now), actor.Label(), total)
+		if err != nil {
+			return fmt.Errorf("create journal batch: %w", err)
+		}
+		id, _ = res.LastInsertId()
+		missing := 0
+		for _, it := range items {
+			if it.cc == "" {
+				missing++
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO journal_batch_invoices (batch_id, invoice_id, cost_centre, amount_pence)
+				VALUES (?, ?, ?, ?)`, id, it.invoice, it.cc, it.amount); err != nil {
+				return fmt.Errorf("create journal batch: %w", err)
+			}
+		}
+		return tx.Audit(ctx, actor, "journal.create", "journal_batch", strconv.FormatInt(id, 10),
+			fmt.Sprintf("%d invoices, total %s; %d without a cost centre", len(items), pricing.Money(total), missing))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.FindJournalBatch(ctx, id)
+}
+
+// FindJournalBatch returns a batch with its invoices, or ENOTFOUND.
+func (s *Service) FindJournalBatch(ctx context.Context, id int64) (*JournalBatch, error) {
+	batches, err := findJournalBatches(ctx, s.db.Read(), `b.id = ?`, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(batches) == 0 {
+		return nil, traded.Errorf(traded.ENOTFOUND, "There is no journal batch %d.", id)
+	}
+	return batches[0], nil
+}
+
+// FindJournalBatches returns every journal batch with its invoices, newest
+// first.
+func (s *Service) FindJournalBatches(ctx context.Context) ([]*JournalBatch, error) {
+	return findJournalBatches(ctx, s.db.Read(), `1 = ?`, 1)
+}
+
+func findJournalBatches(ctx context.Context, q queryer, where string, arg any) ([]*JournalBatch, error) {
+	rows, err := q.QueryContext(ctx, `SELECT b.id, b.created_at, b.created_by, COALESCE(b.posted_at, ''), COALESCE(b.posted_by, ''),
+		b.total_pence FROM journal_batches b WHERE `+where+` ORDER BY b.id DESC`, arg)
+	if err != nil {
+		return nil, fmt.Errorf("find journal batches: %w", err)
+	}
+	var out []*JournalBatch
+	byID := map[int64]*JournalBatch{}
+	for rows.Next() {
+		var b JournalBatch
+		var created, posted string
+		var total int64
+		if err := rows.Scan(&b.ID, &created, &b.CreatedBy, &posted, &b.PostedBy, &total); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("find journal batches: %w", err)
+		}
+		b.CreatedAt, b.Total = store.MustTime(created), pricing.Money(total)
+		if posted != "" {
+			b.PostedAt = store.MustTime(posted)
+		}
+		out = append(out, &b)
+		byID[b.ID] = &b
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find journal batches: %w", err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	// A cost centre missing when the batch was made is taken from the school
+	// as it is now, so setting it fixes the batch's CSV.
+	items, err := q.QueryContext(ctx, `SELECT j.batch_id, i.id, i.number, i.customer_name, i.customer_urn,
+			COALESCE(NULLIF(j.cost_centre, ''), o.cost_centre), j.amount_pence, i.source, i.academic_year
+		FROM journal_batch_invoices j JOIN invoices i ON i.id = j.invoice_id JOIN organisations o ON o.id = i.organisation_id
+		JOIN journal_batches b ON b.id = j.batch_id WHERE `+where+` ORDER BY j.batch_id, i.seq`, arg)
+	if err != nil {
+		return nil, fmt.Errorf("find journal batch invoices: %w", err)
+	}
+	defer items.Close()
+	for items.Next() {
+		var batch int64
+		var it JournalItem
+		var amount int64
+		var source, year string
+		if err := items.Scan(&batch, &it.InvoiceID, &it.InvoiceNumber, &it.Customer, &it.URN, &it.CostCentre, &amount, &source, &year); err != nil {
+			return nil, fmt.Errorf("find journal batch invoices: %w", err)
+		}
+		it.Amount = pricing.Money(amount)
+		it.Description = journalDescription(it.InvoiceNumber, source, year)
+		b := byID[batch]
+		b.Items = append(b.Items, it)
+		if it.CostCentre == "" {
+			b.Problems = append(b.Problems, fmt.Sprintf("%s: %s (URN %d) has no cost centre", it.InvoiceNumber, it.Customer, it.URN))
+		}
+	}
+	return out, items.Err()
+}
+
+// journalDescription is the line description the finance system shows the
+// school: what the recharge is for.
+func journalDescription(number, source, year string) string {
+	d := "Traded services recharge: invoice " + number
+	if what := strings.TrimSpace(strings.TrimSpace(source) + " " + strings.TrimSpace(year)); what != "" {
+		d += " (" + what + ")"
+	}
+	return d
+}
+
+// JournalCSV returns a batch as the CSV the finance system imports: a
+// header row, then cost_centre, amount (plain pounds, "315.00"),
+// invoice_number, customer, urn and description, with CRLF line endings. A
+// line whose school has no cost centre says MISSING. It returns ENOTFOUND
+// for an unknown batch.
+func (s *Service) JournalCSV(ctx context.Context, batchID int64) ([]byte, error) {
+	b, err := s.FindJournalBatch(ctx, batchID)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	w.UseCRLF = true
+	_ = w.Write([]string{"cost_centre", "amount", "invoice_number", "customer", "urn", "description"})
+	for _, it := range b.Items {
+		cc := it.CostCentre
+		if cc == "" {
+			cc = MissingCostCentre
+		}
+		_ = w.Write([]string{cc, it.Amount.Decimal(), it.InvoiceNumber, it.Customer, strconv.FormatInt(it.URN, 10), it.Description})
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return nil, fmt.Errorf("journal batch %d csv: %w", batchID, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// PostJournalBatch records that the finance system has taken the batch: a
+// journal payment of each invoice's batch amount, dated today, and the batch
+// marked posted, in one transaction. It returns ENOTFOUND for an unknown
+// batch, EINVALID while any of its schools has no cost centre, and
+// ECONFLICT for a batch already posted.
+func (s *Service) PostJournalBatch(ctx context.Context, actor store.Actor, batchID int64) error {
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		batches, err := findJournalBatches(ctx, tx, `b.id = ?`, batchID)
+		if err != nil {
+			return err
+		}
+		if len(batches) == 0 {
+			return traded.Errorf(traded.ENOTFOUND, "There is no journal batch %d.", batchID)
+		}
+		b := batches[0]
+		if b.Posted() {
+			return traded.Errorf(traded.ECONFLICT, "Journal batch %d was posted on %s by %s.", b.ID,
+				b.PostedAt.In(traded.London).Format("2 January 2006"), b.PostedBy)
+		}
+		if len(b.Problems) > 0 {
+			return traded.Errorf(traded.EINVALID, "Journal batch %d cannot be posted: %s. Set the cost centres, export the batch again, then post it.",
+				b.ID, strings.Join(b.Problems, "; "))
+		}
+		today := tx.Now.In(traded.London).Format(store.DateFormat)
+		for _, it := range b.Items {
+			// Record the cost centre actually charged, where it was filled in after the batch was made.
+			if _, err := tx.ExecContext(ctx, `UPDATE journal_batch_invoices SET cost_centre = ? WHERE batch_id = ? AND invoice_id = ? AND cost_centre = ''`,
+				it.CostCentre, b.ID, it.InvoiceID); err != nil {
+				return fmt.Errorf("post journal batch %d: %w", b.ID, err)
+			}
+			if err := insertJournalPayment(ctx, tx, actor, it.InvoiceNumber, it.Amount, today, b.ID); err != nil {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE journal_batches SET posted_at = ?, posted_by = ? WHERE id = ? AND posted_at IS NULL`,
+			store.FormatTime(tx.Now), actor.Label(), b.ID)
+		if err != nil {
+			return fmt.Errorf("post journal batch %d: %w", b.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return traded.Errorf(traded.ECONFLICT, "Journal batch %d has already been posted.", b.ID)
+		}
+		return tx.Audit(ctx, actor, "journal.post", "journal_batch", strconv.FormatInt(b.ID, 10),
+			fmt.Sprintf("%d invoices, total %s", len(b.Items), b.Total))
+	})
+}
+
+// insertJournalPayment records a journal payment that belongs to a batch.
+// It is recordPayment's rules, audit included, with the batch id written in
+// the same insert, since a payment cannot change once recorded. Unlike a
+// payment typed by hand, it is recorded even against an invoice credited
+// since the batch was made: the journal has moved the money, so the ledger
+// must show it (as an overpayment to refund).
+func insertJournalPayment(ctx context.Context, tx *store.Tx, actor store.Actor, number string, amount pricing.Money, receivedOn string, batchID int64) error {
+	inv, err := findInvoice(ctx, tx, `i.number = ?`, number)
+	if err != nil {
+		return err
+	}
+	if inv.Stored != StatusIssued {
+		return traded.Errorf(traded.ECONFLICT, "Invoice %s has not been issued.", number)
+	}
+	if amount <= 0 {
+		return traded.Errorf(traded.EINVALID, "Invoice %s: a journal must be more than £0.00.", number)
+	}
+	reference := fmt.Sprintf("Journal batch %d", batchID)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO payments (invoice_id, method, amount_pence, received_on, reference, journal_batch_id,
+		recorded_at, recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		inv.ID, MethodJournal, int64(amount), receivedOn, reference, batchID, store.FormatTime(tx.Now), actor.Label()); err != nil {
+		return fmt.Errorf("record journal payment %s: %w", number, err)
+	}
+	balance := inv.Balance() - amount
+	detail := fmt.Sprintf("%s %s received %s ref %q; balance %s", MethodJournal, amount, receivedOn, reference, balance)
+	if balance < 0 {
+		detail += " (OVERPAID)"
+	}
+	return tx.Audit(ctx, actor, "payment.record", "invoice", inv.Number, detail)
+}

@@ -1,0 +1,103 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+
+	"traded/mail"
+	"traded/store"
+)
+
+// queueInvoiceMail queues the issued invoice, with its PDF, to the
+// organisation's billing email and its school business managers, inside the
+// issuing transaction.
+func (s *Service) queueInvoiceMail(ctx context.Context, tx *store.Tx, orgID int64, number string) error {
+	inv, err := findInvoice(ctx, tx, `i.number = ?`, number)
+	if err != nil {
+		return err
+	}
+	pdf, err := RenderInvoicePDF(inv, s.cfg, s.payURL(inv))
+	if err != nil {
+		return fmt.Errorf("invoice %s pdf: %w", number, err)
+	}
+	to, err := s.billingContacts(ctx, tx, orgID)
+	if err != nil {
+		return err
+	}
+	body := fmt.Sprintf("Dear colleague,\n\nPlease find attached invoice %s from %s for %s, due by %s.\n\n%s\n\nYou can see your school's invoices at %s/invoices.\n\n%s\n",
+		inv.Number, s.cfg.Supplier.Name, inv.Total, inv.DueDate, s.howToPay(inv), s.cfg.BaseURL, s.cfg.Supplier.Name)
+	for _, c := range to {
+		if _, err := mail.Enqueue(ctx, tx, mail.Message{Kind: "invoice", To: c.email, ToName: c.name,
+			Subject: fmt.Sprintf("Invoice %s from %s", inv.Number, s.cfg.Supplier.Name), Text: body,
+			Attachments: []mail.Attachment{{Filename: inv.Number + ".pdf", ContentType: "application/pdf", Content: pdf}}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type contact struct{ name, email string }
+
+// billingContacts are who gets an organisation's invoices: its billing
+// email if set, else its active school business managers.
+func (s *Service) billingContacts(ctx context.Context, tx *store.Tx, orgID int64) ([]contact, error) {
+	var billing string
+	if err := tx.QueryRowContext(ctx, `SELECT billing_email FROM organisations WHERE id = ?`, orgID).Scan(&billing); err != nil {
+		return nil, fmt.Errorf("billing contacts: %w", err)
+	}
+	if billing != "" {
+		return []contact{{"", billing}}, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT name, email FROM users WHERE organisation_id = ? AND role = 'school_manager' AND active = 1 ORDER BY id`, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("billing contacts: %w", err)
+	}
+	defer rows.Close()
+	var out []contact
+	for rows.Next() {
+		var c contact
+		if err := rows.Scan(&c.name, &c.email); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// payURL is where a school pays an invoice online, or "" when card payment
+// is off or the school settles by journal.
+func (s *Service) payURL(inv *Invoice) string {
+	if s.card == nil || inv.Settlement == "journal" {
+		return ""
+	}
+	return fmt.Sprintf("%s/invoices/%s", s.cfg.BaseURL, inv.Number)
+}
+
+// howToPay is the payment instruction printed on documents and in mail.
+func (s *Service) howToPay(inv *Invoice) string {
+	if inv.Settlement == "journal" {
+		return fmt.Sprintf("As an LA-maintained school you do not need to pay this invoice: it will be settled by internal journal recharge to your cost centre%s.", costCentreSuffix(inv.CostCentre))
+	}
+	b := s.cfg.Bank
+	text := fmt.Sprintf("Pay by BACS to %s, sort code %s, account %s, quoting %s as the reference.", b.AccountName, b.SortCode, b.Account, inv.Number)
+	if u := s.payURL(inv); u != "" {
+		text += " Or pay by card at " + u + "."
+	}
+	return text
+}
+
+func costCentreSuffix(cc string) string {
+	if cc == "" {
+		return ""
+	}
+	return " " + cc
+}
+
+// HowToPay is the payment instruction for an invoice, as pages show it.
+func (s *Service) HowToPay(inv *Invoice) string { return s.howToPay(inv) }
+
+// InvoicePDF renders an issued invoice's PDF. The same invoice always gives
+// the same bytes.
+func (s *Service) InvoicePDF(inv *Invoice) ([]byte, error) {
+	return RenderInvoicePDF(inv, s.cfg, s.payURL(inv))
+}

@@ -1,0 +1,399 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"traded"
+	"traded/pricing"
+	"traded/store"
+)
+
+// Payment methods.
+const (
+	MethodBACS    = "bacs"
+	MethodJournal = "journal"
+	MethodCard    = "card"
+)
+
+// Payment is money received against an invoice.
+type Payment struct {
+	ID            int64
+	InvoiceNumber string
+	Customer      string
+	Method        string
+	Amount        pricing.Money
+	ReceivedOn    string
+	Reference     string
+	RecordedAt    time.Time
+	RecordedBy    string
+}
+
+// PaymentInput is a payment finance records by hand.
+type PaymentInput struct {
+	Method     string // bacs or journal
+	Amount     pricing.Money
+	ReceivedOn string // YYYY-MM-DD; "" means today
+	Reference  string
+}
+
+// PaymentResult says what recording a payment did.
+type PaymentResult struct {
+	PaymentID int64
+	Balance   pricing.Money
+	// Overpaid is set when the payment takes the invoice past what it owed:
+	// the payment is recorded and finance must refund or reallocate it.
+	Overpaid bool
+}
+
+// RecordPayment records a BACS or journal payment against an issued invoice
+// (partial payments allowed; an overpayment is recorded and flagged). It
+// returns ENOTFOUND for an unknown invoice, EINVALID for a bad method, amount
+// or date, and ECONFLICT for a draft or a fully credited invoice.
+func (s *Service) RecordPayment(ctx context.Context, actor store.Actor, number string, in PaymentInput) (*PaymentResult, error) {
+	if in.Method != MethodBACS && in.Method != MethodJournal {
+		return nil, traded.FieldErrorf("method", "Choose how it was paid: bacs or journal.")
+	}
+	if in.Amount <= 0 {
+		return nil, traded.FieldErrorf("amount", "Enter an amount more than £0.00.")
+	}
+	if in.ReceivedOn != "" {
+		if _, err := time.Parse(store.DateFormat, in.ReceivedOn); err != nil {
+			return nil, traded.FieldErrorf("received_on", "Enter the date received as YYYY-MM-DD.")
+		}
+		if in.ReceivedOn > s.Today() {
+			return nil, traded.FieldErrorf("received_on", "The date received cannot be in the future.")
+		}
+	}
+	if len(in.Reference) > 200 {
+		return nil, traded.FieldErrorf("reference", "A reference has at most 200 characters.")
+	}
+	var res *PaymentResult
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		res, err = s.recordPayment(ctx, tx, actor, number, in, "", 0)
+		return err
+	})
+	return res, err
+}
+
+// recordPayment is RecordPayment inside tx. checkoutID (card) and bankLine
+// (a statement line) make the payment unique to its source.
+func (s *Service) recordPayment(ctx context.Context, tx *store.Tx, actor store.Actor, number string, in PaymentInput, checkoutID string, bankLine int64) (*PaymentResult, error) {
+	inv, err := findInvoice(ctx, tx, `i.number = ?`, strings.ToUpper(strings.TrimSpace(number)))
+	if err != nil {
+		return nil, err
+	}
+	if inv.Stored != StatusIssued {
+		return nil, traded.Errorf(traded.ECONFLICT, "Invoice %s has not been issued.", number)
+	}
+	if inv.FullyCredited() {
+		return nil, traded.Errorf(traded.ECONFLICT, "Invoice %s has been credited in full: nothing is owed.", inv.Number)
+	}
+	received := in.ReceivedOn
+	if received == "" {
+		received = tx.Now.In(traded.London).Format(store.DateFormat)
+	}
+	var checkout, line any
+	if checkoutID != "" {
+		checkout = checkoutID
+	}
+	if bankLine != 0 {
+		line = bankLine
+	}
+	r, err := tx.ExecContext(ctx, `INSERT INTO payments (invoice_id, method, amount_pence, received_on, reference, stripe_checkout_id,
+		bank_line_id, recorded_at, recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		inv.ID, in.Method, int64(in.Amount), received, strings.TrimSpace(in.Reference), checkout, line, store.FormatTime(tx.Now), actor.Label())
+	if store.IsUniqueViolation(err) {
+		return nil, traded.Errorf(traded.ECONFLICT, "That payment has already been recorded.")
+	} else if err != nil {
+		return nil, fmt.Errorf("record payment: %w", err)
+	}
+	id, _ := r.LastInsertId()
+	balance := inv.Balance() - in.Amount
+	detail := fmt.Sprintf("%s %s received %s ref %q; balance %s", in.Method, in.Amount, received, in.Reference, balance)
+	if balance < 0 {
+		detail += " (OVERPAID)"
+	}
+	if err := tx.Audit(ctx, actor, "payment.record", "invoice", inv.Number, detail); err != nil {
+		return nil, err
+	}
+	return &PaymentResult{PaymentID: id, Balance: balance, Overpaid: balance < 0}, nil
+}
+
+// FindPayments returns payments, newest first: of one invoice, or all.
+func (s *Service) FindPayments(ctx context.Context, invoiceID int64) ([]*Payment, error) {
+	where, args := "1 = 1", []any{}
+	if invoiceID != 0 {
+		where, args = "p.invoice_id = ?", append(args, invoiceID)
+	}
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT p.id, i.number, i.customer_name, p.method, p.amount_pence, p.received_on,
+		p.reference, p.recorded_at, p.recorded_by FROM payments p JOIN invoices i ON i.id = p.invoice_id
+		WHERE `+where+` ORDER BY p.received_on DESC, p.id DESC`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("find payments: %w", err)
+	}
+	defer rows.Close()
+	var out []*Payment
+	for rows.Next() {
+		var p Payment
+		var amount int64
+		var at string
+		if err := rows.Scan(&p.ID, &p.InvoiceNumber, &p.Customer, &p.Method, &amount, &p.ReceivedOn, &p.Reference, &at, &p.RecordedBy); err != nil {
+			return nil, fmt.Errorf("find payments: %w", err)
+		}
+		p.Amount, p.RecordedAt = pricing.Money(amount), store.MustTime(at)
+		out = append(out, &p)
+	}
+	return out, rows.Err()
+}
+
+// CreditNote is a correction of an issued invoice.
+type CreditNote struct {
+	ID            int64
+	Number        string
+	InvoiceID     int64
+	InvoiceNumber string
+	Customer      string
+	CustomerURN   int64
+	Reason        string
+	IssueDate     string
+	Net           pricing.Money
+	VAT           pricing.Money
+	Total         pricing.Money
+	CreatedBy     string
+	Lines         []CreditNoteLine
+}
+
+// CreditNoteLine is the part of one invoice line a credit note takes back.
+type CreditNoteLine struct {
+	InvoiceLine int // the line's position on the invoice
+	Description string
+	Net         pricing.Money
+	VAT         pricing.Money
+}
+
+// CreditInput says what to credit: whole invoice when Lines and Amount are
+// both empty; an amount (gross, including VAT) taken from the lines in
+// order; or amounts per line.
+type CreditInput struct {
+	Reason string
+	Amount pricing.Money
+	Lines  []CreditLineInput
+}
+
+// CreditLineInput credits Amount (gross) of the invoice line at Position;
+// zero Amount means all that is left of it.
+type CreditLineInput struct {
+	Position int
+	Amount   pricing.Money
+}
+
+// CreateCreditNote issues a credit note against an issued invoice, numbered
+// in its own gap-free series. It returns ENOTFOUND for an unknown invoice,
+// EINVALID for a missing reason or an amount more than is left to credit,
+// and ECONFLICT for a draft or an invoice already credited in full.
+func (s *Service) CreateCreditNote(ctx context.Context, actor store.Actor, number string, in CreditInput) (*CreditNote, error) {
+	var cn *CreditNote
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		cn, err = s.createCreditNote(ctx, tx, actor, number, in)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.FindCreditNote(ctx, cn.Number)
+}
+
+// createCreditNote is CreateCreditNote inside tx.
+func (s *Service) createCreditNote(ctx context.Context, tx *store.Tx, actor store.Actor, number string, in CreditInput) (*CreditNote, error) {
+	reason := strings.TrimSpace(in.Reason)
+	if reason == "" {
+		return nil, traded.FieldErrorf("reason", "Give the reason for the credit note.")
+	}
+	if len(reason) > 500 {
+		return nil, traded.FieldErrorf("reason", "A reason has at most 500 characters.")
+	}
+	if in.Amount < 0 {
+		return nil, traded.FieldErrorf("amount", "Enter an amount more than £0.00.")
+	}
+	inv, err := findInvoice(ctx, tx, `i.number = ?`, strings.ToUpper(strings.TrimSpace(number)))
+	if err != nil {
+		return nil, err
+	}
+	if inv.Stored != StatusIssued {
+		return nil, traded.Errorf(traded.ECONFLICT, "Invoice %s has not been issued.", number)
+	}
+	if inv.FullyCredited() {
+		return nil, traded.Errorf(traded.ECONFLICT, "Invoice %s has already been credited in full.", inv.Number)
+	}
+	plan, err := planCredit(inv, in)
+	if err != nil {
+		return nil, err
+	}
+	var net, vat pricing.Money
+	for _, p := range plan {
+		net, vat = net+p.net, vat+p.vat
+	}
+	cnNumber, seq, err := nextNumber(ctx, tx, "credit_note")
+	if err != nil {
+		return nil, err
+	}
+	issue := tx.Now.In(traded.London).Format(store.DateFormat)
+	res, err := tx.ExecContext(ctx, `INSERT INTO credit_notes (number, seq, invoice_id, reason, issue_date, net_pence, vat_pence, total_pence,
+		created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		cnNumber, seq, inv.ID, reason, issue, int64(net), int64(vat), int64(net+vat), store.FormatTime(tx.Now), actor.Label())
+	if err != nil {
+		return nil, fmt.Errorf("create credit note: %w", err)
+	}
+	id, _ := res.LastInsertId()
+	for _, p := range plan {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO credit_note_lines (credit_note_id, invoice_line_id, description, net_pence, vat_pence)
+			VALUES (?, ?, ?, ?, ?)`, id, p.line.ID, p.line.Description, int64(p.net), int64(p.vat)); err != nil {
+			return nil, fmt.Errorf("create credit note line: %w", err)
+		}
+	}
+	if err := tx.Audit(ctx, actor, "credit_note.issue", "invoice", inv.Number,
+		fmt.Sprintf("%s for %s: %s", cnNumber, net+vat, reason)); err != nil {
+		return nil, err
+	}
+	return &CreditNote{ID: id, Number: cnNumber, InvoiceID: inv.ID}, nil
+}
+
+type creditPart struct {
+	line     *Line
+	net, vat pricing.Money
+}
+
+// planCredit works out how much of each line a credit takes back, never more
+// than is left of a line. A gross amount splits into net and VAT at the
+// line's rate, the VAT rounded as on the invoice.
+func planCredit(inv *Invoice, in CreditInput) ([]creditPart, error) {
+	left := func(l *Line) pricing.Money { return l.Net + l.VAT - l.Credited }
+	split := func(l *Line, gross pricing.Money) creditPart {
+		if gross == left(l) {
+			// The rest of the line: exactly what is left of its net and VAT.
+			return creditPart{line: l, net: gross - (l.VAT - l.CreditedVAT), vat: l.VAT - l.CreditedVAT}
+		}
+		net := gross
+		if l.VATRateBP > 0 {
+			net = pricing.Money((int64(gross)*10000 + (10000+l.VATRateBP)/2) / (10000 + l.VATRateBP))
+		}
+		return creditPart{line: l, net: net, vat: gross - net}
+	}
+	var plan []creditPart
+	switch {
+	case len(in.Lines) > 0:
+		seen := map[int]bool{}
+		for _, cl := range in.Lines {
+			var l *Line
+			for _, x := range inv.Lines {
+				if x.Position == cl.Position {
+					l = x
+				}
+			}
+			if l == nil || seen[cl.Position] {
+				return nil, traded.FieldErrorf("lines", "Invoice %s has no line %d to credit.", inv.Number, cl.Position)
+			}
+			seen[cl.Position] = true
+			amount := cl.Amount
+			if amount == 0 {
+				amount = left(l)
+			}
+			if amount <= 0 || amount > left(l) {
+				return nil, traded.FieldErrorf("lines", "Line %d has %s left to credit.", l.Position, left(l))
+			}
+			plan = append(plan, split(l, amount))
+		}
+	case in.Amount > 0:
+		remaining := in.Amount
+		var total pricing.Money
+		for _, l := range inv.Lines {
+			total += left(l)
+		}
+		if in.Amount > total {
+			return nil, traded.FieldErrorf("amount", "Only %s is left to credit on invoice %s.", total, inv.Number)
+		}
+		for _, l := range inv.Lines {
+			if remaining == 0 {
+				break
+			}
+			take := min(remaining, left(l))
+			if take > 0 {
+				plan = append(plan, split(l, take))
+				remaining -= take
+			}
+		}
+	default:
+		for _, l := range inv.Lines {
+			if left(l) > 0 {
+				plan = append(plan, split(l, left(l)))
+			}
+		}
+	}
+	if len(plan) == 0 {
+		return nil, traded.Errorf(traded.ECONFLICT, "Nothing is left to credit on invoice %s.", inv.Number)
+	}
+	return plan, nil
+}
+
+// FindCreditNote returns a credit note with its lines, or ENOTFOUND.
+func (s *Service) FindCreditNote(ctx context.Context, number string) (*CreditNote, error) {
+	notes, err := s.findCreditNotes(ctx, `c.number = ?`, strings.ToUpper(strings.TrimSpace(number)))
+	if err != nil {
+		return nil, err
+	}
+	if len(notes) == 0 {
+		return nil, traded.Errorf(traded.ENOTFOUND, "There is no credit note %s.", number)
+	}
+	cn := notes[0]
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT l.position, c.description, c.net_pence, c.vat_pence FROM credit_note_lines c
+		JOIN invoice_lines l ON l.id = c.invoice_line_id WHERE c.credit_note_id = ? ORDER BY c.id`, cn.ID)
+	if err != nil {
+		return nil, fmt.Errorf("credit note lines: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l CreditNoteLine
+		var net, vat int64
+		if err := rows.Scan(&l.InvoiceLine, &l.Description, &net, &vat); err != nil {
+			return nil, fmt.Errorf("credit note lines: %w", err)
+		}
+		l.Net, l.VAT = pricing.Money(net), pricing.Money(vat)
+		cn.Lines = append(cn.Lines, l)
+	}
+	return cn, rows.Err()
+}
+
+// FindCreditNotes returns the credit notes of one invoice (0: all), newest first.
+func (s *Service) FindCreditNotes(ctx context.Context, invoiceID int64) ([]*CreditNote, error) {
+	if invoiceID == 0 {
+		return s.findCreditNotes(ctx, `1 = ?`, 1)
+	}
+	return s.findCreditNotes(ctx, `c.invoice_id = ?`, invoiceID)
+}
+
+func (s *Service) findCreditNotes(ctx context.Context, where string, arg any) ([]*CreditNote, error) {
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT c.id, c.number, c.invoice_id, i.number, i.customer_name, i.customer_urn, c.reason,
+		c.issue_date, c.net_pence, c.vat_pence, c.total_pence, c.created_by FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id
+		WHERE `+where+` ORDER BY c.seq DESC`, arg)
+	if err != nil {
+		return nil, fmt.Errorf("find credit notes: %w", err)
+	}
+	defer rows.Close()
+	var out []*CreditNote
+	for rows.Next() {
+		var c CreditNote
+		var net, vat, total int64
+		if err := rows.Scan(&c.ID, &c.Number, &c.InvoiceID, &c.InvoiceNumber, &c.Customer, &c.CustomerURN, &c.Reason, &c.IssueDate,
+			&net, &vat, &total, &c.CreatedBy); err != nil {
+			return nil, fmt.Errorf("find credit notes: %w", err)
+		}
+		c.Net, c.VAT, c.Total = pricing.Money(net), pricing.Money(vat), pricing.Money(total)
+		out = append(out, &c)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,373 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"traded"
+	"traded/pricing"
+	"traded/store"
+)
+
+// AgedBuckets name the aged-debt columns, in order: not yet due, then days
+// past the due date.
+var AgedBuckets = []string{"current", "1-30", "31-60", "61-90", "90+"}
+
+// agedBucket returns the index in AgedBuckets of a debt daysPastDue days
+// past its due date.
+func agedBucket(daysPastDue int) int {
+	switch {
+	case daysPastDue <= 0:
+		return 0
+	case daysPastDue <= 30:
+		return 1
+	case daysPastDue <= 60:
+		return 2
+	case daysPastDue <= 90:
+		return 3
+	}
+	return 4
+}
+
+// AgedDebtRow is what one tier (or, in Totals, everyone) owes, by age.
+type AgedDebtRow struct {
+	Tier     pricing.Tier // "" in Totals
+	Buckets  [5]pricing.Money
+	Total    pricing.Money
+	Invoices int
+}
+
+// Bucket returns the amount in the named bucket ("current", "1-30", ...).
+func (r AgedDebtRow) Bucket(name string) pricing.Money {
+	for i, b := range AgedBuckets {
+		if b == name {
+			return r.Buckets[i]
+		}
+	}
+	return 0
+}
+
+// AgedInvoice is one invoice behind an aged-debt report.
+type AgedInvoice struct {
+	Number      string
+	Customer    string
+	URN         int64
+	Tier        pricing.Tier
+	DueDate     string
+	DaysPastDue int // 0 or less: not yet due
+	Bucket      string
+	Balance     pricing.Money
+}
+
+// AgedDebtReport is what is owed on a day, by tier and by how long overdue.
+type AgedDebtReport struct {
+	AsOf     string
+	Rows     []AgedDebtRow // one per tier, in tariff order
+	Totals   AgedDebtRow
+	Invoices []AgedInvoice // oldest due first
+}
+
+// AgedDebt reports what issued invoices owed at the end of asOf (YYYY-MM-DD;
+// "" for today): each invoice issued by then, less payments received and
+// credit notes issued by then, where something is still owed, bucketed by
+// days past its due date. It returns EINVALID for a bad date.
+func (s *Service) AgedDebt(ctx context.Context, asOf string) (*AgedDebtReport, error) {
+	if asOf == "" {
+		asOf = s.Today()
+	}
+	day, err := time.Parse(store.DateFormat, asOf)
+	if err != nil {
+		return nil, traded.FieldErrorf("as_of", "Enter the date as YYYY-MM-DD.")
+	}
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT i.number, i.customer_name, i.customer_urn, i.customer_tier, i.due_date, i.total_pence,
+			COALESCE((SELECT SUM(amount_pence) FROM payments p WHERE p.invoice_id = i.id AND p.received_on <= ?), 0),
+			COALESCE((SELECT SUM(total_pence) FROM credit_notes c WHERE c.invoice_id = i.id AND c.issue_date <= ?), 0)
+		FROM invoices i WHERE i.status = 'issued' AND i.issue_date <= ? ORDER BY i.due_date, i.seq`, asOf, asOf, asOf)
+	if err != nil {
+		return nil, fmt.Errorf("aged debt: %w", err)
+	}
+	defer rows.Close()
+	rep := &AgedDebtReport{AsOf: asOf}
+	byTier := map[pricing.Tier]*AgedDebtRow{}
+	for _, t := range pricing.Tiers {
+		byTier[t] = &AgedDebtRow{Tier: t}
+	}
+	var extra []pricing.Tier
+	for rows.Next() {
+		var a AgedInvoice
+		var tier string
+		var total, paid, credited int64
+		if err := rows.Scan(&a.Number, &a.Customer, &a.URN, &tier, &a.DueDate, &total, &paid, &credited); err != nil {
+			return nil, fmt.Errorf("aged debt: %w", err)
+		}
+		if credited >= total || total-paid-credited <= 0 {
+			continue
+		}
+		a.Tier, a.Balance = pricing.Tier(tier), pricing.Money(total-paid-credited)
+		if due, err := time.Parse(store.DateFormat, a.DueDate); err == nil {
+			a.DaysPastDue = int(day.Sub(due).Hours() / 24)
+		}
+		b := agedBucket(a.DaysPastDue)
+		a.Bucket = AgedBuckets[b]
+		rep.Invoices = append(rep.Invoices, a)
+		row := byTier[a.Tier]
+		if row == nil {
+			row = &AgedDebtRow{Tier: a.Tier}
+			byTier[a.Tier] = row
+			extra = append(extra, a.Tier)
+		}
+		for _, r := range []*AgedDebtRow{row, &rep.Totals} {
+			r.Buckets[b] += a.Balance
+			r.Total += a.Balance
+			r.Invoices++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("aged debt: %w", err)
+	}
+	for _, t := range append(append([]pricing.Tier{}, pricing.Tiers...), extra...) {
+		rep.Rows = append(rep.Rows, *byTier[t])
+	}
+	return rep, nil
+}
+
+// MonthPayments is the money received in one calendar month, by method.
+type MonthPayments struct {
+	Month   string // YYYY-MM
+	BACS    pricing.Money
+	Journal pricing.Money
+	Card    pricing.Money
+	Total   pricing.Money
+}
+
+// maxReportMonths bounds a chart: twenty years is plenty.
+const maxReportMonths = 240
+
+// PaymentsByMonth sums the payments received in each calendar month from
+// from to to inclusive, by method, every month present even when nothing
+// came in. Each bound is a month (YYYY-MM) or a day (YYYY-MM-DD); both ""
+// mean the twelve months to this one. It returns EINVALID for bad bounds.
+func (s *Service) PaymentsByMonth(ctx context.Context, from, to string) ([]MonthPayments, error) {
+	if from == "" && to == "" {
+		now := s.db.Now().In(traded.London)
+		first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+		from, to = first.AddDate(0, -11, 0).Format("2006-01"), first.Format("2006-01")
+	}
+	start, err := parsePeriodBound(from, false)
+	if err != nil {
+		return nil, traded.FieldErrorf("from", "Enter the first month as YYYY-MM or a day as YYYY-MM-DD.")
+	}
+	end, err := parsePeriodBound(to, true)
+	if err != nil {
+		return nil, traded.FieldErrorf("to", "Enter the last month as YYYY-MM or a day as YYYY-MM-DD.")
+	}
+	if end < start {
+		return nil, traded.FieldErrorf("to", "The period ends before it starts.")
+	}
+	startMonth, _ := time.Parse("2006-01", start[:7])
+	endMonth, _ := time.Parse("2006-01", end[:7])
+	var out []MonthPayments
+	index := map[string]int{}
+	for m := startMonth; !m.After(endMonth); m = m.AddDate(0, 1, 0) {
+		if len(out) == maxReportMonths {
+			return nil, traded.FieldErrorf("to", "A chart covers at most %d months.", maxReportMonths)
+		}
+		index[m.Format("2006-01")] = len(out)
+		out = append(out, MonthPayments{Month: m.Format("2006-01")})
+	}
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT substr(received_on, 1, 7), method, SUM(amount_pence) FROM payments
+		WHERE received_on >= ? AND received_on <= ? GROUP BY 1, 2`, start, end)
+	if err != nil {
+		return nil, fmt.Errorf("payments by month: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var month, method string
+		var sum int64
+		if err := rows.Scan(&month, &method, &sum); err != nil {
+			return nil, fmt.Errorf("payments by month: %w", err)
+		}
+		i, ok := index[month]
+		if !ok {
+			continue
+		}
+		m := &out[i]
+		switch method {
+		case MethodBACS:
+			m.BACS += pricing.Money(sum)
+		case MethodJournal:
+			m.Journal += pricing.Money(sum)
+		case MethodCard:
+			m.Card += pricing.Money(sum)
+		}
+		m.Total += pricing.Money(sum)
+	}
+	return out, rows.Err()
+}
+
+// parsePeriodBound reads YYYY-MM or YYYY-MM-DD as a day: a month's first
+// day, or its last when end is set.
+func parsePeriodBound(s string, end bool) (string, error) {
+	if t, err := time.Parse(store.DateFormat, s); err == nil {
+		return t.Format(store.DateFormat), nil
+	}
+	t, err := time.Parse("2006-01", s)
+	if err != nil {
+		return "", err
+	}
+	if end {
+		t = t.AddDate(0, 1, -1)
+	}
+	return t.Format(store.DateFormat), nil
+}
+
+// Period is a span of days, both ends included (YYYY-MM-DD).
+type Period struct {
+	Label string // "2026/27" for a financial year
+	From  string
+	To    string
+}
+
+// FinancialYear returns the financial year that date falls in for a
+// customer of the tier: April to March for maintained schools (the
+// council's own year, which external customers are reported in too), and
+// September to August, the academic year, for academies. The label names the
+// years it spans: "2026/27".
+func FinancialYear(tier pricing.Tier, date time.Time) Period {
+	startMonth := time.April
+	if tier == pricing.Academy {
+		startMonth = time.September
+	}
+	y := date.Year()
+	if date.Month() < startMonth {
+		y--
+	}
+	start := time.Date(y, startMonth, 1, 0, 0, 0, 0, time.UTC)
+	return Period{
+		Label: fmt.Sprintf("%d/%02d", y, (y+1)%100),
+		From:  start.Format(store.DateFormat),
+		To:    start.AddDate(1, 0, -1).Format(store.DateFormat),
+	}
+}
+
+// Statement entry kinds.
+const (
+	EntryInvoice    = "invoice"
+	EntryCreditNote = "credit_note"
+	EntryPayment    = "payment"
+)
+
+// StatementEntry is one line of an account statement.
+type StatementEntry struct {
+	Date          string
+	Kind          string // invoice, credit_note or payment
+	Reference     string // the invoice or credit note number, or the payment's method
+	InvoiceNumber string
+	Description   string        // what was invoiced, why it was credited, or the payment's reference
+	Debit         pricing.Money // what an invoice adds to the balance
+	Credit        pricing.Money // what a credit note or payment takes off
+	Balance       pricing.Money // owed after this entry
+}
+
+// AccountStatement is an organisation's invoices, credit notes and payments
+// over a period, with the balance it owed before, after each, and at the end.
+type AccountStatement struct {
+	OrganisationID int64
+	Organisation   string
+	URN            int64
+	Tier           pricing.Tier
+	Period         Period
+	Opening        pricing.Money
+	Entries        []StatementEntry
+	Closing        pricing.Money
+}
+
+// Statement returns an organisation's account from from to to (YYYY-MM-DD,
+// inclusive); both "" mean the financial year to date for its tier (see
+// FinancialYear). Entries are in date order; on one day invoices come before
+// credit notes and payments. It returns ENOTFOUND for an unknown
+// organisation and EINVALID for bad dates.
+func (s *Service) Statement(ctx context.Context, orgID int64, from, to string) (*AccountStatement, error) {
+	org, err := s.booking.FindOrganisationByID(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	var period Period
+	switch {
+	case from == "" && to == "":
+		period = FinancialYear(org.Tier, s.db.Now().In(traded.London))
+		period.To = s.Today()
+	case from == "" || to == "":
+		return nil, traded.FieldErrorf("from", "Give both the first and the last day of the statement, or neither.")
+	default:
+		f, err1 := time.Parse(store.DateFormat, from)
+		t, err2 := time.Parse(store.DateFormat, to)
+		if err1 != nil || err2 != nil {
+			return nil, traded.FieldErrorf("from", "Enter the dates as YYYY-MM-DD.")
+		}
+		if t.Before(f) {
+			return nil, traded.FieldErrorf("to", "The statement ends before it starts.")
+		}
+		period = Period{From: from, To: to}
+		if fy := FinancialYear(org.Tier, f); fy.From == from && fy.To == to {
+			period.Label = fy.Label
+		}
+	}
+	st := &AccountStatement{OrganisationID: org.ID, Organisation: org.Name, URN: org.URN, Tier: org.Tier, Period: period}
+
+	// One read transaction, so the opening balance and the entries agree.
+	tx, err := s.db.Read().BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("statement: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	var opening int64
+	if err := tx.QueryRowContext(ctx, `SELECT
+			COALESCE((SELECT SUM(total_pence) FROM invoices WHERE organisation_id = ?1 AND status = 'issued' AND issue_date < ?2), 0)
+			- COALESCE((SELECT SUM(c.total_pence) FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id
+				WHERE i.organisation_id = ?1 AND c.issue_date < ?2), 0)
+			- COALESCE((SELECT SUM(p.amount_pence) FROM payments p JOIN invoices i ON i.id = p.invoice_id
+				WHERE i.organisation_id = ?1 AND p.received_on < ?2), 0)`, org.ID, period.From).Scan(&opening); err != nil {
+		return nil, fmt.Errorf("statement opening balance: %w", err)
+	}
+	st.Opening = pricing.Money(opening)
+	rows, err := tx.QueryContext(ctx, `
+		SELECT issue_date, 0, seq, 'invoice', number, number, source || CASE WHEN academic_year = '' THEN '' ELSE ' ' || academic_year END,
+			total_pence FROM invoices WHERE organisation_id = ?1 AND status = 'issued' AND issue_date BETWEEN ?2 AND ?3
+		UNION ALL
+		SELECT c.issue_date, 1, c.seq, 'credit_note', c.number, i.number, c.reason, c.total_pence
+			FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id
+			WHERE i.organisation_id = ?1 AND c.issue_date BETWEEN ?2 AND ?3
+		UNION ALL
+		SELECT p.received_on, 2, p.id, 'payment', p.method, i.number, p.reference, p.amount_pence
+			FROM payments p JOIN invoices i ON i.id = p.invoice_id
+			WHERE i.organisation_id = ?1 AND p.received_on BETWEEN ?2 AND ?3
+		ORDER BY 1, 2, 3`, org.ID, period.From, period.To)
+	if err != nil {
+		return nil, fmt.Errorf("statement: %w", err)
+	}
+	defer rows.Close()
+	balance := st.Opening
+	for rows.Next() {
+		var e StatementEntry
+		var order, seq, amount int64
+		if err := rows.Scan(&e.Date, &order, &seq, &e.Kind, &e.Reference, &e.InvoiceNumber, &e.Description, &amount); err != nil {
+			return nil, fmt.Errorf("statement: %w", err)
+		}
+		if e.Kind == EntryInvoice {
+			e.Debit = pricing.Money(amount)
+			balance += e.Debit
+		} else {
+			e.Credit = pricing.Money(amount)
+			balance -= e.Credit
+		}
+		e.Balance = balance
+		st.Entries = append(st.Entries, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("statement: %w", err)
+	}
+	st.Closing = balance
+	return st, nil
+}

@@ -1,0 +1,73 @@
+package billing
+
+import (
+	"traded/booking"
+	"traded/store"
+)
+
+// Supplier is who issues Traded's invoices: what a UK VAT invoice must name.
+type Supplier struct {
+	Name      string
+	Address   []string
+	VATNumber string
+	Email     string
+	Phone     string
+}
+
+// Bank is where BACS payments go, printed on every invoice.
+type Bank struct {
+	AccountName string
+	SortCode    string
+	Account     string
+	BankName    string
+}
+
+// Config is billing's settings; cmd/traded fills it from flags.
+type Config struct {
+	Supplier Supplier
+	Bank     Bank
+	// PaymentTermsDays is how long after issue an invoice falls due (30).
+	PaymentTermsDays int
+	// BaseURL is the public address, for links on documents and in mail.
+	BaseURL string
+}
+
+// DefaultConfig is Essex County Council as supplier. The VAT number and bank
+// details are placeholders for a deployment to replace (see README).
+func DefaultConfig() Config {
+	return Config{
+		Supplier: Supplier{
+			Name:      "Essex County Council",
+			Address:   []string{"County Hall", "Market Road", "Chelmsford", "Essex", "CM1 1QH"},
+			VATNumber: "GB 123 4567 89",
+			Email:     "traded.services@essex.gov.uk",
+			Phone:     "0345 743 0430",
+		},
+		Bank:             Bank{AccountName: "Essex County Council", SortCode: "00-00-00", Account: "00000000", BankName: "Example Bank plc"},
+		PaymentTermsDays: 30,
+		BaseURL:          "http://localhost:8080",
+	}
+}
+
+// Service is billing over one database.
+type Service struct {
+	db      *store.DB
+	booking *booking.Service
+	cfg     Config
+	card    CardPayments // nil: card payment is off
+}
+
+// NewService returns billing over db. card may be nil: then invoices offer
+// no card payment and everything else works.
+func NewService(db *store.DB, bk *booking.Service, cfg Config, card CardPayments) *Service {
+	if cfg.PaymentTermsDays <= 0 {
+		cfg.PaymentTermsDays = 30
+	}
+	return &Service{db: db, booking: bk, cfg: cfg, card: card}
+}
+
+// Config returns the service's settings.
+func (s *Service) Config() Config { return s.cfg }
+
+// CardEnabled reports whether card payment is configured.
+func (s *Service) CardEnabled() bool { return s.card != nil }
