@@ -298,9 +298,13 @@ func (s *Service) SetUserActive(ctx context.Context, by *User, remoteAddr string
 }
 
 // ChangeRole gives a user another role (and organisation, for school roles).
-// It returns EINVALID for a bad role or organisation, ENOTFOUND for an
-// unknown user, and EFORBIDDEN for an admin changing their own role.
+// It returns EFORBIDDEN unless admin is an active admin, or when they change
+// their own role; EINVALID for a bad role or organisation; ENOTFOUND for an
+// unknown user.
 func (s *Service) ChangeRole(ctx context.Context, admin *User, remoteAddr string, userID int64, role Role, urn int64) error {
+	if admin == nil || admin.Role != RoleAdmin || !admin.Active {
+		return traded.Errorf(traded.EFORBIDDEN, "Only an LA admin can change roles.")
+	}
 	if _, err := ParseRole(string(role)); err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"mime/multipart"
 	"mime/quotedprintable"
 	"net"
+	"net/mail"
 	"net/smtp"
 	"net/textproto"
 	"strconv"
@@ -170,11 +171,10 @@ func Build(from, fromName, domain string, m Message, now time.Time) ([]byte, err
 
 type mailAddress struct{ name, addr string }
 
+// String writes the address as RFC 5322 wants it: net/mail quotes a display
+// name with specials ("Smith, Jo") and encodes one that is not ASCII.
 func (a *mailAddress) String() string {
-	if a.name == "" {
-		return "<" + a.addr + ">"
-	}
-	return mime.QEncoding.Encode("utf-8", a.name) + " <" + a.addr + ">"
+	return (&mail.Address{Name: a.name, Address: a.addr}).String()
 }
 
 func writeQP(w interface{ Write([]byte) (int, error) }, text string) {

@@ -12,12 +12,14 @@ import (
 func (s *Server) accountRoutes(app *fiber.App) {
 	app.Get("/sign-in", s.require(anyone), s.handleSignInForm)
 	app.Post("/sign-in", append([]fiber.Handler{s.require(anyone)}, append(s.signInLimits(), s.handleSignIn)...)...)
+	// One limiter for both emailed-link forms: 10 requests per address in 15 minutes in all.
+	linkLimit := s.linkLimits()
 	app.Get("/sign-in/email", s.require(anyone), s.handleLinkRequestForm)
-	app.Post("/sign-in/email", s.require(anyone), s.linkLimits(), s.handleLinkRequest)
+	app.Post("/sign-in/email", s.require(anyone), linkLimit, s.handleLinkRequest)
 	app.Get("/sign-in/link/:token", s.require(anyone), s.handleLinkPage("sign_in"))
 	app.Post("/sign-in/link/:token", s.require(anyone), s.handleLinkUse("sign_in"))
 	app.Get("/forgot-password", s.require(anyone), s.handleForgotForm)
-	app.Post("/forgot-password", s.require(anyone), s.linkLimits(), s.handleForgot)
+	app.Post("/forgot-password", s.require(anyone), linkLimit, s.handleForgot)
 	app.Get("/reset-password/:token", s.require(anyone), s.handleLinkPage("reset_password"))
 	app.Post("/reset-password/:token", s.require(anyone), s.handleLinkUse("reset_password"))
 	app.Get("/set-password/:token", s.require(anyone), s.handleLinkPage("set_password"))

@@ -221,7 +221,7 @@ func (s *Server) signInLimits() []fiber.Handler {
 // linkLimits stops the emailed-link forms being used to flood a mailbox.
 func (s *Server) linkLimits() fiber.Handler {
 	return limiter.New(limiter.Config{
-		Max: 10, Expiration: 15 * time.Minute,
+		Max: s.cfg.limit(s.cfg.LinkLimitPerAddress, 10), Expiration: 15 * time.Minute,
 		KeyGenerator: func(c *fiber.Ctx) string { return "link:" + c.IP() },
 		LimitReached: func(c *fiber.Ctx) error {
 			return traded.Errorf(traded.ETOOMANY, "Too many requests for emails. Wait 15 minutes and try again.")
@@ -241,9 +241,21 @@ func signInURL(c *fiber.Ctx) string {
 	return "/sign-in?next=" + url.QueryEscape(string(c.Request().RequestURI()))
 }
 
-// safeNext keeps a post-sign-in redirect on this site.
+// safeNext keeps a post-sign-in redirect on this site: a path that starts
+// with one slash, with no scheme or host, no backslash and no control
+// character (a tab or newline would let a browser read "/\t/host" as
+// "//host", and CR LF would split the Location header).
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsRune(next, '\\') {
+		return "/"
+	}
+	for _, r := range next {
+		if r < 0x20 || r == 0x7f {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
 		return "/"
 	}
 	return next

@@ -175,6 +175,7 @@ type cataloguePage struct {
 	PSA        []psaRow
 	Moderation []moderationRow
 	Sessions   []*booking.Session
+	CanBuy     bool
 }
 
 type psaRow struct{ Label, Subscription, Session string }
@@ -202,6 +203,13 @@ func (s *Server) handleCataloguePage(c *fiber.Ctx) error {
 		return err
 	}
 	p := &cataloguePage{Page: s.page(c, "Catalogue and prices "+year.String()), Year: year.String(), Version: pl.Version, Sessions: sessions}
+	if u := currentUser(c); u != nil && u.Role == booking.RoleSchoolManager && year >= pricing.AcademicYearOf(s.now(), traded.London) {
+		subscribed, err := s.booking.IsSubscriber(ctx, u.OrganisationID, year)
+		if err != nil {
+			return err
+		}
+		p.CanBuy = !subscribed
+	}
 	seen := map[string]bool{}
 	for _, l := range lists {
 		if y := l.Year.String(); !seen[y] {

@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"traded"
+	"traded/billing"
 	"traded/booking"
 	"traded/pricing"
 )
@@ -20,6 +21,20 @@ type homePage struct {
 	TierCounts  []tierCount
 	TotalOrgs   int
 	ActiveUsers int
+
+	// Billing, for school managers and finance.
+	Subscription *billing.Subscription
+	Invoices     []*billing.Invoice
+	Today        string
+	StatusCounts []statusCount
+	AgedDebt     *billing.AgedDebtReport
+	CanBuy       bool
+}
+
+// statusCount is one row of the finance dashboard's invoice table.
+type statusCount struct {
+	Status string
+	Count  int
 }
 
 // handleHome shows each role its own home: the public start page, a school
@@ -56,6 +71,15 @@ func (s *Server) handleHome(c *fiber.Ctx) error {
 			if p.Staff, err = s.booking.FindUsers(ctx, booking.UserFilter{OrganisationID: &p.Org.ID}); err != nil {
 				return err
 			}
+			if p.Subscription, err = s.billing.FindSubscription(ctx, p.Org.ID, year); err != nil && traded.ErrorCode(err) != traded.ENOTFOUND {
+				return err
+			}
+			_, err := s.booking.PriceList(ctx, year)
+			p.CanBuy = err == nil && p.Subscription == nil
+			p.Today = s.billing.Today()
+			if p.Invoices, _, err = s.billing.FindInvoices(ctx, billing.InvoiceFilter{OrganisationID: p.Org.ID, Limit: 5}); err != nil {
+				return err
+			}
 			return s.render(c, "home-manager", p)
 		}
 		p.Title = "Your bookings"
@@ -63,6 +87,16 @@ func (s *Server) handleHome(c *fiber.Ctx) error {
 	case booking.RoleFinance:
 		p.Title = "Billing"
 		if err := s.countOrganisations(c, p); err != nil {
+			return err
+		}
+		for _, st := range billing.Statuses {
+			_, n, err := s.billing.FindInvoices(ctx, billing.InvoiceFilter{Status: st, Limit: 1})
+			if err != nil {
+				return err
+			}
+			p.StatusCounts = append(p.StatusCounts, statusCount{st, n})
+		}
+		if p.AgedDebt, err = s.billing.AgedDebt(ctx, ""); err != nil {
 			return err
 		}
 		return s.render(c, "home-finance", p)

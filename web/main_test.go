@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"traded"
 	"traded/booking"
 	"traded/demo"
@@ -28,7 +30,9 @@ type testApp struct {
 func newTestApp(t *testing.T) *testApp {
 	t.Helper()
 	db, clock := storetest.Open(t)
-	if err := demo.Load(context.Background(), booking.NewService(db)); err != nil {
+	svc := booking.NewService(db)
+	svc.PasswordCost = bcrypt.MinCost // demo users' passwords, hashed cheaply
+	if err := demo.Load(context.Background(), svc); err != nil {
 		t.Fatal(err)
 	}
 	srv, err := web.New(web.Config{Dev: true, BaseURL: "http://traded.test"}, db, slog.New(slog.NewTextHandler(io.Discard, nil)))

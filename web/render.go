@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"traded"
+	"traded/billing"
 	"traded/booking"
 	"traded/pricing"
 )
@@ -127,6 +128,10 @@ func templateFuncs() template.FuncMap {
 		"londonDate":     func(t time.Time) string { return t.In(traded.London).Format("2 January 2006") },
 		"londonShort":    func(t time.Time) string { return t.In(traded.London).Format("2 Jan 2006 15:04") },
 		"pounds":         func(p int64) string { return pricing.Money(p).String() },
+		"statusLabel":    billing.StatusLabel,
+		"methodLabel": func(m string) string {
+			return map[string]string{"bacs": "BACS", "journal": "Internal journal", "card": "Card"}[m]
+		},
 
 		// field builds the arguments of partials/input from the page:
 		// {{template "partials/input" (field . "email" "Email address" "email" "hint" "autocomplete")}}

@@ -18,6 +18,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/session"
 	"github.com/gofiber/template/html/v2"
 
+	"traded/billing"
 	"traded/booking"
 	"traded/store"
 	"traded/templates"
@@ -31,12 +32,25 @@ type Config struct {
 	BaseURL string
 	// QuietAccessLog logs only failed requests (for load tests).
 	QuietAccessLog bool
+	// TrustedProxies are the addresses of reverse proxies in front of Traded:
+	// requests from them are taken to come from the X-Forwarded-For client,
+	// so rate limits and the audit log see the real address.
+	TrustedProxies []string
 	// SignInLimitPerAddress and SignInLimitPerAccount are how many failed
 	// sign-ins an address or an account may make in 15 minutes (0: 20 and 5).
 	SignInLimitPerAddress int
 	SignInLimitPerAccount int
+	// LinkLimitPerAddress is how many emailed links an address may ask for
+	// in 15 minutes (0: 10).
+	LinkLimitPerAddress int
 	// Mail wakes the mail worker after a change has queued mail (optional).
 	Mail interface{ Wake() }
+	// Billing is the supplier, bank and payment terms; zero means billing.DefaultConfig.
+	Billing billing.Config
+	// Card takes card payments (nil: no Pay by card button), and
+	// StripeWebhookSecret verifies Stripe's webhook calls.
+	Card                billing.CardPayments
+	StripeWebhookSecret string
 }
 
 // Server is the Traded web application.
@@ -46,6 +60,7 @@ type Server struct {
 	log      *slog.Logger
 	db       *store.DB
 	booking  *booking.Service
+	billing  *billing.Service
 	sessions *session.Store
 }
 
@@ -53,13 +68,21 @@ type Server struct {
 func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, db: db, booking: booking.NewService(db)}
 	s.booking.BaseURL = cfg.BaseURL
+	if cfg.Billing.Supplier.Name == "" {
+		cfg.Billing = billing.DefaultConfig()
+		s.cfg.Billing = cfg.Billing
+	}
+	if cfg.BaseURL != "" {
+		cfg.Billing.BaseURL = cfg.BaseURL
+	}
+	s.billing = billing.NewService(db, s.booking, cfg.Billing, cfg.Card)
 	s.sessions = s.newSessions()
 	views := html.NewFileSystem(http.FS(templates.FS), ".html")
 	views.AddFuncMap(templateFuncs())
 	if err := views.Load(); err != nil {
 		return nil, err
 	}
-	s.app = fiber.New(fiber.Config{
+	fcfg := fiber.Config{
 		AppName:               "Traded",
 		Views:                 views,
 		ErrorHandler:          s.handleError,
@@ -68,7 +91,13 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           120 * time.Second,
-	})
+	}
+	if len(cfg.TrustedProxies) > 0 {
+		fcfg.EnableTrustedProxyCheck = true
+		fcfg.TrustedProxies = cfg.TrustedProxies
+		fcfg.ProxyHeader = fiber.HeaderXForwardedFor
+	}
+	s.app = fiber.New(fcfg)
 	s.routes()
 	return s, nil
 }
@@ -107,6 +136,8 @@ func (s *Server) routes() {
 	s.accountRoutes(app)
 	s.schoolRoutes(app)
 	s.adminRoutes(app)
+	s.billingRoutes(app)
+	s.financeRoutes(app)
 }
 
 // securityHeaders sets the headers every answer carries.

@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"traded/billing"
 	"traded/booking"
 	"traded/demo"
 	"traded/mail"
@@ -44,6 +46,60 @@ func (m *mailFlags) sender(log *slog.Logger) mail.Sender {
 		Username: *m.user, Password: env("TRADED_SMTP_PASSWORD", ""), Domain: *m.domain}
 }
 
+// billingFlags are the supplier, bank and card settings.
+type billingFlags struct {
+	supplier, address, vat, email, phone *string
+	bankName, bankAccountName, sortCode  *string
+	account                              *string
+	terms                                *int
+	stripeKey, stripeAPI, stripeHook     *string
+}
+
+func addBillingFlags(fs *flag.FlagSet) *billingFlags {
+	d := billing.DefaultConfig()
+	terms, _ := strconv.Atoi(env("TRADED_PAYMENT_TERMS_DAYS", strconv.Itoa(d.PaymentTermsDays)))
+	return &billingFlags{
+		supplier:        fs.String("supplier-name", env("TRADED_SUPPLIER_NAME", d.Supplier.Name), "supplier name on invoices (env TRADED_SUPPLIER_NAME)"),
+		address:         fs.String("supplier-address", env("TRADED_SUPPLIER_ADDRESS", strings.Join(d.Supplier.Address, ", ")), "supplier address, lines separated by commas (env TRADED_SUPPLIER_ADDRESS)"),
+		vat:             fs.String("vat-number", env("TRADED_VAT_NUMBER", d.Supplier.VATNumber), "supplier VAT registration number (env TRADED_VAT_NUMBER)"),
+		email:           fs.String("supplier-email", env("TRADED_SUPPLIER_EMAIL", d.Supplier.Email), "contact email on invoices (env TRADED_SUPPLIER_EMAIL)"),
+		phone:           fs.String("supplier-phone", env("TRADED_SUPPLIER_PHONE", d.Supplier.Phone), "contact telephone on invoices (env TRADED_SUPPLIER_PHONE)"),
+		bankName:        fs.String("bank-name", env("TRADED_BANK_NAME", d.Bank.BankName), "bank for BACS payments (env TRADED_BANK_NAME)"),
+		bankAccountName: fs.String("bank-account-name", env("TRADED_BANK_ACCOUNT_NAME", d.Bank.AccountName), "BACS account name (env TRADED_BANK_ACCOUNT_NAME)"),
+		sortCode:        fs.String("bank-sort-code", env("TRADED_BANK_SORT_CODE", d.Bank.SortCode), "BACS sort code (env TRADED_BANK_SORT_CODE)"),
+		account:         fs.String("bank-account", env("TRADED_BANK_ACCOUNT", d.Bank.Account), "BACS account number (env TRADED_BANK_ACCOUNT)"),
+		terms:           fs.Int("payment-terms", terms, "days from issue to due date (env TRADED_PAYMENT_TERMS_DAYS)"),
+		stripeKey:       fs.String("stripe-key", env("TRADED_STRIPE_SECRET_KEY", ""), "Stripe secret key; empty turns card payment off (env TRADED_STRIPE_SECRET_KEY)"),
+		stripeAPI:       fs.String("stripe-api", env("TRADED_STRIPE_API", ""), "Stripe API address, for stripe-mock in tests (env TRADED_STRIPE_API)"),
+		stripeHook:      fs.String("stripe-webhook-secret", env("TRADED_STRIPE_WEBHOOK_SECRET", ""), "Stripe webhook signing secret (env TRADED_STRIPE_WEBHOOK_SECRET)"),
+	}
+}
+
+func (b *billingFlags) config(baseURL string) (billing.Config, billing.CardPayments, error) {
+	if *b.terms < 1 || *b.terms > 365 {
+		return billing.Config{}, nil, fmt.Errorf("--payment-terms must be between 1 and 365 days")
+	}
+	var address []string
+	for _, l := range strings.Split(*b.address, ",") {
+		if l = strings.TrimSpace(l); l != "" {
+			address = append(address, l)
+		}
+	}
+	cfg := billing.Config{
+		Supplier:         billing.Supplier{Name: *b.supplier, Address: address, VATNumber: *b.vat, Email: *b.email, Phone: *b.phone},
+		Bank:             billing.Bank{AccountName: *b.bankAccountName, SortCode: *b.sortCode, Account: *b.account, BankName: *b.bankName},
+		PaymentTermsDays: *b.terms,
+		BaseURL:          baseURL,
+	}
+	if *b.stripeKey == "" {
+		return cfg, nil, nil
+	}
+	if *b.stripeHook == "" {
+		return cfg, nil, fmt.Errorf("--stripe-key needs --stripe-webhook-secret, or card payments would never be recorded")
+	}
+	return cfg, billing.NewStripe(*b.stripeKey, *b.stripeAPI), nil
+}
+
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -53,8 +109,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dev := fs.Bool("dev", envBool("TRADED_DEV"), "local development: cookies without Secure (env TRADED_DEV; implied by --demo)")
 	baseURL := fs.String("base-url", env("TRADED_BASE_URL", ""), "public address for links in mail and calendars (env TRADED_BASE_URL; default http://localhost:PORT)")
 	quiet := fs.Bool("quiet", envBool("TRADED_QUIET"), "log only failed requests (env TRADED_QUIET)")
+	proxies := fs.String("trusted-proxies", env("TRADED_TRUSTED_PROXIES", ""), "comma-separated addresses of reverse proxies whose X-Forwarded-For to believe (env TRADED_TRUSTED_PROXIES)")
 	grace := fs.Duration("shutdown-grace", 20*time.Second, "how long SIGTERM waits for requests in flight")
 	mf := addMailFlags(fs)
+	bf := addBillingFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -80,13 +138,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
 		*baseURL = "http://localhost:" + port
 	}
-	worker := mail.NewWorker(db, mf.sender(log), log)
-	srv, err := web.New(web.Config{Dev: *dev, BaseURL: *baseURL, QuietAccessLog: *quiet, Mail: worker}, db, log)
+	bcfg, card, err := bf.config(*baseURL)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "url", *baseURL, "db", db.Path, "demo", *withDemo, "smtp", *mf.host)
+	worker := mail.NewWorker(db, mf.sender(log), log)
+	srv, err := web.New(web.Config{Dev: *dev, BaseURL: *baseURL, QuietAccessLog: *quiet, Mail: worker,
+		Billing: bcfg, Card: card, StripeWebhookSecret: *bf.stripeHook, TrustedProxies: splitList(*proxies)}, db, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "url", *baseURL, "db", db.Path, "demo", *withDemo, "smtp", *mf.host,
+		"card_payments", card != nil)
 	if *withDemo {
 		printDemoSignIns(stdout, *baseURL)
 	}
@@ -128,4 +193,15 @@ func printDemoSignIns(w io.Writer, baseURL string) {
 		fmt.Fprintf(w, "  %-34s %s%s\n", u.Email, u.Role.Label(), org)
 	}
 	fmt.Fprintf(w, "\nMail is printed to the log, not sent. Catalogue: %s/catalogue\n\n", baseURL)
+}
+
+// splitList reads a comma-separated flag.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -1,0 +1,388 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"traded/billing"
+	"traded/booking"
+	"traded/store"
+	"traded/web"
+)
+
+// authzCallers are the columns of authzMatrix, in order. The last, a school
+// manager of another organisation (990004), is asked only of routes with a
+// parameter naming something owned (an organisation URN, a user id, ...).
+var authzCallers = []struct{ name, email string }{
+	{"anonymous", ""},
+	{"school_manager", managerEmail},
+	{"teacher", teacherEmail},
+	{"finance", financeEmail},
+	{"admin", adminEmail},
+	{"adviser", adviserEmail},
+	{"other_org_manager", otherManagerEmail},
+}
+
+// authzRoute is one row of the matrix: the status each caller gets.
+// Parameters are filled in as :urn -> 990001 (the school of the
+// school_manager and teacher), :id -> the id of the 990001 teacher, :token
+// -> "nonexistent"; a route whose parameters mean something else gives the
+// path to request in fill. Forms carry a valid CSRF token, so a status says
+// who may do what, not whether the form came from the site; "{caller}" in a
+// form value becomes the caller's name.
+type authzRoute struct {
+	method, path string
+	want         string // anonymous school_manager teacher finance admin adviser [other_org_manager]
+	fill         string // the path to request, if not path with the usual values
+	form         url.Values
+	json         string
+}
+
+// authzMatrix lists every route the app has. A new route fails
+// TestAuthorizationMatrix until it is added here.
+//
+// Anonymous callers of a page are sent to sign in (303) on GET and refused
+// (401) otherwise; the API answers them 401. A signed-in caller without the
+// role gets 403; a school user asking for another organisation's things
+// gets 404, as if they did not exist.
+var authzMatrix = []authzRoute{
+	{method: "GET", path: "/healthz", want: "200 200 200 200 200 200"},
+	{method: "GET", path: "/robots.txt", want: "301 301 301 301 301 301"},
+
+	{method: "GET", path: "/api/v1/catalogue", want: "200 200 200 200 200 200"},
+	{method: "POST", path: "/api/v1/quotes", want: "200 200 200 200 200 200",
+		json: quoteJSON},
+	{method: "GET", path: "/api/v1/me", want: "401 200 200 200 200 200"},
+	{method: "GET", path: "/api/v1/organisations/:urn", want: "401 200 200 200 200 404 404"},
+
+	{method: "GET", path: "/", want: "200 200 200 200 200 200"},
+	{method: "GET", path: "/catalogue", want: "200 200 200 200 200 200"},
+	{method: "GET", path: "/accessibility", want: "200 200 200 200 200 200"},
+
+	{method: "GET", path: "/sign-in", want: "200 303 303 303 303 303"},
+	{method: "POST", path: "/sign-in", want: "422 422 422 422 422 422",
+		form: url.Values{"email": {"matrix-{caller}@traded.example"}}},
+	{method: "GET", path: "/sign-in/email", want: "200 200 200 200 200 200"},
+	{method: "POST", path: "/sign-in/email", want: "200 200 200 200 200 200",
+		form: url.Values{"email": {"nobody@traded.example"}}},
+	{method: "GET", path: "/sign-in/link/:token", want: "410 410 410 410 410 410"},
+	{method: "POST", path: "/sign-in/link/:token", want: "410 410 410 410 410 410"},
+	{method: "GET", path: "/forgot-password", want: "200 200 200 200 200 200"},
+	{method: "POST", path: "/forgot-password", want: "200 200 200 200 200 200",
+		form: url.Values{"email": {"nobody@traded.example"}}},
+	{method: "GET", path: "/reset-password/:token", want: "410 410 410 410 410 410"},
+	{method: "POST", path: "/reset-password/:token", want: "410 410 410 410 410 410"},
+	{method: "GET", path: "/set-password/:token", want: "410 410 410 410 410 410"},
+	{method: "POST", path: "/set-password/:token", want: "410 410 410 410 410 410"},
+	{method: "POST", path: "/sign-out", want: "200 200 200 200 200 200"},
+	{method: "GET", path: "/account", want: "303 200 200 200 200 200"},
+	{method: "POST", path: "/account/password", want: "401 422 422 422 422 422",
+		form: url.Values{"password": {"mismatched 1"}, "confirm": {"mismatched 2"}}},
+
+	{method: "GET", path: "/school/staff", want: "303 200 403 403 403 403"},
+	{method: "POST", path: "/school/staff", want: "401 303 403 403 403 403",
+		form: url.Values{"name": {"Matrix Invitee"}, "email": {"matrix-{caller}@chelmervalley.example"}}},
+	{method: "POST", path: "/school/staff/:id/deactivate", want: "401 303 403 403 403 403 404"},
+	{method: "POST", path: "/school/staff/:id/reactivate", want: "401 303 403 403 403 403 404"},
+
+	// The admin pages are for LA roles; a school manager of any school is
+	// refused by role (403) before any question of whose organisation.
+	{method: "GET", path: "/admin/organisations", want: "303 403 403 200 200 403"},
+	{method: "GET", path: "/admin/organisations/:urn", want: "303 403 403 200 200 403 403"},
+	{method: "POST", path: "/admin/organisations/:urn/tier", want: "401 403 403 403 303 403 403",
+		form: url.Values{"tier": {"gias"}, "reason": {"authorization matrix"}}},
+	{method: "GET", path: "/admin/users", want: "303 403 403 403 200 403"},
+	{method: "POST", path: "/admin/users", want: "401 403 403 403 303 403",
+		form: url.Values{"name": {"Matrix User"}, "email": {"matrix-{caller}@traded.example"}, "role": {"adviser"}}},
+	{method: "POST", path: "/admin/users/:id/role", want: "401 403 403 403 303 403 403",
+		form: url.Values{"role": {"teacher"}, "organisation": {"990001"}}},
+	{method: "POST", path: "/admin/users/:id/deactivate", want: "401 403 403 403 303 403 403"},
+	{method: "POST", path: "/admin/users/:id/reactivate", want: "401 403 403 403 303 403 403"},
+	{method: "GET", path: "/admin/audit", want: "303 403 403 403 200 403"},
+
+	// Billing. :number is TS-000001, 990001's subscription invoice (settled
+	// by journal: 990001 is maintained); :cn is CN-000001, a credit against it.
+	// A school manager buys for their own school; finance and admins for any
+	// (990001 has bought by then: 409).
+	{method: "POST", path: "/api/v1/subscriptions", want: "401 201 403 409 409 403",
+		json: `{"organisation":"990001","academic_year":"2026/27"}`},
+	{method: "GET", path: "/api/v1/invoices", want: "401 200 403 200 200 403"},
+	{method: "GET", path: "/api/v1/invoices/:number", want: "401 200 404 200 200 404 404"},
+	{method: "POST", path: "/api/v1/invoices/:number/payments", want: "401 403 403 201 201 403 403",
+		json: `{"method":"bacs","amount_pence":100}`},
+	{method: "POST", path: "/api/v1/invoices/:number/credit-notes", want: "401 403 403 201 201 403 403",
+		json: `{"reason":"authorization matrix","amount_pence":100}`},
+	// No webhook secret is configured here, so there is no webhook.
+	{method: "POST", path: "/api/v1/stripe/webhook", want: "404 404 404 404 404 404", json: `{}`},
+	{method: "GET", path: "/subscribe", want: "303 200 403 403 403 403"},
+	{method: "POST", path: "/subscribe", want: "401 409 403 403 403 403",
+		form: url.Values{"academic_year": {"2026/27"}}},
+	{method: "GET", path: "/invoices", want: "303 200 403 200 200 403"},
+	{method: "GET", path: "/invoices/:number", want: "303 200 404 200 200 404 404"},
+	// Card payment is off here (and a journal invoice is never paid by card).
+	{method: "POST", path: "/invoices/:number/pay", want: "401 409 403 403 403 403 404"},
+	{method: "POST", path: "/invoices/:number/payments", want: "401 403 403 303 303 403 403",
+		form: url.Values{"method": {"bacs"}, "amount": {"1.00"}}},
+	{method: "POST", path: "/invoices/:number/credit-notes", want: "401 403 403 303 303 403 403",
+		form: url.Values{"reason": {"authorization matrix"}, "credit_amount": {"1.00"}}},
+	{method: "GET", path: "/credit-notes/:cn", want: "303 200 404 200 200 404 404"},
+
+	// Finance. :id is no bank line or journal batch: 404 to those allowed.
+	{method: "GET", path: "/finance/aged-debt", want: "303 403 403 200 200 403"},
+	{method: "GET", path: "/finance/payments", want: "303 403 403 200 200 403"},
+	{method: "GET", path: "/finance/bank", want: "303 403 403 200 200 403"},
+	{method: "POST", path: "/finance/bank", want: "401 403 403 422 422 403"},
+	{method: "POST", path: "/finance/bank/lines/:id/confirm", want: "401 403 403 404 404 403 403",
+		form: url.Values{"invoice": {"TS-000001"}}},
+	// Finance batches both 990001 invoices; the admin then finds nothing left.
+	{method: "GET", path: "/finance/journal", want: "303 403 403 200 200 403"},
+	{method: "POST", path: "/finance/journal", want: "401 403 403 303 409 403"},
+	{method: "GET", path: "/finance/journal/:id/csv", want: "303 403 403 404 404 403 403"},
+	{method: "POST", path: "/finance/journal/:id/post", want: "401 403 403 404 404 403 403"},
+	{method: "GET", path: "/finance/exports/:name", want: "303 403 403 200 200 403 403"},
+	{method: "POST", path: "/admin/organisations/:urn/billing", want: "401 403 403 403 303 403 403",
+		form: url.Values{"cost_centre": {"CC100"}}},
+	{method: "GET", path: "/api/v1/aged-debt", want: "401 403 403 200 200 403"},
+	{method: "GET", path: "/api/v1/payments", want: "401 403 403 200 200 403"},
+	{method: "POST", path: "/api/v1/bank-statements", want: "401 403 403 422 422 403", json: `{}`},
+	{method: "GET", path: "/api/v1/exports/:name", want: "401 403 403 200 200 403 403"},
+}
+
+const quoteJSON = `{"organisation":"990001","academic_year":"2021/22","items":[{"product":"psa-subscription"}]}`
+
+// hasOwnerParam reports whether the path names something that belongs to
+// someone: any parameter but an emailed link's token.
+func hasOwnerParam(path string) bool {
+	return strings.Count(path, ":") > strings.Count(path, ":token")
+}
+
+// appRoutes returns "METHOD /path" for every route a request can reach,
+// leaving out HEAD (Fiber adds one per GET), middleware and static files.
+func appRoutes(app *testApp) map[string]bool {
+	out := map[string]bool{}
+	for _, r := range app.srv.App().GetRoutes(true) {
+		if r.Method == http.MethodHead || r.Method == "USE" || r.Path == "/static" || strings.HasPrefix(r.Path, "/static/") {
+			continue
+		}
+		out[r.Method+" "+r.Path] = true
+	}
+	return out
+}
+
+func TestAuthorizationMatrix(t *testing.T) {
+	// Every caller here comes from one address: lift the link forms' limit.
+	app := newAccountsApp(t, web.Config{Dev: true, LinkLimitPerAddress: 1000})
+	ctx := context.Background()
+	teacher := app.user(t, teacherEmail)
+	org, err := booking.NewService(app.db).FindOrganisationByURN(ctx, 990001)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The table and the app agree on which routes exist.
+	routes := appRoutes(app)
+	listed := map[string]bool{}
+	for _, r := range authzMatrix {
+		key := r.method + " " + r.path
+		if listed[key] {
+			t.Errorf("%s is listed twice", key)
+		}
+		listed[key] = true
+		if !routes[key] {
+			t.Errorf("%s is in authzMatrix but not a route of the app", key)
+		}
+		n := len(strings.Fields(r.want))
+		if want := map[bool]int{true: 7, false: 6}[hasOwnerParam(r.path)]; n != want {
+			t.Errorf("%s: %d expected statuses, want %d", key, n, want)
+		}
+	}
+	for key := range routes {
+		if !listed[key] {
+			t.Errorf("route %s is not in authzMatrix: say who may call it", key)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	agents := make([]*userAgent, len(authzCallers))
+	signIn := func(i int) {
+		agents[i] = app.agent(t)
+		if authzCallers[i].email == "" {
+			agents[i].get("/sign-in")
+		} else {
+			agents[i].signIn(authzCallers[i].email)
+		}
+	}
+	for i := range authzCallers {
+		signIn(i)
+	}
+	// restore undoes what an allowed call changed, so the next caller finds
+	// the teacher as before: active, a teacher of 990001.
+	restore := func() {
+		t.Helper()
+		if err := app.db.Write(ctx, func(tx *store.Tx) error {
+			_, err := tx.ExecContext(ctx, `UPDATE users SET active = 1, role = 'teacher', organisation_id = ? WHERE id = ?`, org.ID, teacher.ID)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// 990001's subscription invoice, and a credit note against it.
+	bill := billing.NewService(app.db, booking.NewService(app.db), billing.DefaultConfig(), nil)
+	sub, err := bill.BuySubscription(ctx, store.System, 990001, 2021, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cn, err := bill.CreateCreditNote(ctx, store.System, sub.InvoiceNumber, billing.CreditInput{Reason: "matrix", Amount: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	path := func(p string) string {
+		return strings.NewReplacer(":urn", "990001", ":id", strconv.FormatInt(teacher.ID, 10), ":token", "nonexistent",
+			":number", sub.InvoiceNumber, ":cn", cn.Number+".pdf", ":name", "invoices.csv").Replace(p)
+	}
+	for _, r := range authzMatrix {
+		want := strings.Fields(r.want)
+		for i, caller := range authzCallers {
+			if i >= len(want) {
+				break
+			}
+			u, p := agents[i], path(r.path)
+			if r.fill != "" {
+				p = r.fill
+			}
+			var got *page
+			switch {
+			case r.method == "GET":
+				got = u.get(p)
+			case r.json != "":
+				got = u.send(r.method, p, strings.NewReader(r.json), "application/json", "X-Csrf-Token", u.csrf)
+			default:
+				form := url.Values{}
+				for k, vs := range r.form {
+					for _, v := range vs {
+						form.Add(k, strings.ReplaceAll(v, "{caller}", caller.name))
+					}
+				}
+				got = u.submit(p, form)
+			}
+			if strconv.Itoa(got.status) != want[i] {
+				t.Errorf("%s %s as %s: %d, want %s: %s", r.method, p, caller.name, got.status, want[i], excerpt(got.body))
+			}
+			if caller.email == "" && r.method == "GET" && got.status == http.StatusSeeOther {
+				if loc := got.location(); loc != "/sign-in?next="+url.QueryEscape(p) {
+					t.Errorf("GET %s as anonymous: sent to %q, want /sign-in?next=%s", p, loc, url.QueryEscape(p))
+				}
+			}
+			if strings.HasPrefix(p, "/api/") && got.status >= 400 {
+				if code, msg, _ := jsonError(t, got.body); code == "" || msg == "" {
+					t.Errorf("%s %s as %s: error body %s", r.method, p, caller.name, got.body)
+				}
+			}
+			restore()
+			if r.path == "/sign-out" && caller.email != "" {
+				signIn(i)
+			}
+		}
+	}
+
+	// Everyone is still who they were: no call above signed anyone out.
+	for i, caller := range authzCallers {
+		if got := agents[i].signedInAs(); got != caller.email {
+			t.Errorf("%s is now signed in as %q", caller.name, got)
+		}
+	}
+
+	t.Run("OtherOrganisation", func(t *testing.T) {
+		// 990004 belongs to other_org_manager; LA finance and admins see it.
+		want := map[string]int{"anonymous": 401, "school_manager": 404, "teacher": 404, "finance": 200, "admin": 200, "adviser": 404, "other_org_manager": 200}
+		for i, caller := range authzCallers {
+			p := agents[i].get("/api/v1/organisations/990004")
+			if p.status != want[caller.name] {
+				t.Errorf("GET /api/v1/organisations/990004 as %s: %d, want %d", caller.name, p.status, want[caller.name])
+			}
+			if p.status == http.StatusOK && !strings.Contains(p.body, `"urn":990004`) {
+				t.Errorf("as %s: %s", caller.name, p.body)
+			}
+			if p.status == http.StatusNotFound {
+				// Exactly as for a URN that does not exist.
+				_, hidden, _ := jsonError(t, p.body)
+				_, missing, _ := jsonError(t, agents[i].get("/api/v1/organisations/999999").body)
+				if strings.ReplaceAll(hidden, "990004", "N") != strings.ReplaceAll(missing, "999999", "N") {
+					t.Errorf("as %s, a hidden organisation answers %q but a missing one %q", caller.name, hidden, missing)
+				}
+			}
+		}
+		for _, bad := range []string{"abc", "0", "-1"} {
+			if p := agents[4].get("/api/v1/organisations/" + bad); p.status != http.StatusNotFound {
+				t.Errorf("GET /api/v1/organisations/%s as admin: %d, want 404", bad, p.status)
+			}
+		}
+	})
+
+	t.Run("BearerTokens", func(t *testing.T) {
+		svc := booking.NewService(app.db)
+		cli := store.Actor{Name: "test"}
+		org1 := map[string]int{"school_manager": 200, "teacher": 200, "finance": 200, "admin": 200, "adviser": 404, "other_org_manager": 404}
+		org4 := map[string]int{"school_manager": 404, "teacher": 404, "finance": 200, "admin": 200, "adviser": 404, "other_org_manager": 200}
+		for _, caller := range authzCallers[1:] {
+			token, _, err := svc.CreateAPIToken(ctx, cli, caller.email, "matrix")
+			if err != nil {
+				t.Fatal(err)
+			}
+			auth := "Bearer " + token
+			status, body := app.do("GET", "/api/v1/me", "", "Authorization", auth)
+			role := caller.name
+			if role == "other_org_manager" {
+				role = "school_manager"
+			}
+			if status != http.StatusOK || !strings.Contains(body, `"email":"`+caller.email+`"`) || !strings.Contains(body, `"role":"`+role+`"`) {
+				t.Errorf("GET /api/v1/me with %s's token: %d %s", caller.name, status, body)
+			}
+			if status, _ := app.do("GET", "/api/v1/organisations/990001", "", "Authorization", auth); status != org1[caller.name] {
+				t.Errorf("GET /api/v1/organisations/990001 with %s's token: %d, want %d", caller.name, status, org1[caller.name])
+			}
+			if status, _ := app.do("GET", "/api/v1/organisations/990004", "", "Authorization", auth); status != org4[caller.name] {
+				t.Errorf("GET /api/v1/organisations/990004 with %s's token: %d, want %d", caller.name, status, org4[caller.name])
+			}
+		}
+
+		// A token needs no CSRF token: it is not sent by browsers on their own.
+		token, id, err := svc.CreateAPIToken(ctx, cli, financeEmail, "revoked soon")
+		if err != nil {
+			t.Fatal(err)
+		}
+		status, body := app.do("POST", "/api/v1/quotes", quoteJSON, "Authorization", "Bearer "+token)
+		if status != http.StatusOK {
+			t.Errorf("POST /api/v1/quotes with a token: %d %s", status, body)
+		}
+		if err := svc.RevokeAPIToken(ctx, cli, id); err != nil {
+			t.Fatal(err)
+		}
+		for name, auth := range map[string]string{
+			"revoked":   "Bearer " + token,
+			"garbage":   "Bearer garbage",
+			"empty":     "Bearer ",
+			"basic":     "Basic " + token,
+			"no scheme": token,
+		} {
+			for _, p := range []string{"/api/v1/me", "/api/v1/organisations/990001", "/api/v1/catalogue"} {
+				status, body := app.do("GET", p, "", "Authorization", auth)
+				if status != http.StatusUnauthorized {
+					t.Errorf("GET %s with a %s token: %d, want 401", p, name, status)
+					continue
+				}
+				if code, _, _ := jsonError(t, body); code != "unauthorized" {
+					t.Errorf("GET %s with a %s token: code %q", p, name, code)
+				}
+			}
+		}
+	})
+}

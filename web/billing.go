@@ -1,0 +1,507 @@
+package web
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"traded"
+	"traded/billing"
+	"traded/booking"
+	"traded/pricing"
+)
+
+func (s *Server) billingRoutes(app *fiber.App) {
+	api := app.Group("/api/v1")
+	api.Post("/subscriptions", s.require(signedIn), s.handleSubscriptionAPI)
+	api.Get("/invoices", s.require(signedIn), s.handleInvoicesAPI)
+	api.Get("/invoices/:number", s.require(signedIn), s.handleInvoiceAPI)
+	api.Post("/invoices/:number/payments", s.require(finance), s.handlePaymentAPI)
+	api.Post("/invoices/:number/credit-notes", s.require(finance), s.handleCreditNoteAPI)
+	api.Post("/stripe/webhook", s.require(anyone), s.handleStripeWebhook)
+
+	app.Get("/subscribe", s.require(manager), s.handleSubscribeForm)
+	app.Post("/subscribe", s.require(manager), s.handleSubscribe)
+	app.Get("/invoices", s.require(signedIn), s.handleInvoicesPage)
+	app.Get("/invoices/:number", s.require(signedIn), s.handleInvoicePage)
+	app.Post("/invoices/:number/pay", s.require(manager), s.handlePayByCard)
+	app.Post("/invoices/:number/payments", s.require(finance), s.handlePaymentForm)
+	app.Post("/invoices/:number/credit-notes", s.require(finance), s.handleCreditNoteForm)
+	app.Get("/credit-notes/:cn", s.require(signedIn), s.handleCreditNotePDF)
+}
+
+// canSeeBilling: finance and admins see all billing; a school manager their
+// own school's; nobody else any.
+func canSeeBilling(u *booking.User, orgID int64) bool {
+	return u != nil && (u.Role == booking.RoleFinance || u.Role == booking.RoleAdmin ||
+		u.Role == booking.RoleSchoolManager && u.OrganisationID == orgID)
+}
+
+// ownInvoice finds an invoice the caller may see, answering ENOTFOUND — as
+// for an unknown number — when they may not.
+func (s *Server) ownInvoice(c *fiber.Ctx, number string) (*billing.Invoice, error) {
+	inv, err := s.billing.FindInvoiceByNumber(c.UserContext(), number)
+	if err != nil {
+		return nil, err
+	}
+	if !canSeeBilling(currentUser(c), inv.OrganisationID) {
+		return nil, traded.Errorf(traded.ENOTFOUND, "There is no invoice %s.", strings.ToUpper(number))
+	}
+	return inv, nil
+}
+
+// buyerOrganisation resolves the organisation a purchase is for: a school
+// manager buys for their own school (another URN answers 404); finance and
+// admins may buy for any.
+func (s *Server) buyerOrganisation(c *fiber.Ctx, urn int64) (*booking.Organisation, error) {
+	u := currentUser(c)
+	switch u.Role {
+	case booking.RoleSchoolManager, booking.RoleFinance, booking.RoleAdmin:
+	default:
+		return nil, traded.Errorf(traded.EFORBIDDEN, "Only a school business manager can buy for a school.")
+	}
+	if urn == 0 && u.OrganisationURN != 0 {
+		urn = u.OrganisationURN
+	}
+	if urn == 0 {
+		return nil, traded.FieldErrorf("organisation", "Give the organisation's URN.")
+	}
+	return s.ownOrganisation(c, urn)
+}
+
+type invoiceLineJSON struct {
+	Position     int    `json:"position"`
+	Product      string `json:"product"`
+	Description  string `json:"description"`
+	Quantity     int    `json:"quantity"`
+	UnitPence    int64  `json:"unit_pence"`
+	NetPence     int64  `json:"net_pence"`
+	VATTreatment string `json:"vat_treatment"`
+	VATRateBP    int64  `json:"vat_rate_basis_points"`
+	VATPence     int64  `json:"vat_pence"`
+	VATNote      string `json:"vat_note,omitempty"`
+}
+
+type invoiceJSON struct {
+	Number        string            `json:"number"`
+	Status        string            `json:"status"`
+	Organisation  int64             `json:"organisation"`
+	Customer      string            `json:"customer"`
+	Address       []string          `json:"customer_address"`
+	Tier          pricing.Tier      `json:"tier"`
+	AcademicYear  string            `json:"academic_year,omitempty"`
+	PONumber      string            `json:"po_number"`
+	Settlement    string            `json:"settlement"`
+	IssueDate     string            `json:"issue_date"`
+	TaxPoint      string            `json:"tax_point"`
+	DueDate       string            `json:"due_date"`
+	Supplier      string            `json:"supplier"`
+	SupplierVAT   string            `json:"supplier_vat_number"`
+	NetPence      int64             `json:"net_pence"`
+	VATPence      int64             `json:"vat_pence"`
+	TotalPence    int64             `json:"total_pence"`
+	PaidPence     int64             `json:"paid_pence"`
+	CreditedPence int64             `json:"credited_pence"`
+	BalancePence  int64             `json:"balance_pence"`
+	Overpaid      bool              `json:"overpaid"`
+	Lines         []invoiceLineJSON `json:"lines,omitempty"`
+}
+
+func (s *Server) toInvoiceJSON(inv *billing.Invoice) invoiceJSON {
+	j := invoiceJSON{Number: inv.Number, Status: inv.Status(s.billing.Today()), Organisation: inv.CustomerURN, Customer: inv.CustomerName,
+		Address: inv.CustomerAddress, Tier: inv.CustomerTier, AcademicYear: inv.AcademicYear, PONumber: inv.PONumber,
+		Settlement: inv.Settlement, IssueDate: inv.IssueDate, TaxPoint: inv.TaxPoint, DueDate: inv.DueDate,
+		Supplier: inv.SupplierName, SupplierVAT: inv.SupplierVAT, NetPence: int64(inv.Net), VATPence: int64(inv.VAT),
+		TotalPence: int64(inv.Total), PaidPence: int64(inv.Paid), CreditedPence: int64(inv.Credited),
+		BalancePence: int64(inv.Balance()), Overpaid: inv.Overpaid()}
+	for _, l := range inv.Lines {
+		j.Lines = append(j.Lines, invoiceLineJSON{Position: l.Position, Product: l.ProductCode, Description: l.Description,
+			Quantity: l.Quantity, UnitPence: int64(l.Unit), NetPence: int64(l.Net), VATTreatment: l.VATTreatment,
+			VATRateBP: l.VATRateBP, VATPence: int64(l.VAT), VATNote: l.VATNote})
+	}
+	return j
+}
+
+// handleSubscriptionAPI answers POST /api/v1/subscriptions.
+func (s *Server) handleSubscriptionAPI(c *fiber.Ctx) error {
+	var req struct {
+		Organisation urnParam `json:"organisation"`
+		AcademicYear string   `json:"academic_year"`
+		PONumber     string   `json:"po_number"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	org, err := s.buyerOrganisation(c, int64(req.Organisation))
+	if err != nil {
+		return err
+	}
+	year, err := pricing.ParseAcademicYear(req.AcademicYear)
+	if err != nil {
+		return traded.FieldErrorf("academic_year", "Give the academic year, such as 2021/22.")
+	}
+	sub, err := s.billing.BuySubscription(c.UserContext(), currentUser(c).Actor(c.IP()), org.URN, year, req.PONumber)
+	if err != nil {
+		return err
+	}
+	s.wakeMail()
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{
+		"subscription": fiber.Map{"id": sub.ID, "organisation": sub.URN, "academic_year": sub.Year.String(),
+			"status": sub.Status, "po_number": sub.PONumber, "price_pence": int64(sub.Price)},
+		"invoice_number": sub.InvoiceNumber,
+	})
+}
+
+// invoiceScope turns ?organisation= into the organisation a caller may list:
+// school managers only their own (another URN answers 404).
+func (s *Server) invoiceScope(c *fiber.Ctx, param string) (int64, error) {
+	u := currentUser(c)
+	if u.Role != booking.RoleSchoolManager && u.Role != booking.RoleFinance && u.Role != booking.RoleAdmin {
+		return 0, traded.Errorf(traded.EFORBIDDEN, "Your account cannot see invoices.")
+	}
+	if param == "" {
+		if u.Role == booking.RoleSchoolManager {
+			return u.OrganisationID, nil
+		}
+		return 0, nil
+	}
+	urn, err := booking.ParseURN(param)
+	if err != nil {
+		return 0, err
+	}
+	org, err := s.ownOrganisation(c, urn)
+	if err != nil {
+		return 0, err
+	}
+	return org.ID, nil
+}
+
+// handleInvoicesAPI answers GET /api/v1/invoices?organisation=&status=.
+func (s *Server) handleInvoicesAPI(c *fiber.Ctx) error {
+	orgID, err := s.invoiceScope(c, c.Query("organisation"))
+	if err != nil {
+		return err
+	}
+	limit, _ := strconv.Atoi(c.Query("limit"))
+	offset, _ := strconv.Atoi(c.Query("offset"))
+	invs, total, err := s.billing.FindInvoices(c.UserContext(), billing.InvoiceFilter{OrganisationID: orgID,
+		Status: c.Query("status"), Search: c.Query("q"), Limit: limit, Offset: offset})
+	if err != nil {
+		return err
+	}
+	out := []invoiceJSON{}
+	for _, inv := range invs {
+		j := s.toInvoiceJSON(inv)
+		j.Lines = nil
+		out = append(out, j)
+	}
+	return c.JSON(fiber.Map{"invoices": out, "total": total})
+}
+
+// handleInvoiceAPI answers GET /api/v1/invoices/{number} and {number}.pdf.
+func (s *Server) handleInvoiceAPI(c *fiber.Ctx) error {
+	number := c.Params("number")
+	if strings.HasSuffix(strings.ToLower(number), ".pdf") {
+		return s.sendInvoicePDF(c, number[:len(number)-4])
+	}
+	inv, err := s.ownInvoice(c, number)
+	if err != nil {
+		return err
+	}
+	return c.JSON(s.toInvoiceJSON(inv))
+}
+
+func (s *Server) sendInvoicePDF(c *fiber.Ctx, number string) error {
+	inv, err := s.ownInvoice(c, number)
+	if err != nil {
+		return err
+	}
+	if inv.Stored != billing.StatusIssued {
+		return traded.Errorf(traded.ENOTFOUND, "There is no invoice %s.", number)
+	}
+	pdf, err := s.billing.InvoicePDF(inv)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "application/pdf")
+	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`inline; filename="%s.pdf"`, inv.Number))
+	c.Set(fiber.HeaderCacheControl, "private, max-age=3600")
+	c.Set(fiber.HeaderETag, fmt.Sprintf(`"%s-%d"`, inv.Number, len(pdf)))
+	return c.Send(pdf)
+}
+
+func (s *Server) handleCreditNotePDF(c *fiber.Ctx) error {
+	number := strings.TrimSuffix(strings.ToUpper(c.Params("cn")), ".PDF")
+	cn, err := s.billing.FindCreditNote(c.UserContext(), number)
+	if err != nil {
+		return err
+	}
+	inv, err := s.billing.FindInvoiceByNumber(c.UserContext(), cn.InvoiceNumber)
+	if err != nil {
+		return err
+	}
+	if !canSeeBilling(currentUser(c), inv.OrganisationID) {
+		return traded.Errorf(traded.ENOTFOUND, "There is no credit note %s.", number)
+	}
+	pdf, err := billing.RenderCreditNotePDF(cn, inv, s.billing.Config())
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "application/pdf")
+	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`inline; filename="%s.pdf"`, cn.Number))
+	return c.Send(pdf)
+}
+
+type paymentRequestJSON struct {
+	Method      string `json:"method"`
+	AmountPence int64  `json:"amount_pence"`
+	ReceivedOn  string `json:"received_on"`
+	Reference   string `json:"reference"`
+}
+
+// handlePaymentAPI answers POST /api/v1/invoices/{number}/payments (finance).
+func (s *Server) handlePaymentAPI(c *fiber.Ctx) error {
+	var req paymentRequestJSON
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	res, err := s.billing.RecordPayment(c.UserContext(), currentUser(c).Actor(c.IP()), c.Params("number"),
+		billing.PaymentInput{Method: req.Method, Amount: pricing.Money(req.AmountPence), ReceivedOn: req.ReceivedOn, Reference: req.Reference})
+	if err != nil {
+		return err
+	}
+	inv, err := s.billing.FindInvoiceByNumber(c.UserContext(), c.Params("number"))
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"payment_id": res.PaymentID, "overpaid": res.Overpaid,
+		"invoice": s.toInvoiceJSON(inv)})
+}
+
+// handleCreditNoteAPI answers POST /api/v1/invoices/{number}/credit-notes.
+func (s *Server) handleCreditNoteAPI(c *fiber.Ctx) error {
+	var req struct {
+		Reason      string `json:"reason"`
+		AmountPence int64  `json:"amount_pence"`
+		Lines       []struct {
+			Position    int   `json:"position"`
+			AmountPence int64 `json:"amount_pence"`
+		} `json:"lines"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	in := billing.CreditInput{Reason: req.Reason, Amount: pricing.Money(req.AmountPence)}
+	for _, l := range req.Lines {
+		in.Lines = append(in.Lines, billing.CreditLineInput{Position: l.Position, Amount: pricing.Money(l.AmountPence)})
+	}
+	cn, err := s.billing.CreateCreditNote(c.UserContext(), currentUser(c).Actor(c.IP()), c.Params("number"), in)
+	if err != nil {
+		return err
+	}
+	s.wakeMail()
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"number": cn.Number, "invoice": cn.InvoiceNumber,
+		"reason": cn.Reason, "net_pence": int64(cn.Net), "vat_pence": int64(cn.VAT), "total_pence": int64(cn.Total), "issue_date": cn.IssueDate})
+}
+
+// handleStripeWebhook answers POST /api/v1/stripe/webhook: Stripe's signed
+// events. A bad signature is a 400 and changes nothing.
+func (s *Server) handleStripeWebhook(c *fiber.Ctx) error {
+	if s.cfg.StripeWebhookSecret == "" {
+		return traded.Errorf(traded.ENOTFOUND, "Card payment is not configured.")
+	}
+	if err := s.billing.HandleStripeWebhook(c.UserContext(), c.Body(), c.Get("Stripe-Signature"), s.cfg.StripeWebhookSecret); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"received": true})
+}
+
+type subscribePage struct {
+	*Page
+	Org        *booking.Organisation
+	Years      []string
+	Year       string
+	Price      string
+	Subscribed bool
+}
+
+func (s *Server) subscribePage(c *fiber.Ctx, yearText string) (*subscribePage, error) {
+	u := currentUser(c)
+	org, err := s.booking.FindOrganisationByID(c.UserContext(), u.OrganisationID)
+	if err != nil {
+		return nil, err
+	}
+	p := &subscribePage{Page: s.page(c, "Buy the Primary Statutory Assessment subscription"), Org: org}
+	current := pricing.AcademicYearOf(s.now(), traded.London)
+	year := current
+	if yearText != "" {
+		if year, err = pricing.ParseAcademicYear(yearText); err != nil {
+			return nil, traded.FieldErrorf("academic_year", "Choose an academic year.")
+		}
+	}
+	for _, y := range []pricing.AcademicYear{current, current + 1} {
+		if _, err := s.booking.PriceList(c.UserContext(), y); err == nil {
+			p.Years = append(p.Years, y.String())
+		}
+	}
+	p.Year = year.String()
+	if pl, err := s.booking.PriceList(c.UserContext(), year); err == nil {
+		if m, err := pl.Price(pricing.PSASubscription, org.Tier, pricing.RateUnit); err == nil {
+			p.Price = m.String()
+		}
+	}
+	p.Subscribed, err = s.booking.IsSubscriber(c.UserContext(), org.ID, year)
+	p.Form["po_number"] = c.FormValue("po_number")
+	return p, err
+}
+
+func (s *Server) handleSubscribeForm(c *fiber.Ctx) error {
+	p, err := s.subscribePage(c, c.Query("year"))
+	if err != nil {
+		return err
+	}
+	return s.render(c, "subscribe", p)
+}
+
+func (s *Server) handleSubscribe(c *fiber.Ctx) error {
+	p, err := s.subscribePage(c, c.FormValue("academic_year"))
+	if err != nil {
+		return err
+	}
+	year, _ := pricing.ParseAcademicYear(p.Year)
+	sub, err := s.billing.BuySubscription(c.UserContext(), currentUser(c).Actor(c.IP()), p.Org.URN, year, c.FormValue("po_number"))
+	if err != nil {
+		return s.renderForm(c, "subscribe", p.Page, p, err, "po_number")
+	}
+	s.wakeMail()
+	s.setFlash(c, fmt.Sprintf("Your school now has the Primary Statutory Assessment subscription for %s. Invoice %s is below and has been emailed to you.", year, sub.InvoiceNumber))
+	return c.Redirect("/invoices/"+sub.InvoiceNumber, fiber.StatusSeeOther)
+}
+
+type invoicesPage struct {
+	*Page
+	Invoices []*billing.Invoice
+	Total    int
+	Status   string
+	Query    string
+	Statuses []string
+	Finance  bool
+	Today    string
+}
+
+func (s *Server) handleInvoicesPage(c *fiber.Ctx) error {
+	orgID, err := s.invoiceScope(c, c.Query("organisation"))
+	if err != nil {
+		return err
+	}
+	u := currentUser(c)
+	p := &invoicesPage{Page: s.page(c, "Invoices"), Status: c.Query("status"), Query: c.Query("q"), Statuses: billing.Statuses,
+		Finance: u.Role != booking.RoleSchoolManager, Today: s.billing.Today()}
+	if p.Status != "" && billing.StatusLabel(p.Status) == "" {
+		return traded.FieldErrorf("status", "Choose a status from the list.")
+	}
+	p.Invoices, p.Total, err = s.billing.FindInvoices(c.UserContext(), billing.InvoiceFilter{OrganisationID: orgID, Status: p.Status, Search: p.Query, Limit: 200})
+	if err != nil {
+		return err
+	}
+	return s.render(c, "invoices", p)
+}
+
+type invoicePage struct {
+	*Page
+	Invoice     *billing.Invoice
+	Status      string
+	Payments    []*billing.Payment
+	CreditNotes []*billing.CreditNote
+	CanPay      bool
+	Finance     bool
+	HowToPay    string
+}
+
+func (s *Server) invoicePage(c *fiber.Ctx) (*invoicePage, error) {
+	inv, err := s.ownInvoice(c, c.Params("number"))
+	if err != nil {
+		return nil, err
+	}
+	u := currentUser(c)
+	p := &invoicePage{Page: s.page(c, "Invoice "+inv.Number), Invoice: inv, Status: inv.Status(s.billing.Today()),
+		Finance: u.Role == booking.RoleFinance || u.Role == booking.RoleAdmin, HowToPay: s.billing.HowToPay(inv)}
+	p.Breadcrumbs = []NavItem{{Label: "Home", Href: "/"}, {Label: "Invoices", Href: "/invoices"}}
+	p.CanPay = s.billing.CardEnabled() && u.Role == booking.RoleSchoolManager && inv.Settlement != "journal" && inv.Balance() > 0
+	if p.Payments, err = s.billing.FindPayments(c.UserContext(), inv.ID); err != nil {
+		return nil, err
+	}
+	if p.CreditNotes, err = s.billing.FindCreditNotes(c.UserContext(), inv.ID); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (s *Server) handleInvoicePage(c *fiber.Ctx) error {
+	if n := c.Params("number"); strings.HasSuffix(strings.ToLower(n), ".pdf") {
+		return s.sendInvoicePDF(c, n[:len(n)-4])
+	}
+	p, err := s.invoicePage(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "invoice", p)
+}
+
+// handlePayByCard starts a Stripe Checkout for what is owed and sends the
+// payer there. The amount comes from the invoice, never the browser.
+func (s *Server) handlePayByCard(c *fiber.Ctx) error {
+	inv, err := s.ownInvoice(c, c.Params("number"))
+	if err != nil {
+		return err
+	}
+	base := strings.TrimSuffix(s.cfg.BaseURL, "/") + "/invoices/" + inv.Number
+	url, err := s.billing.StartCardPayment(c.UserContext(), currentUser(c).Actor(c.IP()), inv.Number,
+		base+"?paid=1", base, currentUser(c).Email)
+	if err != nil {
+		return err
+	}
+	return c.Redirect(url, fiber.StatusSeeOther)
+}
+
+func (s *Server) handlePaymentForm(c *fiber.Ctx) error {
+	p, err := s.invoicePage(c)
+	if err != nil {
+		return err
+	}
+	amount, err := pricing.ParseMoney(c.FormValue("amount"))
+	if err != nil {
+		return s.renderForm(c, "invoice", p.Page, p, traded.FieldErrorf("amount", "Enter the amount in pounds, like 315.00."), "amount", "reference", "received_on")
+	}
+	_, err = s.billing.RecordPayment(c.UserContext(), currentUser(c).Actor(c.IP()), p.Invoice.Number, billing.PaymentInput{
+		Method: c.FormValue("method"), Amount: amount, ReceivedOn: c.FormValue("received_on"), Reference: c.FormValue("reference")})
+	if err != nil {
+		return s.renderForm(c, "invoice", p.Page, p, err, "amount", "reference", "received_on")
+	}
+	s.setFlash(c, "The payment of "+amount.String()+" has been recorded.")
+	return c.Redirect("/invoices/"+p.Invoice.Number, fiber.StatusSeeOther)
+}
+
+func (s *Server) handleCreditNoteForm(c *fiber.Ctx) error {
+	p, err := s.invoicePage(c)
+	if err != nil {
+		return err
+	}
+	in := billing.CreditInput{Reason: c.FormValue("reason")}
+	if v := strings.TrimSpace(c.FormValue("credit_amount")); v != "" {
+		m, err := pricing.ParseMoney(v)
+		if err != nil || m <= 0 {
+			return s.renderForm(c, "invoice", p.Page, p, traded.FieldErrorf("credit_amount", "Enter the amount in pounds, like 55.00, or leave it empty to credit the whole invoice."), "reason", "credit_amount")
+		}
+		in.Amount = m
+	}
+	cn, err := s.billing.CreateCreditNote(c.UserContext(), currentUser(c).Actor(c.IP()), p.Invoice.Number, in)
+	if err != nil {
+		return s.renderForm(c, "invoice", p.Page, p, err, "reason", "credit_amount")
+	}
+	s.wakeMail()
+	s.setFlash(c, "Credit note "+cn.Number+" for "+cn.Total.String()+" has been issued.")
+	return c.Redirect("/invoices/"+p.Invoice.Number, fiber.StatusSeeOther)
+}

@@ -1,0 +1,368 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"traded"
+	"traded/billing"
+	"traded/pricing"
+)
+
+func (s *Server) financeRoutes(app *fiber.App) {
+	app.Get("/finance/aged-debt", s.require(finance), s.handleAgedDebtPage)
+	app.Get("/finance/payments", s.require(finance), s.handlePaymentsPage)
+	app.Get("/finance/bank", s.require(finance), s.handleBankPage)
+	app.Post("/finance/bank", s.require(finance), s.handleBankImport)
+	app.Post("/finance/bank/lines/:id/confirm", s.require(finance), s.handleBankConfirm)
+	app.Get("/finance/journal", s.require(finance), s.handleJournalPage)
+	app.Post("/finance/journal", s.require(finance), s.handleJournalCreate)
+	app.Get("/finance/journal/:id/csv", s.require(finance), s.handleJournalCSV)
+	app.Post("/finance/journal/:id/post", s.require(finance), s.handleJournalPost)
+	app.Get("/finance/exports/:name", s.require(finance), s.handleExport)
+	app.Post("/admin/organisations/:urn/billing", s.require(admin), s.handleBillingDetails)
+
+	api := app.Group("/api/v1")
+	api.Get("/aged-debt", s.require(finance), s.handleAgedDebtAPI)
+	api.Get("/payments", s.require(finance), s.handlePaymentsAPI)
+	api.Post("/bank-statements", s.require(finance), s.handleBankImportAPI)
+	api.Get("/exports/:name", s.require(finance), s.handleExport)
+}
+
+type agedDebtPage struct {
+	*Page
+	Report  *billing.AgedDebtReport
+	Buckets []string
+}
+
+func (s *Server) handleAgedDebtPage(c *fiber.Ctx) error {
+	r, err := s.billing.AgedDebt(c.UserContext(), c.Query("as_of"))
+	if err != nil {
+		return err
+	}
+	return s.render(c, "aged-debt", &agedDebtPage{Page: s.page(c, "Aged debt"), Report: r, Buckets: billing.AgedBuckets})
+}
+
+func (s *Server) handleAgedDebtAPI(c *fiber.Ctx) error {
+	r, err := s.billing.AgedDebt(c.UserContext(), c.Query("as_of"))
+	if err != nil {
+		return err
+	}
+	row := func(x billing.AgedDebtRow) fiber.Map {
+		m := fiber.Map{"total_pence": int64(x.Total), "invoices": x.Invoices}
+		for i, b := range billing.AgedBuckets {
+			m[b+"_pence"] = int64(x.Buckets[i])
+		}
+		return m
+	}
+	tiers := fiber.Map{}
+	for _, x := range r.Rows {
+		tiers[string(x.Tier)] = row(x)
+	}
+	return c.JSON(fiber.Map{"as_of": r.AsOf, "tiers": tiers, "total": row(r.Totals)})
+}
+
+type paymentsPage struct {
+	*Page
+	Months []billing.MonthPayments
+	Chart  chart
+	Total  pricing.Money
+}
+
+// chart is a stacked bar chart drawn as inline SVG: payments per month by
+// method. The same figures are in the table beside it.
+type chart struct {
+	Width, Height int
+	Bars          []chartBar
+	Legend        []chartKey
+	Ticks         []chartTick
+}
+
+type chartBar struct {
+	X, Width int
+	Label    string
+	Parts    []chartPart
+}
+
+type chartPart struct {
+	Y, Height int
+	Class     string
+	Title     string
+}
+
+type chartKey struct{ Class, Label string }
+
+type chartTick struct {
+	Y     int
+	Label string
+}
+
+var methodClasses = []struct{ class, label string }{
+	{"traded-chart--bacs", "BACS"}, {"traded-chart--journal", "Journal"}, {"traded-chart--card", "Card"},
+}
+
+func paymentsChart(months []billing.MonthPayments) chart {
+	ch := chart{Width: 720, Height: 300}
+	var top pricing.Money
+	for _, m := range months {
+		top = max(top, m.Total)
+	}
+	if top == 0 {
+		top = 100
+	}
+	const left, bottom, plot = 70, 270, 250
+	slot := (ch.Width - left) / max(len(months), 1)
+	for i, m := range months {
+		bar := chartBar{X: left + i*slot + slot/6, Width: slot * 2 / 3, Label: m.Month}
+		y := bottom
+		for j, amount := range []pricing.Money{m.BACS, m.Journal, m.Card} {
+			h := int(int64(amount) * plot / int64(top))
+			if h == 0 && amount > 0 {
+				h = 1
+			}
+			y -= h
+			bar.Parts = append(bar.Parts, chartPart{Y: y, Height: h, Class: methodClasses[j].class,
+				Title: fmt.Sprintf("%s %s: %s", m.Month, methodClasses[j].label, amount)})
+		}
+		ch.Bars = append(ch.Bars, bar)
+	}
+	for _, k := range methodClasses {
+		ch.Legend = append(ch.Legend, chartKey{k.class, k.label})
+	}
+	for i := 0; i <= 4; i++ {
+		ch.Ticks = append(ch.Ticks, chartTick{Y: bottom - i*plot/4, Label: (top * pricing.Money(i) / 4).String()})
+	}
+	return ch
+}
+
+func (s *Server) handlePaymentsPage(c *fiber.Ctx) error {
+	months, err := s.billing.PaymentsByMonth(c.UserContext(), c.Query("from"), c.Query("to"))
+	if err != nil {
+		return err
+	}
+	p := &paymentsPage{Page: s.page(c, "Payments received"), Months: months, Chart: paymentsChart(months)}
+	for _, m := range months {
+		p.Total += m.Total
+	}
+	return s.render(c, "payments", p)
+}
+
+func (s *Server) handlePaymentsAPI(c *fiber.Ctx) error {
+	months, err := s.billing.PaymentsByMonth(c.UserContext(), c.Query("from"), c.Query("to"))
+	if err != nil {
+		return err
+	}
+	out := []fiber.Map{}
+	for _, m := range months {
+		out = append(out, fiber.Map{"month": m.Month, "bacs_pence": int64(m.BACS), "journal_pence": int64(m.Journal),
+			"card_pence": int64(m.Card), "total_pence": int64(m.Total)})
+	}
+	return c.JSON(fiber.Map{"months": out})
+}
+
+type bankPage struct {
+	*Page
+	Import *billing.BankImport
+	Review []*billing.BankLine
+}
+
+func (s *Server) bankPage(c *fiber.Ctx) (*bankPage, error) {
+	p := &bankPage{Page: s.page(c, "Bank statements")}
+	var err error
+	p.Review, err = s.billing.FindBankLines(c.UserContext(), billing.BankLineReview)
+	return p, err
+}
+
+func (s *Server) handleBankPage(c *fiber.Ctx) error {
+	p, err := s.bankPage(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "bank", p)
+}
+
+// maxStatement bounds an uploaded statement.
+const maxStatement = 10 << 20
+
+func (s *Server) handleBankImport(c *fiber.Ctx) error {
+	p, err := s.bankPage(c)
+	if err != nil {
+		return err
+	}
+	fh, err := c.FormFile("statement")
+	if err != nil {
+		return s.renderForm(c, "bank", p.Page, p, traded.FieldErrorf("statement", "Choose the bank statement CSV file to import."))
+	}
+	if fh.Size > maxStatement {
+		return s.renderForm(c, "bank", p.Page, p, traded.FieldErrorf("statement", "The file is larger than 10 MB."))
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	imp, err := s.billing.ImportBankStatement(c.UserContext(), currentUser(c).Actor(c.IP()), fh.Filename, f)
+	if err != nil {
+		return s.renderForm(c, "bank", p.Page, p, withField(err, "statement"))
+	}
+	p.Import = imp
+	if p.Review, err = s.billing.FindBankLines(c.UserContext(), billing.BankLineReview); err != nil {
+		return err
+	}
+	p.Flash = fmt.Sprintf("Imported %s: %d matched, %d to review, %d already imported, %d ignored, %d rejected.",
+		imp.Filename, imp.Matched, imp.Review, imp.AlreadyImported, imp.Ignored, imp.Rejected)
+	return s.render(c, "bank", p)
+}
+
+// withField names the input an error belongs to, when it names none.
+func withField(err error, field string) error {
+	if e, ok := err.(*traded.Error); ok && e.Field == "" && e.Code == traded.EINVALID {
+		return &traded.Error{Code: e.Code, Message: e.Message, Field: field}
+	}
+	return err
+}
+
+func (s *Server) handleBankImportAPI(c *fiber.Ctx) error {
+	name := c.Query("filename", "statement.csv")
+	imp, err := s.billing.ImportBankStatement(c.UserContext(), currentUser(c).Actor(c.IP()), name, bytes.NewReader(c.Body()))
+	if err != nil {
+		return err
+	}
+	lines := []fiber.Map{}
+	for _, l := range imp.Lines {
+		lines = append(lines, fiber.Map{"line": l.LineNo, "date": l.Date, "description": l.Description, "amount_pence": int64(l.Amount),
+			"outcome": l.Outcome, "invoice": l.InvoiceNumber, "note": l.Note})
+	}
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"statement_id": imp.StatementID, "matched": imp.Matched, "review": imp.Review,
+		"already_imported": imp.AlreadyImported, "ignored": imp.Ignored, "rejected": imp.Rejected, "lines": lines})
+}
+
+func (s *Server) handleBankConfirm(c *fiber.Ctx) error {
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil {
+		return traded.Errorf(traded.ENOTFOUND, "There is no such bank line.")
+	}
+	if err := s.billing.ConfirmBankLine(c.UserContext(), currentUser(c).Actor(c.IP()), id, strings.TrimSpace(c.FormValue("invoice"))); err != nil {
+		if traded.ErrorCode(err) == traded.EINTERNAL {
+			return err
+		}
+		p, perr := s.bankPage(c)
+		if perr != nil {
+			return perr
+		}
+		return s.renderForm(c, "bank", p.Page, p, err)
+	}
+	s.setFlash(c, "The payment has been recorded against the invoice.")
+	return c.Redirect("/finance/bank", fiber.StatusSeeOther)
+}
+
+type journalPage struct {
+	*Page
+	Batches []*billing.JournalBatch
+}
+
+func (s *Server) handleJournalPage(c *fiber.Ctx) error {
+	p := &journalPage{Page: s.page(c, "Journal recharges")}
+	var err error
+	if p.Batches, err = s.billing.FindJournalBatches(c.UserContext()); err != nil {
+		return err
+	}
+	return s.render(c, "journal", p)
+}
+
+func (s *Server) handleJournalCreate(c *fiber.Ctx) error {
+	b, err := s.billing.CreateJournalBatch(c.UserContext(), currentUser(c).Actor(c.IP()))
+	if err != nil {
+		if traded.ErrorCode(err) == traded.EINTERNAL {
+			return err
+		}
+		p := &journalPage{Page: s.page(c, "Journal recharges")}
+		p.Batches, _ = s.billing.FindJournalBatches(c.UserContext())
+		return s.renderForm(c, "journal", p.Page, p, err)
+	}
+	s.setFlash(c, fmt.Sprintf("Journal batch %d made: %d invoices, %s.", b.ID, len(b.Items), b.Total))
+	return c.Redirect("/finance/journal", fiber.StatusSeeOther)
+}
+
+func batchID(c *fiber.Ctx) (int64, error) {
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, traded.Errorf(traded.ENOTFOUND, "There is no such journal batch.")
+	}
+	return id, nil
+}
+
+func (s *Server) handleJournalCSV(c *fiber.Ctx) error {
+	id, err := batchID(c)
+	if err != nil {
+		return err
+	}
+	data, err := s.billing.JournalCSV(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return sendCSV(c, fmt.Sprintf("journal-batch-%d.csv", id), data)
+}
+
+func (s *Server) handleJournalPost(c *fiber.Ctx) error {
+	id, err := batchID(c)
+	if err != nil {
+		return err
+	}
+	if err := s.billing.PostJournalBatch(c.UserContext(), currentUser(c).Actor(c.IP()), id); err != nil {
+		if traded.ErrorCode(err) == traded.EINTERNAL {
+			return err
+		}
+		p := &journalPage{Page: s.page(c, "Journal recharges")}
+		p.Batches, _ = s.billing.FindJournalBatches(c.UserContext())
+		return s.renderForm(c, "journal", p.Page, p, err)
+	}
+	s.setFlash(c, fmt.Sprintf("Journal batch %d is posted: its invoices are paid.", id))
+	return c.Redirect("/finance/journal", fiber.StatusSeeOther)
+}
+
+// handleExport sends invoices, credit notes or payments as CSV a finance
+// system can import.
+func (s *Server) handleExport(c *fiber.Ctx) error {
+	var buf bytes.Buffer
+	var err error
+	name := strings.TrimSuffix(c.Params("name"), ".csv")
+	switch name {
+	case "invoices":
+		err = s.billing.ExportInvoicesCSV(c.UserContext(), &buf, billing.InvoiceFilter{Status: c.Query("status")})
+	case "credit-notes":
+		err = s.billing.ExportCreditNotesCSV(c.UserContext(), &buf)
+	case "payments":
+		err = s.billing.ExportPaymentsCSV(c.UserContext(), &buf)
+	default:
+		return traded.Errorf(traded.ENOTFOUND, "There is no export %q: choose invoices, credit-notes or payments.", name)
+	}
+	if err != nil {
+		return err
+	}
+	return sendCSV(c, fmt.Sprintf("%s-%s.csv", name, s.billing.Today()), buf.Bytes())
+}
+
+func sendCSV(c *fiber.Ctx, filename string, data []byte) error {
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s"`, filename))
+	return c.Send(data)
+}
+
+func (s *Server) handleBillingDetails(c *fiber.Ctx) error {
+	p, err := s.organisationPage(c)
+	if err != nil {
+		return err
+	}
+	err = s.booking.SetBillingDetails(c.UserContext(), currentUser(c).Actor(c.IP()), p.Org.URN,
+		c.FormValue("cost_centre"), c.FormValue("po_required") == "yes", c.FormValue("billing_email"))
+	if err != nil {
+		return s.renderForm(c, "organisation", p.Page, p, err, "cost_centre", "billing_email")
+	}
+	s.setFlash(c, "The billing details have been saved.")
+	return c.Redirect(fmt.Sprintf("/admin/organisations/%d", p.Org.URN), fiber.StatusSeeOther)
+}
