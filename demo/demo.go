@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"traded"
+	"traded/billing"
 	"traded/booking"
 	"traded/pricing"
 	"traded/store"
@@ -72,8 +73,18 @@ var programme = []slot{
 	{"psa-briefing-summer", "summer1", 3, time.Thursday, 16, 0, 100},
 }
 
-// Load puts the demo data into the database behind svc.
+// Load puts all the demo data into the database behind svc: LoadBase, then
+// a few subscriptions, invoices and a payment.
 func Load(ctx context.Context, svc *booking.Service) error {
+	if err := LoadBase(ctx, svc); err != nil {
+		return err
+	}
+	return loadBilling(ctx, svc, pricing.AcademicYearOf(svc.DB().Now(), traded.London))
+}
+
+// LoadBase puts the demo catalogue, term dates, sessions, schools and users
+// into the database, with no sales: the fixture the web tests start from.
+func LoadBase(ctx context.Context, svc *booking.Service) error {
 	current := pricing.AcademicYearOf(svc.DB().Now(), traded.London)
 	if _, err := svc.PriceList(ctx, current); traded.ErrorCode(err) == traded.ENOTFOUND {
 		if _, err := svc.RollForward(ctx, actor, Published, current, Uplift, false); err != nil {
@@ -91,6 +102,34 @@ func Load(ctx context.Context, svc *booking.Service) error {
 		return fmt.Errorf("demo schools: %w", err)
 	}
 	return loadUsers(ctx, svc)
+}
+
+// loadBilling gives finance something to look at: subscriptions bought by a
+// maintained school (settled by journal), an academy that has paid part by
+// BACS, and an external school that has not paid. It runs once: a database
+// with any invoice is left alone.
+func loadBilling(ctx context.Context, svc *booking.Service, year pricing.AcademicYear) error {
+	var n int
+	if err := svc.DB().Read().QueryRowContext(ctx, `SELECT count(*) FROM invoices`).Scan(&n); err != nil || n > 0 {
+		return err
+	}
+	if err := svc.SetBillingDetails(ctx, actor, 990001, "ECC-PRI-0417", false, ""); err != nil {
+		return err
+	}
+	if err := svc.SetBillingDetails(ctx, actor, 990004, "", true, ""); err != nil {
+		return err
+	}
+	bill := billing.NewService(svc.DB(), svc, billing.DefaultConfig(), nil)
+	for _, b := range []struct {
+		urn int64
+		po  string
+	}{{990001, ""}, {990004, "BMA-PO-2231"}, {990008, "GRA-4410"}} {
+		if _, err := bill.BuySubscription(ctx, actor, b.urn, year, b.po); err != nil {
+			return fmt.Errorf("demo subscription %d: %w", b.urn, err)
+		}
+	}
+	_, err := bill.RecordPayment(ctx, actor, "TS-000002", billing.PaymentInput{Method: billing.MethodBACS, Amount: 20000, Reference: "BASILDON MEADOWS TS-000002 PART"})
+	return err
 }
 
 func loadYear(ctx context.Context, svc *booking.Service, year pricing.AcademicYear) error {

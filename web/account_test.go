@@ -32,7 +32,7 @@ func newAccountsApp(t *testing.T, cfg web.Config) *testApp {
 	db, clock := storetest.Open(t)
 	svc := booking.NewService(db)
 	svc.PasswordCost = bcrypt.MinCost
-	if err := demo.Load(context.Background(), svc); err != nil {
+	if err := demo.LoadBase(context.Background(), svc); err != nil {
 		t.Fatal(err)
 	}
 	if cfg.BaseURL == "" {

@@ -146,6 +146,8 @@ var authzMatrix = []authzRoute{
 	{method: "GET", path: "/finance/exports/:name", want: "303 403 403 200 200 403 403"},
 	{method: "POST", path: "/admin/organisations/:urn/billing", want: "401 403 403 403 303 403 403",
 		form: url.Values{"cost_centre": {"CC100"}}},
+	// A school's own statement; LA roles name the school (none given: 422).
+	{method: "GET", path: "/statement", want: "303 200 403 422 422 403"},
 	{method: "GET", path: "/api/v1/aged-debt", want: "401 403 403 200 200 403"},
 	{method: "GET", path: "/api/v1/payments", want: "401 403 403 200 200 403"},
 	{method: "POST", path: "/api/v1/bank-statements", want: "401 403 403 422 422 403", json: `{}`},

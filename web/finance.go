@@ -10,6 +10,7 @@ import (
 
 	"traded"
 	"traded/billing"
+	"traded/booking"
 	"traded/pricing"
 )
 
@@ -25,6 +26,7 @@ func (s *Server) financeRoutes(app *fiber.App) {
 	app.Post("/finance/journal/:id/post", s.require(finance), s.handleJournalPost)
 	app.Get("/finance/exports/:name", s.require(finance), s.handleExport)
 	app.Post("/admin/organisations/:urn/billing", s.require(admin), s.handleBillingDetails)
+	app.Get("/statement", s.require(signedIn), s.handleStatement)
 
 	api := app.Group("/api/v1")
 	api.Get("/aged-debt", s.require(finance), s.handleAgedDebtAPI)
@@ -365,4 +367,36 @@ func (s *Server) handleBillingDetails(c *fiber.Ctx) error {
 	}
 	s.setFlash(c, "The billing details have been saved.")
 	return c.Redirect(fmt.Sprintf("/admin/organisations/%d", p.Org.URN), fiber.StatusSeeOther)
+}
+
+type statementPage struct {
+	*Page
+	Org       *booking.Organisation
+	Statement *billing.AccountStatement
+	From, To  string
+}
+
+// handleStatement shows an organisation's account: invoices, credit notes
+// and payments with a running balance, for its financial year to date
+// (April to March for maintained schools, September to August for
+// academies) unless ?from= and ?to= say otherwise.
+func (s *Server) handleStatement(c *fiber.Ctx) error {
+	orgID, err := s.invoiceScope(c, c.Query("organisation"))
+	if err != nil {
+		return err
+	}
+	if orgID == 0 {
+		return traded.FieldErrorf("organisation", "Choose an organisation: add ?organisation=URN.")
+	}
+	org, err := s.booking.FindOrganisationByID(c.UserContext(), orgID)
+	if err != nil {
+		return err
+	}
+	from, to := c.Query("from"), c.Query("to")
+	st, err := s.billing.Statement(c.UserContext(), org.ID, from, to)
+	if err != nil {
+		return err
+	}
+	p := &statementPage{Page: s.page(c, "Statement: "+org.Name), Org: org, Statement: st, From: from, To: to}
+	return s.render(c, "statement", p)
 }

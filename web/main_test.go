@@ -32,7 +32,7 @@ func newTestApp(t *testing.T) *testApp {
 	db, clock := storetest.Open(t)
 	svc := booking.NewService(db)
 	svc.PasswordCost = bcrypt.MinCost // demo users' passwords, hashed cheaply
-	if err := demo.Load(context.Background(), svc); err != nil {
+	if err := demo.LoadBase(context.Background(), svc); err != nil {
 		t.Fatal(err)
 	}
 	srv, err := web.New(web.Config{Dev: true, BaseURL: "http://traded.test"}, db, slog.New(slog.NewTextHandler(io.Discard, nil)))

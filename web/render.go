@@ -45,13 +45,13 @@ type FieldError struct {
 // navFor is each role's header menu.
 var navFor = map[booking.Role][]NavItem{
 	"": {{Label: "Catalogue", Href: "/catalogue"}, {Label: "Sign in", Href: "/sign-in"}},
-	booking.RoleSchoolManager: {{Label: "Home", Href: "/"}, {Label: "Catalogue", Href: "/catalogue"},
-		{Label: "Staff", Href: "/school/staff"}, {Label: "Your account", Href: "/account"}},
+	booking.RoleSchoolManager: {{Label: "Home", Href: "/"}, {Label: "Invoices", Href: "/invoices"},
+		{Label: "Catalogue", Href: "/catalogue"}, {Label: "Staff", Href: "/school/staff"}, {Label: "Your account", Href: "/account"}},
 	booking.RoleTeacher: {{Label: "Home", Href: "/"}, {Label: "Catalogue", Href: "/catalogue"},
 		{Label: "Your account", Href: "/account"}},
-	booking.RoleFinance: {{Label: "Home", Href: "/"}, {Label: "Organisations", Href: "/admin/organisations"},
+	booking.RoleFinance: {{Label: "Home", Href: "/"}, {Label: "Invoices", Href: "/invoices"}, {Label: "Organisations", Href: "/admin/organisations"},
 		{Label: "Catalogue", Href: "/catalogue"}, {Label: "Your account", Href: "/account"}},
-	booking.RoleAdmin: {{Label: "Home", Href: "/"}, {Label: "Organisations", Href: "/admin/organisations"},
+	booking.RoleAdmin: {{Label: "Home", Href: "/"}, {Label: "Invoices", Href: "/invoices"}, {Label: "Organisations", Href: "/admin/organisations"},
 		{Label: "Users", Href: "/admin/users"}, {Label: "Audit log", Href: "/admin/audit"},
 		{Label: "Catalogue", Href: "/catalogue"}, {Label: "Your account", Href: "/account"}},
 	booking.RoleAdviser: {{Label: "Home", Href: "/"}, {Label: "Catalogue", Href: "/catalogue"},
