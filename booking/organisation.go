@@ -49,6 +49,11 @@ type Organisation struct {
 	PORequired   bool
 	BillingEmail string
 
+	// Booking: "per_booking" or "monthly" invoices, and whether teachers'
+	// bookings wait for the manager's approval.
+	BookingInvoices string
+	TeacherApproval bool
+
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -75,7 +80,7 @@ type TierChange struct {
 
 const orgColumns = `id, urn, kind, name, la_code, la_name, establishment_number, establishment_type,
 	type_group, phase, status, closed, street, locality, address3, town, county, postcode, district,
-	tier, COALESCE(tier_override, ''), cost_centre, po_required, billing_email, created_at, updated_at`
+	tier, COALESCE(tier_override, ''), cost_centre, po_required, billing_email, booking_invoices, teacher_approval, created_at, updated_at`
 
 func scanOrganisation(row interface{ Scan(...any) error }) (*Organisation, error) {
 	var o Organisation
@@ -83,7 +88,7 @@ func scanOrganisation(row interface{ Scan(...any) error }) (*Organisation, error
 	err := row.Scan(&o.ID, &o.URN, &o.Kind, &o.Name, &o.LACode, &o.LAName, &o.EstablishmentNumber,
 		&o.EstablishmentType, &o.TypeGroup, &o.Phase, &o.Status, &o.Closed, &o.Street, &o.Locality,
 		&o.Address3, &o.Town, &o.County, &o.Postcode, &o.District, &tier, &override, &o.CostCentre, &o.PORequired,
-		&o.BillingEmail, &created, &updated)
+		&o.BillingEmail, &o.BookingInvoices, &o.TeacherApproval, &created, &updated)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,12 @@ type Service struct {
 	BaseURL string
 	// PasswordCost is the bcrypt cost (0: 11). Tests lower it.
 	PasswordCost int
+	// Rules are the booking rules (cut-off, offer hold); zero means defaults.
+	Rules Rules
+	// Charger bills bookings (billing implements it); nil leaves them unbilled.
+	Charger Charger
+	// Notifier tells people of changes (invites and mail); nil tells nobody.
+	Notifier Notifier
 
 	// priceLists caches loaded lists by id. A stored list never changes (the
 	// prices table refuses updates), so a loaded one is good for ever.

@@ -37,6 +37,7 @@ type Session struct {
 	Presenter       string
 	BookingCutoffAt time.Time // UTC
 	Status          string    // scheduled, cancelled
+	CancelReason    string
 	Sequence        int
 }
 
@@ -72,10 +73,6 @@ type SessionFilter struct {
 	Status      *string
 }
 
-// sessionPlacesTaken counts the places a session's bookings hold. Booking
-// (a later migration) replaces it; until then no session has any.
-var sessionPlacesTaken = `0`
-
 // FindSessions returns the sessions matching f, in start order.
 func (s *Service) FindSessions(ctx context.Context, f SessionFilter) ([]*Session, error) {
 	return findSessions(ctx, s.db.Read(), f)
@@ -107,8 +104,8 @@ func findSessions(ctx context.Context, q queryer, f SessionFilter) ([]*Session, 
 		where, args = append(where, "s.status = ?"), append(args, *f.Status)
 	}
 	rows, err := q.QueryContext(ctx, `SELECT s.id, s.course_code, c.product_code, s.academic_year, s.title, s.starts_at,
-			s.duration_minutes, s.capacity, `+sessionPlacesTaken+`, s.joining_url, s.presenter, s.booking_cutoff_at,
-			s.status, s.sequence
+			s.duration_minutes, s.capacity, s.places_taken, s.joining_url, s.presenter, s.booking_cutoff_at,
+			s.status, s.cancel_reason, s.sequence
 		FROM sessions s JOIN courses c ON c.code = s.course_code
 		WHERE `+strings.Join(where, " AND ")+` ORDER BY s.starts_at, s.id`, args...)
 	if err != nil {
@@ -121,7 +118,7 @@ func findSessions(ctx context.Context, q queryer, f SessionFilter) ([]*Session, 
 		var year, starts, cutoff string
 		var minutes int
 		if err := rows.Scan(&x.ID, &x.CourseCode, &x.ProductCode, &year, &x.Title, &starts, &minutes, &x.Capacity,
-			&x.PlacesTaken, &x.JoiningURL, &x.Presenter, &cutoff, &x.Status, &x.Sequence); err != nil {
+			&x.PlacesTaken, &x.JoiningURL, &x.Presenter, &cutoff, &x.Status, &x.CancelReason, &x.Sequence); err != nil {
 			return nil, fmt.Errorf("find sessions: %w", err)
 		}
 		x.Year, _ = pricing.ParseAcademicYear(year)

@@ -197,3 +197,30 @@ func TestPriceList_RollForward(t *testing.T) {
 		t.Error("rolling forward changed the source list")
 	}
 }
+
+func TestSessionPlaces(t *testing.T) {
+	for _, tt := range []struct {
+		subscriber                 bool
+		existing, paid, staff      int
+		wantEntitled, wantMorePaid int
+	}{
+		{true, 0, 0, 1, 1, 0},
+		{true, 0, 0, 2, 2, 0},
+		{true, 0, 0, 3, 2, 1}, // the third delegate needs a paid place
+		{true, 0, 0, 4, 2, 1}, // which covers a fourth
+		{true, 0, 0, 5, 2, 2},
+		{true, 2, 0, 1, 0, 1}, // a third delegate booked separately
+		{true, 3, 1, 1, 0, 0}, // the fourth is covered by the third's place
+		{true, 1, 0, 2, 1, 1},
+		{false, 0, 0, 1, 0, 1},
+		{false, 0, 0, 2, 0, 1},
+		{false, 0, 0, 3, 0, 2},
+		{false, 1, 1, 1, 0, 0}, // the second person shares the first's place
+		{false, 2, 1, 1, 0, 1},
+	} {
+		e, p := pricing.SessionPlaces(tt.subscriber, tt.existing, tt.paid, tt.staff)
+		if e != tt.wantEntitled || p != tt.wantMorePaid {
+			t.Errorf("SessionPlaces(%t, %d, %d, %d) = %d, %d; want %d, %d", tt.subscriber, tt.existing, tt.paid, tt.staff, e, p, tt.wantEntitled, tt.wantMorePaid)
+		}
+	}
+}

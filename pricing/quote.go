@@ -140,3 +140,27 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// SessionPlaces works out a PSA session booking for a school that already
+// has existing delegates and paidPlaces paid single-session places on the
+// session: how many of the new staff its subscription covers, and how many
+// more paid places (each for up to StaffPerPlace staff) it must buy. A
+// subscriber's first StaffPerPlace staff on each session are free; a third
+// delegate needs a paid place, which also covers a fourth.
+func SessionPlaces(subscriber bool, existing, paidPlaces, newStaff int) (entitled, morePaid int) {
+	free := 0
+	if subscriber {
+		free = StaffPerPlace
+	}
+	entitled = min(newStaff, max(0, free-existing))
+	total := existing + newStaff
+	needed := (max(0, total-free) + StaffPerPlace - 1) / StaffPerPlace
+	return entitled, max(0, needed-paidPlaces)
+}
+
+// PlacesNeeded is how many paid places a school's staff on one PSA session
+// need: the staff beyond the subscription's free ones, in pairs.
+func PlacesNeeded(subscriber bool, staff int) int {
+	_, n := SessionPlaces(subscriber, 0, 0, staff)
+	return n
+}

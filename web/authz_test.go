@@ -152,6 +152,46 @@ var authzMatrix = []authzRoute{
 	{method: "GET", path: "/api/v1/payments", want: "401 403 403 200 200 403"},
 	{method: "POST", path: "/api/v1/bank-statements", want: "401 403 403 422 422 403", json: `{}`},
 	{method: "GET", path: "/api/v1/exports/:name", want: "401 403 403 200 200 403 403"},
+
+	// Booking. :id is the booking of 990001's teacher, and also the user id
+	// of that teacher (tests line the two up); :did is its delegate, :session
+	// a session open for booking. Pages a caller may not see answer 404.
+	{method: "GET", path: "/api/v1/sessions", want: "200 200 200 200 200 200"},
+	{method: "GET", path: "/api/v1/sessions/:id", want: "200 200 200 200 200 200 200", fill: "/api/v1/sessions/{session}"},
+	{method: "POST", path: "/api/v1/sessions", want: "401 403 403 403 422 403", json: `{"course":"psa-phonics"}`},
+	{method: "PATCH", path: "/api/v1/sessions/:id", want: "401 403 403 403 200 403 403", fill: "/api/v1/sessions/{session}", json: `{"presenter":"Matrix"}`},
+	{method: "POST", path: "/api/v1/sessions/:id/cancel", want: "401 403 403 403 422 403 403", fill: "/api/v1/sessions/{session}/cancel", json: `{"reason":""}`},
+	{method: "GET", path: "/api/v1/sessions/:id/register", want: "401 403 403 403 200 403 403", fill: "/api/v1/sessions/{session}/register"},
+	{method: "POST", path: "/api/v1/sessions/:id/attendance", want: "401 403 403 403 422 403 403", fill: "/api/v1/sessions/{session}/attendance", json: `{"marks":[]}`},
+	// Each caller books someone new; a teacher books only themselves, and LA finance books nobody.
+	{method: "POST", path: "/api/v1/sessions/:id/bookings", want: "401 201 403 403 201 403 404", fill: "/api/v1/sessions/{session}/bookings",
+		json: `{"organisation":"990001","delegates":[{"name":"Matrix {caller}","email":"matrix-{caller}@chelmervalley.example"}]}`},
+	{method: "GET", path: "/api/v1/bookings", want: "401 200 200 200 200 403"},
+	{method: "GET", path: "/api/v1/bookings/:id", want: "401 200 200 200 200 404 404", fill: "/api/v1/bookings/{booking}"},
+	{method: "POST", path: "/api/v1/bookings/:id/cancel", want: "401 409 409 404 409 404 404", fill: "/api/v1/bookings/{ended}/cancel", json: `{}`},
+	{method: "POST", path: "/api/v1/bookings/:id/accept", want: "401 409 409 404 409 404 404", fill: "/api/v1/bookings/{booking}/accept", json: `{}`},
+	{method: "POST", path: "/api/v1/bookings/:id/decline", want: "401 409 409 404 409 404 404", fill: "/api/v1/bookings/{booking}/decline", json: `{}`},
+	{method: "POST", path: "/api/v1/bookings/:id/approve", want: "401 409 403 403 403 403 404", fill: "/api/v1/bookings/{booking}/approve", json: `{}`},
+	{method: "POST", path: "/api/v1/bookings/:id/reject", want: "401 409 403 403 403 403 404", fill: "/api/v1/bookings/{booking}/reject", json: `{}`},
+	{method: "POST", path: "/api/v1/bookings/:id/delegates/:did/cancel", want: "401 404 404 404 404 404 404", fill: "/api/v1/bookings/{booking}/delegates/999999/cancel"},
+	{method: "POST", path: "/api/v1/bookings/:id/delegates/:did/swap", want: "401 422 403 404 422 404 404", fill: "/api/v1/bookings/{booking}/delegates/{delegate}/swap", json: `{"name":"","email":""}`},
+	{method: "GET", path: "/programme", want: "200 200 200 200 200 200"},
+	{method: "GET", path: "/sessions/:id", want: "200 200 200 200 200 200 200", fill: "/sessions/{session}"},
+	{method: "POST", path: "/sessions/:id/book", want: "401 422 409 403 403 403 422", fill: "/sessions/{session}/book", form: url.Values{"name_0": {"No Email"}}},
+	{method: "GET", path: "/bookings", want: "303 200 200 403 403 403"},
+	{method: "GET", path: "/bookings/:id", want: "303 200 200 200 200 404 404", fill: "/bookings/{booking}"},
+	{method: "POST", path: "/bookings/:id/:action", want: "401 409 409 404 409 404 404", fill: "/bookings/{ended}/cancel"},
+	{method: "POST", path: "/bookings/:id/delegates/:did/:action", want: "401 404 404 404 404 404 404", fill: "/bookings/{booking}/delegates/999999/cancel"},
+	{method: "GET", path: "/bookings/:id/delegates/:did/certificate.pdf", want: "303 404 404 404 404 404 404", fill: "/bookings/{booking}/delegates/{delegate}/certificate.pdf"},
+	{method: "GET", path: "/school/settings", want: "303 200 403 403 403 403"},
+	{method: "POST", path: "/school/settings", want: "401 303 403 403 403 403", form: url.Values{"booking_invoices": {"per_booking"}}},
+	{method: "GET", path: "/admin/sessions", want: "303 403 403 403 200 403"},
+	{method: "POST", path: "/admin/sessions", want: "401 403 403 403 422 403", form: url.Values{"course": {"psa-phonics"}}},
+	{method: "GET", path: "/admin/sessions/:id", want: "303 403 403 403 200 403 403", fill: "/admin/sessions/{session}"},
+	{method: "POST", path: "/admin/sessions/:id", want: "401 403 403 403 303 403 403", fill: "/admin/sessions/{session}", form: url.Values{"presenter": {"Matrix"}}},
+	{method: "POST", path: "/admin/sessions/:id/cancel", want: "401 403 403 403 422 403 403", fill: "/admin/sessions/{session}/cancel"},
+	{method: "POST", path: "/admin/sessions/:id/register", want: "401 403 403 403 303 403 403", fill: "/admin/sessions/{session}/register"},
+	{method: "POST", path: "/finance/monthly-invoices", want: "401 403 403 303 303 403"},
 }
 
 const quoteJSON = `{"organisation":"990001","academic_year":"2021/22","items":[{"product":"psa-subscription"}]}`
@@ -246,6 +286,38 @@ func TestAuthorizationMatrix(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A session open for booking, the teacher's booking on it (confirmed,
+	// free: the school has the 2021/22 subscription only, so it is priced),
+	// and an ended booking.
+	bk := booking.NewService(app.db)
+	bk.Charger = bill
+	var open *booking.Session
+	all, err := bk.FindSessions(ctx, booking.SessionFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range all {
+		if x.ProductCode == "psa-session" && x.BookingCutoffAt.After(app.clock.Now()) {
+			open = x
+			break
+		}
+	}
+	teacherBooking, err := bk.CreateBooking(ctx, teacher, "", booking.BookingRequest{SessionID: open.ID, URN: 990001,
+		Delegates: []booking.DelegateInput{{Name: teacher.Name, Email: teacher.Email}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended, err := bk.CreateBooking(ctx, teacher, "", booking.BookingRequest{SessionID: all[len(all)-1].ID, URN: 990001,
+		Delegates: []booking.DelegateInput{{Name: teacher.Name, Email: teacher.Email}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bk.CancelBooking(ctx, teacher, "", ended.ID, "matrix"); err != nil {
+		t.Fatal(err)
+	}
+	fills := strings.NewReplacer("{session}", strconv.FormatInt(open.ID, 10), "{booking}", strconv.FormatInt(teacherBooking.ID, 10),
+		"{delegate}", strconv.FormatInt(teacherBooking.Delegates[0].ID, 10), "{ended}", strconv.FormatInt(ended.ID, 10))
+
 	path := func(p string) string {
 		return strings.NewReplacer(":urn", "990001", ":id", strconv.FormatInt(teacher.ID, 10), ":token", "nonexistent",
 			":number", sub.InvoiceNumber, ":cn", cn.Number+".pdf", ":name", "invoices.csv").Replace(p)
@@ -258,14 +330,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 			u, p := agents[i], path(r.path)
 			if r.fill != "" {
-				p = r.fill
+				p = fills.Replace(r.fill)
 			}
 			var got *page
 			switch {
 			case r.method == "GET":
 				got = u.get(p)
 			case r.json != "":
-				got = u.send(r.method, p, strings.NewReader(r.json), "application/json", "X-Csrf-Token", u.csrf)
+				got = u.send(r.method, p, strings.NewReader(strings.ReplaceAll(r.json, "{caller}", caller.name)), "application/json", "X-Csrf-Token", u.csrf)
 			default:
 				form := url.Values{}
 				for k, vs := range r.form {

@@ -29,6 +29,12 @@ type homePage struct {
 	StatusCounts []statusCount
 	AgedDebt     *billing.AgedDebtReport
 	CanBuy       bool
+
+	// Bookings, for school staff.
+	Bookings   []*booking.Booking
+	Requests   int
+	PaidExtra  pricing.Money
+	PaidPlaces int
 }
 
 // statusCount is one row of the finance dashboard's invoice table.
@@ -80,9 +86,20 @@ func (s *Server) handleHome(c *fiber.Ctx) error {
 			if p.Invoices, _, err = s.billing.FindInvoices(ctx, billing.InvoiceFilter{OrganisationID: p.Org.ID, Limit: 5}); err != nil {
 				return err
 			}
+			if err := s.upcomingBookings(c, p, booking.BookingFilter{OrganisationID: p.Org.ID, Year: &year}); err != nil {
+				return err
+			}
+			if p.Subscriber {
+				if p.PaidExtra, p.PaidPlaces, err = s.booking.PaidBeforeSubscribing(ctx, p.Org.ID, year); err != nil {
+					return err
+				}
+			}
 			return s.render(c, "home-manager", p)
 		}
 		p.Title = "Your bookings"
+		if err := s.upcomingBookings(c, p, booking.BookingFilter{OrganisationID: p.Org.ID, Delegate: u.Email}); err != nil {
+			return err
+		}
 		return s.render(c, "home-teacher", p)
 	case booking.RoleFinance:
 		p.Title = "Billing"
@@ -189,4 +206,27 @@ func (s *Server) handleMe(c *fiber.Ctx) error {
 		out["organisation"] = fiber.Map{"urn": u.OrganisationURN, "name": u.OrganisationName}
 	}
 	return c.JSON(out)
+}
+
+// upcomingBookings fills the home page's bookings: those whose session has
+// not ended, and how many wait for approval.
+func (s *Server) upcomingBookings(c *fiber.Ctx, p *homePage, f booking.BookingFilter) error {
+	all, err := s.booking.FindBookings(c.UserContext(), f)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	for _, b := range all {
+		if b.Session == nil || b.Session.EndsAt().Before(now) {
+			continue
+		}
+		switch b.Status {
+		case booking.StatusRequested:
+			p.Requests++
+			p.Bookings = append(p.Bookings, b)
+		case booking.StatusConfirmed, booking.StatusWaitlisted, booking.StatusOffered:
+			p.Bookings = append(p.Bookings, b)
+		}
+	}
+	return nil
 }

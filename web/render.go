@@ -44,18 +44,17 @@ type FieldError struct {
 
 // navFor is each role's header menu.
 var navFor = map[booking.Role][]NavItem{
-	"": {{Label: "Catalogue", Href: "/catalogue"}, {Label: "Sign in", Href: "/sign-in"}},
-	booking.RoleSchoolManager: {{Label: "Home", Href: "/"}, {Label: "Invoices", Href: "/invoices"},
-		{Label: "Catalogue", Href: "/catalogue"}, {Label: "Staff", Href: "/school/staff"}, {Label: "Your account", Href: "/account"}},
-	booking.RoleTeacher: {{Label: "Home", Href: "/"}, {Label: "Catalogue", Href: "/catalogue"},
+	"": {{Label: "Programme", Href: "/programme"}, {Label: "Catalogue", Href: "/catalogue"}, {Label: "Sign in", Href: "/sign-in"}},
+	booking.RoleSchoolManager: {{Label: "Home", Href: "/"}, {Label: "Programme", Href: "/programme"}, {Label: "Bookings", Href: "/bookings"},
+		{Label: "Invoices", Href: "/invoices"}, {Label: "Staff", Href: "/school/staff"}, {Label: "Your account", Href: "/account"}},
+	booking.RoleTeacher: {{Label: "Home", Href: "/"}, {Label: "Programme", Href: "/programme"}, {Label: "Your bookings", Href: "/bookings"},
 		{Label: "Your account", Href: "/account"}},
 	booking.RoleFinance: {{Label: "Home", Href: "/"}, {Label: "Invoices", Href: "/invoices"}, {Label: "Organisations", Href: "/admin/organisations"},
 		{Label: "Catalogue", Href: "/catalogue"}, {Label: "Your account", Href: "/account"}},
-	booking.RoleAdmin: {{Label: "Home", Href: "/"}, {Label: "Invoices", Href: "/invoices"}, {Label: "Organisations", Href: "/admin/organisations"},
-		{Label: "Users", Href: "/admin/users"}, {Label: "Audit log", Href: "/admin/audit"},
-		{Label: "Catalogue", Href: "/catalogue"}, {Label: "Your account", Href: "/account"}},
-	booking.RoleAdviser: {{Label: "Home", Href: "/"}, {Label: "Catalogue", Href: "/catalogue"},
+	booking.RoleAdmin: {{Label: "Home", Href: "/"}, {Label: "Sessions", Href: "/admin/sessions"}, {Label: "Invoices", Href: "/invoices"},
+		{Label: "Organisations", Href: "/admin/organisations"}, {Label: "Users", Href: "/admin/users"}, {Label: "Audit log", Href: "/admin/audit"},
 		{Label: "Your account", Href: "/account"}},
+	booking.RoleAdviser: {{Label: "Home", Href: "/"}, {Label: "Programme", Href: "/programme"}, {Label: "Your account", Href: "/account"}},
 }
 
 // page returns the frame for a page with the given title.
@@ -124,11 +123,18 @@ type fieldArgs struct {
 
 func templateFuncs() template.FuncMap {
 	return template.FuncMap{
-		"londonDateTime": func(t time.Time) string { return t.In(traded.London).Format("Monday 2 January 2006, 3:04pm") },
-		"londonDate":     func(t time.Time) string { return t.In(traded.London).Format("2 January 2006") },
-		"londonShort":    func(t time.Time) string { return t.In(traded.London).Format("2 Jan 2006 15:04") },
-		"pounds":         func(p int64) string { return pricing.Money(p).String() },
-		"statusLabel":    billing.StatusLabel,
+		"londonDateTime":   func(t time.Time) string { return t.In(traded.London).Format("Monday 2 January 2006, 3:04pm") },
+		"londonDate":       func(t time.Time) string { return t.In(traded.London).Format("2 January 2006") },
+		"londonShort":      func(t time.Time) string { return t.In(traded.London).Format("2 Jan 2006 15:04") },
+		"pounds":           func(p int64) string { return pricing.Money(p).String() },
+		"statusLabel":      billing.StatusLabel,
+		"londonTime":       func(t time.Time) string { return t.In(traded.London).Format("3:04pm") },
+		"inc":              func(i int) int { return i + 1 },
+		"attendanceValues": func() []string { return []string{"attended", "partial", "absent"} },
+		"bookingStatus": func(s string) string {
+			return map[string]string{"requested": "Waiting for approval", "confirmed": "Confirmed", "waitlisted": "On the waiting list",
+				"offered": "Place offered", "cancelled": "Cancelled", "declined": "Declined", "expired": "Offer expired"}[s]
+		},
 		"methodLabel": func(m string) string {
 			return map[string]string{"bacs": "BACS", "journal": "Internal journal", "card": "Card"}[m]
 		},

@@ -76,6 +76,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		cfg.Billing.BaseURL = cfg.BaseURL
 	}
 	s.billing = billing.NewService(db, s.booking, cfg.Billing, cfg.Card)
+	s.booking.Charger = s.billing
 	s.sessions = s.newSessions()
 	views := html.NewFileSystem(http.FS(templates.FS), ".html")
 	views.AddFuncMap(templateFuncs())
@@ -138,6 +139,7 @@ func (s *Server) routes() {
 	s.adminRoutes(app)
 	s.billingRoutes(app)
 	s.financeRoutes(app)
+	s.bookingRoutes(app)
 }
 
 // securityHeaders sets the headers every answer carries.
@@ -168,20 +170,38 @@ func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
 // in flight to finish.
 func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
 
-// Maintain does the server's housekeeping until ctx ends: it sweeps expired
-// sessions hourly.
+// Maintain does the server's housekeeping until ctx ends: every minute it
+// ends waiting-list offers whose time is up; every hour it sweeps expired
+// sessions and bills the monthly-invoiced schools' bookings confirmed
+// before this month (which bills nothing already billed).
 func (s *Server) Maintain(ctx context.Context) {
-	store := &sessionStorage{db: s.db}
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
+	sessions := &sessionStorage{db: s.db}
+	minute := time.NewTicker(time.Minute)
+	defer minute.Stop()
+	var lastHourly time.Time
 	for {
-		if err := store.sweep(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("sweep sessions", "err", err)
+		if err := s.booking.ExpireOffers(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("expire offers", "err", err)
+		} else {
+			s.wakeMail()
+		}
+		if time.Since(lastHourly) >= time.Hour {
+			lastHourly = time.Now()
+			if err := sessions.sweep(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("sweep sessions", "err", err)
+			}
+			run, err := s.billing.InvoiceMonthlyBookings(ctx, store.System, billing.StartOfMonth(s.now()))
+			if err != nil && ctx.Err() == nil {
+				s.log.Warn("monthly booking invoices", "err", err)
+			} else if run != nil && len(run.Invoices) > 0 {
+				s.log.Info("monthly booking invoices", "invoices", len(run.Invoices), "bookings", run.Bookings)
+				s.wakeMail()
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-minute.C:
 		}
 	}
 }

@@ -1,0 +1,212 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"traded"
+	"traded/booking"
+	"traded/pricing"
+	"traded/store"
+)
+
+// Billing implements booking.Charger.
+var _ booking.Charger = (*Service)(nil)
+
+// InvoiceBooking bills a confirmed booking's paid charges: an invoice now,
+// or nothing yet (0) for a school invoiced monthly, whose charges wait for
+// InvoiceMonthlyBookings.
+func (s *Service) InvoiceBooking(ctx context.Context, tx *store.Tx, actor store.Actor, b *booking.Booking) (int64, error) {
+	org, err := s.booking.FindOrganisationByIDTx(ctx, tx, b.OrganisationID)
+	if err != nil {
+		return 0, err
+	}
+	if org.BookingInvoices == "monthly" {
+		return 0, nil
+	}
+	in := InvoiceInput{OrganisationID: org.ID, Source: "booking", AcademicYear: yearOf(b)}
+	var positions []int
+	for _, c := range b.Charges {
+		if c.Amount > 0 {
+			in.Lines = append(in.Lines, LineInput{ProductCode: c.ProductCode, Description: fmt.Sprintf("%s (booking %s)", c.Description, b.Reference),
+				Quantity: c.Quantity, Unit: c.Unit})
+			positions = append(positions, c.Position)
+		}
+	}
+	if len(in.Lines) == 0 {
+		return 0, nil
+	}
+	id, err := s.createInvoice(ctx, tx, in)
+	if err != nil {
+		return 0, err
+	}
+	number, err := s.issueInvoice(ctx, tx, actor, id)
+	if err != nil {
+		return 0, err
+	}
+	for line, pos := range positions {
+		if _, err := tx.ExecContext(ctx, `UPDATE booking_charges SET invoice_id = ?, invoice_line = ? WHERE booking_id = ? AND position = ?`,
+			id, line+1, b.ID, pos); err != nil {
+			return 0, fmt.Errorf("invoice booking %s: %w", b.Reference, err)
+		}
+	}
+	if err := s.queueInvoiceMail(ctx, tx, org.ID, number); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+func yearOf(b *booking.Booking) string {
+	if b.Session == nil {
+		return ""
+	}
+	return b.Session.Year.String()
+}
+
+// CreditBooking issues credit notes for gross amounts of a booking's
+// invoiced charges (by charge position): one credit note per invoice they
+// are on. It returns the numbers, comma-separated.
+func (s *Service) CreditBooking(ctx context.Context, tx *store.Tx, actor store.Actor, b *booking.Booking, amounts map[int]pricing.Money, reason string) (string, error) {
+	type lineCredit struct {
+		line   int
+		amount pricing.Money
+	}
+	byInvoice := map[int64][]lineCredit{}
+	for pos, amt := range amounts {
+		var inv, line int64
+		err := tx.QueryRowContext(ctx, `SELECT COALESCE(invoice_id, 0), COALESCE(invoice_line, 0) FROM booking_charges WHERE booking_id = ? AND position = ?`,
+			b.ID, pos).Scan(&inv, &line)
+		if err != nil {
+			return "", fmt.Errorf("credit booking %s: %w", b.Reference, err)
+		}
+		if inv == 0 || amt <= 0 {
+			continue
+		}
+		byInvoice[inv] = append(byInvoice[inv], lineCredit{int(line), amt})
+	}
+	var ids []int64
+	for id := range byInvoice {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	var numbers []string
+	for _, id := range ids {
+		var number string
+		if err := tx.QueryRowContext(ctx, `SELECT number FROM invoices WHERE id = ?`, id).Scan(&number); err != nil {
+			return "", fmt.Errorf("credit booking %s: %w", b.Reference, err)
+		}
+		in := CreditInput{Reason: reason}
+		for _, lc := range byInvoice[id] {
+			in.Lines = append(in.Lines, CreditLineInput{Position: lc.line, Amount: lc.amount})
+		}
+		cn, err := s.createCreditNote(ctx, tx, actor, number, in)
+		if err != nil {
+			return "", err
+		}
+		numbers = append(numbers, cn.Number)
+	}
+	return strings.Join(numbers, ", "), nil
+}
+
+// MonthlyRun says what InvoiceMonthlyBookings did.
+type MonthlyRun struct {
+	Invoices []string // the numbers issued
+	Bookings int      // bookings billed
+}
+
+// InvoiceMonthlyBookings gathers, for each school invoiced monthly, the paid
+// booking charges not yet billed from bookings confirmed before through —
+// confirmed bookings, and those cancelled after the cut-off, whose charge
+// stands — into one invoice per school. A charge is billed once: running
+// again bills nothing new.
+func (s *Service) InvoiceMonthlyBookings(ctx context.Context, actor store.Actor, through time.Time) (*MonthlyRun, error) {
+	run := &MonthlyRun{}
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT b.organisation_id, b.id, b.reference, c.position, c.product_code, c.description, c.quantity,
+				c.unit_pence, s.academic_year
+			FROM booking_charges c JOIN bookings b ON b.id = c.booking_id JOIN sessions s ON s.id = b.session_id
+			WHERE c.invoice_id IS NULL AND c.amount_pence > 0 AND b.confirmed_at < ?
+			  AND (b.status = 'confirmed' OR (b.status = 'cancelled' AND b.late_cancel = 1))
+			ORDER BY b.organisation_id, b.confirmed_at, b.id, c.position`, store.FormatTime(through))
+		if err != nil {
+			return fmt.Errorf("monthly bookings: %w", err)
+		}
+		type charge struct {
+			booking  int64
+			ref      string
+			position int
+			line     LineInput
+			year     string
+		}
+		byOrg := map[int64][]charge{}
+		var orgs []int64
+		for rows.Next() {
+			var org int64
+			var c charge
+			var unit int64
+			if err := rows.Scan(&org, &c.booking, &c.ref, &c.position, &c.line.ProductCode, &c.line.Description, &c.line.Quantity, &unit, &c.year); err != nil {
+				rows.Close()
+				return err
+			}
+			c.line.Unit = pricing.Money(unit)
+			c.line.Description = fmt.Sprintf("%s (booking %s)", c.line.Description, c.ref)
+			if _, ok := byOrg[org]; !ok {
+				orgs = append(orgs, org)
+			}
+			byOrg[org] = append(byOrg[org], c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, org := range orgs {
+			charges := byOrg[org]
+			in := InvoiceInput{OrganisationID: org, Source: "booking", AcademicYear: charges[0].year}
+			for _, c := range charges {
+				in.Lines = append(in.Lines, c.line)
+			}
+			id, err := s.createInvoice(ctx, tx, in)
+			if err != nil {
+				return err
+			}
+			number, err := s.issueInvoice(ctx, tx, actor, id)
+			if err != nil {
+				return err
+			}
+			seen := map[int64]bool{}
+			for i, c := range charges {
+				if _, err := tx.ExecContext(ctx, `UPDATE booking_charges SET invoice_id = ?, invoice_line = ? WHERE booking_id = ? AND position = ?`,
+					id, i+1, c.booking, c.position); err != nil {
+					return fmt.Errorf("monthly bookings: %w", err)
+				}
+				if !seen[c.booking] {
+					seen[c.booking] = true
+					if _, err := tx.ExecContext(ctx, `UPDATE bookings SET invoice_id = ? WHERE id = ?`, id, c.booking); err != nil {
+						return fmt.Errorf("monthly bookings: %w", err)
+					}
+				}
+			}
+			if err := s.queueInvoiceMail(ctx, tx, org, number); err != nil {
+				return err
+			}
+			run.Invoices = append(run.Invoices, number)
+			run.Bookings += len(seen)
+		}
+		return tx.Audit(ctx, actor, "bookings.invoice_monthly", "", "",
+			fmt.Sprintf("through %s: %d invoice(s) for %d booking(s)", through.In(traded.London).Format("2 Jan 2006"), len(run.Invoices), run.Bookings))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return run, nil
+}
+
+// StartOfMonth returns midnight, London time, on the first of t's month:
+// the monthly run bills bookings confirmed before it.
+func StartOfMonth(t time.Time) time.Time {
+	l := t.In(traded.London)
+	return time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, traded.London).UTC()
+}

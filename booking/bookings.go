@@ -1,0 +1,583 @@
+package booking
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"traded"
+	"traded/mail"
+	"traded/pricing"
+	"traded/store"
+)
+
+// Booking statuses.
+const (
+	StatusRequested  = "requested"  // a teacher's booking awaiting the school manager's approval; holds its places
+	StatusConfirmed  = "confirmed"  // booked, priced and billed
+	StatusWaitlisted = "waitlisted" // on the waiting list; holds no places
+	StatusOffered    = "offered"    // offered a freed place until OfferExpiresAt; holds its places
+	StatusCancelled  = "cancelled"
+	StatusDeclined   = "declined" // a request or an offer turned down
+	StatusExpired    = "expired"  // an offer not taken up in time
+)
+
+// holdsPlaces are the statuses whose delegates count against capacity.
+var holdsPlaces = map[string]bool{StatusRequested: true, StatusConfirmed: true, StatusOffered: true}
+
+// Rules are the booking rules a council sets. Zero fields take the defaults.
+type Rules struct {
+	// CancelWorkingDays: cancelling is free until the end of the working day
+	// this many working days (Monday to Friday, not bank holidays in England)
+	// before the session's date; after that the full charge stands. 10.
+	CancelWorkingDays int
+	// OfferHold is how long a waiting-list offer is held. 48 hours.
+	OfferHold time.Duration
+	// MaxDelegates bounds one booking. 50.
+	MaxDelegates int
+}
+
+func (s *Service) rules() Rules {
+	r := s.Rules
+	if r.CancelWorkingDays <= 0 {
+		r.CancelWorkingDays = 10
+	}
+	if r.OfferHold <= 0 {
+		r.OfferHold = 48 * time.Hour
+	}
+	if r.MaxDelegates <= 0 {
+		r.MaxDelegates = 50
+	}
+	return r
+}
+
+// Charger bills bookings. Billing implements it; booking declares it so
+// that a booking and its invoice, or a cancellation and its credit note, are
+// written in one transaction.
+type Charger interface {
+	// InvoiceBooking bills a confirmed booking's paid charges inside tx and
+	// returns the invoice's id, or 0 when the school is invoiced monthly and
+	// the charges wait for the monthly run.
+	InvoiceBooking(ctx context.Context, tx *store.Tx, actor store.Actor, b *Booking) (int64, error)
+	// CreditBooking issues a credit note inside tx for the given gross
+	// amounts of a booking's invoiced charges (by charge position) and
+	// returns its number.
+	CreditBooking(ctx context.Context, tx *store.Tx, actor store.Actor, b *Booking, amounts map[int]pricing.Money, reason string) (string, error)
+}
+
+// Delegate is one member of staff on a booking.
+type Delegate struct {
+	ID         int64
+	BookingID  int64
+	Name       string
+	Email      string
+	Status     string // active, cancelled, replaced
+	UID        string // the calendar UID of this place, for ever
+	ReplacesID int64
+	Attendance string // attended, absent, partial, or "" before the register
+}
+
+// Charge is one priced line of a booking.
+type Charge struct {
+	Position    int
+	ProductCode string
+	Description string
+	Quantity    int
+	Unit        pricing.Money
+	Amount      pricing.Money
+	InvoiceID   int64
+	Credited    pricing.Money
+}
+
+// Booking is places on one session for one organisation.
+type Booking struct {
+	ID             int64
+	Reference      string
+	SessionID      int64
+	OrganisationID int64
+	OrgURN         int64
+	OrgName        string
+	BookedBy       int64
+	BookedByName   string
+	Status         string
+	Subscriber     bool
+	Price          pricing.Money
+	InvoiceID      int64
+	InvoiceNumber  string
+	OfferExpiresAt time.Time
+	CancelledAt    time.Time
+	CancelReason   string
+	LateCancel     bool
+	CreatedAt      time.Time
+	ConfirmedAt    time.Time
+	Delegates      []*Delegate // all, in order; Active() gives those holding places
+	Charges        []*Charge
+	Session        *Session
+}
+
+// Active returns the delegates who hold places.
+func (b *Booking) Active() []*Delegate {
+	var out []*Delegate
+	for _, d := range b.Delegates {
+		if d.Status == "active" {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// Entitled reports whether the booking is wholly covered by the subscription.
+func (b *Booking) Entitled() bool { return b.Price == 0 && len(b.Charges) > 0 }
+
+// DelegateInput names a member of staff to book.
+type DelegateInput struct {
+	Name  string
+	Email string
+}
+
+// BookingRequest asks for places on a session.
+type BookingRequest struct {
+	SessionID int64
+	URN       int64
+	Delegates []DelegateInput
+	// Waitlist joins the waiting list when the session has too few places
+	// left; otherwise a full session is ECONFLICT.
+	Waitlist bool
+	// IdempotencyKey, when set, makes a retry of the same request (same
+	// RequestHash) by the same user return the first booking.
+	IdempotencyKey string
+	RequestHash    string
+}
+
+func newUID() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic("booking: no randomness: " + err.Error())
+	}
+	return hex.EncodeToString(b) + "@traded.essex.gov.uk"
+}
+
+// validateDelegates checks and normalises the people to book.
+func (s *Service) validateDelegates(in []DelegateInput) ([]DelegateInput, error) {
+	if len(in) == 0 {
+		return nil, traded.FieldErrorf("delegates", "Name at least one member of staff to book.")
+	}
+	if len(in) > s.rules().MaxDelegates {
+		return nil, traded.FieldErrorf("delegates", "Book at most %d people at once.", s.rules().MaxDelegates)
+	}
+	seen := map[string]bool{}
+	out := make([]DelegateInput, 0, len(in))
+	for i, d := range in {
+		name := strings.TrimSpace(d.Name)
+		if name == "" || len(name) > 200 {
+			return nil, traded.FieldErrorf(fmt.Sprintf("delegates[%d].name", i), "Enter the full name of delegate %d.", i+1)
+		}
+		email, err := mail.ValidateAddress(fmt.Sprintf("delegates[%d].email", i), d.Email)
+		if err != nil {
+			return nil, traded.FieldErrorf(fmt.Sprintf("delegates[%d].email", i), "Enter delegate %d's email address, like name@school.sch.uk.", i+1)
+		}
+		if seen[email] {
+			return nil, traded.FieldErrorf(fmt.Sprintf("delegates[%d].email", i), "%s is named twice.", email)
+		}
+		seen[email] = true
+		out = append(out, DelegateInput{Name: name, Email: email})
+	}
+	return out, nil
+}
+
+// CreateBooking books delegates from an organisation onto a session, in one
+// transaction: it checks the session is open and has room (however many
+// requests race: the writer is single and BEGIN IMMEDIATE), prices the
+// booking by the tariff and the school's state now, and bills it. A
+// teacher books only themselves, for their own school, and only with the
+// manager's approval if the school asks for it. It returns EINVALID for bad
+// delegates or a reused idempotency key with another request, ENOTFOUND for
+// an unknown session or organisation, EFORBIDDEN for a teacher booking
+// others, and ECONFLICT when the session is full (without Waitlist),
+// closed, or a delegate is already booked.
+func (s *Service) CreateBooking(ctx context.Context, by *User, remoteAddr string, req BookingRequest) (*Booking, error) {
+	delegates, err := s.validateDelegates(req.Delegates)
+	if err != nil {
+		return nil, err
+	}
+	if by.Role == RoleTeacher {
+		if len(delegates) != 1 || !strings.EqualFold(delegates[0].Email, by.Email) {
+			return nil, traded.Errorf(traded.EFORBIDDEN, "Teachers book places for themselves only: ask your school business manager to book colleagues.")
+		}
+	}
+	actor := by.Actor(remoteAddr)
+	var id int64
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		if req.IdempotencyKey != "" {
+			var existing int64
+			var hash string
+			err := tx.QueryRowContext(ctx, `SELECT id, request_hash FROM bookings WHERE booked_by = ? AND idempotency_key = ?`,
+				by.ID, req.IdempotencyKey).Scan(&existing, &hash)
+			if err == nil {
+				if hash != req.RequestHash {
+					return traded.Errorf(traded.EINVALID, "This Idempotency-Key was used for a different request: use a new key.")
+				}
+				id = existing
+				return nil
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("idempotency: %w", err)
+			}
+		}
+		sess, err := s.sessionForUpdate(ctx, tx, req.SessionID)
+		if err != nil {
+			return err
+		}
+		if err := s.expireOffers(ctx, tx, sess.ID); err != nil {
+			return err
+		}
+		if sess, err = s.sessionForUpdate(ctx, tx, req.SessionID); err != nil {
+			return err
+		}
+		if sess.Status != "scheduled" {
+			return traded.Errorf(traded.ECONFLICT, "This session has been cancelled.")
+		}
+		if !tx.Now.Before(sess.BookingCutoffAt) {
+			return traded.Errorf(traded.ECONFLICT, "Booking for this session closed on %s.", sess.BookingCutoffAt.In(traded.London).Format("2 January 2006 at 3:04pm"))
+		}
+		org, err := findOrganisation(ctx, tx, `urn = ?`, req.URN)
+		if err != nil {
+			return err
+		}
+		if by.Role.School() && by.OrganisationID != org.ID {
+			return traded.Errorf(traded.ENOTFOUND, "There is no organisation with URN %d.", req.URN)
+		}
+		if org.Closed {
+			return traded.Errorf(traded.EINVALID, "%s is closed.", org.Name)
+		}
+		for _, d := range delegates {
+			var ref string
+			err := tx.QueryRowContext(ctx, `SELECT b.reference FROM delegates d JOIN bookings b ON b.id = d.booking_id
+				WHERE b.session_id = ? AND d.email = ? AND d.status = 'active' AND b.status IN ('requested', 'confirmed', 'offered', 'waitlisted')`,
+				sess.ID, d.Email).Scan(&ref)
+			if err == nil {
+				return traded.Errorf(traded.ECONFLICT, "%s is already booked on this session (booking %s).", d.Email, ref)
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("create booking: %w", err)
+			}
+		}
+
+		status := StatusConfirmed
+		if by.Role == RoleTeacher && org.TeacherApproval {
+			status = StatusRequested
+		}
+		left := sess.Capacity - sess.PlacesTaken
+		if len(delegates) > left {
+			if !req.Waitlist {
+				if left <= 0 {
+					return traded.Errorf(traded.ECONFLICT, "This session is full. You can join the waiting list.")
+				}
+				return traded.Errorf(traded.ECONFLICT, "Only %d place%s left on this session, and you asked for %d. Book fewer people, or join the waiting list.",
+					left, plural(left), len(delegates))
+			}
+			status = StatusWaitlisted
+		}
+		ref, err := s.nextReference(ctx, tx)
+		if err != nil {
+			return err
+		}
+		now := store.FormatTime(tx.Now)
+		var key any
+		if req.IdempotencyKey != "" {
+			key = req.IdempotencyKey
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO bookings (reference, session_id, organisation_id, booked_by, status, created_at, updated_at,
+			idempotency_key, request_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			ref, sess.ID, org.ID, by.ID, status, now, now, key, req.RequestHash)
+		if err != nil {
+			return fmt.Errorf("create booking: %w", err)
+		}
+		id, _ = res.LastInsertId()
+		for _, d := range delegates {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO delegates (booking_id, name, email, uid, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+				id, d.Name, d.Email, newUID(), now, now); err != nil {
+				return fmt.Errorf("create booking: %w", err)
+			}
+		}
+		if holdsPlaces[status] {
+			if err := takePlaces(ctx, tx, sess.ID, len(delegates)); err != nil {
+				return err
+			}
+		}
+		if err := tx.Audit(ctx, actor, "booking.create", "booking", ref,
+			fmt.Sprintf("%s for %s (URN %d): %d delegate(s), %s", sess.Title, org.Name, org.URN, len(delegates), status)); err != nil {
+			return err
+		}
+		if status == StatusConfirmed {
+			return s.confirm(ctx, tx, actor, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.FindBookingByID(ctx, id)
+}
+
+func (s *Service) nextReference(ctx context.Context, tx *store.Tx) (string, error) {
+	var n int64
+	var prefix string
+	if err := tx.QueryRowContext(ctx, `SELECT prefix, next FROM number_series WHERE name = 'booking'`).Scan(&prefix, &n); err != nil {
+		return "", fmt.Errorf("booking reference: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE number_series SET next = next + 1 WHERE name = 'booking'`); err != nil {
+		return "", fmt.Errorf("booking reference: %w", err)
+	}
+	return fmt.Sprintf("%s%06d", prefix, n), nil
+}
+
+// takePlaces holds n places on a session; the WHERE makes overbooking
+// impossible even if a caller's check were wrong.
+func takePlaces(ctx context.Context, tx *store.Tx, sessionID int64, n int) error {
+	res, err := tx.ExecContext(ctx, `UPDATE sessions SET places_taken = places_taken + ? WHERE id = ? AND places_taken + ? <= capacity`, n, sessionID, n)
+	if err != nil {
+		return fmt.Errorf("take places: %w", err)
+	}
+	if k, _ := res.RowsAffected(); k != 1 {
+		return traded.Errorf(traded.ECONFLICT, "This session is full.")
+	}
+	return nil
+}
+
+func freePlaces(ctx context.Context, tx *store.Tx, sessionID int64, n int) error {
+	if n == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE sessions SET places_taken = max(places_taken - ?, 0) WHERE id = ?`, n, sessionID)
+	if err != nil {
+		return fmt.Errorf("free places: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) sessionForUpdate(ctx context.Context, tx *store.Tx, id int64) (*Session, error) {
+	out, err := findSessions(ctx, tx, SessionFilter{ID: &id})
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, traded.Errorf(traded.ENOTFOUND, "There is no session %d.", id)
+	}
+	return out[0], nil
+}
+
+// confirm prices a booking by the tariff and the school's state now,
+// records its charges and bills what is owed.
+func (s *Service) confirm(ctx context.Context, tx *store.Tx, actor store.Actor, id int64) error {
+	b, err := findBooking(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	sess, err := s.sessionForUpdate(ctx, tx, b.SessionID)
+	if err != nil {
+		return err
+	}
+	org, err := findOrganisation(ctx, tx, `id = ?`, b.OrganisationID)
+	if err != nil {
+		return err
+	}
+	pl, err := s.loadCurrentList(ctx, tx, sess.Year)
+	if err != nil {
+		return err
+	}
+	subscriber, err := isSubscriber(ctx, tx, org.ID, sess.Year)
+	if err != nil {
+		return err
+	}
+	charges, err := s.priceBooking(ctx, tx, pl, org, sess, b, subscriber)
+	if err != nil {
+		return err
+	}
+	var total pricing.Money
+	for i, c := range charges {
+		c.Position = i + 1
+		total += c.Amount
+		if _, err := tx.ExecContext(ctx, `INSERT INTO booking_charges (booking_id, position, product_code, description, quantity, unit_pence, amount_pence)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, b.ID, c.Position, c.ProductCode, c.Description, c.Quantity, int64(c.Unit), int64(c.Amount)); err != nil {
+			return fmt.Errorf("confirm booking: %w", err)
+		}
+	}
+	now := store.FormatTime(tx.Now)
+	if _, err := tx.ExecContext(ctx, `UPDATE bookings SET status = 'confirmed', subscriber = ?, price_pence = ?, offer_expires_at = NULL,
+		confirmed_at = ?, updated_at = ? WHERE id = ?`, subscriber, int64(total), now, now, b.ID); err != nil {
+		return fmt.Errorf("confirm booking: %w", err)
+	}
+	if total > 0 && s.Charger != nil {
+		b.Status, b.Price, b.Subscriber, b.Charges = StatusConfirmed, total, subscriber, charges
+		invID, err := s.Charger.InvoiceBooking(ctx, tx, actor, b)
+		if err != nil {
+			return err
+		}
+		if invID != 0 {
+			if _, err := tx.ExecContext(ctx, `UPDATE bookings SET invoice_id = ? WHERE id = ?`, invID, b.ID); err != nil {
+				return fmt.Errorf("confirm booking: %w", err)
+			}
+		}
+	}
+	return tx.Audit(ctx, actor, "booking.confirm", "booking", b.Reference, fmt.Sprintf("price %s", total))
+}
+
+func (s *Service) loadCurrentList(ctx context.Context, tx *store.Tx, year pricing.AcademicYear) (*pricing.PriceList, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM price_lists WHERE academic_year = ? ORDER BY version DESC LIMIT 1`, year.String()).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, traded.Errorf(traded.EINVALID, "Sessions in %s cannot be booked yet: there is no price list for that year.", year)
+	} else if err != nil {
+		return nil, fmt.Errorf("price list: %w", err)
+	}
+	return s.loadPriceList(ctx, tx, id)
+}
+
+func isSubscriber(ctx context.Context, q queryer, orgID int64, year pricing.AcademicYear) (bool, error) {
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM subscriptions WHERE organisation_id = ? AND product_code = ?
+		AND academic_year = ? AND status = 'active'`, orgID, pricing.PSASubscription, year.String()).Scan(&n); err != nil {
+		return false, fmt.Errorf("is subscriber: %w", err)
+	}
+	return n > 0, nil
+}
+
+// schoolOnSession counts an organisation's other confirmed delegates on a
+// session, and the paid PSA places it has bought there (net of credits).
+func schoolOnSession(ctx context.Context, tx *store.Tx, orgID, sessionID, exceptBooking int64) (delegates, paidPlaces int, err error) {
+	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM delegates d JOIN bookings b ON b.id = d.booking_id
+		WHERE b.organisation_id = ? AND b.session_id = ? AND b.status = 'confirmed' AND d.status = 'active' AND b.id <> ?`,
+		orgID, sessionID, exceptBooking).Scan(&delegates)
+	if err != nil {
+		return 0, 0, fmt.Errorf("school on session: %w", err)
+	}
+	err = tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(c.quantity - c.credited_pence / max(c.unit_pence, 1)), 0)
+		FROM booking_charges c JOIN bookings b ON b.id = c.booking_id
+		WHERE b.organisation_id = ? AND b.session_id = ? AND b.status = 'confirmed' AND b.id <> ?
+		AND c.product_code = ? AND c.unit_pence > 0`,
+		orgID, sessionID, exceptBooking, pricing.PSASession).Scan(&paidPlaces)
+	if err != nil {
+		return 0, 0, fmt.Errorf("school on session: %w", err)
+	}
+	return delegates, paidPlaces, nil
+}
+
+// priceBooking prices a booking's active delegates.
+func (s *Service) priceBooking(ctx context.Context, tx *store.Tx, pl *pricing.PriceList, org *Organisation, sess *Session, b *Booking, subscriber bool) ([]*Charge, error) {
+	n := len(b.Active())
+	existing, paid, err := schoolOnSession(ctx, tx, org.ID, sess.ID, b.ID)
+	if err != nil {
+		return nil, err
+	}
+	product, ok := pl.Products[sess.ProductCode]
+	if !ok {
+		return nil, traded.Errorf(traded.EINVALID, "%s has no price in the %s price list.", sess.ProductCode, sess.Year)
+	}
+	switch product.Kind {
+	case pricing.KindSession:
+		unit, err := pl.Price(product.Code, org.Tier, pricing.RateUnit)
+		if err != nil {
+			return nil, fromPricing(err)
+		}
+		entitled, morePaid := pricing.SessionPlaces(subscriber, existing, paid, n)
+		var out []*Charge
+		if entitled > 0 {
+			out = append(out, &Charge{ProductCode: product.Code, Quantity: entitled, Unit: 0, Amount: 0,
+				Description: fmt.Sprintf("%s, %s: %d place%s included in the PSA subscription", sess.Title, sessDate(sess), entitled, plural(entitled))})
+		}
+		if morePaid > 0 {
+			out = append(out, &Charge{ProductCode: product.Code, Quantity: morePaid, Unit: unit, Amount: unit * pricing.Money(morePaid),
+				Description: fmt.Sprintf("%s, %s: single-session place for up to 2 staff", sess.Title, sessDate(sess))})
+		}
+		if len(out) == 0 {
+			// Staff sharing a paid place the school already holds.
+			out = append(out, &Charge{ProductCode: product.Code, Quantity: n, Unit: 0, Amount: 0,
+				Description: fmt.Sprintf("%s, %s: covered by the school's single-session place", sess.Title, sessDate(sess))})
+		}
+		return out, nil
+	case pricing.KindModeration:
+		q, err := pl.Quote(org.Tier, subscriber, []pricing.Item{{Product: product.Code, Staff: n, AlreadyBooked: existing}})
+		if err != nil {
+			return nil, fromPricing(err)
+		}
+		var out []*Charge
+		for _, l := range q.Lines {
+			out = append(out, &Charge{ProductCode: l.Product, Quantity: l.Quantity, Unit: l.Unit, Amount: l.Amount,
+				Description: fmt.Sprintf("%s, %s: %s", sess.Title, sessDate(sess), strings.TrimPrefix(l.Description, product.Name+": "))})
+		}
+		return out, nil
+	}
+	return nil, traded.Errorf(traded.EINVALID, "%s cannot be booked as a session.", product.Name)
+}
+
+func sessDate(s *Session) string { return s.StartsAt.In(traded.London).Format("2 January 2006") }
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// QuoteBooking prices a would-be booking of n delegates for an organisation
+// now, without booking: what the booking page shows before the user books.
+func (s *Service) QuoteBooking(ctx context.Context, urn, sessionID int64, n int) ([]*Charge, bool, error) {
+	if n < 1 || n > s.rules().MaxDelegates {
+		return nil, false, traded.FieldErrorf("delegates", "Book between 1 and %d people.", s.rules().MaxDelegates)
+	}
+	var charges []*Charge
+	var subscriber bool
+	// A write transaction that is always rolled back: the quote sees exactly
+	// what a booking would, and changes nothing.
+	errQuote := errors.New("quote only")
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		sess, err := s.sessionForUpdate(ctx, tx, sessionID)
+		if err != nil {
+			return err
+		}
+		org, err := findOrganisation(ctx, tx, `urn = ?`, urn)
+		if err != nil {
+			return err
+		}
+		pl, err := s.loadCurrentList(ctx, tx, sess.Year)
+		if err != nil {
+			return err
+		}
+		if subscriber, err = isSubscriber(ctx, tx, org.ID, sess.Year); err != nil {
+			return err
+		}
+		b := &Booking{ID: 0}
+		for i := 0; i < n; i++ {
+			b.Delegates = append(b.Delegates, &Delegate{Status: "active"})
+		}
+		if charges, err = s.priceBooking(ctx, tx, pl, org, sess, b, subscriber); err != nil {
+			return err
+		}
+		return errQuote
+	})
+	if err != nil && !errors.Is(err, errQuote) {
+		return nil, false, err
+	}
+	return charges, subscriber, nil
+}
+
+// FreeCancellationUntil returns the last instant a booking on the session
+// can be cancelled free: the end (midnight, London) of the working day that
+// is CancelWorkingDays working days before the session's date.
+func (s *Service) FreeCancellationUntil(sess *Session) time.Time {
+	start := sess.StartsAt.In(traded.London)
+	day := time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, time.UTC)
+	cut := AddWorkingDays(day, -s.rules().CancelWorkingDays)
+	return time.Date(cut.Year(), cut.Month(), cut.Day(), 0, 0, 0, 0, traded.London).AddDate(0, 0, 1).UTC()
+}
+
+// Notifier tells people about booking changes, inside the transaction that
+// makes them: the calendar-and-mail layer implements it.
+type Notifier interface {
+	BookingOffered(ctx context.Context, tx *store.Tx, b *Booking) error
+	SessionChanged(ctx context.Context, tx *store.Tx, s *Session) error
+}

@@ -1,0 +1,821 @@
+package booking
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"traded"
+	"traded/pricing"
+	"traded/store"
+)
+
+const bookingColumns = `b.id, b.reference, b.session_id, b.organisation_id, o.urn, o.name, COALESCE(b.booked_by, 0),
+	COALESCE(u.name, ''), b.status, b.subscriber, b.price_pence, COALESCE(b.invoice_id, 0), COALESCE(i.number, ''),
+	COALESCE(b.offer_expires_at, ''), COALESCE(b.cancelled_at, ''), b.cancel_reason, b.late_cancel, b.created_at,
+	COALESCE(b.confirmed_at, '')`
+
+const bookingFrom = ` FROM bookings b JOIN organisations o ON o.id = b.organisation_id LEFT JOIN users u ON u.id = b.booked_by
+	LEFT JOIN invoices i ON i.id = b.invoice_id `
+
+func scanBooking(row interface{ Scan(...any) error }) (*Booking, error) {
+	var b Booking
+	var offer, cancelled, created, confirmed string
+	var price int64
+	if err := row.Scan(&b.ID, &b.Reference, &b.SessionID, &b.OrganisationID, &b.OrgURN, &b.OrgName, &b.BookedBy, &b.BookedByName,
+		&b.Status, &b.Subscriber, &price, &b.InvoiceID, &b.InvoiceNumber, &offer, &cancelled, &b.CancelReason, &b.LateCancel,
+		&created, &confirmed); err != nil {
+		return nil, err
+	}
+	b.Price = pricing.Money(price)
+	b.CreatedAt = store.MustTime(created)
+	for _, p := range []struct {
+		s string
+		t *time.Time
+	}{{offer, &b.OfferExpiresAt}, {cancelled, &b.CancelledAt}, {confirmed, &b.ConfirmedAt}} {
+		if p.s != "" {
+			*p.t = store.MustTime(p.s)
+		}
+	}
+	return &b, nil
+}
+
+func findBooking(ctx context.Context, q queryer, id int64) (*Booking, error) {
+	b, err := scanBooking(q.QueryRowContext(ctx, `SELECT `+bookingColumns+bookingFrom+` WHERE b.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, traded.Errorf(traded.ENOTFOUND, "There is no booking %d.", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("find booking: %w", err)
+	}
+	if err := loadBookingDetail(ctx, q, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func loadBookingDetail(ctx context.Context, q queryer, b *Booking) error {
+	rows, err := q.QueryContext(ctx, `SELECT id, name, email, status, uid, COALESCE(replaces_id, 0), COALESCE(attendance, '')
+		FROM delegates WHERE booking_id = ? ORDER BY id`, b.ID)
+	if err != nil {
+		return fmt.Errorf("booking delegates: %w", err)
+	}
+	b.Delegates = nil
+	for rows.Next() {
+		d := &Delegate{BookingID: b.ID}
+		if err := rows.Scan(&d.ID, &d.Name, &d.Email, &d.Status, &d.UID, &d.ReplacesID, &d.Attendance); err != nil {
+			rows.Close()
+			return fmt.Errorf("booking delegates: %w", err)
+		}
+		b.Delegates = append(b.Delegates, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = q.QueryContext(ctx, `SELECT position, product_code, description, quantity, unit_pence, amount_pence,
+		COALESCE(invoice_id, 0), credited_pence FROM booking_charges WHERE booking_id = ? ORDER BY position`, b.ID)
+	if err != nil {
+		return fmt.Errorf("booking charges: %w", err)
+	}
+	defer rows.Close()
+	b.Charges = nil
+	for rows.Next() {
+		c := &Charge{}
+		var unit, amount, credited int64
+		if err := rows.Scan(&c.Position, &c.ProductCode, &c.Description, &c.Quantity, &unit, &amount, &c.InvoiceID, &credited); err != nil {
+			return fmt.Errorf("booking charges: %w", err)
+		}
+		c.Unit, c.Amount, c.Credited = pricing.Money(unit), pricing.Money(amount), pricing.Money(credited)
+		b.Charges = append(b.Charges, c)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	sessions, err := findSessions(ctx, q, SessionFilter{ID: &b.SessionID})
+	if err != nil {
+		return err
+	}
+	if len(sessions) == 1 {
+		b.Session = sessions[0]
+	}
+	return nil
+}
+
+// FindBookingByID returns a booking with its delegates, charges and session,
+// or ENOTFOUND.
+func (s *Service) FindBookingByID(ctx context.Context, id int64) (*Booking, error) {
+	return findBooking(ctx, s.db.Read(), id)
+}
+
+// BookingFilter selects bookings. Zero fields do not filter.
+type BookingFilter struct {
+	OrganisationID int64
+	SessionID      int64
+	Delegate       string // a delegate's email: their own bookings
+	Year           *pricing.AcademicYear
+	Statuses       []string
+}
+
+// FindBookings returns bookings matching f with their detail, soonest
+// session first.
+func (s *Service) FindBookings(ctx context.Context, f BookingFilter) ([]*Booking, error) {
+	where, args := []string{"1 = 1"}, []any{}
+	if f.OrganisationID != 0 {
+		where, args = append(where, "b.organisation_id = ?"), append(args, f.OrganisationID)
+	}
+	if f.SessionID != 0 {
+		where, args = append(where, "b.session_id = ?"), append(args, f.SessionID)
+	}
+	if f.Delegate != "" {
+		where = append(where, "b.id IN (SELECT booking_id FROM delegates WHERE email = ?)")
+		args = append(args, f.Delegate)
+	}
+	if f.Year != nil {
+		where = append(where, "b.session_id IN (SELECT id FROM sessions WHERE academic_year = ?)")
+		args = append(args, f.Year.String())
+	}
+	if len(f.Statuses) > 0 {
+		where = append(where, "b.status IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(f.Statuses)), ", ")+")")
+		for _, st := range f.Statuses {
+			args = append(args, st)
+		}
+	}
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+bookingColumns+bookingFrom+` JOIN sessions s ON s.id = b.session_id
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY s.starts_at, b.id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("find bookings: %w", err)
+	}
+	var out []*Booking
+	for rows.Next() {
+		b, err := scanBooking(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("find bookings: %w", err)
+		}
+		out = append(out, b)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, b := range out {
+		if err := loadBookingDetail(ctx, s.db.Read(), b); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// canChange reports whether a user may change a booking: an admin, the
+// school's manager, or the teacher who made it.
+func canChange(by *User, b *Booking) bool {
+	switch by.Role {
+	case RoleAdmin:
+		return true
+	case RoleSchoolManager:
+		return by.OrganisationID == b.OrganisationID
+	case RoleTeacher:
+		return by.OrganisationID == b.OrganisationID && by.ID == b.BookedBy
+	}
+	return false
+}
+
+// changeBooking runs fn on a booking in a write transaction after checking
+// who is asking: someone who may not see it gets ENOTFOUND, as if it did not
+// exist.
+func (s *Service) changeBooking(ctx context.Context, by *User, id int64, fn func(tx *store.Tx, b *Booking) error) error {
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		b, err := findBooking(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if !canChange(by, b) {
+			if by.Role.School() && by.OrganisationID == b.OrganisationID {
+				return traded.Errorf(traded.EFORBIDDEN, "Only your school business manager can change this booking.")
+			}
+			return traded.Errorf(traded.ENOTFOUND, "There is no booking %d.", id)
+		}
+		return fn(tx, b)
+	})
+}
+
+// ApproveBooking confirms a teacher's request: it is priced and billed now.
+// Only the school's manager (or an admin) may; it returns ECONFLICT unless
+// the booking is a request.
+func (s *Service) ApproveBooking(ctx context.Context, by *User, remoteAddr string, id int64) error {
+	if by.Role != RoleSchoolManager && by.Role != RoleAdmin {
+		return traded.Errorf(traded.EFORBIDDEN, "Only a school business manager can approve bookings.")
+	}
+	return s.changeBooking(ctx, by, id, func(tx *store.Tx, b *Booking) error {
+		if b.Status != StatusRequested {
+			return traded.Errorf(traded.ECONFLICT, "Booking %s is not waiting for approval.", b.Reference)
+		}
+		if err := tx.Audit(ctx, by.Actor(remoteAddr), "booking.approve", "booking", b.Reference, ""); err != nil {
+			return err
+		}
+		return s.confirm(ctx, tx, by.Actor(remoteAddr), b.ID)
+	})
+}
+
+// DeclineBooking turns down a teacher's request, freeing its places. It
+// returns ECONFLICT unless the booking is a request.
+func (s *Service) DeclineBooking(ctx context.Context, by *User, remoteAddr string, id int64, reason string) error {
+	if by.Role != RoleSchoolManager && by.Role != RoleAdmin {
+		return traded.Errorf(traded.EFORBIDDEN, "Only a school business manager can decline bookings.")
+	}
+	return s.changeBooking(ctx, by, id, func(tx *store.Tx, b *Booking) error {
+		if b.Status != StatusRequested {
+			return traded.Errorf(traded.ECONFLICT, "Booking %s is not waiting for approval.", b.Reference)
+		}
+		return s.release(ctx, tx, by.Actor(remoteAddr), b, StatusDeclined, reason, "booking.decline")
+	})
+}
+
+// release ends a booking that holds places without charge and offers the
+// freed places to the waiting list.
+func (s *Service) release(ctx context.Context, tx *store.Tx, actor store.Actor, b *Booking, status, reason, action string) error {
+	now := store.FormatTime(tx.Now)
+	if _, err := tx.ExecContext(ctx, `UPDATE bookings SET status = ?, cancel_reason = ?, cancelled_at = ?, offer_expires_at = NULL,
+		updated_at = ? WHERE id = ?`, status, reason, now, now, b.ID); err != nil {
+		return fmt.Errorf("%s: %w", action, err)
+	}
+	if holdsPlaces[b.Status] {
+		if err := freePlaces(ctx, tx, b.SessionID, len(b.Active())); err != nil {
+			return err
+		}
+	}
+	if err := tx.Audit(ctx, actor, action, "booking", b.Reference, reason); err != nil {
+		return err
+	}
+	return s.promote(ctx, tx, b.SessionID)
+}
+
+// promote offers freed places to the waiting list, first come first
+// served: the earliest waiting booking whose delegates fit is offered the
+// places, held for OfferHold.
+func (s *Service) promote(ctx context.Context, tx *store.Tx, sessionID int64) error {
+	for {
+		sess, err := s.sessionForUpdate(ctx, tx, sessionID)
+		if err != nil {
+			return err
+		}
+		left := sess.Capacity - sess.PlacesTaken
+		if left <= 0 || sess.Status != "scheduled" || !tx.Now.Before(sess.StartsAt) {
+			return nil
+		}
+		var id int64
+		var n int
+		err = tx.QueryRowContext(ctx, `SELECT b.id, (SELECT count(*) FROM delegates d WHERE d.booking_id = b.id AND d.status = 'active') AS n
+			FROM bookings b WHERE b.session_id = ? AND b.status = 'waitlisted' AND
+			(SELECT count(*) FROM delegates d WHERE d.booking_id = b.id AND d.status = 'active') <= ?
+			ORDER BY b.created_at, b.id LIMIT 1`, sessionID, left).Scan(&id, &n)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("promote: %w", err)
+		}
+		until := tx.Now.Add(s.rules().OfferHold)
+		if _, err := tx.ExecContext(ctx, `UPDATE bookings SET status = 'offered', offer_expires_at = ?, updated_at = ? WHERE id = ?`,
+			store.FormatTime(until), store.FormatTime(tx.Now), id); err != nil {
+			return fmt.Errorf("promote: %w", err)
+		}
+		if err := takePlaces(ctx, tx, sessionID, n); err != nil {
+			return err
+		}
+		b, err := findBooking(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := tx.Audit(ctx, store.System, "booking.offer", "booking", b.Reference,
+			fmt.Sprintf("%d place(s) offered until %s", n, until.In(traded.London).Format("2 Jan 2006 15:04"))); err != nil {
+			return err
+		}
+		if s.Notifier != nil {
+			if err := s.Notifier.BookingOffered(ctx, tx, b); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// AcceptOffer takes up a waiting-list offer: the booking is confirmed,
+// priced and billed now. It returns ECONFLICT if there is no live offer.
+func (s *Service) AcceptOffer(ctx context.Context, by *User, remoteAddr string, id int64) error {
+	return s.changeBooking(ctx, by, id, func(tx *store.Tx, b *Booking) error {
+		if b.Status != StatusOffered || !tx.Now.Before(b.OfferExpiresAt) {
+			return traded.Errorf(traded.ECONFLICT, "There is no place on offer for booking %s: the offer may have expired.", b.Reference)
+		}
+		if err := tx.Audit(ctx, by.Actor(remoteAddr), "booking.accept_offer", "booking", b.Reference, ""); err != nil {
+			return err
+		}
+		return s.confirm(ctx, tx, by.Actor(remoteAddr), b.ID)
+	})
+}
+
+// DeclineOffer turns down a waiting-list offer; the places go to the next
+// in line. It returns ECONFLICT if there is no live offer.
+func (s *Service) DeclineOffer(ctx context.Context, by *User, remoteAddr string, id int64) error {
+	return s.changeBooking(ctx, by, id, func(tx *store.Tx, b *Booking) error {
+		if b.Status != StatusOffered {
+			return traded.Errorf(traded.ECONFLICT, "There is no place on offer for booking %s.", b.Reference)
+		}
+		return s.release(ctx, tx, by.Actor(remoteAddr), b, StatusDeclined, "offer declined", "booking.decline_offer")
+	})
+}
+
+// ExpireOffers ends every waiting-list offer whose time is up, on all
+// sessions, offering the places to the next in line. The server runs it
+// every minute; a booking also runs it for its own session first.
+func (s *Service) ExpireOffers(ctx context.Context) error {
+	return s.db.Write(ctx, func(tx *store.Tx) error { return s.expireOffers(ctx, tx, 0) })
+}
+
+func (s *Service) expireOffers(ctx context.Context, tx *store.Tx, sessionID int64) error {
+	q, args := `SELECT id FROM bookings WHERE status = 'offered' AND offer_expires_at <= ?`, []any{store.FormatTime(tx.Now)}
+	if sessionID != 0 {
+		q, args = q+` AND session_id = ?`, append(args, sessionID)
+	}
+	rows, err := tx.QueryContext(ctx, q+` ORDER BY offer_expires_at, id`, args...)
+	if err != nil {
+		return fmt.Errorf("expire offers: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	for _, id := range ids {
+		b, err := findBooking(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := s.release(ctx, tx, store.System, b, StatusExpired, "offer not taken up in time", "booking.offer_expired"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CancelBooking cancels a booking. Before the free-cancellation cut-off a
+// paid booking is credited in full, automatically; after it the charge
+// stands. A waiting or requested booking just ends. Freed places go to the
+// waiting list. It returns ENOTFOUND for a booking the user may not see,
+// EFORBIDDEN for one they may not change, and ECONFLICT once it is
+// cancelled or the session has started.
+func (s *Service) CancelBooking(ctx context.Context, by *User, remoteAddr string, id int64, reason string) error {
+	return s.changeBooking(ctx, by, id, func(tx *store.Tx, b *Booking) error {
+		return s.cancel(ctx, tx, by.Actor(remoteAddr), b, strings.TrimSpace(reason), false)
+	})
+}
+
+func (s *Service) cancel(ctx context.Context, tx *store.Tx, actor store.Actor, b *Booking, reason string, byLA bool) error {
+	switch b.Status {
+	case StatusCancelled, StatusDeclined, StatusExpired:
+		return traded.Errorf(traded.ECONFLICT, "Booking %s has already ended (%s).", b.Reference, b.Status)
+	}
+	if !byLA && !tx.Now.Before(b.Session.StartsAt) {
+		return traded.Errorf(traded.ECONFLICT, "The session has started: booking %s can no longer be cancelled.", b.Reference)
+	}
+	if reason == "" {
+		reason = "cancelled by the school"
+	}
+	if b.Status != StatusConfirmed {
+		return s.release(ctx, tx, actor, b, StatusCancelled, reason, "booking.cancel")
+	}
+	free := byLA || !tx.Now.After(s.FreeCancellationUntil(b.Session))
+	now := store.FormatTime(tx.Now)
+	if _, err := tx.ExecContext(ctx, `UPDATE bookings SET status = 'cancelled', cancel_reason = ?, cancelled_at = ?, late_cancel = ?,
+		updated_at = ? WHERE id = ?`, reason, now, !free && b.Price > 0, now, b.ID); err != nil {
+		return fmt.Errorf("cancel booking: %w", err)
+	}
+	if err := freePlaces(ctx, tx, b.SessionID, len(b.Active())); err != nil {
+		return err
+	}
+	detail := reason
+	if free && b.Price > 0 {
+		amounts := map[int]pricing.Money{}
+		for _, c := range b.Charges {
+			if left := c.Amount - c.Credited; left > 0 && c.InvoiceID != 0 {
+				amounts[c.Position] = left
+			}
+		}
+		if len(amounts) > 0 && s.Charger != nil {
+			cn, err := s.Charger.CreditBooking(ctx, tx, actor, b, amounts, fmt.Sprintf("Booking %s cancelled: %s", b.Reference, reason))
+			if err != nil {
+				return err
+			}
+			for pos, amt := range amounts {
+				if _, err := tx.ExecContext(ctx, `UPDATE booking_charges SET credited_pence = credited_pence + ? WHERE booking_id = ? AND position = ?`,
+					int64(amt), b.ID, pos); err != nil {
+					return fmt.Errorf("cancel booking: %w", err)
+				}
+			}
+			detail += "; credited by " + cn
+		}
+	} else if !free && b.Price > 0 {
+		detail += "; after the cut-off: the charge stands"
+	}
+	if err := tx.Audit(ctx, actor, "booking.cancel", "booking", b.Reference, detail); err != nil {
+		return err
+	}
+	return s.promote(ctx, tx, b.SessionID)
+}
+
+// CancelPlace cancels one delegate's place. The last place cancels the
+// booking. Before the cut-off the place's share of the charge is credited:
+// the difference between the booking's price with and without it, priced
+// as when it was booked. It returns the errors of CancelBooking.
+func (s *Service) CancelPlace(ctx context.Context, by *User, remoteAddr string, bookingID, delegateID int64) error {
+	return s.changeBooking(ctx, by, bookingID, func(tx *store.Tx, b *Booking) error {
+		var d *Delegate
+		for _, x := range b.Active() {
+			if x.ID == delegateID {
+				d = x
+			}
+		}
+		if d == nil {
+			return traded.Errorf(traded.ENOTFOUND, "Booking %s has no such delegate.", b.Reference)
+		}
+		if len(b.Active()) == 1 {
+			return s.cancel(ctx, tx, by.Actor(remoteAddr), b, "the only place was cancelled", false)
+		}
+		if b.Status != StatusConfirmed && !holdsPlaces[b.Status] && b.Status != StatusWaitlisted {
+			return traded.Errorf(traded.ECONFLICT, "Booking %s has already ended.", b.Reference)
+		}
+		if !tx.Now.Before(b.Session.StartsAt) {
+			return traded.Errorf(traded.ECONFLICT, "The session has started: places can no longer be cancelled.")
+		}
+		now := store.FormatTime(tx.Now)
+		if _, err := tx.ExecContext(ctx, `UPDATE delegates SET status = 'cancelled', updated_at = ? WHERE id = ?`, now, d.ID); err != nil {
+			return fmt.Errorf("cancel place: %w", err)
+		}
+		if holdsPlaces[b.Status] {
+			if err := freePlaces(ctx, tx, b.SessionID, 1); err != nil {
+				return err
+			}
+		}
+		detail := d.Email
+		if b.Status == StatusConfirmed && b.Price > 0 && !tx.Now.After(s.FreeCancellationUntil(b.Session)) {
+			credit := placeCredit(b)
+			if len(credit) > 0 && s.Charger != nil {
+				cn, err := s.Charger.CreditBooking(ctx, tx, by.Actor(remoteAddr), b, credit, fmt.Sprintf("Booking %s: place for %s cancelled", b.Reference, d.Name))
+				if err != nil {
+					return err
+				}
+				for pos, amt := range credit {
+					if _, err := tx.ExecContext(ctx, `UPDATE booking_charges SET credited_pence = credited_pence + ? WHERE booking_id = ? AND position = ?`,
+						int64(amt), b.ID, pos); err != nil {
+						return fmt.Errorf("cancel place: %w", err)
+					}
+				}
+				detail += "; credited by " + cn
+			}
+		}
+		if err := tx.Audit(ctx, by.Actor(remoteAddr), "booking.cancel_place", "booking", b.Reference, detail); err != nil {
+			return err
+		}
+		return s.promote(ctx, tx, b.SessionID)
+	})
+}
+
+// placeCredit is what one fewer delegate saves on a booking: for moderation
+// one person at the additional rate (or the first-person rate if no
+// additional person was charged); for a PSA session one paid place when the
+// remaining staff no longer need it.
+func placeCredit(b *Booking) map[int]pricing.Money {
+	var paid []*Charge
+	for _, c := range b.Charges {
+		if c.Unit > 0 && c.InvoiceID != 0 && c.Amount-c.Credited >= c.Unit {
+			paid = append(paid, c)
+		}
+	}
+	if len(paid) == 0 {
+		return nil
+	}
+	if paid[0].ProductCode == pricing.PSASession {
+		active := len(b.Active())
+		var places int
+		for _, c := range paid {
+			places += int((c.Amount - c.Credited) / c.Unit)
+		}
+		free := 0
+		if b.Subscriber {
+			free = pricing.StaffPerPlace
+		}
+		// Places this booking's remaining staff need (counting only this
+		// booking: a conservative credit).
+		needed := (max(0, active-1-free) + pricing.StaffPerPlace - 1) / pricing.StaffPerPlace
+		if needed >= places {
+			return nil
+		}
+		return map[int]pricing.Money{paid[0].Position: paid[0].Unit}
+	}
+	last := paid[len(paid)-1] // the additional-person line, when there is one
+	return map[int]pricing.Money{last.Position: last.Unit}
+}
+
+// SwapDelegate replaces one delegate with a colleague, free, any time
+// before the session starts. The colleague gets a new calendar UID; the
+// replaced delegate's invite is cancelled. It returns EINVALID for a bad
+// name or email, ECONFLICT once the session has started or if the colleague
+// is already booked on it.
+func (s *Service) SwapDelegate(ctx context.Context, by *User, remoteAddr string, bookingID, delegateID int64, name, email string) error {
+	return s.changeBooking(ctx, by, bookingID, func(tx *store.Tx, b *Booking) error {
+		if by.Role == RoleTeacher {
+			return traded.Errorf(traded.EFORBIDDEN, "Ask your school business manager to swap a place to a colleague.")
+		}
+		in, err := s.validateDelegates([]DelegateInput{{Name: name, Email: email}})
+		if err != nil {
+			return err
+		}
+		if !holdsPlaces[b.Status] && b.Status != StatusWaitlisted {
+			return traded.Errorf(traded.ECONFLICT, "Booking %s has ended.", b.Reference)
+		}
+		if !tx.Now.Before(b.Session.StartsAt) {
+			return traded.Errorf(traded.ECONFLICT, "The session has started: places can no longer be swapped.")
+		}
+		var old *Delegate
+		for _, d := range b.Active() {
+			if d.ID == delegateID {
+				old = d
+			}
+		}
+		if old == nil {
+			return traded.Errorf(traded.ENOTFOUND, "Booking %s has no such delegate.", b.Reference)
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM delegates d JOIN bookings bk ON bk.id = d.booking_id
+			WHERE bk.session_id = ? AND d.email = ? AND d.status = 'active' AND bk.status IN ('requested', 'confirmed', 'offered', 'waitlisted')`,
+			b.SessionID, in[0].Email).Scan(&n); err != nil {
+			return fmt.Errorf("swap delegate: %w", err)
+		}
+		if n > 0 {
+			return traded.Errorf(traded.ECONFLICT, "%s is already booked on this session.", in[0].Email)
+		}
+		now := store.FormatTime(tx.Now)
+		if _, err := tx.ExecContext(ctx, `UPDATE delegates SET status = 'replaced', updated_at = ? WHERE id = ?`, now, old.ID); err != nil {
+			return fmt.Errorf("swap delegate: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO delegates (booking_id, name, email, uid, replaces_id, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, b.ID, in[0].Name, in[0].Email, newUID(), old.ID, now, now); err != nil {
+			return fmt.Errorf("swap delegate: %w", err)
+		}
+		return tx.Audit(ctx, by.Actor(remoteAddr), "booking.swap", "booking", b.Reference,
+			fmt.Sprintf("%s <%s> replaced by %s <%s>", old.Name, old.Email, in[0].Name, in[0].Email))
+	})
+}
+
+// SessionUpdate changes a session. Nil fields stay as they are.
+type SessionUpdate struct {
+	Title           *string
+	StartsAt        *time.Time
+	Duration        *time.Duration
+	Capacity        *int
+	JoiningURL      *string
+	Presenter       *string
+	BookingCutoffAt *time.Time
+}
+
+// UpdateSession edits or reschedules a session (admins only). A change to
+// what a delegate's calendar holds (time, length, title, link) raises the
+// session's SEQUENCE so invites update; more capacity is offered to the
+// waiting list. It returns EINVALID for bad values or a capacity below the
+// places held, ENOTFOUND for an unknown session, ECONFLICT for a cancelled one.
+func (s *Service) UpdateSession(ctx context.Context, actor store.Actor, id int64, u SessionUpdate) (*Session, error) {
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		sess, err := s.sessionForUpdate(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if sess.Status != "scheduled" {
+			return traded.Errorf(traded.ECONFLICT, "This session has been cancelled.")
+		}
+		in := SessionInput{CourseCode: sess.CourseCode, Title: sess.Title, StartsAt: sess.StartsAt, Duration: sess.Duration,
+			Capacity: sess.Capacity, JoiningURL: sess.JoiningURL, Presenter: sess.Presenter}
+		cutoff := sess.BookingCutoffAt
+		if u.Title != nil {
+			in.Title = strings.TrimSpace(*u.Title)
+			if in.Title == "" {
+				return traded.FieldErrorf("title", "Enter the session's title.")
+			}
+		}
+		if u.StartsAt != nil {
+			// A new start moves the cut-off with it unless one is given.
+			cutoff = cutoff.Add(u.StartsAt.Sub(sess.StartsAt))
+			in.StartsAt = *u.StartsAt
+		}
+		if u.Duration != nil {
+			in.Duration = *u.Duration
+		}
+		if u.Capacity != nil {
+			in.Capacity = *u.Capacity
+		}
+		if u.JoiningURL != nil {
+			in.JoiningURL = strings.TrimSpace(*u.JoiningURL)
+		}
+		if u.Presenter != nil {
+			in.Presenter = strings.TrimSpace(*u.Presenter)
+		}
+		if u.BookingCutoffAt != nil {
+			cutoff = *u.BookingCutoffAt
+		}
+		in.BookingCutoffAt = &cutoff
+		if err := in.validate(); err != nil {
+			return err
+		}
+		if in.Capacity < sess.PlacesTaken {
+			return traded.FieldErrorf("capacity", "%d places are already held: the capacity cannot be less.", sess.PlacesTaken)
+		}
+		if pricing.AcademicYearOf(in.StartsAt, traded.London) != sess.Year {
+			return traded.FieldErrorf("starts_at", "A session cannot move to another academic year.")
+		}
+		changed := in.StartsAt != sess.StartsAt || in.Duration != sess.Duration || in.Title != sess.Title || in.JoiningURL != sess.JoiningURL
+		seq := sess.Sequence
+		if changed {
+			seq++
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET title = ?, starts_at = ?, duration_minutes = ?, capacity = ?, joining_url = ?,
+			presenter = ?, booking_cutoff_at = ?, sequence = ?, updated_at = ? WHERE id = ?`,
+			in.Title, store.FormatTime(in.StartsAt), int(in.Duration/time.Minute), in.Capacity, in.JoiningURL, in.Presenter,
+			store.FormatTime(cutoff), seq, store.FormatTime(tx.Now), id); err != nil {
+			return fmt.Errorf("update session: %w", err)
+		}
+		detail := fmt.Sprintf("%s at %s, %d places", in.Title, in.StartsAt.In(traded.London).Format("Mon 2 Jan 2006 15:04"), in.Capacity)
+		if in.StartsAt != sess.StartsAt {
+			detail = "rescheduled from " + sess.StartsAt.In(traded.London).Format("Mon 2 Jan 2006 15:04") + ": " + detail
+		}
+		if err := tx.Audit(ctx, actor, "session.update", "session", strconv.FormatInt(id, 10), detail); err != nil {
+			return err
+		}
+		if changed && s.Notifier != nil {
+			updated, err := s.sessionForUpdate(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			if err := s.Notifier.SessionChanged(ctx, tx, updated); err != nil {
+				return err
+			}
+		}
+		return s.promote(ctx, tx, id)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.FindSessionByID(ctx, id)
+}
+
+// CancelSession cancels a session (admins only): every booking on it ends,
+// every paid booking is credited in full whatever the cut-off, and everyone
+// is told. It returns ENOTFOUND for an unknown session and ECONFLICT for
+// one already cancelled.
+func (s *Service) CancelSession(ctx context.Context, actor store.Actor, id int64, reason string) error {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return traded.FieldErrorf("reason", "Give the reason, which every booker is told.")
+	}
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		sess, err := s.sessionForUpdate(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if sess.Status == "cancelled" {
+			return traded.Errorf(traded.ECONFLICT, "This session has already been cancelled.")
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET status = 'cancelled', cancel_reason = ?, sequence = sequence + 1, updated_at = ? WHERE id = ?`,
+			reason, store.FormatTime(tx.Now), id); err != nil {
+			return fmt.Errorf("cancel session: %w", err)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM bookings WHERE session_id = ? AND status IN ('requested', 'confirmed', 'offered', 'waitlisted') ORDER BY id`, id)
+		if err != nil {
+			return fmt.Errorf("cancel session: %w", err)
+		}
+		var ids []int64
+		for rows.Next() {
+			var bid int64
+			if err := rows.Scan(&bid); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, bid)
+		}
+		rows.Close()
+		for _, bid := range ids {
+			b, err := findBooking(ctx, tx, bid)
+			if err != nil {
+				return err
+			}
+			if err := s.cancel(ctx, tx, actor, b, "the LA cancelled the session: "+reason, true); err != nil {
+				return err
+			}
+		}
+		if err := tx.Audit(ctx, actor, "session.cancel", "session", strconv.FormatInt(id, 10),
+			fmt.Sprintf("%s: %s; %d booking(s) cancelled", sess.Title, reason, len(ids))); err != nil {
+			return err
+		}
+		if s.Notifier != nil {
+			updated, err := s.sessionForUpdate(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			return s.Notifier.SessionChanged(ctx, tx, updated)
+		}
+		return nil
+	})
+}
+
+// Attendance values.
+var attendanceValues = map[string]bool{"attended": true, "absent": true, "partial": true, "": true}
+
+// SetAttendance takes the register (admins only): each delegate of a
+// confirmed booking on the session is marked attended, absent or partial
+// ("" clears the mark). It returns EINVALID for a bad value or a delegate
+// not on the session.
+func (s *Service) SetAttendance(ctx context.Context, actor store.Actor, sessionID int64, marks map[int64]string) error {
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		if _, err := s.sessionForUpdate(ctx, tx, sessionID); err != nil {
+			return err
+		}
+		for did, mark := range marks {
+			if !attendanceValues[mark] {
+				return traded.FieldErrorf("attendance", "Mark each delegate attended, absent or partial.")
+			}
+			var mk any
+			if mark != "" {
+				mk = mark
+			}
+			res, err := tx.ExecContext(ctx, `UPDATE delegates SET attendance = ?, marked_at = ?, marked_by = ?, updated_at = ?
+				WHERE id = ? AND status = 'active' AND booking_id IN (SELECT id FROM bookings WHERE session_id = ? AND status = 'confirmed')`,
+				mk, store.FormatTime(tx.Now), actor.Label(), store.FormatTime(tx.Now), did, sessionID)
+			if err != nil {
+				return fmt.Errorf("set attendance: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return traded.FieldErrorf("attendance", "Delegate %d is not booked on this session.", did)
+			}
+		}
+		return tx.Audit(ctx, actor, "session.register", "session", strconv.FormatInt(sessionID, 10), fmt.Sprintf("%d delegate(s) marked", len(marks)))
+	})
+}
+
+// SetBookingSettings sets how a school's bookings are invoiced ("per_booking"
+// or "monthly") and whether teachers need approval. It returns EINVALID for
+// a bad invoicing choice and ENOTFOUND for an unknown organisation.
+func (s *Service) SetBookingSettings(ctx context.Context, actor store.Actor, orgID int64, invoices string, teacherApproval bool) error {
+	if invoices != "per_booking" && invoices != "monthly" {
+		return traded.FieldErrorf("booking_invoices", "Choose one invoice per booking, or one a month.")
+	}
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		o, err := findOrganisation(ctx, tx, `id = ?`, orgID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE organisations SET booking_invoices = ?, teacher_approval = ?, updated_at = ? WHERE id = ?`,
+			invoices, teacherApproval, store.FormatTime(tx.Now), orgID); err != nil {
+			return fmt.Errorf("booking settings: %w", err)
+		}
+		return tx.Audit(ctx, actor, "organisation.booking_settings", "organisation", strconv.FormatInt(o.URN, 10),
+			fmt.Sprintf("invoices %s, teacher approval %t", invoices, teacherApproval))
+	})
+}
+
+// PaidBeforeSubscribing returns what a school paid this year for PSA
+// single-session places that its subscription would now have covered: on
+// each session, the paid places beyond those its staff would still need as
+// a subscriber. The page shows it; finance may credit it (never automatic).
+func (s *Service) PaidBeforeSubscribing(ctx context.Context, orgID int64, year pricing.AcademicYear) (pricing.Money, int, error) {
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT b.session_id,
+			(SELECT count(*) FROM delegates d JOIN bookings b2 ON b2.id = d.booking_id
+			 WHERE b2.organisation_id = b.organisation_id AND b2.session_id = b.session_id AND b2.status = 'confirmed' AND d.status = 'active'),
+			SUM((c.amount_pence - c.credited_pence) / c.unit_pence), MAX(c.unit_pence)
+		FROM booking_charges c JOIN bookings b ON b.id = c.booking_id JOIN sessions s ON s.id = b.session_id
+		WHERE b.organisation_id = ? AND s.academic_year = ? AND b.status = 'confirmed' AND c.product_code = ? AND c.unit_pence > 0
+		GROUP BY b.session_id`, orgID, year.String(), pricing.PSASession)
+	if err != nil {
+		return 0, 0, fmt.Errorf("paid before subscribing: %w", err)
+	}
+	defer rows.Close()
+	var total pricing.Money
+	var places int
+	for rows.Next() {
+		var sid int64
+		var staff, paid int
+		var unit int64
+		if err := rows.Scan(&sid, &staff, &paid, &unit); err != nil {
+			return 0, 0, err
+		}
+		if extra := paid - pricing.PlacesNeeded(true, staff); extra > 0 {
+			places += extra
+			total += pricing.Money(unit) * pricing.Money(extra)
+		}
+	}
+	return total, places, rows.Err()
+}

@@ -1,0 +1,1154 @@
+package web
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"traded"
+	"traded/billing"
+	"traded/booking"
+	"traded/pricing"
+)
+
+func (s *Server) bookingRoutes(app *fiber.App) {
+	api := app.Group("/api/v1")
+	api.Get("/sessions", s.require(anyone), s.handleSessionsAPI)
+	api.Get("/sessions/:id", s.require(anyone), s.handleSessionAPI)
+	api.Post("/sessions", s.require(admin), s.handleSessionCreateAPI)
+	api.Patch("/sessions/:id", s.require(admin), s.handleSessionUpdateAPI)
+	api.Post("/sessions/:id/cancel", s.require(admin), s.handleSessionCancelAPI)
+	api.Get("/sessions/:id/register", s.require(admin), s.handleRegisterAPI)
+	api.Post("/sessions/:id/attendance", s.require(admin), s.handleAttendanceAPI)
+	api.Post("/sessions/:id/bookings", s.require(signedIn), s.handleBookingCreateAPI)
+	api.Get("/bookings", s.require(signedIn), s.handleBookingsAPI)
+	api.Get("/bookings/:id", s.require(signedIn), s.handleBookingAPI)
+	api.Post("/bookings/:id/cancel", s.require(signedIn), s.bookingActionAPI("cancel"))
+	api.Post("/bookings/:id/accept", s.require(signedIn), s.bookingActionAPI("accept"))
+	api.Post("/bookings/:id/decline", s.require(signedIn), s.bookingActionAPI("decline"))
+	api.Post("/bookings/:id/approve", s.require(manager), s.bookingActionAPI("approve"))
+	api.Post("/bookings/:id/reject", s.require(manager), s.bookingActionAPI("reject"))
+	api.Post("/bookings/:id/delegates/:did/cancel", s.require(signedIn), s.handlePlaceCancelAPI)
+	api.Post("/bookings/:id/delegates/:did/swap", s.require(signedIn), s.handleSwapAPI)
+
+	app.Get("/programme", s.require(anyone), s.handleProgramme)
+	app.Get("/sessions/:id", s.require(anyone), s.handleSessionPage)
+	app.Post("/sessions/:id/book", s.require(schoolStaff), s.handleBookForm)
+	app.Get("/bookings", s.require(schoolStaff), s.handleBookingsPage)
+	app.Get("/bookings/:id", s.require(signedIn), s.handleBookingPage)
+	app.Post("/bookings/:id/:action", s.require(signedIn), s.handleBookingActionForm)
+	app.Post("/bookings/:id/delegates/:did/:action", s.require(signedIn), s.handlePlaceForm)
+	app.Get("/bookings/:id/delegates/:did/certificate.pdf", s.require(signedIn), s.handleCertificate)
+	app.Get("/school/settings", s.require(manager), s.handleSchoolSettings)
+	app.Post("/school/settings", s.require(manager), s.handleSchoolSettingsSave)
+	app.Get("/admin/sessions", s.require(admin), s.handleAdminSessions)
+	app.Post("/admin/sessions", s.require(admin), s.handleAdminSessionCreate)
+	app.Get("/admin/sessions/:id", s.require(admin), s.handleAdminSession)
+	app.Post("/admin/sessions/:id", s.require(admin), s.handleAdminSessionUpdate)
+	app.Post("/admin/sessions/:id/cancel", s.require(admin), s.handleAdminSessionCancel)
+	app.Post("/admin/sessions/:id/register", s.require(admin), s.handleAdminRegister)
+	app.Post("/finance/monthly-invoices", s.require(finance), s.handleMonthlyInvoices)
+}
+
+// canSeeBooking is the rule for bookings: LA finance and admins see all; a
+// school manager their school's; a teacher those they made or are on.
+func canSeeBooking(u *booking.User, b *booking.Booking) bool {
+	if u == nil {
+		return false
+	}
+	switch u.Role {
+	case booking.RoleAdmin, booking.RoleFinance:
+		return true
+	case booking.RoleSchoolManager:
+		return u.OrganisationID == b.OrganisationID
+	case booking.RoleTeacher:
+		if u.OrganisationID != b.OrganisationID {
+			return false
+		}
+		if b.BookedBy == u.ID {
+			return true
+		}
+		for _, d := range b.Delegates {
+			if strings.EqualFold(d.Email, u.Email) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func pathID(c *fiber.Ctx, name, what string) (int64, error) {
+	id, err := strconv.ParseInt(c.Params(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, traded.Errorf(traded.ENOTFOUND, "There is no %s %q.", what, c.Params(name))
+	}
+	return id, nil
+}
+
+// ownBooking finds a booking the caller may see; others get ENOTFOUND, as
+// for a booking that does not exist.
+func (s *Server) ownBooking(c *fiber.Ctx) (*booking.Booking, error) {
+	id, err := pathID(c, "id", "booking")
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.booking.FindBookingByID(c.UserContext(), id)
+	if err != nil {
+		return nil, err
+	}
+	if !canSeeBooking(currentUser(c), b) {
+		return nil, traded.Errorf(traded.ENOTFOUND, "There is no booking %d.", id)
+	}
+	return b, nil
+}
+
+func (s *Server) sessionParam(c *fiber.Ctx) (*booking.Session, error) {
+	id, err := pathID(c, "id", "session")
+	if err != nil {
+		return nil, err
+	}
+	return s.booking.FindSessionByID(c.UserContext(), id)
+}
+
+type chargeJSON struct {
+	Product     string `json:"product"`
+	Description string `json:"description"`
+	Quantity    int    `json:"quantity"`
+	UnitPence   int64  `json:"unit_pence"`
+	AmountPence int64  `json:"amount_pence"`
+}
+
+type delegateJSON struct {
+	ID         int64  `json:"id"`
+	Name       string `json:"name"`
+	Email      string `json:"email"`
+	Status     string `json:"status"`
+	Attendance string `json:"attendance,omitempty"`
+}
+
+type bookingJSON struct {
+	ID             int64          `json:"id"`
+	Reference      string         `json:"reference"`
+	Status         string         `json:"status"`
+	Session        sessionJSON    `json:"session"`
+	Organisation   int64          `json:"organisation"`
+	PricePence     int64          `json:"price_pence"`
+	InvoiceNumber  string         `json:"invoice_number,omitempty"`
+	OfferExpiresAt *time.Time     `json:"offer_expires_at,omitempty"`
+	FreeCancelBy   time.Time      `json:"free_cancellation_until"`
+	Delegates      []delegateJSON `json:"delegates"`
+	Charges        []chargeJSON   `json:"charges"`
+}
+
+func (s *Server) toBookingJSON(b *booking.Booking) bookingJSON {
+	j := bookingJSON{ID: b.ID, Reference: b.Reference, Status: b.Status, Organisation: b.OrgURN, PricePence: int64(b.Price),
+		InvoiceNumber: b.InvoiceNumber, Delegates: []delegateJSON{}, Charges: []chargeJSON{}}
+	if b.Session != nil {
+		j.Session = toSessionJSON(b.Session)
+		j.FreeCancelBy = s.booking.FreeCancellationUntil(b.Session)
+	}
+	if !b.OfferExpiresAt.IsZero() {
+		t := b.OfferExpiresAt
+		j.OfferExpiresAt = &t
+	}
+	for _, d := range b.Delegates {
+		j.Delegates = append(j.Delegates, delegateJSON{ID: d.ID, Name: d.Name, Email: d.Email, Status: d.Status, Attendance: d.Attendance})
+	}
+	for _, ch := range b.Charges {
+		j.Charges = append(j.Charges, chargeJSON{Product: ch.ProductCode, Description: ch.Description, Quantity: ch.Quantity,
+			UnitPence: int64(ch.Unit), AmountPence: int64(ch.Amount)})
+	}
+	return j
+}
+
+// handleSessionsAPI answers GET /api/v1/sessions?academic_year=.
+func (s *Server) handleSessionsAPI(c *fiber.Ctx) error {
+	year, err := s.catalogueYear(c)
+	if err != nil {
+		return err
+	}
+	sessions, err := s.booking.FindSessions(c.UserContext(), booking.SessionFilter{Year: &year})
+	if err != nil {
+		return err
+	}
+	out := []sessionJSON{}
+	for _, x := range sessions {
+		out = append(out, toSessionJSON(x))
+	}
+	return c.JSON(fiber.Map{"academic_year": year.String(), "sessions": out})
+}
+
+func (s *Server) handleSessionAPI(c *fiber.Ctx) error {
+	sess, err := s.sessionParam(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toSessionJSON(sess))
+}
+
+type sessionInputJSON struct {
+	Course          string  `json:"course"`
+	Title           *string `json:"title"`
+	StartsAt        *string `json:"starts_at"`
+	DurationMinutes *int    `json:"duration_minutes"`
+	Capacity        *int    `json:"capacity"`
+	JoiningURL      *string `json:"joining_url"`
+	Presenter       *string `json:"presenter"`
+	BookingCutoff   *string `json:"booking_cutoff_at"`
+}
+
+// parseInstant reads an RFC 3339 instant, or a London wall-clock time
+// "2027-01-19T16:00".
+func parseInstant(field, v string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.ParseInLocation("2006-01-02T15:04", v, traded.London); err == nil {
+		return t.UTC(), nil
+	}
+	return time.Time{}, traded.FieldErrorf(field, "%s must be a date and time such as 2027-01-19T16:00 (London time) or RFC 3339.", field)
+}
+
+func (j sessionInputJSON) update() (booking.SessionUpdate, error) {
+	var u booking.SessionUpdate
+	u.Title, u.Capacity, u.JoiningURL, u.Presenter = j.Title, j.Capacity, j.JoiningURL, j.Presenter
+	if j.StartsAt != nil {
+		t, err := parseInstant("starts_at", *j.StartsAt)
+		if err != nil {
+			return u, err
+		}
+		u.StartsAt = &t
+	}
+	if j.DurationMinutes != nil {
+		d := time.Duration(*j.DurationMinutes) * time.Minute
+		u.Duration = &d
+	}
+	if j.BookingCutoff != nil {
+		t, err := parseInstant("booking_cutoff_at", *j.BookingCutoff)
+		if err != nil {
+			return u, err
+		}
+		u.BookingCutoffAt = &t
+	}
+	return u, nil
+}
+
+func (s *Server) handleSessionCreateAPI(c *fiber.Ctx) error {
+	var j sessionInputJSON
+	if err := decodeJSON(c, &j); err != nil {
+		return err
+	}
+	u, err := j.update()
+	if err != nil {
+		return err
+	}
+	in := booking.SessionInput{CourseCode: j.Course, JoiningURL: deref(u.JoiningURL), Presenter: deref(u.Presenter), BookingCutoffAt: u.BookingCutoffAt}
+	if u.Title != nil {
+		in.Title = *u.Title
+	}
+	if u.StartsAt != nil {
+		in.StartsAt = *u.StartsAt
+	}
+	in.Duration = time.Hour
+	if u.Duration != nil {
+		in.Duration = *u.Duration
+	}
+	if u.Capacity != nil {
+		in.Capacity = *u.Capacity
+	}
+	sess, err := s.booking.CreateSession(c.UserContext(), currentUser(c).Actor(c.IP()), in)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(toSessionJSON(sess))
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func (s *Server) handleSessionUpdateAPI(c *fiber.Ctx) error {
+	id, err := pathID(c, "id", "session")
+	if err != nil {
+		return err
+	}
+	var j sessionInputJSON
+	if err := decodeJSON(c, &j); err != nil {
+		return err
+	}
+	if j.Course != "" {
+		return traded.FieldErrorf("course", "A session's course cannot change: cancel it and schedule another.")
+	}
+	u, err := j.update()
+	if err != nil {
+		return err
+	}
+	sess, err := s.booking.UpdateSession(c.UserContext(), currentUser(c).Actor(c.IP()), id, u)
+	if err != nil {
+		return err
+	}
+	s.wakeMail()
+	return c.JSON(toSessionJSON(sess))
+}
+
+func (s *Server) handleSessionCancelAPI(c *fiber.Ctx) error {
+	id, err := pathID(c, "id", "session")
+	if err != nil {
+		return err
+	}
+	var j struct {
+		Reason string `json:"reason"`
+	}
+	if err := decodeJSON(c, &j); err != nil {
+		return err
+	}
+	if err := s.booking.CancelSession(c.UserContext(), currentUser(c).Actor(c.IP()), id, j.Reason); err != nil {
+		return err
+	}
+	s.wakeMail()
+	sess, err := s.booking.FindSessionByID(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toSessionJSON(sess))
+}
+
+func (s *Server) handleRegisterAPI(c *fiber.Ctx) error {
+	sess, err := s.sessionParam(c)
+	if err != nil {
+		return err
+	}
+	bookings, err := s.booking.FindBookings(c.UserContext(), booking.BookingFilter{SessionID: sess.ID, Statuses: []string{booking.StatusConfirmed}})
+	if err != nil {
+		return err
+	}
+	out := []fiber.Map{}
+	for _, b := range bookings {
+		for _, d := range b.Active() {
+			out = append(out, fiber.Map{"delegate": d.ID, "name": d.Name, "email": d.Email, "organisation": b.OrgURN,
+				"school": b.OrgName, "booking": b.Reference, "attendance": d.Attendance})
+		}
+	}
+	return c.JSON(fiber.Map{"session": toSessionJSON(sess), "delegates": out})
+}
+
+func (s *Server) handleAttendanceAPI(c *fiber.Ctx) error {
+	id, err := pathID(c, "id", "session")
+	if err != nil {
+		return err
+	}
+	var j struct {
+		Marks []struct {
+			Delegate   int64  `json:"delegate"`
+			Attendance string `json:"attendance"`
+		} `json:"marks"`
+	}
+	if err := decodeJSON(c, &j); err != nil {
+		return err
+	}
+	marks := map[int64]string{}
+	for _, m := range j.Marks {
+		marks[m.Delegate] = m.Attendance
+	}
+	if len(marks) == 0 {
+		return traded.FieldErrorf("marks", "Mark at least one delegate.")
+	}
+	if err := s.booking.SetAttendance(c.UserContext(), currentUser(c).Actor(c.IP()), id, marks); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"marked": len(marks)})
+}
+
+// handleBookingCreateAPI answers POST /api/v1/sessions/{id}/bookings: 201
+// with the booking, 409 when full and not waitlisting. An Idempotency-Key
+// header makes a retried POST return the first booking.
+func (s *Server) handleBookingCreateAPI(c *fiber.Ctx) error {
+	id, err := pathID(c, "id", "session")
+	if err != nil {
+		return err
+	}
+	var j struct {
+		Organisation urnParam `json:"organisation"`
+		Delegates    []struct {
+			Name  string `json:"name"`
+			Email string `json:"email"`
+		} `json:"delegates"`
+		Waitlist bool `json:"waitlist"`
+	}
+	if err := decodeJSON(c, &j); err != nil {
+		return err
+	}
+	u := currentUser(c)
+	urn := int64(j.Organisation)
+	if urn == 0 {
+		urn = u.OrganisationURN
+	}
+	if !u.Role.School() && u.Role != booking.RoleAdmin {
+		return traded.Errorf(traded.EFORBIDDEN, "Your account (%s) cannot book places.", u.Role.Label())
+	}
+	if _, err := s.ownOrganisation(c, urn); err != nil {
+		return err
+	}
+	req := booking.BookingRequest{SessionID: id, URN: urn, Waitlist: j.Waitlist}
+	for _, d := range j.Delegates {
+		req.Delegates = append(req.Delegates, booking.DelegateInput{Name: d.Name, Email: d.Email})
+	}
+	if key := strings.TrimSpace(c.Get("Idempotency-Key")); key != "" {
+		if len(key) > 200 {
+			return traded.FieldErrorf("Idempotency-Key", "An Idempotency-Key has at most 200 characters.")
+		}
+		sum := sha256.Sum256(append([]byte(c.Path()+"\n"), c.Body()...))
+		req.IdempotencyKey, req.RequestHash = key, hex.EncodeToString(sum[:])
+	}
+	b, err := s.booking.CreateBooking(c.UserContext(), u, c.IP(), req)
+	if err != nil {
+		return err
+	}
+	s.wakeMail()
+	return c.Status(fiber.StatusCreated).JSON(s.toBookingJSON(b))
+}
+
+// bookingScope is which bookings a caller lists: a school's (managers),
+// their own (teachers), or any (LA finance and admins, optionally one
+// school's).
+func (s *Server) bookingScope(c *fiber.Ctx) (booking.BookingFilter, error) {
+	u := currentUser(c)
+	var f booking.BookingFilter
+	if v := c.Query("session"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return f, traded.FieldErrorf("session", "session must be a session id.")
+		}
+		f.SessionID = id
+	}
+	switch u.Role {
+	case booking.RoleTeacher:
+		f.OrganisationID, f.Delegate = u.OrganisationID, u.Email
+	case booking.RoleSchoolManager, booking.RoleFinance, booking.RoleAdmin:
+		orgID, err := s.invoiceScope(c, c.Query("organisation"))
+		if err != nil {
+			return f, err
+		}
+		f.OrganisationID = orgID
+	default:
+		return f, traded.Errorf(traded.EFORBIDDEN, "Your account cannot see bookings.")
+	}
+	return f, nil
+}
+
+func (s *Server) handleBookingsAPI(c *fiber.Ctx) error {
+	f, err := s.bookingScope(c)
+	if err != nil {
+		return err
+	}
+	bookings, err := s.booking.FindBookings(c.UserContext(), f)
+	if err != nil {
+		return err
+	}
+	out := []bookingJSON{}
+	for _, b := range bookings {
+		if canSeeBooking(currentUser(c), b) {
+			out = append(out, s.toBookingJSON(b))
+		}
+	}
+	return c.JSON(fiber.Map{"bookings": out})
+}
+
+func (s *Server) handleBookingAPI(c *fiber.Ctx) error {
+	b, err := s.ownBooking(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(s.toBookingJSON(b))
+}
+
+// doBookingAction runs one change of a booking as the caller.
+func (s *Server) doBookingAction(c *fiber.Ctx, b *booking.Booking, action, reason string) error {
+	ctx, u, ip := c.UserContext(), currentUser(c), c.IP()
+	switch action {
+	case "cancel":
+		return s.booking.CancelBooking(ctx, u, ip, b.ID, reason)
+	case "accept":
+		return s.booking.AcceptOffer(ctx, u, ip, b.ID)
+	case "decline":
+		return s.booking.DeclineOffer(ctx, u, ip, b.ID)
+	case "approve":
+		return s.booking.ApproveBooking(ctx, u, ip, b.ID)
+	case "reject":
+		return s.booking.DeclineBooking(ctx, u, ip, b.ID, reason)
+	}
+	return traded.Errorf(traded.ENOTFOUND, "Page not found.")
+}
+
+func (s *Server) bookingActionAPI(action string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		b, err := s.ownBooking(c)
+		if err != nil {
+			return err
+		}
+		var j struct {
+			Reason string `json:"reason"`
+		}
+		if len(strings.TrimSpace(string(c.Body()))) > 0 {
+			if err := decodeJSON(c, &j); err != nil {
+				return err
+			}
+		}
+		if err := s.doBookingAction(c, b, action, j.Reason); err != nil {
+			return err
+		}
+		s.wakeMail()
+		b, err = s.booking.FindBookingByID(c.UserContext(), b.ID)
+		if err != nil {
+			return err
+		}
+		return c.JSON(s.toBookingJSON(b))
+	}
+}
+
+func (s *Server) handlePlaceCancelAPI(c *fiber.Ctx) error {
+	b, err := s.ownBooking(c)
+	if err != nil {
+		return err
+	}
+	did, err := pathID(c, "did", "delegate")
+	if err != nil {
+		return err
+	}
+	if err := s.booking.CancelPlace(c.UserContext(), currentUser(c), c.IP(), b.ID, did); err != nil {
+		return err
+	}
+	s.wakeMail()
+	b, err = s.booking.FindBookingByID(c.UserContext(), b.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(s.toBookingJSON(b))
+}
+
+func (s *Server) handleSwapAPI(c *fiber.Ctx) error {
+	b, err := s.ownBooking(c)
+	if err != nil {
+		return err
+	}
+	did, err := pathID(c, "did", "delegate")
+	if err != nil {
+		return err
+	}
+	var j struct {
+		Name  string `json:"name"`
+		Email string `json:"email"`
+	}
+	if err := decodeJSON(c, &j); err != nil {
+		return err
+	}
+	if err := s.booking.SwapDelegate(c.UserContext(), currentUser(c), c.IP(), b.ID, did, j.Name, j.Email); err != nil {
+		return err
+	}
+	s.wakeMail()
+	b, err = s.booking.FindBookingByID(c.UserContext(), b.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(s.toBookingJSON(b))
+}
+
+// Pages.
+
+type termGroup struct {
+	Name     string
+	Sessions []*booking.Session
+}
+
+type programmePage struct {
+	*Page
+	Year   string
+	Years  []string
+	Terms  []termGroup
+	Others []*booking.Session
+}
+
+// handleProgramme is the public programme: the year's sessions by half-term
+// with places left.
+func (s *Server) handleProgramme(c *fiber.Ctx) error {
+	year, err := s.catalogueYear(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	sessions, err := s.booking.FindSessions(ctx, booking.SessionFilter{Year: &year})
+	if err != nil {
+		return err
+	}
+	terms, err := s.booking.FindTerms(ctx, year)
+	if err != nil {
+		return err
+	}
+	p := &programmePage{Page: s.page(c, "Training programme "+year.String()), Year: year.String()}
+	current := pricing.AcademicYearOf(s.now(), traded.London)
+	for _, y := range []pricing.AcademicYear{current - 1, current, current + 1} {
+		if list, err := s.booking.FindSessions(ctx, booking.SessionFilter{Year: &y}); err == nil && len(list) > 0 {
+			p.Years = append(p.Years, y.String())
+		}
+	}
+	for _, t := range terms {
+		g := termGroup{Name: t.Name()}
+		for _, x := range sessions {
+			day := x.StartsAt.In(traded.London)
+			d := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
+			if !d.Before(t.StartsOn) && !d.After(t.EndsOn) {
+				g.Sessions = append(g.Sessions, x)
+			}
+		}
+		if len(g.Sessions) > 0 {
+			p.Terms = append(p.Terms, g)
+		}
+	}
+	placed := map[int64]bool{}
+	for _, g := range p.Terms {
+		for _, x := range g.Sessions {
+			placed[x.ID] = true
+		}
+	}
+	for _, x := range sessions {
+		if !placed[x.ID] {
+			p.Others = append(p.Others, x)
+		}
+	}
+	c.Set(fiber.HeaderCacheControl, "public, max-age=30")
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return c.Render("programme", p)
+}
+
+type sessionPage struct {
+	*Page
+	Session      *booking.Session
+	Course       string
+	Open         bool
+	Full         bool
+	CanBook      bool
+	Teacher      bool
+	Rows         []int
+	Quote        []*booking.Charge
+	QuoteTotal   pricing.Money
+	Subscriber   bool
+	SchoolBooked []*booking.Booking
+	FreeCancelBy time.Time
+	Approval     bool
+}
+
+func (s *Server) sessionPageData(c *fiber.Ctx) (*sessionPage, error) {
+	sess, err := s.sessionParam(c)
+	if err != nil {
+		return nil, err
+	}
+	p := &sessionPage{Page: s.page(c, sess.Title), Session: sess, Rows: []int{0, 1, 2, 3},
+		FreeCancelBy: s.booking.FreeCancellationUntil(sess)}
+	p.Breadcrumbs = []NavItem{{Label: "Home", Href: "/"}, {Label: "Programme", Href: "/programme?year=" + sess.Year.String()}}
+	now := s.now()
+	p.Open = sess.Status == "scheduled" && now.Before(sess.BookingCutoffAt)
+	p.Full = sess.PlacesLeft() == 0
+	u := currentUser(c)
+	if u != nil && u.Role.School() {
+		p.CanBook = p.Open
+		p.Teacher = u.Role == booking.RoleTeacher
+		ctx := c.UserContext()
+		if org, err := s.booking.FindOrganisationByID(ctx, u.OrganisationID); err == nil {
+			p.Approval = p.Teacher && org.TeacherApproval
+		}
+		n := 2
+		if p.Teacher {
+			n = 1
+		}
+		if p.CanBook {
+			if p.Quote, p.Subscriber, err = s.booking.QuoteBooking(ctx, u.OrganisationURN, sess.ID, n); err == nil {
+				for _, q := range p.Quote {
+					p.QuoteTotal += q.Amount
+				}
+			}
+		}
+		f := booking.BookingFilter{SessionID: sess.ID, OrganisationID: u.OrganisationID}
+		if p.Teacher {
+			f.Delegate = u.Email
+		}
+		if p.SchoolBooked, err = s.booking.FindBookings(ctx, f); err != nil {
+			return nil, err
+		}
+		if p.Teacher {
+			p.Form["name_0"], p.Form["email_0"] = u.Name, u.Email
+		}
+	}
+	return p, nil
+}
+
+func (s *Server) handleSessionPage(c *fiber.Ctx) error {
+	p, err := s.sessionPageData(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "session", p)
+}
+
+// handleBookForm books from the session page: up to four delegates' rows
+// (blank rows are ignored), so it works without JavaScript.
+func (s *Server) handleBookForm(c *fiber.Ctx) error {
+	p, err := s.sessionPageData(c)
+	if err != nil {
+		return err
+	}
+	u := currentUser(c)
+	req := booking.BookingRequest{SessionID: p.Session.ID, URN: u.OrganisationURN, Waitlist: c.FormValue("waitlist") == "yes"}
+	var fields []string
+	for i := 0; i < 4; i++ {
+		name, email := strings.TrimSpace(c.FormValue(fmt.Sprintf("name_%d", i))), strings.TrimSpace(c.FormValue(fmt.Sprintf("email_%d", i)))
+		fields = append(fields, fmt.Sprintf("name_%d", i), fmt.Sprintf("email_%d", i))
+		if name == "" && email == "" {
+			continue
+		}
+		req.Delegates = append(req.Delegates, booking.DelegateInput{Name: name, Email: email})
+	}
+	if u.Role == booking.RoleTeacher {
+		req.Delegates = []booking.DelegateInput{{Name: u.Name, Email: u.Email}}
+	}
+	b, err := s.booking.CreateBooking(c.UserContext(), u, c.IP(), req)
+	if err != nil {
+		// Field names from the domain are delegates[i].name; the form's are name_i.
+		if e, ok := err.(*traded.Error); ok && strings.HasPrefix(e.Field, "delegates[") {
+			var i int
+			var part string
+			if _, scanErr := fmt.Sscanf(strings.NewReplacer("[", " ", "].", " ").Replace(e.Field), "delegates %d %s", &i, &part); scanErr == nil {
+				err = &traded.Error{Code: e.Code, Message: e.Message, Field: fmt.Sprintf("%s_%d", part, i)}
+			}
+		} else if ok && e.Field == "delegates" {
+			err = &traded.Error{Code: e.Code, Message: e.Message, Field: "name_0"}
+		}
+		return s.renderForm(c, "session", p.Page, p, err, fields...)
+	}
+	s.wakeMail()
+	msg := map[string]string{
+		booking.StatusConfirmed:  "Your booking " + b.Reference + " is confirmed.",
+		booking.StatusRequested:  "Your request " + b.Reference + " has gone to your school business manager for approval.",
+		booking.StatusWaitlisted: "The session is full: booking " + b.Reference + " is on the waiting list. We will email you if a place comes up.",
+	}[b.Status]
+	s.setFlash(c, msg)
+	return c.Redirect(fmt.Sprintf("/bookings/%d", b.ID), fiber.StatusSeeOther)
+}
+
+type bookingsPage struct {
+	*Page
+	Upcoming  []*booking.Booking
+	Past      []*booking.Booking
+	Requests  []*booking.Booking
+	Manager   bool
+	NowUnix   int64
+	PaidExtra pricing.Money
+}
+
+func (s *Server) handleBookingsPage(c *fiber.Ctx) error {
+	f, err := s.bookingScope(c)
+	if err != nil {
+		return err
+	}
+	u := currentUser(c)
+	bookings, err := s.booking.FindBookings(c.UserContext(), f)
+	if err != nil {
+		return err
+	}
+	p := &bookingsPage{Page: s.page(c, "Bookings"), Manager: u.Role == booking.RoleSchoolManager}
+	if !p.Manager {
+		p.Title = "Your bookings"
+	}
+	now := s.now()
+	for _, b := range bookings {
+		switch {
+		case b.Status == booking.StatusRequested && p.Manager:
+			p.Requests = append(p.Requests, b)
+		case b.Session != nil && b.Session.EndsAt().Before(now):
+			p.Past = append(p.Past, b)
+		default:
+			p.Upcoming = append(p.Upcoming, b)
+		}
+	}
+	return s.render(c, "bookings", p)
+}
+
+type bookingPage struct {
+	*Page
+	Booking      *booking.Booking
+	FreeCancelBy time.Time
+	FreeCancel   bool
+	Started      bool
+	CanChange    bool
+	CanApprove   bool
+	CanSwap      bool
+	Offer        bool
+}
+
+func (s *Server) bookingPageData(c *fiber.Ctx) (*bookingPage, error) {
+	b, err := s.ownBooking(c)
+	if err != nil {
+		return nil, err
+	}
+	u := currentUser(c)
+	now := s.now()
+	p := &bookingPage{Page: s.page(c, "Booking "+b.Reference), Booking: b}
+	p.Breadcrumbs = []NavItem{{Label: "Home", Href: "/"}, {Label: "Bookings", Href: "/bookings"}}
+	if b.Session != nil {
+		p.FreeCancelBy = s.booking.FreeCancellationUntil(b.Session)
+		p.FreeCancel = !now.After(p.FreeCancelBy)
+		p.Started = !now.Before(b.Session.StartsAt)
+	}
+	live := b.Status == booking.StatusConfirmed || b.Status == booking.StatusRequested || b.Status == booking.StatusOffered || b.Status == booking.StatusWaitlisted
+	mine := u.Role == booking.RoleAdmin || u.Role == booking.RoleSchoolManager && u.OrganisationID == b.OrganisationID ||
+		u.Role == booking.RoleTeacher && b.BookedBy == u.ID
+	p.CanChange = live && mine && !p.Started
+	p.CanSwap = p.CanChange && u.Role != booking.RoleTeacher
+	p.CanApprove = b.Status == booking.StatusRequested && (u.Role == booking.RoleSchoolManager && u.OrganisationID == b.OrganisationID || u.Role == booking.RoleAdmin)
+	p.Offer = b.Status == booking.StatusOffered && mine && now.Before(b.OfferExpiresAt)
+	return p, nil
+}
+
+func (s *Server) handleBookingPage(c *fiber.Ctx) error {
+	p, err := s.bookingPageData(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "booking", p)
+}
+
+var bookingFlash = map[string]string{
+	"cancel":  "The booking has been cancelled.",
+	"accept":  "You have taken the place: the booking is confirmed.",
+	"decline": "You have turned the place down.",
+	"approve": "The booking is approved and confirmed.",
+	"reject":  "The request has been declined.",
+}
+
+func (s *Server) handleBookingActionForm(c *fiber.Ctx) error {
+	action := c.Params("action")
+	if _, ok := bookingFlash[action]; !ok {
+		return traded.Errorf(traded.ENOTFOUND, "Page not found.")
+	}
+	p, err := s.bookingPageData(c)
+	if err != nil {
+		return err
+	}
+	if action == "approve" || action == "reject" {
+		if u := currentUser(c); u.Role != booking.RoleSchoolManager && u.Role != booking.RoleAdmin {
+			return traded.Errorf(traded.EFORBIDDEN, "Only a school business manager can approve bookings.")
+		}
+	}
+	if err := s.doBookingAction(c, p.Booking, action, c.FormValue("reason")); err != nil {
+		return s.renderForm(c, "booking", p.Page, p, err, "reason")
+	}
+	s.wakeMail()
+	s.setFlash(c, bookingFlash[action])
+	return c.Redirect(fmt.Sprintf("/bookings/%d", p.Booking.ID), fiber.StatusSeeOther)
+}
+
+func (s *Server) handlePlaceForm(c *fiber.Ctx) error {
+	p, err := s.bookingPageData(c)
+	if err != nil {
+		return err
+	}
+	did, err := pathID(c, "did", "delegate")
+	if err != nil {
+		return err
+	}
+	u := currentUser(c)
+	var msg string
+	switch c.Params("action") {
+	case "cancel":
+		err, msg = s.booking.CancelPlace(c.UserContext(), u, c.IP(), p.Booking.ID, did), "The place has been cancelled."
+	case "swap":
+		err, msg = s.booking.SwapDelegate(c.UserContext(), u, c.IP(), p.Booking.ID, did, c.FormValue("name"), c.FormValue("email")),
+			"The place has been given to "+strings.TrimSpace(c.FormValue("name"))+"."
+	default:
+		return traded.Errorf(traded.ENOTFOUND, "Page not found.")
+	}
+	if err != nil {
+		if e, ok := err.(*traded.Error); ok && strings.HasPrefix(e.Field, "delegates[") {
+			// The swap form's inputs are swap-name-ID and swap-email-ID.
+			part := e.Field[strings.LastIndex(e.Field, ".")+1:]
+			err = &traded.Error{Code: e.Code, Message: e.Message, Field: fmt.Sprintf("swap-%s-%d", part, did)}
+		}
+		return s.renderForm(c, "booking", p.Page, p, err)
+	}
+	s.wakeMail()
+	s.setFlash(c, msg)
+	return c.Redirect(fmt.Sprintf("/bookings/%d", p.Booking.ID), fiber.StatusSeeOther)
+}
+
+// handleCertificate sends a certificate of attendance for a delegate marked
+// attended (or partly attended).
+func (s *Server) handleCertificate(c *fiber.Ctx) error {
+	b, err := s.ownBooking(c)
+	if err != nil {
+		return err
+	}
+	did, err := pathID(c, "did", "delegate")
+	if err != nil {
+		return err
+	}
+	var d *booking.Delegate
+	for _, x := range b.Delegates {
+		if x.ID == did {
+			d = x
+		}
+	}
+	if d == nil || (d.Attendance != "attended" && d.Attendance != "partial") || b.Session == nil {
+		return traded.Errorf(traded.ENOTFOUND, "There is no certificate: certificates are for delegates the register shows attended.")
+	}
+	sup := s.billing.Config().Supplier
+	pdf, err := booking.RenderCertificate(booking.Certificate{Delegate: d.Name, School: b.OrgName, Course: b.Session.Title,
+		StartsAt: b.Session.StartsAt, Duration: b.Session.Duration, Attendance: d.Attendance, Reference: b.Reference,
+		Issuer: sup.Name, IssuerDetail: "Primary Statutory Assessment training · " + sup.Email})
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "application/pdf")
+	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`inline; filename="certificate-%s-%d.pdf"`, b.Reference, d.ID))
+	return c.Send(pdf)
+}
+
+type schoolSettingsPage struct {
+	*Page
+	Org *booking.Organisation
+}
+
+func (s *Server) handleSchoolSettings(c *fiber.Ctx) error {
+	org, err := s.booking.FindOrganisationByID(c.UserContext(), currentUser(c).OrganisationID)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "school-settings", &schoolSettingsPage{Page: s.page(c, "Booking settings"), Org: org})
+}
+
+func (s *Server) handleSchoolSettingsSave(c *fiber.Ctx) error {
+	u := currentUser(c)
+	if err := s.booking.SetBookingSettings(c.UserContext(), u.Actor(c.IP()), u.OrganisationID, c.FormValue("booking_invoices"),
+		c.FormValue("teacher_approval") == "yes"); err != nil {
+		org, ferr := s.booking.FindOrganisationByID(c.UserContext(), u.OrganisationID)
+		if ferr != nil {
+			return ferr
+		}
+		p := &schoolSettingsPage{Page: s.page(c, "Booking settings"), Org: org}
+		return s.renderForm(c, "school-settings", p.Page, p, err)
+	}
+	s.setFlash(c, "Your booking settings have been saved.")
+	return c.Redirect("/school/settings", fiber.StatusSeeOther)
+}
+
+type adminSessionsPage struct {
+	*Page
+	Year     string
+	Sessions []*booking.Session
+	Courses  []*booking.Course
+}
+
+func (s *Server) adminSessionsPage(c *fiber.Ctx) (*adminSessionsPage, error) {
+	year, err := s.catalogueYear(c)
+	if err != nil {
+		return nil, err
+	}
+	p := &adminSessionsPage{Page: s.page(c, "Sessions "+year.String()), Year: year.String()}
+	if p.Sessions, err = s.booking.FindSessions(c.UserContext(), booking.SessionFilter{Year: &year}); err != nil {
+		return nil, err
+	}
+	p.Courses, err = s.booking.FindCourses(c.UserContext())
+	return p, err
+}
+
+func (s *Server) handleAdminSessions(c *fiber.Ctx) error {
+	p, err := s.adminSessionsPage(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "admin-sessions", p)
+}
+
+// sessionForm reads the admin's session form: the start as a London date
+// and time.
+func sessionForm(c *fiber.Ctx) (booking.SessionUpdate, error) {
+	var u booking.SessionUpdate
+	if v := strings.TrimSpace(c.FormValue("title")); v != "" {
+		u.Title = &v
+	}
+	if d, t := strings.TrimSpace(c.FormValue("date")), strings.TrimSpace(c.FormValue("time")); d != "" || t != "" {
+		at, err := time.ParseInLocation("2006-01-02 15:04", d+" "+t, traded.London)
+		if err != nil {
+			return u, traded.FieldErrorf("date", "Enter the date as YYYY-MM-DD and the time as HH:MM (London time).")
+		}
+		at = at.UTC()
+		u.StartsAt = &at
+	}
+	if v := strings.TrimSpace(c.FormValue("duration")); v != "" {
+		m, err := strconv.Atoi(v)
+		if err != nil {
+			return u, traded.FieldErrorf("duration", "Enter the length in minutes, like 60.")
+		}
+		d := time.Duration(m) * time.Minute
+		u.Duration = &d
+	}
+	if v := strings.TrimSpace(c.FormValue("capacity")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return u, traded.FieldErrorf("capacity", "Enter the number of places, like 100.")
+		}
+		u.Capacity = &n
+	}
+	url, presenter := strings.TrimSpace(c.FormValue("joining_url")), strings.TrimSpace(c.FormValue("presenter"))
+	u.JoiningURL, u.Presenter = &url, &presenter
+	return u, nil
+}
+
+func (s *Server) handleAdminSessionCreate(c *fiber.Ctx) error {
+	p, err := s.adminSessionsPage(c)
+	if err != nil {
+		return err
+	}
+	fields := []string{"course", "title", "date", "time", "duration", "capacity", "joining_url", "presenter"}
+	u, err := sessionForm(c)
+	if err != nil {
+		return s.renderForm(c, "admin-sessions", p.Page, p, err, fields...)
+	}
+	in := booking.SessionInput{CourseCode: c.FormValue("course"), JoiningURL: *u.JoiningURL, Presenter: *u.Presenter, Duration: time.Hour}
+	if u.Title != nil {
+		in.Title = *u.Title
+	}
+	if u.StartsAt != nil {
+		in.StartsAt = *u.StartsAt
+	}
+	if u.Duration != nil {
+		in.Duration = *u.Duration
+	}
+	if u.Capacity != nil {
+		in.Capacity = *u.Capacity
+	}
+	sess, err := s.booking.CreateSession(c.UserContext(), currentUser(c).Actor(c.IP()), in)
+	if err != nil {
+		return s.renderForm(c, "admin-sessions", p.Page, p, err, fields...)
+	}
+	s.setFlash(c, "The session has been scheduled.")
+	return c.Redirect(fmt.Sprintf("/admin/sessions/%d", sess.ID), fiber.StatusSeeOther)
+}
+
+type adminSessionPage struct {
+	*Page
+	Session  *booking.Session
+	Bookings []*booking.Booking
+	Waiting  []*booking.Booking
+}
+
+func (s *Server) adminSessionPage(c *fiber.Ctx) (*adminSessionPage, error) {
+	sess, err := s.sessionParam(c)
+	if err != nil {
+		return nil, err
+	}
+	p := &adminSessionPage{Page: s.page(c, sess.Title), Session: sess}
+	p.Breadcrumbs = []NavItem{{Label: "Home", Href: "/"}, {Label: "Sessions", Href: "/admin/sessions?year=" + sess.Year.String()}}
+	all, err := s.booking.FindBookings(c.UserContext(), booking.BookingFilter{SessionID: sess.ID})
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range all {
+		switch b.Status {
+		case booking.StatusConfirmed, booking.StatusRequested, booking.StatusOffered:
+			p.Bookings = append(p.Bookings, b)
+		case booking.StatusWaitlisted:
+			p.Waiting = append(p.Waiting, b)
+		}
+	}
+	local := sess.StartsAt.In(traded.London)
+	if len(p.Form) == 0 {
+		p.Form = map[string]string{"title": sess.Title, "date": local.Format("2006-01-02"), "time": local.Format("15:04"),
+			"duration": strconv.Itoa(int(sess.Duration.Minutes())), "capacity": strconv.Itoa(sess.Capacity),
+			"joining_url": sess.JoiningURL, "presenter": sess.Presenter}
+	}
+	return p, nil
+}
+
+func (s *Server) handleAdminSession(c *fiber.Ctx) error {
+	p, err := s.adminSessionPage(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "admin-session", p)
+}
+
+func (s *Server) handleAdminSessionUpdate(c *fiber.Ctx) error {
+	p, err := s.adminSessionPage(c)
+	if err != nil {
+		return err
+	}
+	fields := []string{"title", "date", "time", "duration", "capacity", "joining_url", "presenter"}
+	u, err := sessionForm(c)
+	if err == nil {
+		_, err = s.booking.UpdateSession(c.UserContext(), currentUser(c).Actor(c.IP()), p.Session.ID, u)
+	}
+	if err != nil {
+		return s.renderForm(c, "admin-session", p.Page, p, err, fields...)
+	}
+	s.wakeMail()
+	s.setFlash(c, "The session has been saved; everyone booked is told of any change to its time or link.")
+	return c.Redirect(fmt.Sprintf("/admin/sessions/%d", p.Session.ID), fiber.StatusSeeOther)
+}
+
+func (s *Server) handleAdminSessionCancel(c *fiber.Ctx) error {
+	p, err := s.adminSessionPage(c)
+	if err != nil {
+		return err
+	}
+	if err := s.booking.CancelSession(c.UserContext(), currentUser(c).Actor(c.IP()), p.Session.ID, c.FormValue("reason")); err != nil {
+		return s.renderForm(c, "admin-session", p.Page, p, err, "reason")
+	}
+	s.wakeMail()
+	s.setFlash(c, "The session has been cancelled: every booking is cancelled and credited, and everyone is told.")
+	return c.Redirect(fmt.Sprintf("/admin/sessions/%d", p.Session.ID), fiber.StatusSeeOther)
+}
+
+// handleAdminRegister saves the register: one radio group per delegate,
+// named attendance_ID.
+func (s *Server) handleAdminRegister(c *fiber.Ctx) error {
+	p, err := s.adminSessionPage(c)
+	if err != nil {
+		return err
+	}
+	marks := map[int64]string{}
+	for _, b := range p.Bookings {
+		if b.Status != booking.StatusConfirmed {
+			continue
+		}
+		for _, d := range b.Active() {
+			if v := c.FormValue(fmt.Sprintf("attendance_%d", d.ID)); v != "" || d.Attendance != "" {
+				marks[d.ID] = v
+			}
+		}
+	}
+	if err := s.booking.SetAttendance(c.UserContext(), currentUser(c).Actor(c.IP()), p.Session.ID, marks); err != nil {
+		return s.renderForm(c, "admin-session", p.Page, p, err)
+	}
+	s.setFlash(c, fmt.Sprintf("The register has been saved (%d delegates).", len(marks)))
+	return c.Redirect(fmt.Sprintf("/admin/sessions/%d#register", p.Session.ID), fiber.StatusSeeOther)
+}
+
+// handleMonthlyInvoices bills the bookings of schools invoiced monthly,
+// confirmed before the start of this month. The server also runs it on the
+// first of each month.
+func (s *Server) handleMonthlyInvoices(c *fiber.Ctx) error {
+	run, err := s.billing.InvoiceMonthlyBookings(c.UserContext(), currentUser(c).Actor(c.IP()), billing.StartOfMonth(s.now()))
+	if err != nil {
+		return err
+	}
+	s.wakeMail()
+	s.setFlash(c, fmt.Sprintf("Monthly invoicing: %d invoice(s) for %d booking(s).", len(run.Invoices), run.Bookings))
+	return c.Redirect("/", fiber.StatusSeeOther)
+}
