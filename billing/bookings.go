@@ -125,10 +125,13 @@ type MonthlyRun struct {
 func (s *Service) InvoiceMonthlyBookings(ctx context.Context, actor store.Actor, through time.Time) (*MonthlyRun, error) {
 	run := &MonthlyRun{}
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT b.organisation_id, b.id, b.reference, c.position, c.product_code, c.description, c.quantity,
-				c.unit_pence, s.academic_year
+		// A place cancelled free before billing has already come off the
+		// charge (credited_pence): bill what is left, in whole units where it
+		// divides, else as one amount.
+		rows, err := tx.QueryContext(ctx, `SELECT b.organisation_id, b.id, b.reference, c.position, c.product_code, c.description,
+				c.amount_pence - c.credited_pence, c.unit_pence, s.academic_year
 			FROM booking_charges c JOIN bookings b ON b.id = c.booking_id JOIN sessions s ON s.id = b.session_id
-			WHERE c.invoice_id IS NULL AND c.amount_pence > 0 AND b.confirmed_at < ?
+			WHERE c.invoice_id IS NULL AND c.unit_pence > 0 AND c.amount_pence - c.credited_pence > 0 AND b.confirmed_at < ?
 			  AND (b.status = 'confirmed' OR (b.status = 'cancelled' AND b.late_cancel = 1))
 			ORDER BY b.organisation_id, b.confirmed_at, b.id, c.position`, store.FormatTime(through))
 		if err != nil {
@@ -146,12 +149,17 @@ func (s *Service) InvoiceMonthlyBookings(ctx context.Context, actor store.Actor,
 		for rows.Next() {
 			var org int64
 			var c charge
-			var unit int64
-			if err := rows.Scan(&org, &c.booking, &c.ref, &c.position, &c.line.ProductCode, &c.line.Description, &c.line.Quantity, &unit, &c.year); err != nil {
+			var left, unit int64
+			if err := rows.Scan(&org, &c.booking, &c.ref, &c.position, &c.line.ProductCode, &c.line.Description, &left, &unit, &c.year); err != nil {
 				rows.Close()
 				return err
 			}
-			c.line.Unit = pricing.Money(unit)
+			if left%unit == 0 {
+				c.line.Quantity, c.line.Unit = int(left/unit), pricing.Money(unit)
+			} else {
+				c.line.Quantity, c.line.Unit = 1, pricing.Money(left)
+				c.line.Description += ", after a cancelled place"
+			}
 			c.line.Description = fmt.Sprintf("%s (booking %s)", c.line.Description, c.ref)
 			if _, ok := byOrg[org]; !ok {
 				orgs = append(orgs, org)

@@ -312,8 +312,13 @@ func (s *Service) CreateBooking(ctx context.Context, by *User, remoteAddr string
 			fmt.Sprintf("%s for %s (URN %d): %d delegate(s), %s", sess.Title, org.Name, org.URN, len(delegates), status)); err != nil {
 			return err
 		}
-		if status == StatusConfirmed {
+		switch status {
+		case StatusConfirmed:
 			return s.confirm(ctx, tx, actor, id)
+		case StatusRequested:
+			return s.notifyBooking(ctx, tx, id, func(b *Booking) error { return s.Notifier.BookingRequested(ctx, tx, b) })
+		case StatusWaitlisted:
+			return s.notifyBooking(ctx, tx, id, func(b *Booking) error { return s.Notifier.BookingWaitlisted(ctx, tx, b) })
 		}
 		return nil
 	})
@@ -423,7 +428,10 @@ func (s *Service) confirm(ctx context.Context, tx *store.Tx, actor store.Actor, 
 			}
 		}
 	}
-	return tx.Audit(ctx, actor, "booking.confirm", "booking", b.Reference, fmt.Sprintf("price %s", total))
+	if err := tx.Audit(ctx, actor, "booking.confirm", "booking", b.Reference, fmt.Sprintf("price %s", total)); err != nil {
+		return err
+	}
+	return s.notifyBooking(ctx, tx, b.ID, func(b *Booking) error { return s.Notifier.BookingConfirmed(ctx, tx, b) })
 }
 
 func (s *Service) loadCurrentList(ctx context.Context, tx *store.Tx, year pricing.AcademicYear) (*pricing.PriceList, error) {
@@ -487,7 +495,7 @@ func (s *Service) priceBooking(ctx context.Context, tx *store.Tx, pl *pricing.Pr
 		var out []*Charge
 		if entitled > 0 {
 			out = append(out, &Charge{ProductCode: product.Code, Quantity: entitled, Unit: 0, Amount: 0,
-				Description: fmt.Sprintf("%s, %s: %d place%s included in the PSA subscription", sess.Title, sessDate(sess), entitled, plural(entitled))})
+				Description: fmt.Sprintf("%s, %s: %d member%s of staff included in the PSA subscription", sess.Title, sessDate(sess), entitled, plural(entitled))})
 		}
 		if morePaid > 0 {
 			out = append(out, &Charge{ProductCode: product.Code, Quantity: morePaid, Unit: unit, Amount: unit * pricing.Money(morePaid),
@@ -576,8 +584,38 @@ func (s *Service) FreeCancellationUntil(sess *Session) time.Time {
 }
 
 // Notifier tells people about booking changes, inside the transaction that
-// makes them: the calendar-and-mail layer implements it.
+// makes them, so the message and the change stand or fall together: the
+// mail-and-calendar layer (package notify) implements it. Each method gets
+// the booking as it is after the change.
 type Notifier interface {
+	// BookingConfirmed: the booker and each delegate get the confirmation
+	// and the delegate their calendar invite.
+	BookingConfirmed(ctx context.Context, tx *store.Tx, b *Booking) error
+	// BookingRequested: the school's managers are asked to approve.
+	BookingRequested(ctx context.Context, tx *store.Tx, b *Booking) error
+	// BookingWaitlisted: the booker is told they are on the waiting list.
+	BookingWaitlisted(ctx context.Context, tx *store.Tx, b *Booking) error
+	// BookingOffered: the booker is offered freed places until OfferExpiresAt.
 	BookingOffered(ctx context.Context, tx *store.Tx, b *Booking) error
-	SessionChanged(ctx context.Context, tx *store.Tx, s *Session) error
+	// PlacesCancelled: the delegates lose their places (the whole booking or
+	// one place); their invites are cancelled.
+	PlacesCancelled(ctx context.Context, tx *store.Tx, b *Booking, gone []*Delegate, reason string) error
+	// DelegateSwapped: the old delegate's invite is cancelled, the new one
+	// invited.
+	DelegateSwapped(ctx context.Context, tx *store.Tx, b *Booking, old, replacement *Delegate) error
+	// SessionChanged: a rescheduled or retitled session; every confirmed
+	// booking's delegates get their updated invite.
+	SessionChanged(ctx context.Context, tx *store.Tx, s *Session, confirmed []*Booking) error
+}
+
+// notifyBooking reloads a booking as tx sees it and hands it to fn.
+func (s *Service) notifyBooking(ctx context.Context, tx *store.Tx, id int64, fn func(*Booking) error) error {
+	if s.Notifier == nil {
+		return nil
+	}
+	b, err := findBooking(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	return fn(b)
 }

@@ -251,6 +251,19 @@ func (s *Service) release(ctx context.Context, tx *store.Tx, actor store.Actor, 
 	if err := tx.Audit(ctx, actor, action, "booking", b.Reference, reason); err != nil {
 		return err
 	}
+	if b.Status != StatusRequested || status != StatusDeclined {
+		gone := b.Active()
+		if err := s.notifyBooking(ctx, tx, b.ID, func(nb *Booking) error { return s.Notifier.PlacesCancelled(ctx, tx, nb, gone, reason) }); err != nil {
+			return err
+		}
+	} else {
+		gone := b.Active()
+		if err := s.notifyBooking(ctx, tx, b.ID, func(nb *Booking) error {
+			return s.Notifier.PlacesCancelled(ctx, tx, nb, gone, "your school business manager declined the request")
+		}); err != nil {
+			return err
+		}
+	}
 	return s.promote(ctx, tx, b.SessionID)
 }
 
@@ -264,7 +277,8 @@ func (s *Service) promote(ctx context.Context, tx *store.Tx, sessionID int64) er
 			return err
 		}
 		left := sess.Capacity - sess.PlacesTaken
-		if left <= 0 || sess.Status != "scheduled" || !tx.Now.Before(sess.StartsAt) {
+		// No offers once booking has closed: there would be no time to take them.
+		if left <= 0 || sess.Status != "scheduled" || !tx.Now.Before(sess.BookingCutoffAt) {
 			return nil
 		}
 		var id int64
@@ -299,6 +313,7 @@ func (s *Service) promote(ctx context.Context, tx *store.Tx, sessionID int64) er
 				return err
 			}
 		}
+		continue
 	}
 }
 
@@ -311,6 +326,21 @@ func (s *Service) AcceptOffer(ctx context.Context, by *User, remoteAddr string, 
 		}
 		if err := tx.Audit(ctx, by.Actor(remoteAddr), "booking.accept_offer", "booking", b.Reference, ""); err != nil {
 			return err
+		}
+		// A teacher whose school approves teachers' bookings takes the
+		// offered places as a request: the places stay held for the manager.
+		if by.Role == RoleTeacher {
+			org, err := findOrganisation(ctx, tx, `id = ?`, b.OrganisationID)
+			if err != nil {
+				return err
+			}
+			if org.TeacherApproval {
+				if _, err := tx.ExecContext(ctx, `UPDATE bookings SET status = 'requested', offer_expires_at = NULL, updated_at = ? WHERE id = ?`,
+					store.FormatTime(tx.Now), b.ID); err != nil {
+					return fmt.Errorf("accept offer: %w", err)
+				}
+				return s.notifyBooking(ctx, tx, b.ID, func(nb *Booking) error { return s.Notifier.BookingRequested(ctx, tx, nb) })
+			}
 		}
 		return s.confirm(ctx, tx, by.Actor(remoteAddr), b.ID)
 	})
@@ -392,39 +422,48 @@ func (s *Service) cancel(ctx context.Context, tx *store.Tx, actor store.Actor, b
 		return s.release(ctx, tx, actor, b, StatusCancelled, reason, "booking.cancel")
 	}
 	free := byLA || !tx.Now.After(s.FreeCancellationUntil(b.Session))
+	detail := reason
+	retained := b.Price > 0 && !free
+	if free && b.Price > 0 {
+		var credit map[int]pricing.Money
+		if byLA {
+			credit = map[int]pricing.Money{}
+			for _, c := range b.Charges {
+				if left := c.Amount - c.Credited; left > 0 {
+					credit[c.Position] = left
+				}
+			}
+		} else {
+			var err error
+			if credit, err = s.cancellationCredit(ctx, tx, b, len(b.Active())); err != nil {
+				return err
+			}
+		}
+		note, kept, err := s.applyCredit(ctx, tx, actor, b, credit, fmt.Sprintf("Booking %s cancelled: %s", b.Reference, reason))
+		if err != nil {
+			return err
+		}
+		detail += note
+		retained = kept > 0
+		if kept > 0 {
+			detail += fmt.Sprintf("; %s kept: the school's other staff on the session would otherwise pay less than the tariff", kept)
+		}
+	} else if !free && b.Price > 0 {
+		detail += "; after the cut-off: the charge stands"
+	}
 	now := store.FormatTime(tx.Now)
 	if _, err := tx.ExecContext(ctx, `UPDATE bookings SET status = 'cancelled', cancel_reason = ?, cancelled_at = ?, late_cancel = ?,
-		updated_at = ? WHERE id = ?`, reason, now, !free && b.Price > 0, now, b.ID); err != nil {
+		updated_at = ? WHERE id = ?`, reason, now, retained, now, b.ID); err != nil {
 		return fmt.Errorf("cancel booking: %w", err)
 	}
 	if err := freePlaces(ctx, tx, b.SessionID, len(b.Active())); err != nil {
 		return err
 	}
-	detail := reason
-	if free && b.Price > 0 {
-		amounts := map[int]pricing.Money{}
-		for _, c := range b.Charges {
-			if left := c.Amount - c.Credited; left > 0 && c.InvoiceID != 0 {
-				amounts[c.Position] = left
-			}
-		}
-		if len(amounts) > 0 && s.Charger != nil {
-			cn, err := s.Charger.CreditBooking(ctx, tx, actor, b, amounts, fmt.Sprintf("Booking %s cancelled: %s", b.Reference, reason))
-			if err != nil {
-				return err
-			}
-			for pos, amt := range amounts {
-				if _, err := tx.ExecContext(ctx, `UPDATE booking_charges SET credited_pence = credited_pence + ? WHERE booking_id = ? AND position = ?`,
-					int64(amt), b.ID, pos); err != nil {
-					return fmt.Errorf("cancel booking: %w", err)
-				}
-			}
-			detail += "; credited by " + cn
-		}
-	} else if !free && b.Price > 0 {
-		detail += "; after the cut-off: the charge stands"
-	}
 	if err := tx.Audit(ctx, actor, "booking.cancel", "booking", b.Reference, detail); err != nil {
+		return err
+	}
+	gone := b.Active()
+	if err := s.notifyBooking(ctx, tx, b.ID, func(nb *Booking) error { return s.Notifier.PlacesCancelled(ctx, tx, nb, gone, reason) }); err != nil {
 		return err
 	}
 	return s.promote(ctx, tx, b.SessionID)
@@ -454,6 +493,19 @@ func (s *Service) CancelPlace(ctx context.Context, by *User, remoteAddr string, 
 		if !tx.Now.Before(b.Session.StartsAt) {
 			return traded.Errorf(traded.ECONFLICT, "The session has started: places can no longer be cancelled.")
 		}
+		detail := d.Email
+		// The credit is worked out while the place still counts.
+		if b.Status == StatusConfirmed && b.Price > 0 && !tx.Now.After(s.FreeCancellationUntil(b.Session)) {
+			credit, err := s.cancellationCredit(ctx, tx, b, 1)
+			if err != nil {
+				return err
+			}
+			note, _, err := s.applyCredit(ctx, tx, by.Actor(remoteAddr), b, credit, fmt.Sprintf("Booking %s: place for %s cancelled", b.Reference, d.Name))
+			if err != nil {
+				return err
+			}
+			detail += note
+		}
 		now := store.FormatTime(tx.Now)
 		if _, err := tx.ExecContext(ctx, `UPDATE delegates SET status = 'cancelled', updated_at = ? WHERE id = ?`, now, d.ID); err != nil {
 			return fmt.Errorf("cancel place: %w", err)
@@ -463,64 +515,108 @@ func (s *Service) CancelPlace(ctx context.Context, by *User, remoteAddr string, 
 				return err
 			}
 		}
-		detail := d.Email
-		if b.Status == StatusConfirmed && b.Price > 0 && !tx.Now.After(s.FreeCancellationUntil(b.Session)) {
-			credit := placeCredit(b)
-			if len(credit) > 0 && s.Charger != nil {
-				cn, err := s.Charger.CreditBooking(ctx, tx, by.Actor(remoteAddr), b, credit, fmt.Sprintf("Booking %s: place for %s cancelled", b.Reference, d.Name))
-				if err != nil {
-					return err
-				}
-				for pos, amt := range credit {
-					if _, err := tx.ExecContext(ctx, `UPDATE booking_charges SET credited_pence = credited_pence + ? WHERE booking_id = ? AND position = ?`,
-						int64(amt), b.ID, pos); err != nil {
-						return fmt.Errorf("cancel place: %w", err)
-					}
-				}
-				detail += "; credited by " + cn
-			}
-		}
 		if err := tx.Audit(ctx, by.Actor(remoteAddr), "booking.cancel_place", "booking", b.Reference, detail); err != nil {
+			return err
+		}
+		if err := s.notifyBooking(ctx, tx, b.ID, func(nb *Booking) error {
+			return s.Notifier.PlacesCancelled(ctx, tx, nb, []*Delegate{d}, "the place was cancelled")
+		}); err != nil {
 			return err
 		}
 		return s.promote(ctx, tx, b.SessionID)
 	})
 }
 
-// placeCredit is what one fewer delegate saves on a booking: for moderation
-// one person at the additional rate (or the first-person rate if no
-// additional person was charged); for a PSA session one paid place when the
-// remaining staff no longer need it.
-func placeCredit(b *Booking) map[int]pricing.Money {
-	var paid []*Charge
+// cancellationCredit is what cancelling `removing` of a booking's places
+// before the cut-off gives back: what the school's confirmed staff on the
+// session are charged now, less what those who stay would cost together by
+// the tariff — never more than this booking still holds. So a school whose
+// first booking (at the first-person price) is cancelled keeps paying the
+// first-person price for the staff still booked. The credit comes off this
+// booking's charges from the last line back.
+func (s *Service) cancellationCredit(ctx context.Context, tx *store.Tx, b *Booking, removing int) (map[int]pricing.Money, error) {
+	var staff int
+	var charged int64
+	if err := tx.QueryRowContext(ctx, `SELECT
+			(SELECT count(*) FROM delegates d JOIN bookings x ON x.id = d.booking_id
+			 WHERE x.organisation_id = ? AND x.session_id = ? AND x.status = 'confirmed' AND d.status = 'active'),
+			(SELECT COALESCE(SUM(c.amount_pence - c.credited_pence), 0) FROM booking_charges c JOIN bookings x ON x.id = c.booking_id
+			 WHERE x.organisation_id = ? AND x.session_id = ? AND x.status = 'confirmed')`,
+		b.OrganisationID, b.SessionID, b.OrganisationID, b.SessionID).Scan(&staff, &charged); err != nil {
+		return nil, fmt.Errorf("cancellation credit: %w", err)
+	}
+	org, err := findOrganisation(ctx, tx, `id = ?`, b.OrganisationID)
+	if err != nil {
+		return nil, err
+	}
+	pl, err := s.loadCurrentList(ctx, tx, b.Session.Year)
+	if err != nil {
+		return nil, err
+	}
+	stay := max(staff-removing, 0)
+	var owed pricing.Money
+	if stay > 0 {
+		product := pl.Products[b.Session.ProductCode]
+		switch product.Kind {
+		case pricing.KindSession:
+			unit, err := pl.Price(product.Code, org.Tier, pricing.RateUnit)
+			if err != nil {
+				return nil, fromPricing(err)
+			}
+			owed = unit * pricing.Money(pricing.PlacesNeeded(b.Subscriber, stay))
+		case pricing.KindModeration:
+			q, err := pl.Quote(org.Tier, b.Subscriber, []pricing.Item{{Product: product.Code, Staff: stay}})
+			if err != nil {
+				return nil, fromPricing(err)
+			}
+			owed = q.Total
+		}
+	}
+	credit := pricing.Money(charged) - owed
+	out := map[int]pricing.Money{}
+	for i := len(b.Charges) - 1; i >= 0 && credit > 0; i-- {
+		c := b.Charges[i]
+		take := min(credit, c.Amount-c.Credited)
+		if take > 0 {
+			out[c.Position] = take
+			credit -= take
+		}
+	}
+	return out, nil
+}
+
+// applyCredit takes credit off a booking's charges: by a credit note where a
+// charge is invoiced, and simply before billing where it waits for the
+// monthly run (which bills what is left). It returns a note for the audit
+// log and how much of the booking's charges remain.
+func (s *Service) applyCredit(ctx context.Context, tx *store.Tx, actor store.Actor, b *Booking, credit map[int]pricing.Money, reason string) (string, pricing.Money, error) {
+	invoiced := map[int]pricing.Money{}
+	var kept pricing.Money
 	for _, c := range b.Charges {
-		if c.Unit > 0 && c.InvoiceID != 0 && c.Amount-c.Credited >= c.Unit {
-			paid = append(paid, c)
+		amt := credit[c.Position]
+		kept += c.Amount - c.Credited - amt
+		if amt > 0 && c.InvoiceID != 0 {
+			invoiced[c.Position] = amt
 		}
 	}
-	if len(paid) == 0 {
-		return nil
+	note := ""
+	if len(invoiced) > 0 && s.Charger != nil {
+		cn, err := s.Charger.CreditBooking(ctx, tx, actor, b, invoiced, reason)
+		if err != nil {
+			return "", 0, err
+		}
+		note = "; credited by " + cn
 	}
-	if paid[0].ProductCode == pricing.PSASession {
-		active := len(b.Active())
-		var places int
-		for _, c := range paid {
-			places += int((c.Amount - c.Credited) / c.Unit)
+	for pos, amt := range credit {
+		if amt <= 0 {
+			continue
 		}
-		free := 0
-		if b.Subscriber {
-			free = pricing.StaffPerPlace
+		if _, err := tx.ExecContext(ctx, `UPDATE booking_charges SET credited_pence = credited_pence + ? WHERE booking_id = ? AND position = ?`,
+			int64(amt), b.ID, pos); err != nil {
+			return "", 0, fmt.Errorf("credit booking: %w", err)
 		}
-		// Places this booking's remaining staff need (counting only this
-		// booking: a conservative credit).
-		needed := (max(0, active-1-free) + pricing.StaffPerPlace - 1) / pricing.StaffPerPlace
-		if needed >= places {
-			return nil
-		}
-		return map[int]pricing.Money{paid[0].Position: paid[0].Unit}
 	}
-	last := paid[len(paid)-1] // the additional-person line, when there is one
-	return map[int]pricing.Money{last.Position: last.Unit}
+	return note, kept, nil
 }
 
 // SwapDelegate replaces one delegate with a colleague, free, any time
@@ -565,12 +661,26 @@ func (s *Service) SwapDelegate(ctx context.Context, by *User, remoteAddr string,
 		if _, err := tx.ExecContext(ctx, `UPDATE delegates SET status = 'replaced', updated_at = ? WHERE id = ?`, now, old.ID); err != nil {
 			return fmt.Errorf("swap delegate: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO delegates (booking_id, name, email, uid, replaces_id, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, b.ID, in[0].Name, in[0].Email, newUID(), old.ID, now, now); err != nil {
+		res, err := tx.ExecContext(ctx, `INSERT INTO delegates (booking_id, name, email, uid, replaces_id, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, b.ID, in[0].Name, in[0].Email, newUID(), old.ID, now, now)
+		if err != nil {
 			return fmt.Errorf("swap delegate: %w", err)
 		}
-		return tx.Audit(ctx, by.Actor(remoteAddr), "booking.swap", "booking", b.Reference,
-			fmt.Sprintf("%s <%s> replaced by %s <%s>", old.Name, old.Email, in[0].Name, in[0].Email))
+		newID, _ := res.LastInsertId()
+		if err := tx.Audit(ctx, by.Actor(remoteAddr), "booking.swap", "booking", b.Reference,
+			fmt.Sprintf("%s <%s> replaced by %s <%s>", old.Name, old.Email, in[0].Name, in[0].Email)); err != nil {
+			return err
+		}
+		return s.notifyBooking(ctx, tx, b.ID, func(nb *Booking) error {
+			var replacement *Delegate
+			for _, d := range nb.Delegates {
+				if d.ID == newID {
+					replacement = d
+				}
+			}
+			old.Status = "replaced"
+			return s.Notifier.DelegateSwapped(ctx, tx, nb, old, replacement)
+		})
 	})
 }
 
@@ -638,7 +748,7 @@ func (s *Service) UpdateSession(ctx context.Context, actor store.Actor, id int64
 		if pricing.AcademicYearOf(in.StartsAt, traded.London) != sess.Year {
 			return traded.FieldErrorf("starts_at", "A session cannot move to another academic year.")
 		}
-		changed := in.StartsAt != sess.StartsAt || in.Duration != sess.Duration || in.Title != sess.Title || in.JoiningURL != sess.JoiningURL
+		changed := !in.StartsAt.Equal(sess.StartsAt) || in.Duration != sess.Duration || in.Title != sess.Title || in.JoiningURL != sess.JoiningURL
 		seq := sess.Sequence
 		if changed {
 			seq++
@@ -650,7 +760,7 @@ func (s *Service) UpdateSession(ctx context.Context, actor store.Actor, id int64
 			return fmt.Errorf("update session: %w", err)
 		}
 		detail := fmt.Sprintf("%s at %s, %d places", in.Title, in.StartsAt.In(traded.London).Format("Mon 2 Jan 2006 15:04"), in.Capacity)
-		if in.StartsAt != sess.StartsAt {
+		if !in.StartsAt.Equal(sess.StartsAt) {
 			detail = "rescheduled from " + sess.StartsAt.In(traded.London).Format("Mon 2 Jan 2006 15:04") + ": " + detail
 		}
 		if err := tx.Audit(ctx, actor, "session.update", "session", strconv.FormatInt(id, 10), detail); err != nil {
@@ -661,7 +771,29 @@ func (s *Service) UpdateSession(ctx context.Context, actor store.Actor, id int64
 			if err != nil {
 				return err
 			}
-			if err := s.Notifier.SessionChanged(ctx, tx, updated); err != nil {
+			rows, err := tx.QueryContext(ctx, `SELECT id FROM bookings WHERE session_id = ? AND status = 'confirmed' ORDER BY id`, id)
+			if err != nil {
+				return fmt.Errorf("update session: %w", err)
+			}
+			var ids []int64
+			for rows.Next() {
+				var bid int64
+				if err := rows.Scan(&bid); err != nil {
+					rows.Close()
+					return err
+				}
+				ids = append(ids, bid)
+			}
+			rows.Close()
+			var confirmed []*Booking
+			for _, bid := range ids {
+				b, err := findBooking(ctx, tx, bid)
+				if err != nil {
+					return err
+				}
+				confirmed = append(confirmed, b)
+			}
+			if err := s.Notifier.SessionChanged(ctx, tx, updated, confirmed); err != nil {
 				return err
 			}
 		}
@@ -717,18 +849,9 @@ func (s *Service) CancelSession(ctx context.Context, actor store.Actor, id int64
 				return err
 			}
 		}
-		if err := tx.Audit(ctx, actor, "session.cancel", "session", strconv.FormatInt(id, 10),
-			fmt.Sprintf("%s: %s; %d booking(s) cancelled", sess.Title, reason, len(ids))); err != nil {
-			return err
-		}
-		if s.Notifier != nil {
-			updated, err := s.sessionForUpdate(ctx, tx, id)
-			if err != nil {
-				return err
-			}
-			return s.Notifier.SessionChanged(ctx, tx, updated)
-		}
-		return nil
+		// Each booking's cancellation above has told its people.
+		return tx.Audit(ctx, actor, "session.cancel", "session", strconv.FormatInt(id, 10),
+			fmt.Sprintf("%s: %s; %d booking(s) cancelled", sess.Title, reason, len(ids)))
 	})
 }
 

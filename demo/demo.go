@@ -75,11 +75,11 @@ var programme = []slot{
 
 // Load puts all the demo data into the database behind svc: LoadBase, then
 // a few subscriptions, invoices and a payment.
-func Load(ctx context.Context, svc *booking.Service) error {
+func Load(ctx context.Context, svc *booking.Service, cfg billing.Config) error {
 	if err := LoadBase(ctx, svc); err != nil {
 		return err
 	}
-	return loadBilling(ctx, svc, pricing.AcademicYearOf(svc.DB().Now(), traded.London))
+	return loadBilling(ctx, svc, cfg, pricing.AcademicYearOf(svc.DB().Now(), traded.London))
 }
 
 // LoadBase puts the demo catalogue, term dates, sessions, schools and users
@@ -108,7 +108,7 @@ func LoadBase(ctx context.Context, svc *booking.Service) error {
 // maintained school (settled by journal), an academy that has paid part by
 // BACS, and an external school that has not paid. It runs once: a database
 // with any invoice is left alone.
-func loadBilling(ctx context.Context, svc *booking.Service, year pricing.AcademicYear) error {
+func loadBilling(ctx context.Context, svc *booking.Service, cfg billing.Config, year pricing.AcademicYear) error {
 	var n int
 	if err := svc.DB().Read().QueryRowContext(ctx, `SELECT count(*) FROM invoices`).Scan(&n); err != nil || n > 0 {
 		return err
@@ -119,7 +119,7 @@ func loadBilling(ctx context.Context, svc *booking.Service, year pricing.Academi
 	if err := svc.SetBillingDetails(ctx, actor, 990004, "", true, ""); err != nil {
 		return err
 	}
-	bill := billing.NewService(svc.DB(), svc, billing.DefaultConfig(), nil)
+	bill := billing.NewService(svc.DB(), svc, cfg, nil)
 	for _, b := range []struct {
 		urn int64
 		po  string

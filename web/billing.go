@@ -325,6 +325,7 @@ type subscribePage struct {
 	Year       string
 	Price      string
 	Subscribed bool
+	Card       bool
 }
 
 func (s *Server) subscribePage(c *fiber.Ctx, yearText string) (*subscribePage, error) {
@@ -333,7 +334,7 @@ func (s *Server) subscribePage(c *fiber.Ctx, yearText string) (*subscribePage, e
 	if err != nil {
 		return nil, err
 	}
-	p := &subscribePage{Page: s.page(c, "Buy the Primary Statutory Assessment subscription"), Org: org}
+	p := &subscribePage{Page: s.page(c, "Buy the Primary Statutory Assessment subscription"), Org: org, Card: s.billing.CardEnabled()}
 	current := pricing.AcademicYearOf(s.now(), traded.London)
 	year := current
 	if yearText != "" {
@@ -475,12 +476,16 @@ func (s *Server) handlePaymentForm(c *fiber.Ctx) error {
 	if err != nil {
 		return s.renderForm(c, "invoice", p.Page, p, traded.FieldErrorf("amount", "Enter the amount in pounds, like 315.00."), "amount", "reference", "received_on")
 	}
-	_, err = s.billing.RecordPayment(c.UserContext(), currentUser(c).Actor(c.IP()), p.Invoice.Number, billing.PaymentInput{
+	res, err := s.billing.RecordPayment(c.UserContext(), currentUser(c).Actor(c.IP()), p.Invoice.Number, billing.PaymentInput{
 		Method: c.FormValue("method"), Amount: amount, ReceivedOn: c.FormValue("received_on"), Reference: c.FormValue("reference")})
 	if err != nil {
-		return s.renderForm(c, "invoice", p.Page, p, err, "amount", "reference", "received_on")
+		return s.renderForm(c, "invoice", p.Page, p, err, "amount", "reference", "received_on", "method")
 	}
-	s.setFlash(c, "The payment of "+amount.String()+" has been recorded.")
+	msg := "The payment of " + amount.String() + " has been recorded."
+	if res.Overpaid {
+		msg += " It overpays the invoice by " + (-res.Balance).String() + ": refund or reallocate the difference."
+	}
+	s.setFlash(c, msg)
 	return c.Redirect("/invoices/"+p.Invoice.Number, fiber.StatusSeeOther)
 }
 

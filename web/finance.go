@@ -85,9 +85,9 @@ type chart struct {
 }
 
 type chartBar struct {
-	X, Width int
-	Label    string
-	Parts    []chartPart
+	X, Width, Center int
+	Label            string
+	Parts            []chartPart
 }
 
 type chartPart struct {
@@ -120,6 +120,7 @@ func paymentsChart(months []billing.MonthPayments) chart {
 	slot := (ch.Width - left) / max(len(months), 1)
 	for i, m := range months {
 		bar := chartBar{X: left + i*slot + slot/6, Width: slot * 2 / 3, Label: m.Month}
+		bar.Center = bar.X + bar.Width/2
 		y := bottom
 		for j, amount := range []pricing.Money{m.BACS, m.Journal, m.Card} {
 			h := int(int64(amount) * plot / int64(top))
@@ -286,7 +287,7 @@ func (s *Server) handleJournalCreate(c *fiber.Ctx) error {
 		p.Batches, _ = s.billing.FindJournalBatches(c.UserContext())
 		return s.renderForm(c, "journal", p.Page, p, err)
 	}
-	s.setFlash(c, fmt.Sprintf("Journal batch %d made: %d invoices, %s.", b.ID, len(b.Items), b.Total))
+	s.setFlash(c, fmt.Sprintf("Journal batch %d made: %d invoice%s, %s.", b.ID, len(b.Items), map[bool]string{true: "", false: "s"}[len(b.Items) == 1], b.Total))
 	return c.Redirect("/finance/journal", fiber.StatusSeeOther)
 }
 

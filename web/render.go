@@ -123,12 +123,20 @@ type fieldArgs struct {
 
 func templateFuncs() template.FuncMap {
 	return template.FuncMap{
-		"londonDateTime":   func(t time.Time) string { return t.In(traded.London).Format("Monday 2 January 2006, 3:04pm") },
-		"londonDate":       func(t time.Time) string { return t.In(traded.London).Format("2 January 2006") },
-		"londonShort":      func(t time.Time) string { return t.In(traded.London).Format("2 Jan 2006 15:04") },
-		"pounds":           func(p int64) string { return pricing.Money(p).String() },
-		"statusLabel":      billing.StatusLabel,
-		"londonTime":       func(t time.Time) string { return t.In(traded.London).Format("3:04pm") },
+		"londonDateTime": func(t time.Time) string { return t.In(traded.London).Format("Monday 2 January 2006, 3:04pm") },
+		"londonDate":     func(t time.Time) string { return t.In(traded.London).Format("2 January 2006") },
+		"londonShort":    func(t time.Time) string { return t.In(traded.London).Format("2 Jan 2006 15:04") },
+		"pounds":         func(p int64) string { return pricing.Money(p).String() },
+		"statusLabel":    billing.StatusLabel,
+		"londonTime":     func(t time.Time) string { return t.In(traded.London).Format("3:04pm") },
+		// day shows a stored date (YYYY-MM-DD) as people write it: 22 November 2026.
+		"day": func(d string) string {
+			t, err := time.Parse("2006-01-02", d)
+			if err != nil {
+				return d
+			}
+			return t.Format("2 January 2006")
+		},
 		"inc":              func(i int) int { return i + 1 },
 		"attendanceValues": func() []string { return []string{"attended", "partial", "absent"} },
 		"bookingStatus": func(s string) string {

@@ -20,6 +20,7 @@ import (
 
 	"traded/billing"
 	"traded/booking"
+	"traded/notify"
 	"traded/store"
 	"traded/templates"
 )
@@ -77,6 +78,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	}
 	s.billing = billing.NewService(db, s.booking, cfg.Billing, cfg.Card)
 	s.booking.Charger = s.billing
+	s.booking.Notifier = notify.New(cfg.BaseURL, cfg.Billing.Supplier.Email)
 	s.sessions = s.newSessions()
 	views := html.NewFileSystem(http.FS(templates.FS), ".html")
 	views.AddFuncMap(templateFuncs())

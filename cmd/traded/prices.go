@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"traded"
+	"traded/billing"
 	"traded/booking"
 	"traded/demo"
 	"traded/pricing"
@@ -82,7 +83,7 @@ func printPriceList(ctx context.Context, svc *booking.Service, year pricing.Acad
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return withDB(args, "demo", stderr, nil, func(db *store.DB, _ *flag.FlagSet) error {
-		if err := demo.Load(ctx, booking.NewService(db)); err != nil {
+		if err := demo.Load(ctx, booking.NewService(db), billing.DefaultConfig()); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "demo data loaded into %s\n", db.Path)

@@ -123,13 +123,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer db.Close()
-	if *withDemo {
-		if err := demo.Load(ctx, booking.NewService(db)); err != nil {
-			return fmt.Errorf("load demo data: %w", err)
-		}
-		*dev = true
-	}
-
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
@@ -142,6 +135,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		ln.Close()
 		return err
+	}
+	if *withDemo {
+		svc := booking.NewService(db)
+		svc.BaseURL = *baseURL
+		if err := demo.Load(ctx, svc, bcfg); err != nil {
+			ln.Close()
+			return fmt.Errorf("load demo data: %w", err)
+		}
+		*dev = true
 	}
 	worker := mail.NewWorker(db, mf.sender(log), log)
 	srv, err := web.New(web.Config{Dev: *dev, BaseURL: *baseURL, QuietAccessLog: *quiet, Mail: worker,

@@ -1,0 +1,230 @@
+// Package notify tells people about their bookings: confirmations, requests
+// for approval, waiting-list offers, cancellations, swaps and rescheduled
+// sessions. It implements booking.Notifier, queueing mail in the outbox in
+// the same transaction as the change, so a message goes if and only if the
+// change happened.
+//
+// It is a package of its own because it joins booking (what changed) and
+// mail (how people hear of it), and later calendar invites, none of which
+// should know about the others.
+package notify
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"traded"
+	"traded/booking"
+	"traded/mail"
+	"traded/store"
+)
+
+// Notifier queues booking mail.
+type Notifier struct {
+	// BaseURL is the public address links point to.
+	BaseURL string
+	// Contact is the council's training mailbox, named in every message.
+	Contact string
+}
+
+var _ booking.Notifier = (*Notifier)(nil)
+
+// New returns a Notifier linking to baseURL.
+func New(baseURL, contact string) *Notifier {
+	if contact == "" {
+		contact = "traded.services@essex.gov.uk"
+	}
+	return &Notifier{BaseURL: strings.TrimSuffix(baseURL, "/"), Contact: contact}
+}
+
+func (n *Notifier) bookingURL(b *booking.Booking) string {
+	return fmt.Sprintf("%s/bookings/%d", n.BaseURL, b.ID)
+}
+
+func when(s *booking.Session) string {
+	start := s.StartsAt.In(traded.London)
+	return fmt.Sprintf("%s, %s to %s (UK time)", start.Format("Monday 2 January 2006"), start.Format("3:04pm"),
+		s.EndsAt().In(traded.London).Format("3:04pm"))
+}
+
+func (n *Notifier) footer() string {
+	return fmt.Sprintf("\nIf you have a question, email %s.\n\nEssex County Council\nTraded services for schools\n", n.Contact)
+}
+
+// person is someone to write to.
+type person struct{ name, email string }
+
+// booker returns who made the booking, if they have an account.
+func booker(ctx context.Context, tx *store.Tx, b *booking.Booking) (*person, error) {
+	if b.BookedBy == 0 {
+		return nil, nil
+	}
+	var p person
+	if err := tx.QueryRowContext(ctx, `SELECT name, email FROM users WHERE id = ?`, b.BookedBy).Scan(&p.name, &p.email); err != nil {
+		return nil, fmt.Errorf("booker: %w", err)
+	}
+	return &p, nil
+}
+
+func managers(ctx context.Context, tx *store.Tx, orgID int64) ([]person, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT name, email FROM users WHERE organisation_id = ? AND role = 'school_manager' AND active = 1 ORDER BY id`, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("managers: %w", err)
+	}
+	defer rows.Close()
+	var out []person
+	for rows.Next() {
+		var p person
+		if err := rows.Scan(&p.name, &p.email); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+func send(ctx context.Context, tx *store.Tx, kind string, to person, subject, body string, atts ...mail.Attachment) error {
+	_, err := mail.Enqueue(ctx, tx, mail.Message{Kind: kind, To: to.email, ToName: to.name, Subject: subject, Text: body, Attachments: atts})
+	return err
+}
+
+// isDelegate reports whether p is one of the delegates.
+func isDelegate(p *person, ds []*booking.Delegate) bool {
+	for _, d := range ds {
+		if strings.EqualFold(d.Email, p.email) {
+			return true
+		}
+	}
+	return false
+}
+
+// BookingConfirmed sends each delegate their place, with the joining link,
+// and the booker (when not a delegate) the booking's summary and price.
+func (n *Notifier) BookingConfirmed(ctx context.Context, tx *store.Tx, b *booking.Booking) error {
+	s := b.Session
+	for _, d := range b.Active() {
+		if err := n.sendPlace(ctx, tx, b, d, "booking_confirmed", "Booked: "+s.Title); err != nil {
+			return err
+		}
+	}
+	p, err := booker(ctx, tx, b)
+	if err != nil || p == nil || isDelegate(p, b.Active()) {
+		return err
+	}
+	var names []string
+	for _, d := range b.Active() {
+		names = append(names, d.Name)
+	}
+	price := "No charge: the places are covered by your school's subscription."
+	if b.Price > 0 {
+		price = fmt.Sprintf("Price: %s.", b.Price)
+		if b.InvoiceNumber != "" {
+			price += " Invoice " + b.InvoiceNumber + " follows separately."
+		} else {
+			price += " It will be on your school's monthly invoice."
+		}
+	}
+	body := fmt.Sprintf("Dear %s,\n\nBooking %s is confirmed for %s on %s: %s.\n\nEach delegate has been sent their own joining details and calendar invite.\n\n%s\n\nSee or change the booking: %s\n%s",
+		p.name, b.Reference, s.Title, when(s), strings.Join(names, ", "), price, n.bookingURL(b), n.footer())
+	return send(ctx, tx, "booking_confirmed", *p, fmt.Sprintf("Booking %s confirmed: %s", b.Reference, s.Title), body)
+}
+
+// sendPlace writes to one delegate about their place.
+func (n *Notifier) sendPlace(ctx context.Context, tx *store.Tx, b *booking.Booking, d *booking.Delegate, kind, subject string) error {
+	s := b.Session
+	link := "The joining link will be sent before the session."
+	if s.JoiningURL != "" {
+		link = "Join online: " + s.JoiningURL
+	}
+	body := fmt.Sprintf("Dear %s,\n\nYou have a place on:\n\n%s\n%s\n%s\n\nBooking reference: %s (%s)\n\nAdd it to your calendar with the invite attached, or from %s\n%s",
+		d.Name, s.Title, when(s), link, b.Reference, b.OrgName, n.bookingURL(b), n.footer())
+	return send(ctx, tx, kind, person{d.Name, d.Email}, subject, body)
+}
+
+// BookingRequested asks the school's managers to approve a teacher's booking.
+func (n *Notifier) BookingRequested(ctx context.Context, tx *store.Tx, b *booking.Booking) error {
+	ms, err := managers(ctx, tx, b.OrganisationID)
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		body := fmt.Sprintf("Dear %s,\n\n%s asks to book %s on %s (booking %s).\n\nApprove or decline it here: %s\n%s",
+			m.name, b.BookedByName, b.Session.Title, when(b.Session), b.Reference, n.bookingURL(b), n.footer())
+		if err := send(ctx, tx, "booking_requested", m, "Approval needed: "+b.Session.Title, body); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BookingWaitlisted tells the booker they are on the waiting list.
+func (n *Notifier) BookingWaitlisted(ctx context.Context, tx *store.Tx, b *booking.Booking) error {
+	p, err := booker(ctx, tx, b)
+	if err != nil || p == nil {
+		return err
+	}
+	body := fmt.Sprintf("Dear %s,\n\n%s on %s is full, so booking %s is on the waiting list. If places come up we will email you, and you will have 48 hours to take them.\n\nSee the booking: %s\n%s",
+		p.name, b.Session.Title, when(b.Session), b.Reference, n.bookingURL(b), n.footer())
+	return send(ctx, tx, "booking_waitlisted", *p, "On the waiting list: "+b.Session.Title, body)
+}
+
+// BookingOffered tells the booker a place has come up, and until when.
+func (n *Notifier) BookingOffered(ctx context.Context, tx *store.Tx, b *booking.Booking) error {
+	p, err := booker(ctx, tx, b)
+	if err != nil || p == nil {
+		return err
+	}
+	k := len(b.Active())
+	places := "A place has"
+	if k > 1 {
+		places = fmt.Sprintf("%d places have", k)
+	}
+	body := fmt.Sprintf("Dear %s,\n\n%s come up on %s on %s for your waiting-list booking %s.\n\nTake it by %s, or it goes to the next school waiting:\n%s\n%s",
+		p.name, places, b.Session.Title, when(b.Session), b.Reference,
+		b.OfferExpiresAt.In(traded.London).Format("3:04pm on Monday 2 January 2006"), n.bookingURL(b), n.footer())
+	return send(ctx, tx, "waitlist_offer", *p, "A place has come up: "+b.Session.Title, body)
+}
+
+// PlacesCancelled tells each delegate who lost their place, and the booker.
+func (n *Notifier) PlacesCancelled(ctx context.Context, tx *store.Tx, b *booking.Booking, gone []*booking.Delegate, reason string) error {
+	s := b.Session
+	for _, d := range gone {
+		body := fmt.Sprintf("Dear %s,\n\nYour place on %s on %s (booking %s) has been cancelled: %s.\n\nThe calendar invite attached removes it from your calendar.\n%s",
+			d.Name, s.Title, when(s), b.Reference, reason, n.footer())
+		if err := send(ctx, tx, "place_cancelled", person{d.Name, d.Email}, "Cancelled: "+s.Title, body); err != nil {
+			return err
+		}
+	}
+	p, err := booker(ctx, tx, b)
+	if err != nil || p == nil || isDelegate(p, gone) {
+		return err
+	}
+	body := fmt.Sprintf("Dear %s,\n\n%s on %s, booking %s: %d place(s) cancelled (%s).\n\nSee the booking: %s\n%s",
+		p.name, s.Title, when(s), b.Reference, len(gone), reason, n.bookingURL(b), n.footer())
+	return send(ctx, tx, "booking_cancelled", *p, fmt.Sprintf("Booking %s: places cancelled", b.Reference), body)
+}
+
+// DelegateSwapped cancels the old delegate's place and sends the new one theirs.
+func (n *Notifier) DelegateSwapped(ctx context.Context, tx *store.Tx, b *booking.Booking, old, replacement *booking.Delegate) error {
+	s := b.Session
+	body := fmt.Sprintf("Dear %s,\n\nYour place on %s on %s (booking %s) has been given to %s.\n\nThe calendar invite attached removes it from your calendar.\n%s",
+		old.Name, s.Title, when(s), b.Reference, replacement.Name, n.footer())
+	if err := send(ctx, tx, "place_cancelled", person{old.Name, old.Email}, "Cancelled: "+s.Title, body); err != nil {
+		return err
+	}
+	return n.sendPlace(ctx, tx, b, replacement, "booking_confirmed", "Booked: "+s.Title)
+}
+
+// SessionChanged sends every delegate with a confirmed place the session's
+// new details.
+func (n *Notifier) SessionChanged(ctx context.Context, tx *store.Tx, s *booking.Session, confirmed []*booking.Booking) error {
+	for _, b := range confirmed {
+		for _, d := range b.Active() {
+			if err := n.sendPlace(ctx, tx, b, d, "session_changed", "Changed: "+s.Title); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
