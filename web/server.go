@@ -52,6 +52,9 @@ type Config struct {
 	// StripeWebhookSecret verifies Stripe's webhook calls.
 	Card                billing.CardPayments
 	StripeWebhookSecret string
+	// BookingRules are the free-cancellation cut-off and the waiting-list
+	// offer hold; zero fields take the defaults (10 working days, 48 hours).
+	BookingRules booking.Rules
 }
 
 // Server is the Traded web application.
@@ -69,6 +72,7 @@ type Server struct {
 func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, db: db, booking: booking.NewService(db)}
 	s.booking.BaseURL = cfg.BaseURL
+	s.booking.Rules = cfg.BookingRules
 	if cfg.Billing.Supplier.Name == "" {
 		cfg.Billing = billing.DefaultConfig()
 		s.cfg.Billing = cfg.Billing

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -110,6 +111,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	baseURL := fs.String("base-url", env("TRADED_BASE_URL", ""), "public address for links in mail and calendars (env TRADED_BASE_URL; default http://localhost:PORT)")
 	quiet := fs.Bool("quiet", envBool("TRADED_QUIET"), "log only failed requests (env TRADED_QUIET)")
 	proxies := fs.String("trusted-proxies", env("TRADED_TRUSTED_PROXIES", ""), "comma-separated addresses of reverse proxies whose X-Forwarded-For to believe (env TRADED_TRUSTED_PROXIES)")
+	cancelDays, _ := strconv.Atoi(env("TRADED_CANCEL_WORKING_DAYS", "10"))
+	freeCancel := fs.Int("cancel-working-days", cancelDays, "free cancellation ends this many working days before a session (env TRADED_CANCEL_WORKING_DAYS)")
+	offerHold := fs.Duration("offer-hold", envDuration("TRADED_OFFER_HOLD", 48*time.Hour), "how long a waiting-list offer is held (env TRADED_OFFER_HOLD)")
 	grace := fs.Duration("shutdown-grace", 20*time.Second, "how long SIGTERM waits for requests in flight")
 	mf := addMailFlags(fs)
 	bf := addBillingFlags(fs)
@@ -117,6 +121,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	log := newLogger(stderr)
+	if *freeCancel < 0 || *freeCancel > 60 {
+		return fmt.Errorf("--cancel-working-days must be between 0 and 60")
+	}
 
 	db, err := openDB(ctx, *path)
 	if err != nil {
@@ -147,7 +154,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	worker := mail.NewWorker(db, mf.sender(log), log)
 	srv, err := web.New(web.Config{Dev: *dev, BaseURL: *baseURL, QuietAccessLog: *quiet, Mail: worker,
-		Billing: bcfg, Card: card, StripeWebhookSecret: *bf.stripeHook, TrustedProxies: splitList(*proxies)}, db, log)
+		Billing: bcfg, Card: card, StripeWebhookSecret: *bf.stripeHook, TrustedProxies: splitList(*proxies),
+		BookingRules: booking.Rules{CancelWorkingDays: *freeCancel, OfferHold: *offerHold}}, db, log)
 	if err != nil {
 		ln.Close()
 		return err
@@ -206,4 +214,12 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// envDuration reads a duration ("48h") from the environment, or def.
+func envDuration(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(name)); err == nil && d > 0 {
+		return d
+	}
+	return def
 }
