@@ -101,3 +101,26 @@ func (s *Service) HowToPay(inv *Invoice) string { return s.howToPay(inv) }
 func (s *Service) InvoicePDF(inv *Invoice) ([]byte, error) {
 	return RenderInvoicePDF(inv, s.cfg, s.payURL(inv))
 }
+
+// queueCreditNoteMail sends a credit note, with its PDF, to the same people
+// as the invoice it credits, inside the crediting transaction.
+func (s *Service) queueCreditNoteMail(ctx context.Context, tx *store.Tx, inv *Invoice, cn *CreditNote) error {
+	pdf, err := RenderCreditNotePDF(cn, inv, s.cfg)
+	if err != nil {
+		return fmt.Errorf("credit note %s pdf: %w", cn.Number, err)
+	}
+	to, err := s.billingContacts(ctx, tx, inv.OrganisationID)
+	if err != nil {
+		return err
+	}
+	body := fmt.Sprintf("Dear colleague,\n\nPlease find attached credit note %s from %s for %s against invoice %s: %s.\n\nYou can see your school's invoices at %s/invoices.\n\n%s\n",
+		cn.Number, s.cfg.Supplier.Name, cn.Total, inv.Number, cn.Reason, s.cfg.BaseURL, s.cfg.Supplier.Name)
+	for _, c := range to {
+		if _, err := mail.Enqueue(ctx, tx, mail.Message{Kind: "credit_note", To: c.email, ToName: c.name,
+			Subject: fmt.Sprintf("Credit note %s from %s", cn.Number, s.cfg.Supplier.Name), Text: body,
+			Attachments: []mail.Attachment{{Filename: cn.Number + ".pdf", ContentType: "application/pdf", Content: pdf}}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -260,7 +260,15 @@ func (s *Service) createCreditNote(ctx context.Context, tx *store.Tx, actor stor
 		fmt.Sprintf("%s for %s: %s", cnNumber, net+vat, reason)); err != nil {
 		return nil, err
 	}
-	return &CreditNote{ID: id, Number: cnNumber, InvoiceID: inv.ID}, nil
+	cn := &CreditNote{ID: id, Number: cnNumber, InvoiceID: inv.ID, InvoiceNumber: inv.Number, Customer: inv.CustomerName,
+		CustomerURN: inv.CustomerURN, Reason: reason, IssueDate: issue, Net: net, VAT: vat, Total: net + vat, CreatedBy: actor.Label()}
+	for _, p := range plan {
+		cn.Lines = append(cn.Lines, CreditNoteLine{InvoiceLine: p.line.Position, Description: p.line.Description, Net: p.net, VAT: p.vat})
+	}
+	if err := s.queueCreditNoteMail(ctx, tx, inv, cn); err != nil {
+		return nil, err
+	}
+	return cn, nil
 }
 
 type creditPart struct {

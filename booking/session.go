@@ -34,6 +34,7 @@ type Session struct {
 	Capacity        int
 	PlacesTaken     int
 	JoiningURL      string
+	Location        string // where, for sessions that are not online
 	Presenter       string
 	BookingCutoffAt time.Time // UTC
 	Status          string    // scheduled, cancelled
@@ -104,7 +105,7 @@ func findSessions(ctx context.Context, q queryer, f SessionFilter) ([]*Session, 
 		where, args = append(where, "s.status = ?"), append(args, *f.Status)
 	}
 	rows, err := q.QueryContext(ctx, `SELECT s.id, s.course_code, c.product_code, s.academic_year, s.title, s.starts_at,
-			s.duration_minutes, s.capacity, s.places_taken, s.joining_url, s.presenter, s.booking_cutoff_at,
+			s.duration_minutes, s.capacity, s.places_taken, s.joining_url, s.location, s.presenter, s.booking_cutoff_at,
 			s.status, s.cancel_reason, s.sequence
 		FROM sessions s JOIN courses c ON c.code = s.course_code
 		WHERE `+strings.Join(where, " AND ")+` ORDER BY s.starts_at, s.id`, args...)
@@ -118,7 +119,7 @@ func findSessions(ctx context.Context, q queryer, f SessionFilter) ([]*Session, 
 		var year, starts, cutoff string
 		var minutes int
 		if err := rows.Scan(&x.ID, &x.CourseCode, &x.ProductCode, &year, &x.Title, &starts, &minutes, &x.Capacity,
-			&x.PlacesTaken, &x.JoiningURL, &x.Presenter, &cutoff, &x.Status, &x.CancelReason, &x.Sequence); err != nil {
+			&x.PlacesTaken, &x.JoiningURL, &x.Location, &x.Presenter, &cutoff, &x.Status, &x.CancelReason, &x.Sequence); err != nil {
 			return nil, fmt.Errorf("find sessions: %w", err)
 		}
 		x.Year, _ = pricing.ParseAcademicYear(year)

@@ -20,11 +20,12 @@ import (
 	"traded/store"
 )
 
-// Notifier queues booking mail.
+// Notifier queues booking mail, with each delegate's calendar invite.
 type Notifier struct {
 	// BaseURL is the public address links point to.
 	BaseURL string
-	// Contact is the council's training mailbox, named in every message.
+	// Contact is the council's training mailbox, named in every message
+	// and the ORGANIZER of every invite.
 	Contact string
 }
 
@@ -36,6 +37,25 @@ func New(baseURL, contact string) *Notifier {
 		contact = "traded.services@essex.gov.uk"
 	}
 	return &Notifier{BaseURL: strings.TrimSuffix(baseURL, "/"), Contact: contact}
+}
+
+func (n *Notifier) invites() booking.InviteConfig {
+	return booking.InviteConfig{Organizer: n.Contact, BaseURL: n.BaseURL}
+}
+
+// invite returns a delegate's calendar invite as an attachment that mail
+// also sends as a text/calendar alternative part (how Outlook, Google and
+// Apple Calendar pick it up), with method REQUEST or CANCEL.
+func (n *Notifier) invite(tx *store.Tx, b *booking.Booking, d *booking.Delegate) (mail.Attachment, error) {
+	method := booking.MethodRequest
+	if booking.PlaceCancelled(b, d) {
+		method = booking.MethodCancel
+	}
+	cal, err := booking.Calendar(method, "", n.invites().InviteEvent(b, d, tx.Now))
+	if err != nil {
+		return mail.Attachment{}, err
+	}
+	return mail.Attachment{Filename: "invite.ics", ContentType: "text/calendar; charset=utf-8; method=" + method, Content: cal, Alternative: true}, nil
 }
 
 func (n *Notifier) bookingURL(b *booking.Booking) string {
@@ -139,7 +159,11 @@ func (n *Notifier) sendPlace(ctx context.Context, tx *store.Tx, b *booking.Booki
 	}
 	body := fmt.Sprintf("Dear %s,\n\nYou have a place on:\n\n%s\n%s\n%s\n\nBooking reference: %s (%s)\n\nAdd it to your calendar with the invite attached, or from %s\n%s",
 		d.Name, s.Title, when(s), link, b.Reference, b.OrgName, n.bookingURL(b), n.footer())
-	return send(ctx, tx, kind, person{d.Name, d.Email}, subject, body)
+	inv, err := n.invite(tx, b, d)
+	if err != nil {
+		return err
+	}
+	return send(ctx, tx, kind, person{d.Name, d.Email}, subject, body, inv)
 }
 
 // BookingRequested asks the school's managers to approve a teacher's booking.
@@ -190,9 +214,24 @@ func (n *Notifier) BookingOffered(ctx context.Context, tx *store.Tx, b *booking.
 func (n *Notifier) PlacesCancelled(ctx context.Context, tx *store.Tx, b *booking.Booking, gone []*booking.Delegate, reason string) error {
 	s := b.Session
 	for _, d := range gone {
+		if !booking.HasInvite(b) {
+			// A request or waiting-list booking never sent an invite.
+			body := fmt.Sprintf("Dear %s,\n\nThe request for a place for you on %s on %s (booking %s) has ended: %s.\n%s",
+				d.Name, s.Title, when(s), b.Reference, reason, n.footer())
+			if err := send(ctx, tx, "place_cancelled", person{d.Name, d.Email}, "Not booked: "+s.Title, body); err != nil {
+				return err
+			}
+			continue
+		}
 		body := fmt.Sprintf("Dear %s,\n\nYour place on %s on %s (booking %s) has been cancelled: %s.\n\nThe calendar invite attached removes it from your calendar.\n%s",
 			d.Name, s.Title, when(s), b.Reference, reason, n.footer())
-		if err := send(ctx, tx, "place_cancelled", person{d.Name, d.Email}, "Cancelled: "+s.Title, body); err != nil {
+		gd := *d
+		gd.Status = "cancelled"
+		inv, err := n.invite(tx, b, &gd)
+		if err != nil {
+			return err
+		}
+		if err := send(ctx, tx, "place_cancelled", person{d.Name, d.Email}, "Cancelled: "+s.Title, body, inv); err != nil {
 			return err
 		}
 	}
@@ -210,7 +249,11 @@ func (n *Notifier) DelegateSwapped(ctx context.Context, tx *store.Tx, b *booking
 	s := b.Session
 	body := fmt.Sprintf("Dear %s,\n\nYour place on %s on %s (booking %s) has been given to %s.\n\nThe calendar invite attached removes it from your calendar.\n%s",
 		old.Name, s.Title, when(s), b.Reference, replacement.Name, n.footer())
-	if err := send(ctx, tx, "place_cancelled", person{old.Name, old.Email}, "Cancelled: "+s.Title, body); err != nil {
+	inv, err := n.invite(tx, b, old)
+	if err != nil {
+		return err
+	}
+	if err := send(ctx, tx, "place_cancelled", person{old.Name, old.Email}, "Cancelled: "+s.Title, body, inv); err != nil {
 		return err
 	}
 	return n.sendPlace(ctx, tx, b, replacement, "booking_confirmed", "Booked: "+s.Title)
@@ -227,4 +270,22 @@ func (n *Notifier) SessionChanged(ctx context.Context, tx *store.Tx, s *booking.
 		}
 	}
 	return nil
+}
+
+// SessionReminder reminds a delegate of tomorrow's session, with the
+// joining link and their invite.
+func (n *Notifier) SessionReminder(ctx context.Context, tx *store.Tx, r booking.Reminder) error {
+	b, d := r.Booking, r.Delegate
+	s := b.Session
+	link := ""
+	if s.JoiningURL != "" {
+		link = "\nJoin online: " + s.JoiningURL + "\n"
+	}
+	body := fmt.Sprintf("Dear %s,\n\nA reminder that you are booked on %s tomorrow, %s.\n%s\nBooking reference: %s\n%s",
+		d.Name, s.Title, when(s), link, b.Reference, n.footer())
+	inv, err := n.invite(tx, b, d)
+	if err != nil {
+		return err
+	}
+	return send(ctx, tx, "session_reminder", person{d.Name, d.Email}, "Tomorrow: "+s.Title, body, inv)
 }

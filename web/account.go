@@ -187,12 +187,16 @@ func (s *Server) handleLinkUse(purpose string) fiber.Handler {
 type accountPage struct {
 	*Page
 	Tokens []*booking.APIToken
+	Feeds  []feedLinks
 }
 
 func (s *Server) handleAccount(c *fiber.Ctx) error {
 	p := &accountPage{Page: s.page(c, "Your account")}
 	var err error
 	if p.Tokens, err = s.booking.FindAPITokens(c.UserContext(), currentUser(c).ID); err != nil {
+		return err
+	}
+	if p.Feeds, err = s.feedLinks(c, currentUser(c)); err != nil {
 		return err
 	}
 	return s.render(c, "account", p)
@@ -209,6 +213,7 @@ func (s *Server) handlePasswordChange(c *fiber.Ctx) error {
 	}
 	if err != nil {
 		p.Tokens, _ = s.booking.FindAPITokens(c.UserContext(), u.ID)
+		p.Feeds, _ = s.feedLinks(c, u)
 		return s.renderForm(c, "account", p.Page, p, err)
 	}
 	s.setFlash(c, "Your password has been changed.")

@@ -192,6 +192,18 @@ var authzMatrix = []authzRoute{
 	{method: "POST", path: "/admin/sessions/:id/cancel", want: "401 403 403 403 422 403 403", fill: "/admin/sessions/{session}/cancel"},
 	{method: "POST", path: "/admin/sessions/:id/register", want: "401 403 403 403 303 403 403", fill: "/admin/sessions/{session}/register"},
 	{method: "POST", path: "/finance/monthly-invoices", want: "401 403 403 303 303 403"},
+
+	// Calendars and mail. The teacher's booking is confirmed, so it has an
+	// invite; a feed is reached by its unguessable token alone.
+	{method: "GET", path: "/api/v1/bookings/:id/invite.ics", want: "401 200 200 200 200 404 404", fill: "/api/v1/bookings/{booking}/invite.ics"},
+	{method: "GET", path: "/bookings/:id/invite.ics", want: "303 200 200 200 200 404 404", fill: "/bookings/{booking}/invite.ics"},
+	{method: "GET", path: "/calendar/:token", want: "404 404 404 404 404 404", fill: "/calendar/not-a-feed.ics"},
+	{method: "POST", path: "/account/calendar/reset", want: "401 303 303 303 303 303", form: url.Values{"scope": {"mine"}}},
+	{method: "GET", path: "/admin/outbox", want: "303 403 403 403 200 403"},
+	// Message 1 is still queued (no mail worker runs here): 409.
+	{method: "POST", path: "/admin/outbox/:id/resend", want: "401 403 403 403 409 403 403", fill: "/admin/outbox/1/resend"},
+	{method: "GET", path: "/admin/terms", want: "303 403 403 403 200 403"},
+	{method: "POST", path: "/admin/terms", want: "401 403 403 403 422 403", form: url.Values{"year": {"2026/27"}}},
 }
 
 const quoteJSON = `{"organisation":"990001","academic_year":"2021/22","items":[{"product":"psa-subscription"}]}`

@@ -782,6 +782,8 @@ func (s *Server) handleBookingsPage(c *fiber.Ctx) error {
 
 type bookingPage struct {
 	*Page
+	GoogleURL    string
+	HasInvite    bool
 	Booking      *booking.Booking
 	FreeCancelBy time.Time
 	FreeCancel   bool
@@ -813,6 +815,10 @@ func (s *Server) bookingPageData(c *fiber.Ctx) (*bookingPage, error) {
 	p.CanSwap = p.CanChange && u.Role != booking.RoleTeacher
 	p.CanApprove = b.Status == booking.StatusRequested && (u.Role == booking.RoleSchoolManager && u.OrganisationID == b.OrganisationID || u.Role == booking.RoleAdmin)
 	p.Offer = b.Status == booking.StatusOffered && mine && now.Before(b.OfferExpiresAt)
+	p.HasInvite = booking.HasInvite(b) && b.Session != nil
+	if p.HasInvite && b.Status == booking.StatusConfirmed {
+		p.GoogleURL = s.invites().GoogleCalendarURL(b)
+	}
 	return p, nil
 }
 

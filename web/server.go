@@ -55,6 +55,9 @@ type Config struct {
 	// BookingRules are the free-cancellation cut-off and the waiting-list
 	// offer hold; zero fields take the defaults (10 working days, 48 hours).
 	BookingRules booking.Rules
+	// ReminderStages are the days overdue at which payment reminders go
+	// (nil: 7, 30 and 60).
+	ReminderStages []int
 }
 
 // Server is the Traded web application.
@@ -65,6 +68,7 @@ type Server struct {
 	db       *store.DB
 	booking  *booking.Service
 	billing  *billing.Service
+	notifier *notify.Notifier
 	sessions *session.Store
 }
 
@@ -82,7 +86,8 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	}
 	s.billing = billing.NewService(db, s.booking, cfg.Billing, cfg.Card)
 	s.booking.Charger = s.billing
-	s.booking.Notifier = notify.New(cfg.BaseURL, cfg.Billing.Supplier.Email)
+	s.notifier = notify.New(cfg.BaseURL, cfg.Billing.Supplier.Email)
+	s.booking.Notifier = s.notifier
 	s.sessions = s.newSessions()
 	views := html.NewFileSystem(http.FS(templates.FS), ".html")
 	views.AddFuncMap(templateFuncs())
@@ -146,6 +151,8 @@ func (s *Server) routes() {
 	s.billingRoutes(app)
 	s.financeRoutes(app)
 	s.bookingRoutes(app)
+	s.calendarRoutes(app)
+	s.outboxRoutes(app)
 }
 
 // securityHeaders sets the headers every answer carries.
@@ -201,13 +208,33 @@ func (s *Server) Maintain(ctx context.Context) {
 				s.log.Warn("monthly booking invoices", "err", err)
 			} else if run != nil && len(run.Invoices) > 0 {
 				s.log.Info("monthly booking invoices", "invoices", len(run.Invoices), "bookings", run.Bookings)
-				s.wakeMail()
 			}
+			s.sendReminders(ctx)
+			s.wakeMail()
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-minute.C:
 		}
+	}
+}
+
+// sendReminders sends the day-before session reminders and any payment
+// reminders due today (school days only).
+func (s *Server) sendReminders(ctx context.Context) {
+	if n, err := s.booking.SendSessionReminders(ctx, s.notifier.SessionReminder); err != nil && ctx.Err() == nil {
+		s.log.Warn("session reminders", "err", err)
+	} else if n > 0 {
+		s.log.Info("session reminders", "sent", n)
+	}
+	run, err := s.billing.SendPaymentReminders(ctx, s.cfg.ReminderStages)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		s.log.Warn("payment reminders", "err", err)
+	case run != nil && run.Held:
+		s.log.Debug("payment reminders held", "reason", run.Reason)
+	case run != nil && run.Sent > 0:
+		s.log.Info("payment reminders", "sent", run.Sent)
 	}
 }

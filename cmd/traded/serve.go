@@ -114,6 +114,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cancelDays, _ := strconv.Atoi(env("TRADED_CANCEL_WORKING_DAYS", "10"))
 	freeCancel := fs.Int("cancel-working-days", cancelDays, "free cancellation ends this many working days before a session (env TRADED_CANCEL_WORKING_DAYS)")
 	offerHold := fs.Duration("offer-hold", envDuration("TRADED_OFFER_HOLD", 48*time.Hour), "how long a waiting-list offer is held (env TRADED_OFFER_HOLD)")
+	stages := fs.String("payment-reminders", env("TRADED_PAYMENT_REMINDERS", "7,30,60"), "days overdue at which payment reminders go, on school days only (env TRADED_PAYMENT_REMINDERS)")
 	grace := fs.Duration("shutdown-grace", 20*time.Second, "how long SIGTERM waits for requests in flight")
 	mf := addMailFlags(fs)
 	bf := addBillingFlags(fs)
@@ -123,6 +124,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log := newLogger(stderr)
 	if *freeCancel < 0 || *freeCancel > 60 {
 		return fmt.Errorf("--cancel-working-days must be between 0 and 60")
+	}
+	var reminderStages []int
+	for _, f := range splitList(*stages) {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 || n > 365 {
+			return fmt.Errorf("--payment-reminders: %q is not a number of days from 1 to 365", f)
+		}
+		reminderStages = append(reminderStages, n)
 	}
 
 	db, err := openDB(ctx, *path)
@@ -155,7 +164,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	worker := mail.NewWorker(db, mf.sender(log), log)
 	srv, err := web.New(web.Config{Dev: *dev, BaseURL: *baseURL, QuietAccessLog: *quiet, Mail: worker,
 		Billing: bcfg, Card: card, StripeWebhookSecret: *bf.stripeHook, TrustedProxies: splitList(*proxies),
-		BookingRules: booking.Rules{CancelWorkingDays: *freeCancel, OfferHold: *offerHold}}, db, log)
+		BookingRules: booking.Rules{CancelWorkingDays: *freeCancel, OfferHold: *offerHold}, ReminderStages: reminderStages}, db, log)
 	if err != nil {
 		ln.Close()
 		return err

@@ -92,10 +92,6 @@ async function as(email, { js = true } = {}) {
 // without JavaScript, so for such a user it loads the same address in a
 // twin context with JavaScript and the user's cookies (a GET: no change).
 async function a11y(user, label) {
-  const t0 = Date.now();
-  try { return await a11y0(user, label); } finally { if (process.env.A11Y_TIMING) console.error(`a11y ${label}: ${Date.now() - t0} ms`); }
-}
-async function a11y0(user, label) {
   if (user.js) {
     await checkA11y(user.page, label);
     return;

@@ -102,8 +102,15 @@ export async function startTraded({ demo = true, timeoutMs = 30_000 } = {}) {
   const stop = async () => {
     if (!exited) {
       proc.kill('SIGTERM');
-      const timer = sleep(10_000).then(() => 'timeout');
-      if ((await Promise.race([exitPromise, timer])) === 'timeout') {
+      // The timer is cleared once the server exits: a pending 10 s timer
+      // would keep Node (and so every test file) alive for 10 s more.
+      let timeout;
+      const timer = new Promise((r) => {
+        timeout = setTimeout(() => r('timeout'), 10_000);
+      });
+      const first = await Promise.race([exitPromise, timer]);
+      clearTimeout(timeout);
+      if (first === 'timeout') {
         proc.kill('SIGKILL');
         await exitPromise;
       }
