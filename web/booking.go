@@ -683,6 +683,14 @@ func (s *Server) sessionPageData(c *fiber.Ctx) (*sessionPage, error) {
 			return nil, err
 		}
 		if p.Teacher {
+			for _, b := range p.SchoolBooked {
+				switch b.Status {
+				case booking.StatusConfirmed, booking.StatusRequested, booking.StatusWaitlisted, booking.StatusOffered:
+					p.CanBook = false // already booked: nothing more to book
+				}
+			}
+		}
+		if p.Teacher {
 			p.Form["name_0"], p.Form["email_0"] = u.Name, u.Email
 		}
 	}
@@ -707,6 +715,7 @@ func (s *Server) handleBookForm(c *fiber.Ctx) error {
 	u := currentUser(c)
 	req := booking.BookingRequest{SessionID: p.Session.ID, URN: u.OrganisationURN, Waitlist: c.FormValue("waitlist") == "yes"}
 	var fields []string
+	var rows []int // the form row of each delegate: blank rows are skipped
 	for i := 0; i < 4; i++ {
 		name, email := strings.TrimSpace(c.FormValue(fmt.Sprintf("name_%d", i))), strings.TrimSpace(c.FormValue(fmt.Sprintf("email_%d", i)))
 		fields = append(fields, fmt.Sprintf("name_%d", i), fmt.Sprintf("email_%d", i))
@@ -714,6 +723,7 @@ func (s *Server) handleBookForm(c *fiber.Ctx) error {
 			continue
 		}
 		req.Delegates = append(req.Delegates, booking.DelegateInput{Name: name, Email: email})
+		rows = append(rows, i)
 	}
 	if u.Role == booking.RoleTeacher {
 		req.Delegates = []booking.DelegateInput{{Name: u.Name, Email: u.Email}}
@@ -724,8 +734,12 @@ func (s *Server) handleBookForm(c *fiber.Ctx) error {
 		if e, ok := err.(*traded.Error); ok && strings.HasPrefix(e.Field, "delegates[") {
 			var i int
 			var part string
-			if _, scanErr := fmt.Sscanf(strings.NewReplacer("[", " ", "].", " ").Replace(e.Field), "delegates %d %s", &i, &part); scanErr == nil {
-				err = &traded.Error{Code: e.Code, Message: e.Message, Field: fmt.Sprintf("%s_%d", part, i)}
+			if _, scanErr := fmt.Sscanf(strings.NewReplacer("[", " ", "].", " ").Replace(e.Field), "delegates %d %s", &i, &part); scanErr == nil && i < len(rows) {
+				msg := e.Message
+				if i != rows[i] {
+					msg = strings.Replace(msg, fmt.Sprintf("delegate %d", i+1), fmt.Sprintf("delegate %d", rows[i]+1), 1)
+				}
+				err = &traded.Error{Code: e.Code, Message: msg, Field: fmt.Sprintf("%s_%d", part, rows[i])}
 			}
 		} else if ok && e.Field == "delegates" {
 			err = &traded.Error{Code: e.Code, Message: e.Message, Field: "name_0"}
@@ -792,6 +806,8 @@ type bookingPage struct {
 	CanApprove   bool
 	CanSwap      bool
 	Offer        bool
+	// SwapOpen is the delegate whose swap form had an error: it shows open.
+	SwapOpen int64
 }
 
 func (s *Server) bookingPageData(c *fiber.Ctx) (*bookingPage, error) {
@@ -875,8 +891,9 @@ func (s *Server) handlePlaceForm(c *fiber.Ctx) error {
 	case "cancel":
 		err, msg = s.booking.CancelPlace(c.UserContext(), u, c.IP(), p.Booking.ID, did), "The place has been cancelled."
 	case "swap":
-		err, msg = s.booking.SwapDelegate(c.UserContext(), u, c.IP(), p.Booking.ID, did, c.FormValue("name"), c.FormValue("email")),
-			"The place has been given to "+strings.TrimSpace(c.FormValue("name"))+"."
+		name, email := c.FormValue(fmt.Sprintf("swap-name-%d", did)), c.FormValue(fmt.Sprintf("swap-email-%d", did))
+		err, msg = s.booking.SwapDelegate(c.UserContext(), u, c.IP(), p.Booking.ID, did, name, email),
+			"The place has been given to "+strings.TrimSpace(name)+"."
 	default:
 		return traded.Errorf(traded.ENOTFOUND, "Page not found.")
 	}
@@ -884,9 +901,11 @@ func (s *Server) handlePlaceForm(c *fiber.Ctx) error {
 		if e, ok := err.(*traded.Error); ok && strings.HasPrefix(e.Field, "delegates[") {
 			// The swap form's inputs are swap-name-ID and swap-email-ID.
 			part := e.Field[strings.LastIndex(e.Field, ".")+1:]
-			err = &traded.Error{Code: e.Code, Message: e.Message, Field: fmt.Sprintf("swap-%s-%d", part, did)}
+			msg := strings.Replace(strings.Replace(e.Message, "delegate 1's", "your colleague's", 1), "of delegate 1", "of your colleague", 1)
+			err = &traded.Error{Code: e.Code, Message: msg, Field: fmt.Sprintf("swap-%s-%d", part, did)}
+			p.SwapOpen = did
 		}
-		return s.renderForm(c, "booking", p.Page, p, err)
+		return s.renderForm(c, "booking", p.Page, p, err, fmt.Sprintf("swap-name-%d", did), fmt.Sprintf("swap-email-%d", did))
 	}
 	s.wakeMail()
 	s.setFlash(c, msg)

@@ -137,7 +137,12 @@ func templateFuncs() template.FuncMap {
 			}
 			return t.Format("2 January 2006")
 		},
-		"inc":              func(i int) int { return i + 1 },
+		"inc": func(i int) int { return i + 1 },
+		"attendanceLabel": func(a string) string {
+			return map[string]string{"attended": "Attended", "partial": "Attended in part", "absent": "Absent"}[a]
+		},
+		// cutoffDay names the day a cut-off instant (midnight at its end) closes.
+		"cutoffDay":        func(t time.Time) string { return t.Add(-time.Second).In(traded.London).Format("Monday 2 January 2006") },
 		"attendanceValues": func() []string { return []string{"attended", "partial", "absent"} },
 		"bookingStatus": func(s string) string {
 			return map[string]string{"requested": "Waiting for approval", "confirmed": "Confirmed", "waitlisted": "On the waiting list",

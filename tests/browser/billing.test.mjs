@@ -156,7 +156,8 @@ function londonToday() {
       .formatToParts(new Date())
       .map((p) => [p.type, p.value]),
   );
-  return { year: Number(parts.year), month: Number(parts.month), iso: `${parts.year}-${parts.month}-${parts.day}` };
+  const long = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', year: 'numeric', month: 'long', day: 'numeric' }).format(new Date());
+  return { year: Number(parts.year), month: Number(parts.month), iso: `${parts.year}-${parts.month}-${parts.day}`, long };
 }
 function academicYear() {
   const { year, month } = londonToday();
@@ -339,7 +340,8 @@ serverTest('finance records a payment, issues a credit note, runs the journal an
     assert.equal(await summaryValue(page, 'Left to pay'), pounds(total3 - 10000));
     const pays = await tableRows(page, 'Payments received');
     assert.deepEqual(pays.map((r) => [r[1], r[2], r[3]]), [['BACS', 'GRAYS RIVERSIDE FIRST INSTALMENT', '£100.00']]);
-    assert.equal(pays[0][0], londonToday().iso, 'an empty "Date received" is not today');
+    // Pages show dates as people write them: "22 November 2026".
+    assert.equal(pays[0][0], londonToday().long, 'an empty "Date received" is not today');
     await checkA11y(page, 'TS-000003 after a payment');
 
     // A bad amount: the error summary links to the amount, the input is kept.

@@ -593,16 +593,16 @@ serverTest('the register marks a delegate attended and the school downloads the 
     await go(admin, `/admin/sessions/${waitlist.sid}`);
     const group = ap.getByRole('group', { name: `Attendance of ${waitlist.name}` });
     assert.equal(await group.count(), 1, `no attendance for ${waitlist.name} in the register`);
-    await group.getByLabel('attended', { exact: true }).check();
+    await group.getByLabel('Attended', { exact: true }).check();
     await press(admin, button(ap, 'Save register'));
     assert.match(await banner(ap), /The register has been saved \(1 delegates?\)\./);
-    assert.equal(await ap.getByRole('group', { name: `Attendance of ${waitlist.name}` }).getByLabel('attended', { exact: true }).isChecked(), true);
+    assert.equal(await ap.getByRole('group', { name: `Attendance of ${waitlist.name}` }).getByLabel('Attended', { exact: true }).isChecked(), true);
     await a11y(admin, 'register saved');
 
     const cp = chelmer.page;
     await go(chelmer, `/bookings/${waitlist.booking}`);
     const row = delegateRow(cp, waitlist.name);
-    assert.equal((await row.locator('td').nth(2).innerText()).trim(), 'attended');
+    assert.equal((await row.locator('td').nth(2).innerText()).trim(), 'Attended');
     const cert = row.getByRole('link', { name: `Certificate of attendance for ${waitlist.name} (PDF)` });
     assert.equal(await cert.count(), 1, 'no certificate link');
     await screenshot(cp, 'booking-attended');
