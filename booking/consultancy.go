@@ -1,0 +1,693 @@
+package booking
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"traded"
+	"traded/pricing"
+	"traded/store"
+)
+
+// Consultancy request statuses.
+const (
+	ConsultRequested = "requested"
+	ConsultQuoted    = "quoted"
+	ConsultAccepted  = "accepted" // an engagement
+	ConsultDeclined  = "declined"
+	ConsultWithdrawn = "withdrawn"
+	ConsultCompleted = "completed"
+	ConsultCancelled = "cancelled"
+)
+
+// Quadrants are the LA's four areas, by district.
+var Quadrants = map[string]string{
+	"Colchester": "North East", "Tendring": "North East",
+	"Braintree": "Mid", "Chelmsford": "Mid", "Maldon": "Mid",
+	"Basildon": "South", "Brentwood": "South", "Castle Point": "South", "Rochford": "South",
+	"Epping Forest": "West", "Harlow": "West", "Uttlesford": "West",
+}
+
+// Quadrant returns the LA quadrant of a district, or "Outside Essex".
+func Quadrant(district string) string {
+	if q, ok := Quadrants[strings.TrimSpace(district)]; ok {
+		return q
+	}
+	return "Outside Essex"
+}
+
+// ConsultancyService is a traded school-improvement service with its rates
+// for a year.
+type ConsultancyService struct {
+	Code            string
+	Name            string
+	Description     string
+	TypicalHalfDays int
+	VATTreatment    string
+	VATRateBP       int64
+	// Rates per tier: day and half-day, when the year's list has them.
+	Day     map[pricing.Tier]pricing.Money
+	HalfDay map[pricing.Tier]pricing.Money
+}
+
+// FindConsultancyServices returns the services with their rates in the
+// year's current price list (missing rates are absent from the maps).
+func (s *Service) FindConsultancyServices(ctx context.Context, year pricing.AcademicYear) ([]*ConsultancyService, error) {
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT p.code, p.name, p.description, c.typical_half_days, p.vat_treatment, p.vat_rate_bp
+		FROM consultancy_services c JOIN products p ON p.code = c.product_code WHERE p.active = 1 ORDER BY p.sort, p.code`)
+	if err != nil {
+		return nil, fmt.Errorf("consultancy services: %w", err)
+	}
+	var out []*ConsultancyService
+	for rows.Next() {
+		cs := &ConsultancyService{Day: map[pricing.Tier]pricing.Money{}, HalfDay: map[pricing.Tier]pricing.Money{}}
+		if err := rows.Scan(&cs.Code, &cs.Name, &cs.Description, &cs.TypicalHalfDays, &cs.VATTreatment, &cs.VATRateBP); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("consultancy services: %w", err)
+		}
+		out = append(out, cs)
+	}
+	rows.Close()
+	pl, err := s.PriceList(ctx, year)
+	if traded.ErrorCode(err) == traded.ENOTFOUND {
+		return out, nil
+	} else if err != nil {
+		return nil, err
+	}
+	for _, cs := range out {
+		for _, t := range pricing.Tiers {
+			if m, err := pl.Price(cs.Code, t, pricing.RateDay); err == nil {
+				cs.Day[t] = m
+			}
+			if m, err := pl.Price(cs.Code, t, pricing.RateHalfDay); err == nil {
+				cs.HalfDay[t] = m
+			}
+		}
+	}
+	return out, nil
+}
+
+// ConsultancyRate is one service's day and half-day rate at one tier.
+type ConsultancyRate struct {
+	Product string
+	Tier    pricing.Tier
+	Day     pricing.Money
+	HalfDay pricing.Money
+}
+
+// SetConsultancyRates sets day and half-day rates for a year: a new
+// version of the year's price list with every other price copied, so
+// nothing already quoted or issued changes. It returns EINVALID for an
+// unknown service, a half-day rate above the day rate, or a year with no
+// list, and ENOTFOUND is never returned.
+func (s *Service) SetConsultancyRates(ctx context.Context, actor store.Actor, year pricing.AcademicYear, rates []ConsultancyRate) error {
+	if len(rates) == 0 {
+		return traded.FieldErrorf("rates", "Give at least one rate.")
+	}
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		var srcID int64
+		var version int
+		err := tx.QueryRowContext(ctx, `SELECT id, version FROM price_lists WHERE academic_year = ? ORDER BY version DESC LIMIT 1`, year.String()).Scan(&srcID, &version)
+		if errors.Is(err, sql.ErrNoRows) {
+			return traded.FieldErrorf("year", "There is no price list for %s: roll one forward first.", year)
+		} else if err != nil {
+			return fmt.Errorf("set rates: %w", err)
+		}
+		src, err := s.loadPriceList(ctx, tx, srcID)
+		if err != nil {
+			return err
+		}
+		next := &pricing.PriceList{Year: year, Version: version + 1, Products: src.Products, Prices: map[pricing.PriceKey]pricing.Money{}}
+		for k, m := range src.Prices {
+			next.Prices[k] = m
+		}
+		var detail []string
+		for _, r := range rates {
+			var kind string
+			if err := tx.QueryRowContext(ctx, `SELECT kind FROM products WHERE code = ?`, r.Product).Scan(&kind); err != nil || kind != string(pricing.KindConsultancy) {
+				return traded.FieldErrorf("service", "There is no consultancy service %q.", r.Product)
+			}
+			if _, err := pricing.ParseTier(string(r.Tier)); err != nil {
+				return traded.FieldErrorf("tier", "Choose a tier: maintained, academy or external.")
+			}
+			if r.Day <= 0 || r.HalfDay <= 0 || r.HalfDay > r.Day {
+				return traded.FieldErrorf("rates", "Rates must be more than £0, and a half day cost no more than a day.")
+			}
+			next.Prices[pricing.Key(r.Product, r.Tier, pricing.RateDay)] = r.Day
+			next.Prices[pricing.Key(r.Product, r.Tier, pricing.RateHalfDay)] = r.HalfDay
+			detail = append(detail, fmt.Sprintf("%s %s: day %s, half day %s", r.Product, r.Tier, r.Day, r.HalfDay))
+		}
+		note := "Consultancy rates set"
+		res, err := tx.ExecContext(ctx, `INSERT INTO price_lists (academic_year, version, derived_from, note, created_at, created_by)
+			VALUES (?, ?, ?, ?, ?, ?)`, year.String(), next.Version, srcID, note, store.FormatTime(tx.Now), actor.Label())
+		if err != nil {
+			return fmt.Errorf("set rates: %w", err)
+		}
+		id, _ := res.LastInsertId()
+		if err := insertPrices(ctx, tx, id, next); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, actor, "prices.consultancy_rates", "price_list", fmt.Sprintf("%s v%d", year, next.Version), strings.Join(detail, "; "))
+	})
+}
+
+// ConsultancyFee is the price of half days of a service: whole days at the
+// day rate and an odd half at the half-day rate.
+func ConsultancyFee(halfDays int, day, half pricing.Money) pricing.Money {
+	return day*pricing.Money(halfDays/2) + half*pricing.Money(halfDays%2)
+}
+
+// halfDaysOf is how much of a day a visit part is.
+func halfDaysOf(part string) int {
+	if part == "day" {
+		return 2
+	}
+	return 1
+}
+
+// Visit is one planned day or half day of an engagement.
+type Visit struct {
+	ID             int64
+	RequestID      int64
+	AdviserID      int64
+	AdviserName    string
+	Date           string // YYYY-MM-DD
+	Part           string // day, am, pm
+	Mode           string // onsite, virtual
+	Status         string // proposed, planned, delivered, cancelled
+	UID            string
+	Sequence       int
+	DeliveredHalf  int
+	DeliveryNote   string
+	ChargeHalfDays int
+	InvoiceID      int64
+}
+
+// Consultancy is a request and, once accepted, its engagement.
+type Consultancy struct {
+	ID             int64
+	Reference      string
+	OrganisationID int64
+	OrgURN         int64
+	OrgName        string
+	District       string
+	Tier           pricing.Tier
+	Product        string
+	ServiceName    string
+	RequestedBy    int64
+	Need           string
+	Preferred      string
+	PONumber       string
+	Status         string
+	AdviserID      int64
+	AdviserName    string
+	Year           string
+	DayRate        pricing.Money
+	HalfDayRate    pricing.Money
+	QuoteNote      string
+	Billing        string // monthly, completion
+	LateCancelRule string // full, half, none
+	CreatedAt      time.Time
+	Visits         []*Visit
+}
+
+// QuotedHalfDays is the half days the quote's visits add up to.
+func (c *Consultancy) QuotedHalfDays() int {
+	n := 0
+	for _, v := range c.Visits {
+		if v.Status != "cancelled" {
+			n += halfDaysOf(v.Part)
+		}
+	}
+	return n
+}
+
+// QuotedFee is what the quote comes to before VAT.
+func (c *Consultancy) QuotedFee() pricing.Money {
+	return ConsultancyFee(c.QuotedHalfDays(), c.DayRate, c.HalfDayRate)
+}
+
+const consultancyColumns = `r.id, r.reference, r.organisation_id, o.urn, o.name, o.district, COALESCE(o.tier_override, o.tier),
+	r.product_code, p.name, COALESCE(r.requested_by, 0), r.need, r.preferred, r.po_number, r.status, COALESCE(r.adviser_id, 0),
+	COALESCE(a.name, ''), r.academic_year, r.day_pence, r.half_day_pence, r.quote_note, r.billing, r.late_cancel_rule, r.created_at`
+
+const consultancyFrom = ` FROM consultancy_requests r JOIN organisations o ON o.id = r.organisation_id JOIN products p ON p.code = r.product_code
+	LEFT JOIN users a ON a.id = r.adviser_id `
+
+func scanConsultancy(row interface{ Scan(...any) error }) (*Consultancy, error) {
+	var c Consultancy
+	var tier, created string
+	var day, half int64
+	if err := row.Scan(&c.ID, &c.Reference, &c.OrganisationID, &c.OrgURN, &c.OrgName, &c.District, &tier, &c.Product, &c.ServiceName,
+		&c.RequestedBy, &c.Need, &c.Preferred, &c.PONumber, &c.Status, &c.AdviserID, &c.AdviserName, &c.Year, &day, &half,
+		&c.QuoteNote, &c.Billing, &c.LateCancelRule, &created); err != nil {
+		return nil, err
+	}
+	c.Tier, c.DayRate, c.HalfDayRate, c.CreatedAt = pricing.Tier(tier), pricing.Money(day), pricing.Money(half), store.MustTime(created)
+	return &c, nil
+}
+
+func findConsultancy(ctx context.Context, q queryer, id int64) (*Consultancy, error) {
+	c, err := scanConsultancy(q.QueryRowContext(ctx, `SELECT `+consultancyColumns+consultancyFrom+` WHERE r.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, traded.Errorf(traded.ENOTFOUND, "There is no consultancy request %d.", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("find consultancy: %w", err)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT v.id, v.request_id, v.adviser_id, COALESCE(u.name, ''), v.visit_date, v.part, v.mode, v.status, v.uid,
+			v.sequence, COALESCE(v.delivered_half_days, 0), v.delivery_note, v.charge_half_days, COALESCE(v.invoice_id, 0)
+		FROM consultancy_visits v LEFT JOIN users u ON u.id = v.adviser_id WHERE v.request_id = ? ORDER BY v.visit_date, v.part, v.id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("find visits: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		v := &Visit{}
+		if err := rows.Scan(&v.ID, &v.RequestID, &v.AdviserID, &v.AdviserName, &v.Date, &v.Part, &v.Mode, &v.Status, &v.UID, &v.Sequence,
+			&v.DeliveredHalf, &v.DeliveryNote, &v.ChargeHalfDays, &v.InvoiceID); err != nil {
+			return nil, fmt.Errorf("find visits: %w", err)
+		}
+		c.Visits = append(c.Visits, v)
+	}
+	return c, rows.Err()
+}
+
+// FindConsultancyByID returns a request with its visits, or ENOTFOUND.
+func (s *Service) FindConsultancyByID(ctx context.Context, id int64) (*Consultancy, error) {
+	return findConsultancy(ctx, s.db.Read(), id)
+}
+
+// ConsultancyFilter selects requests. Zero fields do not filter.
+type ConsultancyFilter struct {
+	OrganisationID int64
+	AdviserID      int64
+	Status         string
+}
+
+// FindConsultancies returns requests matching f, newest first.
+func (s *Service) FindConsultancies(ctx context.Context, f ConsultancyFilter) ([]*Consultancy, error) {
+	where, args := []string{"1 = 1"}, []any{}
+	if f.OrganisationID != 0 {
+		where, args = append(where, "r.organisation_id = ?"), append(args, f.OrganisationID)
+	}
+	if f.AdviserID != 0 {
+		where, args = append(where, "r.adviser_id = ?"), append(args, f.AdviserID)
+	}
+	if f.Status != "" {
+		where, args = append(where, "r.status = ?"), append(args, f.Status)
+	}
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT r.id FROM consultancy_requests r WHERE `+strings.Join(where, " AND ")+` ORDER BY r.id DESC`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("find consultancies: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	var out []*Consultancy
+	for _, id := range ids {
+		c, err := s.FindConsultancyByID(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// RequestConsultancy records a school manager's request for a service. It
+// returns EINVALID for an unknown service or a blank description of the
+// need, and EFORBIDDEN for anyone but a school manager (or an admin on a
+// school's behalf).
+func (s *Service) RequestConsultancy(ctx context.Context, by *User, remoteAddr string, urn int64, product, need, preferred, po string) (*Consultancy, error) {
+	if by.Role != RoleSchoolManager && by.Role != RoleAdmin {
+		return nil, traded.Errorf(traded.EFORBIDDEN, "Only a school business manager can request consultancy.")
+	}
+	need, preferred, po = strings.TrimSpace(need), strings.TrimSpace(preferred), strings.TrimSpace(po)
+	if need == "" || len(need) > 4000 {
+		return nil, traded.FieldErrorf("need", "Tell us what your school needs (up to 4,000 characters).")
+	}
+	if len(preferred) > 500 || len(po) > 50 {
+		return nil, traded.FieldErrorf("preferred", "The preferred dates can have at most 500 characters, the PO number 50.")
+	}
+	var id int64
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		var kind string
+		if err := tx.QueryRowContext(ctx, `SELECT kind FROM products WHERE code = ? AND active = 1`, product).Scan(&kind); err != nil || kind != string(pricing.KindConsultancy) {
+			return traded.FieldErrorf("service", "Choose a service from the list.")
+		}
+		org, err := findOrganisation(ctx, tx, `urn = ?`, urn)
+		if err != nil {
+			return err
+		}
+		if by.Role == RoleSchoolManager && by.OrganisationID != org.ID {
+			return traded.Errorf(traded.ENOTFOUND, "There is no organisation with URN %d.", urn)
+		}
+		var n int64
+		var prefix string
+		if err := tx.QueryRowContext(ctx, `SELECT prefix, next FROM number_series WHERE name = 'consultancy'`).Scan(&prefix, &n); err != nil {
+			return fmt.Errorf("consultancy reference: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE number_series SET next = next + 1 WHERE name = 'consultancy'`); err != nil {
+			return fmt.Errorf("consultancy reference: %w", err)
+		}
+		ref := fmt.Sprintf("%s%06d", prefix, n)
+		now := store.FormatTime(tx.Now)
+		res, err := tx.ExecContext(ctx, `INSERT INTO consultancy_requests (reference, organisation_id, product_code, requested_by, need, preferred,
+			po_number, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'requested', ?, ?)`,
+			ref, org.ID, product, by.ID, need, preferred, po, now, now)
+		if err != nil {
+			return fmt.Errorf("request consultancy: %w", err)
+		}
+		id, _ = res.LastInsertId()
+		return tx.Audit(ctx, by.Actor(remoteAddr), "consultancy.request", "consultancy", ref, fmt.Sprintf("%s for %s", product, org.Name))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.FindConsultancyByID(ctx, id)
+}
+
+// VisitInput is a proposed visit day.
+type VisitInput struct {
+	Date string // YYYY-MM-DD
+	Part string // day, am, pm
+	Mode string // onsite, virtual
+}
+
+// QuoteInput is an admin's quote for a request.
+type QuoteInput struct {
+	AdviserID      int64
+	Visits         []VisitInput
+	Billing        string // monthly, completion
+	LateCancelRule string // full, half, none
+	Note           string
+}
+
+// adviserFree reports, inside the write transaction, whether the adviser
+// is free on the day part: not booked for the whole day, nor for the same
+// half, on any proposed or planned visit.
+func adviserFree(ctx context.Context, tx *store.Tx, adviserID int64, date, part string, exceptRequest int64) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM consultancy_visits WHERE adviser_id = ? AND visit_date = ?
+		AND status IN ('proposed', 'planned', 'delivered') AND request_id <> ? AND (part = 'day' OR ? = 'day' OR part = ?)`,
+		adviserID, date, exceptRequest, part, part).Scan(&n)
+	return n == 0, err
+}
+
+// QuoteConsultancy sends a school a quote: an adviser, proposed visit days
+// priced at the year's day and half-day rates for the school's tier, how it
+// will be billed and what a late cancellation costs. The proposed days hold
+// the adviser. It returns EINVALID for bad days, a non-adviser, a year with
+// no rates; ECONFLICT when the adviser is already booked on a day part
+// (however many quotes race: the check and the hold share one write
+// transaction), or the request is not open to quoting.
+func (s *Service) QuoteConsultancy(ctx context.Context, admin *User, remoteAddr string, requestID int64, in QuoteInput) error {
+	if admin.Role != RoleAdmin {
+		return traded.Errorf(traded.EFORBIDDEN, "Only an LA admin can quote.")
+	}
+	if in.Billing != "monthly" && in.Billing != "completion" {
+		return traded.FieldErrorf("billing", "Choose monthly billing or billing on completion.")
+	}
+	if in.LateCancelRule != "full" && in.LateCancelRule != "half" && in.LateCancelRule != "none" {
+		return traded.FieldErrorf("late_cancel_rule", "Choose what a late cancellation costs.")
+	}
+	if len(in.Visits) == 0 || len(in.Visits) > 40 {
+		return traded.FieldErrorf("visits", "Propose between 1 and 40 visit days.")
+	}
+	seen := map[string]bool{}
+	var first time.Time
+	for i, v := range in.Visits {
+		d, err := time.Parse(store.DateFormat, v.Date)
+		if err != nil {
+			return traded.FieldErrorf("visits", "Visit %d: enter the date as YYYY-MM-DD.", i+1)
+		}
+		if !IsWorkingDay(d) {
+			return traded.FieldErrorf("visits", "Visit %d: %s is not a working day.", i+1, d.Format("Monday 2 January 2006"))
+		}
+		if v.Part != "day" && v.Part != "am" && v.Part != "pm" {
+			return traded.FieldErrorf("visits", "Visit %d: choose a whole day, a morning or an afternoon.", i+1)
+		}
+		if v.Mode != "onsite" && v.Mode != "virtual" {
+			return traded.FieldErrorf("visits", "Visit %d: choose on site or online.", i+1)
+		}
+		for _, k := range []string{v.Date + "/" + v.Part, v.Date + "/day"} {
+			if seen[k] || (v.Part == "day" && (seen[v.Date+"/am"] || seen[v.Date+"/pm"])) {
+				return traded.FieldErrorf("visits", "Visit %d overlaps another day of this quote.", i+1)
+			}
+		}
+		seen[v.Date+"/"+v.Part] = true
+		if first.IsZero() || d.Before(first) {
+			first = d
+		}
+	}
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		c, err := findConsultancy(ctx, tx, requestID)
+		if err != nil {
+			return err
+		}
+		if c.Status != ConsultRequested && c.Status != ConsultQuoted {
+			return traded.Errorf(traded.ECONFLICT, "Request %s is %s: it cannot be quoted.", c.Reference, c.Status)
+		}
+		adviser, err := findUser(ctx, tx, `u.id = ?`, in.AdviserID)
+		if err != nil || adviser.Role != RoleAdviser || !adviser.Active {
+			return traded.FieldErrorf("adviser", "Choose an adviser.")
+		}
+		today := tx.Now.In(traded.London).Format(store.DateFormat)
+		if first.Format(store.DateFormat) <= today {
+			return traded.FieldErrorf("visits", "Propose days after today.")
+		}
+		year := pricing.AcademicYearOf(time.Date(first.Year(), first.Month(), first.Day(), 12, 0, 0, 0, traded.London), traded.London)
+		pl, err := s.loadCurrentList(ctx, tx, year)
+		if err != nil {
+			return err
+		}
+		org, err := findOrganisation(ctx, tx, `id = ?`, c.OrganisationID)
+		if err != nil {
+			return err
+		}
+		day, errDay := pl.Price(c.Product, org.Tier, pricing.RateDay)
+		half, errHalf := pl.Price(c.Product, org.Tier, pricing.RateHalfDay)
+		if errDay != nil || errHalf != nil {
+			return traded.FieldErrorf("adviser", "%s has no %s rates in the %s price list yet: set them first.", c.ServiceName, org.Tier, year)
+		}
+		// A new quote replaces the last: its proposed days are released first.
+		if _, err := tx.ExecContext(ctx, `UPDATE consultancy_visits SET status = 'cancelled', cancelled_at = ?, updated_at = ?
+			WHERE request_id = ? AND status = 'proposed'`, store.FormatTime(tx.Now), store.FormatTime(tx.Now), c.ID); err != nil {
+			return fmt.Errorf("quote: %w", err)
+		}
+		for _, v := range in.Visits {
+			free, err := adviserFree(ctx, tx, adviser.ID, v.Date, v.Part, 0)
+			if err != nil {
+				return fmt.Errorf("quote: %w", err)
+			}
+			if !free {
+				return traded.Errorf(traded.ECONFLICT, "%s is already booked on %s: choose another day or adviser.", adviser.Name, v.Date)
+			}
+			now := store.FormatTime(tx.Now)
+			if _, err := tx.ExecContext(ctx, `INSERT INTO consultancy_visits (request_id, adviser_id, visit_date, part, mode, status, uid, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, 'proposed', ?, ?, ?)`, c.ID, adviser.ID, v.Date, v.Part, v.Mode, newUID(), now, now); err != nil {
+				return fmt.Errorf("quote: %w", err)
+			}
+		}
+		now := store.FormatTime(tx.Now)
+		if _, err := tx.ExecContext(ctx, `UPDATE consultancy_requests SET status = 'quoted', adviser_id = ?, academic_year = ?, day_pence = ?,
+			half_day_pence = ?, quote_note = ?, billing = ?, late_cancel_rule = ?, quoted_at = ?, updated_at = ? WHERE id = ?`,
+			adviser.ID, year.String(), int64(day), int64(half), strings.TrimSpace(in.Note), in.Billing, in.LateCancelRule, now, now, c.ID); err != nil {
+			return fmt.Errorf("quote: %w", err)
+		}
+		n := 0
+		for _, v := range in.Visits {
+			n += halfDaysOf(v.Part)
+		}
+		return tx.Audit(ctx, admin.Actor(remoteAddr), "consultancy.quote", "consultancy", c.Reference,
+			fmt.Sprintf("%s, %d half day(s), %s before VAT", adviser.Name, n, ConsultancyFee(n, day, half)))
+	})
+}
+
+// DecideQuote accepts or declines a quote for the school. Accepting makes
+// the request an engagement and plans its visit days; declining releases
+// the adviser. It returns ECONFLICT unless the request is quoted.
+func (s *Service) DecideQuote(ctx context.Context, by *User, remoteAddr string, requestID int64, accept bool) error {
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		c, err := findConsultancy(ctx, tx, requestID)
+		if err != nil {
+			return err
+		}
+		if by.Role != RoleAdmin && !(by.Role == RoleSchoolManager && by.OrganisationID == c.OrganisationID) {
+			return traded.Errorf(traded.ENOTFOUND, "There is no consultancy request %d.", requestID)
+		}
+		if c.Status != ConsultQuoted {
+			return traded.Errorf(traded.ECONFLICT, "Request %s has no quote waiting for a decision.", c.Reference)
+		}
+		now := store.FormatTime(tx.Now)
+		status, visits, action := ConsultAccepted, "planned", "consultancy.accept"
+		if !accept {
+			status, visits, action = ConsultDeclined, "cancelled", "consultancy.decline"
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE consultancy_requests SET status = ?, decided_at = ?, updated_at = ? WHERE id = ?`, status, now, now, c.ID); err != nil {
+			return fmt.Errorf("decide quote: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE consultancy_visits SET status = ?, updated_at = ? WHERE request_id = ? AND status = 'proposed'`,
+			visits, now, c.ID); err != nil {
+			return fmt.Errorf("decide quote: %w", err)
+		}
+		return tx.Audit(ctx, by.Actor(remoteAddr), action, "consultancy", c.Reference, fmt.Sprintf("%s before VAT", c.QuotedFee()))
+	})
+}
+
+// LogDelivery records what an adviser delivered on a visit: half days (1
+// or 2, no more than planned) and a short note the school sees. Only the
+// visit's adviser (or an admin) may; it returns ECONFLICT for a visit not
+// planned and EINVALID for a bad amount or a blank note.
+func (s *Service) LogDelivery(ctx context.Context, by *User, remoteAddr string, visitID int64, halfDays int, note string) error {
+	note = strings.TrimSpace(note)
+	if note == "" || len(note) > 2000 {
+		return traded.FieldErrorf("note", "Write a short note of what was done (up to 2,000 characters).")
+	}
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		var reqID, adviserID int64
+		var part, status, date string
+		err := tx.QueryRowContext(ctx, `SELECT request_id, adviser_id, part, status, visit_date FROM consultancy_visits WHERE id = ?`, visitID).
+			Scan(&reqID, &adviserID, &part, &status, &date)
+		if errors.Is(err, sql.ErrNoRows) || (by.Role != RoleAdmin && by.ID != adviserID) {
+			return traded.Errorf(traded.ENOTFOUND, "There is no visit %d.", visitID)
+		} else if err != nil {
+			return fmt.Errorf("log delivery: %w", err)
+		}
+		if status != "planned" {
+			return traded.Errorf(traded.ECONFLICT, "That visit is %s: only a planned visit can be logged.", status)
+		}
+		if halfDays < 1 || halfDays > halfDaysOf(part) {
+			return traded.FieldErrorf("half_days", "Log a half day or, for a whole-day visit, a day.")
+		}
+		if date > tx.Now.In(traded.London).Format(store.DateFormat) {
+			return traded.FieldErrorf("half_days", "A visit can be logged on or after its day.")
+		}
+		now := store.FormatTime(tx.Now)
+		if _, err := tx.ExecContext(ctx, `UPDATE consultancy_visits SET status = 'delivered', delivered_half_days = ?, delivery_note = ?,
+			delivered_at = ?, updated_at = ? WHERE id = ?`, halfDays, note, now, now, visitID); err != nil {
+			return fmt.Errorf("log delivery: %w", err)
+		}
+		return tx.Audit(ctx, by.Actor(remoteAddr), "consultancy.deliver", "visit", strconv.FormatInt(visitID, 10),
+			fmt.Sprintf("%d half day(s) on %s", halfDays, date))
+	})
+}
+
+// CancelVisit cancels a planned visit. Inside 10 working days of its date
+// the engagement's rule applies: the full visit, half of it (at least a
+// half day) or nothing is charged; before that it is free.
+func (s *Service) CancelVisit(ctx context.Context, by *User, remoteAddr string, visitID int64, reason string) error {
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		var reqID int64
+		var part, status, date string
+		err := tx.QueryRowContext(ctx, `SELECT request_id, part, status, visit_date FROM consultancy_visits WHERE id = ?`, visitID).
+			Scan(&reqID, &part, &status, &date)
+		if errors.Is(err, sql.ErrNoRows) {
+			return traded.Errorf(traded.ENOTFOUND, "There is no visit %d.", visitID)
+		} else if err != nil {
+			return fmt.Errorf("cancel visit: %w", err)
+		}
+		c, err := findConsultancy(ctx, tx, reqID)
+		if err != nil {
+			return err
+		}
+		if by.Role != RoleAdmin && !(by.Role == RoleSchoolManager && by.OrganisationID == c.OrganisationID) {
+			return traded.Errorf(traded.ENOTFOUND, "There is no visit %d.", visitID)
+		}
+		if status != "planned" {
+			return traded.Errorf(traded.ECONFLICT, "That visit is %s: only a planned visit can be cancelled.", status)
+		}
+		charge := 0
+		d, _ := time.Parse(store.DateFormat, date)
+		today := tx.Now.In(traded.London)
+		todayDate := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
+		if !todayDate.Before(AddWorkingDays(d, -10)) {
+			switch c.LateCancelRule {
+			case "full":
+				charge = halfDaysOf(part)
+			case "half":
+				charge = max(1, halfDaysOf(part)/2)
+			}
+		}
+		now := store.FormatTime(tx.Now)
+		if _, err := tx.ExecContext(ctx, `UPDATE consultancy_visits SET status = 'cancelled', charge_half_days = ?, cancelled_at = ?,
+			sequence = sequence + 1, updated_at = ? WHERE id = ?`, charge, now, now, visitID); err != nil {
+			return fmt.Errorf("cancel visit: %w", err)
+		}
+		return tx.Audit(ctx, by.Actor(remoteAddr), "consultancy.cancel_visit", "visit", strconv.FormatInt(visitID, 10),
+			fmt.Sprintf("%s %s: %s; %d half day(s) charged", date, part, strings.TrimSpace(reason), charge))
+	})
+}
+
+// AdviserDay is one adviser's commitments on one day, for the planner.
+type AdviserDay struct {
+	Date  string
+	Parts map[string]string // day/am/pm -> the request reference booked
+}
+
+// Planner returns each adviser's booked day parts between from and to
+// (YYYY-MM-DD inclusive), by adviser id and date.
+func (s *Service) Planner(ctx context.Context, from, to string) (map[int64]map[string]*AdviserDay, error) {
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT v.adviser_id, v.visit_date, v.part, r.reference FROM consultancy_visits v
+		JOIN consultancy_requests r ON r.id = v.request_id WHERE v.visit_date BETWEEN ? AND ? AND v.status IN ('proposed', 'planned', 'delivered')
+		ORDER BY v.visit_date`, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("planner: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]map[string]*AdviserDay{}
+	for rows.Next() {
+		var id int64
+		var date, part, ref string
+		if err := rows.Scan(&id, &date, &part, &ref); err != nil {
+			return nil, err
+		}
+		if out[id] == nil {
+			out[id] = map[string]*AdviserDay{}
+		}
+		if out[id][date] == nil {
+			out[id][date] = &AdviserDay{Date: date, Parts: map[string]string{}}
+		}
+		out[id][date].Parts[part] = ref
+	}
+	return out, rows.Err()
+}
+
+// SetAvailability records how many days an adviser has for traded work in
+// each half-term of a year.
+func (s *Service) SetAvailability(ctx context.Context, actor store.Actor, adviserID int64, year pricing.AcademicYear, days map[string]int) error {
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		u, err := findUser(ctx, tx, `u.id = ?`, adviserID)
+		if err != nil || u.Role != RoleAdviser {
+			return traded.FieldErrorf("adviser", "Choose an adviser.")
+		}
+		terms := make([]string, 0, len(days))
+		for t := range days {
+			terms = append(terms, t)
+		}
+		sort.Strings(terms)
+		for _, t := range terms {
+			if TermNames[t] == "" || days[t] < 0 || days[t] > 40 {
+				return traded.FieldErrorf("days", "Give each half-term's days, 0 to 40.")
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO adviser_availability (adviser_id, academic_year, term, days) VALUES (?, ?, ?, ?)
+				ON CONFLICT (adviser_id, academic_year, term) DO UPDATE SET days = excluded.days`, adviserID, year.String(), t, days[t]); err != nil {
+				return fmt.Errorf("availability: %w", err)
+			}
+		}
+		return tx.Audit(ctx, actor, "adviser.availability", "user", strconv.FormatInt(adviserID, 10), year.String())
+	})
+}

@@ -1,0 +1,265 @@
+package booking_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"traded"
+	"traded/booking"
+	"traded/demo"
+	"traded/pricing"
+	"traded/store"
+	"traded/store/storetest"
+)
+
+type consultFixture struct {
+	ctx   context.Context
+	svc   *booking.Service
+	clock *traded.FixedClock
+	admin *booking.User
+	adv   *booking.User
+	adv2  *booking.User
+}
+
+func newConsultFixture(t *testing.T) *consultFixture {
+	t.Helper()
+	db, clock := storetest.Open(t)
+	svc := booking.NewService(db)
+	svc.PasswordCost = 4
+	ctx := context.Background()
+	if err := demo.LoadBase(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	f := &consultFixture{ctx: ctx, svc: svc, clock: clock}
+	var err error
+	if f.admin, err = svc.FindUserByEmail(ctx, "admin@traded.example"); err != nil {
+		t.Fatal(err)
+	}
+	if f.adv, err = svc.FindUserByEmail(ctx, "adviser@traded.example"); err != nil {
+		t.Fatal(err)
+	}
+	if f.adv2, err = svc.CreateUser(ctx, store.System, booking.UserInput{Email: "adviser2@traded.example", Name: "Second Adviser", Role: booking.RoleAdviser, Password: "a long password 1"}); err != nil {
+		t.Fatal(err)
+	}
+	var rates []booking.ConsultancyRate
+	for _, tr := range []struct {
+		tier      pricing.Tier
+		day, half pricing.Money
+	}{{pricing.Maintained, 45000, 25000}, {pricing.Academy, 50000, 27500}, {pricing.External, 60000, 32500}} {
+		rates = append(rates, booking.ConsultancyRate{Product: "governance-qa", Tier: tr.tier, Day: tr.day, HalfDay: tr.half})
+	}
+	if err := svc.SetConsultancyRates(ctx, store.System, 2026, rates); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *consultFixture) request(t *testing.T, managerEmail string, urn int64) *booking.Consultancy {
+	t.Helper()
+	m, err := f.svc.FindUserByEmail(f.ctx, managerEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.svc.RequestConsultancy(f.ctx, m, "", urn, "governance-qa", "A review of our board before Ofsted", "Spring term", "PO-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestConsultancy_QuotePerTier(t *testing.T) {
+	f := newConsultFixture(t)
+	visits := []booking.VisitInput{{Date: "2027-01-12", Part: "day", Mode: "onsite"}, {Date: "2027-01-19", Part: "am", Mode: "virtual"}}
+	for _, tt := range []struct {
+		manager string
+		urn     int64
+		want    pricing.Money // 1 day + 1 half day
+		adviser *booking.User
+	}{
+		{"manager@chelmervalley.example", 990001, 45000 + 25000, f.adv},
+		{"manager@basildonmeadows.example", 990004, 50000 + 27500, f.adv2},
+	} {
+		c := f.request(t, tt.manager, tt.urn)
+		if err := f.svc.QuoteConsultancy(f.ctx, f.admin, "", c.ID, booking.QuoteInput{AdviserID: tt.adviser.ID, Visits: visits, Billing: "completion", LateCancelRule: "full"}); err != nil {
+			t.Fatal(err)
+		}
+		c, _ = f.svc.FindConsultancyByID(f.ctx, c.ID)
+		if c.Status != booking.ConsultQuoted || c.QuotedHalfDays() != 3 || c.QuotedFee() != tt.want {
+			t.Errorf("URN %d: %s, %d half days, %s; want quoted, 3, %s", tt.urn, c.Status, c.QuotedHalfDays(), c.QuotedFee(), tt.want)
+		}
+	}
+	if got := booking.ConsultancyFee(5, 45000, 25000); got != 2*45000+25000 {
+		t.Errorf("5 half days = %s, want £1,150.00", got)
+	}
+	t.Run("NoRatesForTier", func(t *testing.T) {
+		c := f.request(t, "manager@leighcliffs.example", 990007)
+		err := f.svc.QuoteConsultancy(f.ctx, f.admin, "", c.ID, booking.QuoteInput{AdviserID: f.adv.ID,
+			Visits: []booking.VisitInput{{Date: "2027-02-02", Part: "day", Mode: "onsite"}}, Billing: "completion", LateCancelRule: "full"})
+		if err != nil {
+			t.Fatalf("external has rates: %v", err)
+		}
+	})
+	t.Run("BadVisits", func(t *testing.T) {
+		c := f.request(t, "manager@chelmervalley.example", 990001)
+		for name, v := range map[string][]booking.VisitInput{
+			"Saturday":    {{Date: "2027-01-16", Part: "day", Mode: "onsite"}},
+			"BankHoliday": {{Date: "2026-12-28", Part: "day", Mode: "onsite"}},
+			"Past":        {{Date: "2026-11-20", Part: "day", Mode: "onsite"}},
+			"BadPart":     {{Date: "2027-01-13", Part: "evening", Mode: "onsite"}},
+			"Overlap":     {{Date: "2027-01-13", Part: "day", Mode: "onsite"}, {Date: "2027-01-13", Part: "am", Mode: "onsite"}},
+		} {
+			err := f.svc.QuoteConsultancy(f.ctx, f.admin, "", c.ID, booking.QuoteInput{AdviserID: f.adv.ID, Visits: v, Billing: "completion", LateCancelRule: "full"})
+			if traded.ErrorCode(err) != traded.EINVALID {
+				t.Errorf("%s: %v, want invalid", name, err)
+			}
+		}
+	})
+}
+
+func TestConsultancy_AcceptDecline(t *testing.T) {
+	f := newConsultFixture(t)
+	manager, _ := f.svc.FindUserByEmail(f.ctx, "manager@chelmervalley.example")
+	other, _ := f.svc.FindUserByEmail(f.ctx, "manager@basildonmeadows.example")
+	quote := func(date string) *booking.Consultancy {
+		c := f.request(t, "manager@chelmervalley.example", 990001)
+		if err := f.svc.QuoteConsultancy(f.ctx, f.admin, "", c.ID, booking.QuoteInput{AdviserID: f.adv.ID,
+			Visits: []booking.VisitInput{{Date: date, Part: "day", Mode: "onsite"}}, Billing: "monthly", LateCancelRule: "half"}); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	a := quote("2027-01-12")
+	if err := f.svc.DecideQuote(f.ctx, other, "", a.ID, true); traded.ErrorCode(err) != traded.ENOTFOUND {
+		t.Errorf("another school accepting: %v, want not found", err)
+	}
+	if err := f.svc.DecideQuote(f.ctx, manager, "", a.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	a, _ = f.svc.FindConsultancyByID(f.ctx, a.ID)
+	if a.Status != booking.ConsultAccepted || a.Visits[0].Status != "planned" {
+		t.Errorf("accepted: %s, visit %s", a.Status, a.Visits[0].Status)
+	}
+	if err := f.svc.DecideQuote(f.ctx, manager, "", a.ID, false); traded.ErrorCode(err) != traded.ECONFLICT {
+		t.Errorf("deciding twice: %v", err)
+	}
+	d := quote("2027-01-13")
+	if err := f.svc.DecideQuote(f.ctx, manager, "", d.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	// Declining releases the adviser's day.
+	e := quote("2027-01-13")
+	e, _ = f.svc.FindConsultancyByID(f.ctx, e.ID)
+	if e.Status != booking.ConsultQuoted {
+		t.Errorf("the declined day was not released: %s", e.Status)
+	}
+}
+
+// TestConsultancy_DoubleBookingRace: many quotes for the same adviser and
+// day at once: exactly one holds it.
+func TestConsultancy_DoubleBookingRace(t *testing.T) {
+	f := newConsultFixture(t)
+	var reqs []*booking.Consultancy
+	for i := 0; i < 20; i++ {
+		reqs = append(reqs, f.request(t, "manager@chelmervalley.example", 990001))
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	codes := map[string]int{}
+	for i, c := range reqs {
+		wg.Add(1)
+		go func(i int, c *booking.Consultancy) {
+			defer wg.Done()
+			part := []string{"day", "am", "pm"}[i%3]
+			err := f.svc.QuoteConsultancy(f.ctx, f.admin, "", c.ID, booking.QuoteInput{AdviserID: f.adv.ID,
+				Visits: []booking.VisitInput{{Date: "2027-02-03", Part: part, Mode: "onsite"}}, Billing: "completion", LateCancelRule: "full"})
+			mu.Lock()
+			codes[traded.ErrorCode(err)]++
+			mu.Unlock()
+		}(i, c)
+	}
+	wg.Wait()
+	// Either one whole day, or a morning and an afternoon: never more.
+	plan, err := f.svc.Planner(f.ctx, "2027-02-03", "2027-02-03")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := plan[f.adv.ID]["2027-02-03"].Parts
+	if _, whole := parts["day"]; (whole && len(parts) != 1) || (!whole && len(parts) != 2) {
+		t.Errorf("adviser's day holds %v: double-booked", parts)
+	}
+	if codes[""] != len(parts) || codes[traded.ECONFLICT] != 20-len(parts) {
+		t.Errorf("outcomes %v, want %d successes and the rest conflicts", codes, len(parts))
+	}
+}
+
+func TestConsultancy_DeliveryAndLateCancel(t *testing.T) {
+	f := newConsultFixture(t)
+	manager, _ := f.svc.FindUserByEmail(f.ctx, "manager@chelmervalley.example")
+	c := f.request(t, "manager@chelmervalley.example", 990001)
+	if err := f.svc.QuoteConsultancy(f.ctx, f.admin, "", c.ID, booking.QuoteInput{AdviserID: f.adv.ID, Billing: "completion", LateCancelRule: "half",
+		Visits: []booking.VisitInput{{Date: "2026-12-01", Part: "day", Mode: "onsite"}, {Date: "2027-01-26", Part: "day", Mode: "onsite"}, {Date: "2027-03-02", Part: "am", Mode: "virtual"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.DecideQuote(f.ctx, manager, "", c.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	c, _ = f.svc.FindConsultancyByID(f.ctx, c.ID)
+	first, second, third := c.Visits[0], c.Visits[1], c.Visits[2]
+
+	t.Run("LogBeforeTheDay", func(t *testing.T) {
+		if err := f.svc.LogDelivery(f.ctx, f.adv, "", first.ID, 2, "Met the chair"); traded.ErrorCode(err) != traded.EINVALID {
+			t.Errorf("%v, want invalid", err)
+		}
+	})
+	f.clock.Set(time.Date(2026, 12, 1, 17, 0, 0, 0, time.UTC))
+	t.Run("OnlyTheAdviser", func(t *testing.T) {
+		if err := f.svc.LogDelivery(f.ctx, f.adv2, "", first.ID, 2, "x"); traded.ErrorCode(err) != traded.ENOTFOUND {
+			t.Errorf("another adviser: %v, want not found", err)
+		}
+		if err := f.svc.LogDelivery(f.ctx, manager, "", first.ID, 2, "x"); traded.ErrorCode(err) != traded.ENOTFOUND {
+			t.Errorf("the school: %v, want not found", err)
+		}
+	})
+	if err := f.svc.LogDelivery(f.ctx, f.adv, "", first.ID, 2, "Met the chair and clerk; reviewed minutes"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.LogDelivery(f.ctx, f.adv, "", first.ID, 2, "again"); traded.ErrorCode(err) != traded.ECONFLICT {
+		t.Errorf("logging twice: %v", err)
+	}
+	// 26 January 2027 is inside 10 working days on 20 January: half is charged.
+	f.clock.Set(time.Date(2027, 1, 20, 10, 0, 0, 0, time.UTC))
+	if err := f.svc.CancelVisit(f.ctx, manager, "", second.ID, "head ill"); err != nil {
+		t.Fatal(err)
+	}
+	// 2 March is well outside: free.
+	if err := f.svc.CancelVisit(f.ctx, manager, "", third.ID, "no longer needed"); err != nil {
+		t.Fatal(err)
+	}
+	c, _ = f.svc.FindConsultancyByID(f.ctx, c.ID)
+	for _, v := range c.Visits {
+		switch v.ID {
+		case first.ID:
+			if v.Status != "delivered" || v.DeliveredHalf != 2 {
+				t.Errorf("first visit: %s %d", v.Status, v.DeliveredHalf)
+			}
+		case second.ID:
+			if v.Status != "cancelled" || v.ChargeHalfDays != 1 {
+				t.Errorf("late cancellation under the half rule: charged %d half days, want 1", v.ChargeHalfDays)
+			}
+		case third.ID:
+			if v.Status != "cancelled" || v.ChargeHalfDays != 0 {
+				t.Errorf("early cancellation: charged %d half days, want 0", v.ChargeHalfDays)
+			}
+		}
+	}
+}
+
+func TestQuadrant(t *testing.T) {
+	for district, want := range map[string]string{"Colchester": "North East", "Maldon": "Mid", "Castle Point": "South", "Uttlesford": "West", "Thurrock": "Outside Essex"} {
+		if got := booking.Quadrant(district); got != want {
+			t.Errorf("Quadrant(%s) = %s, want %s", district, got, want)
+		}
+	}
+}
