@@ -101,7 +101,35 @@ func LoadBase(ctx context.Context, svc *booking.Service) error {
 	if err := svc.UpsertOrganisations(ctx, actor, Schools, "demo"); err != nil {
 		return fmt.Errorf("demo schools: %w", err)
 	}
-	return loadUsers(ctx, svc)
+	if err := loadUsers(ctx, svc); err != nil {
+		return err
+	}
+	return loadConsultancyRates(ctx, svc, current)
+}
+
+// consultancyRates are the demo's day and half-day rates, the same for
+// every service: the LA sets its own.
+var consultancyRates = map[pricing.Tier][2]pricing.Money{
+	pricing.Maintained: {45000, 25000},
+	pricing.Academy:    {52500, 28500},
+	pricing.External:   {62500, 34000},
+}
+
+// loadConsultancyRates gives every consultancy service its demo rates in
+// the current year's list, once.
+func loadConsultancyRates(ctx context.Context, svc *booking.Service, year pricing.AcademicYear) error {
+	services, err := svc.FindConsultancyServices(ctx, year)
+	if err != nil || len(services) == 0 || len(services[0].Day) > 0 {
+		return err
+	}
+	var rates []booking.ConsultancyRate
+	for _, s := range services {
+		for _, t := range pricing.Tiers {
+			r := consultancyRates[t]
+			rates = append(rates, booking.ConsultancyRate{Product: s.Code, Tier: t, Day: r[0], HalfDay: r[1]})
+		}
+	}
+	return svc.SetConsultancyRates(ctx, actor, year, rates)
 }
 
 // loadBilling gives finance something to look at: subscriptions bought by a

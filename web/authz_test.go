@@ -204,6 +204,25 @@ var authzMatrix = []authzRoute{
 	{method: "POST", path: "/admin/outbox/:id/resend", want: "401 403 403 403 409 403 403", fill: "/admin/outbox/1/resend"},
 	{method: "GET", path: "/admin/terms", want: "303 403 403 403 200 403"},
 	{method: "POST", path: "/admin/terms", want: "401 403 403 403 422 403", form: url.Values{"year": {"2026/27"}}},
+
+	// Consultancy. :id is no request: 404 to those allowed to look.
+	{method: "GET", path: "/consultancy", want: "303 200 403 200 200 200"},
+	{method: "POST", path: "/consultancy", want: "401 422 403 403 403 403", form: url.Values{"service": {"governance-qa"}}},
+	{method: "GET", path: "/consultancy/:id", want: "303 404 404 404 404 404 404", fill: "/consultancy/999999"},
+	{method: "POST", path: "/consultancy/:id/quote", want: "401 403 403 403 404 403 403", fill: "/consultancy/999999/quote"},
+	{method: "POST", path: "/consultancy/:id/:decision", want: "401 404 404 404 404 404 404", fill: "/consultancy/999999/accept"},
+	{method: "POST", path: "/consultancy/visits/:vid/deliver", want: "401 404 404 404 404 404 404", fill: "/consultancy/visits/999999/deliver"},
+	{method: "POST", path: "/consultancy/visits/:vid/cancel", want: "401 404 404 404 404 404 404", fill: "/consultancy/visits/999999/cancel"},
+	{method: "GET", path: "/admin/planner", want: "303 403 403 403 200 403"},
+	{method: "POST", path: "/admin/advisers/:id/availability", want: "401 403 403 403 422 403 403", form: url.Values{"year": {"2026/27"}, "autumn1": {"5"}}},
+	{method: "POST", path: "/admin/consultancy/rates", want: "401 403 403 403 422 403", form: url.Values{"year": {"2026/27"}}},
+	{method: "GET", path: "/admin/consultancy/report", want: "303 403 403 403 200 403"},
+	{method: "POST", path: "/finance/consultancy-invoices", want: "401 403 403 303 303 403"},
+	{method: "GET", path: "/api/v1/consultancy/services", want: "200 200 200 200 200 200"},
+	{method: "GET", path: "/api/v1/consultancy/requests", want: "401 200 403 200 200 200"},
+	{method: "POST", path: "/api/v1/consultancy/requests", want: "401 201 403 403 403 403",
+		json: `{"service":"governance-qa","need":"A review of our board"}`},
+	{method: "GET", path: "/api/v1/consultancy/requests/:id", want: "401 404 404 404 404 404 404", fill: "/api/v1/consultancy/requests/999999"},
 }
 
 const quoteJSON = `{"organisation":"990001","academic_year":"2021/22","items":[{"product":"psa-subscription"}]}`

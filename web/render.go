@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"html/template"
 	"strings"
 	"time"
@@ -46,15 +47,17 @@ type FieldError struct {
 var navFor = map[booking.Role][]NavItem{
 	"": {{Label: "Programme", Href: "/programme"}, {Label: "Catalogue", Href: "/catalogue"}, {Label: "Sign in", Href: "/sign-in"}},
 	booking.RoleSchoolManager: {{Label: "Home", Href: "/"}, {Label: "Programme", Href: "/programme"}, {Label: "Bookings", Href: "/bookings"},
-		{Label: "Invoices", Href: "/invoices"}, {Label: "Staff", Href: "/school/staff"}, {Label: "Your account", Href: "/account"}},
+		{Label: "Consultancy", Href: "/consultancy"}, {Label: "Invoices", Href: "/invoices"}, {Label: "Staff", Href: "/school/staff"},
+		{Label: "Your account", Href: "/account"}},
 	booking.RoleTeacher: {{Label: "Home", Href: "/"}, {Label: "Programme", Href: "/programme"}, {Label: "Your bookings", Href: "/bookings"},
 		{Label: "Your account", Href: "/account"}},
 	booking.RoleFinance: {{Label: "Home", Href: "/"}, {Label: "Invoices", Href: "/invoices"}, {Label: "Organisations", Href: "/admin/organisations"},
 		{Label: "Catalogue", Href: "/catalogue"}, {Label: "Your account", Href: "/account"}},
-	booking.RoleAdmin: {{Label: "Home", Href: "/"}, {Label: "Sessions", Href: "/admin/sessions"}, {Label: "Invoices", Href: "/invoices"},
+	booking.RoleAdmin: {{Label: "Home", Href: "/"}, {Label: "Sessions", Href: "/admin/sessions"}, {Label: "Consultancy", Href: "/consultancy"},
+		{Label: "Invoices", Href: "/invoices"},
 		{Label: "Organisations", Href: "/admin/organisations"}, {Label: "Users", Href: "/admin/users"}, {Label: "Audit log", Href: "/admin/audit"},
 		{Label: "Your account", Href: "/account"}},
-	booking.RoleAdviser: {{Label: "Home", Href: "/"}, {Label: "Programme", Href: "/programme"}, {Label: "Your account", Href: "/account"}},
+	booking.RoleAdviser: {{Label: "Home", Href: "/"}, {Label: "Consultancy", Href: "/consultancy"}, {Label: "Your account", Href: "/account"}},
 }
 
 // page returns the frame for a page with the given title.
@@ -137,7 +140,38 @@ func templateFuncs() template.FuncMap {
 			}
 			return t.Format("2 January 2006")
 		},
-		"inc": func(i int) int { return i + 1 },
+		"inc":   func(i int) int { return i + 1 },
+		"add":   func(a, b int) int { return a + b },
+		"mul":   func(a, b int) int { return a * b },
+		"tiers": func() []pricing.Tier { return pricing.Tiers },
+		"halfDays": func(n int) string {
+			switch {
+			case n == 1:
+				return "half a day"
+			case n%2 == 0 && n == 2:
+				return "1 day"
+			case n%2 == 0:
+				return fmt.Sprintf("%d days", n/2)
+			}
+			return fmt.Sprintf("%d and a half days", n/2)
+		},
+		"partLabel": func(p string) string {
+			return map[string]string{"day": "Whole day", "am": "Morning", "pm": "Afternoon"}[p]
+		},
+		"visitStatus": func(s string) string {
+			return map[string]string{"proposed": "Proposed", "planned": "Planned", "delivered": "Delivered", "cancelled": "Cancelled"}[s]
+		},
+		"consultancyStatus": func(s string) string {
+			return map[string]string{"requested": "Waiting for a quote", "quoted": "Quote to decide", "accepted": "Engaged",
+				"declined": "Declined", "withdrawn": "Withdrawn", "completed": "Completed", "cancelled": "Cancelled"}[s]
+		},
+		"consultancyColour": func(s string) string {
+			return map[string]string{"requested": "yellow", "quoted": "purple", "accepted": "green", "completed": "blue"}[s] + map[bool]string{true: "grey", false: ""}[s == "declined" || s == "withdrawn" || s == "cancelled"]
+		},
+		"termName":    func(t string) string { return booking.TermNames[t] },
+		"chartHeight": func(bars []bar) int { return max(len(bars)*28, 28) },
+		"chartOf":     func(title string, bars []bar) chartArgs { return chartArgs{Title: title, Bars: bars} },
+		"visitRow":    func(p *consultancyPage, v *booking.Visit) visitRowArgs { return visitRowArgs{Page: p, Visit: v} },
 		"attendanceLabel": func(a string) string {
 			return map[string]string{"attended": "Attended", "partial": "Attended in part", "absent": "Absent"}[a]
 		},
@@ -165,4 +199,16 @@ func templateFuncs() template.FuncMap {
 			return f
 		},
 	}
+}
+
+// chartArgs is what the bar-chart partial needs.
+type chartArgs struct {
+	Title string
+	Bars  []bar
+}
+
+// visitRowArgs is what the visit-row partial needs.
+type visitRowArgs struct {
+	Page  *consultancyPage
+	Visit *booking.Visit
 }

@@ -152,6 +152,7 @@ func (s *Server) routes() {
 	s.financeRoutes(app)
 	s.bookingRoutes(app)
 	s.calendarRoutes(app)
+	s.consultancyRoutes(app)
 	s.outboxRoutes(app)
 }
 

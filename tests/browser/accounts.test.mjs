@@ -90,7 +90,7 @@ const roles = [
     email: 'manager@chelmervalley.example',
     name: 'Morgan Manager',
     h1: 'Chelmer Valley Community Primary School',
-    nav: ['/', '/programme', '/bookings', '/invoices', '/school/staff', '/account'],
+    nav: ['/', '/programme', '/bookings', '/consultancy', '/invoices', '/school/staff', '/account'],
     extra: ['/school/staff', '/account', '/subscribe', '/statement', '/school/settings', '/catalogue'],
   },
   {
@@ -114,15 +114,16 @@ const roles = [
     email: 'admin@traded.example',
     name: 'Alex Admin',
     h1: 'Catalogue and sessions',
-    nav: ['/', '/admin/sessions', '/invoices', '/admin/organisations', '/admin/users', '/admin/audit', '/account'],
-    extra: ['/admin/users', '/admin/organisations', '/admin/organisations/990001', '/admin/audit', '/programme', '/catalogue'],
+    nav: ['/', '/admin/sessions', '/consultancy', '/invoices', '/admin/organisations', '/admin/users', '/admin/audit', '/account'],
+    extra: ['/admin/users', '/admin/organisations', '/admin/organisations/990001', '/admin/audit', '/programme', '/catalogue',
+      '/admin/planner', '/admin/consultancy/report', '/admin/outbox', '/admin/terms'],
   },
   {
     role: 'adviser',
     email: 'adviser@traded.example',
     name: 'Ada Adviser',
     h1: 'Your consultancy work',
-    nav: ['/', '/programme', '/account'],
+    nav: ['/', '/consultancy', '/account'],
     extra: [],
   },
 ];
