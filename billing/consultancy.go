@@ -136,3 +136,47 @@ func dayPart(halfDays int) string {
 	}
 	return fmt.Sprintf("%d half days", halfDays)
 }
+
+// IncomeRow is consultancy income, net of VAT and of credit notes, for one
+// service or quadrant.
+type IncomeRow struct {
+	Label string
+	Net   pricing.Money
+}
+
+// ConsultancyIncome returns the year's consultancy income (invoiced, net of
+// VAT, less credits) by service and by quadrant (a school's quadrant comes
+// from its district; schools outside Essex are "Outside Essex").
+func (s *Service) ConsultancyIncome(ctx context.Context, year pricing.AcademicYear, quadrant func(district string) string) (byService, byQuadrant []IncomeRow, err error) {
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT p.name, o.district,
+			SUM(l.net_pence - COALESCE((SELECT SUM(c.net_pence) FROM credit_note_lines c WHERE c.invoice_line_id = l.id), 0))
+		FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id JOIN organisations o ON o.id = i.organisation_id
+		JOIN products p ON p.code = l.product_code
+		WHERE i.status = 'issued' AND i.source = 'consultancy' AND i.academic_year = ?
+		GROUP BY p.name, o.district ORDER BY p.sort`, year.String())
+	if err != nil {
+		return nil, nil, fmt.Errorf("consultancy income: %w", err)
+	}
+	defer rows.Close()
+	service, quad := map[string]pricing.Money{}, map[string]pricing.Money{}
+	var services []string
+	for rows.Next() {
+		var name, district string
+		var net int64
+		if err := rows.Scan(&name, &district, &net); err != nil {
+			return nil, nil, err
+		}
+		if _, ok := service[name]; !ok {
+			services = append(services, name)
+		}
+		service[name] += pricing.Money(net)
+		quad[quadrant(district)] += pricing.Money(net)
+	}
+	for _, n := range services {
+		byService = append(byService, IncomeRow{n, service[n]})
+	}
+	for _, q := range []string{"North East", "Mid", "South", "West", "Outside Essex"} {
+		byQuadrant = append(byQuadrant, IncomeRow{q, quad[q]})
+	}
+	return byService, byQuadrant, rows.Err()
+}

@@ -691,3 +691,47 @@ func (s *Service) SetAvailability(ctx context.Context, actor store.Actor, advise
 		return tx.Audit(ctx, actor, "adviser.availability", "user", strconv.FormatInt(adviserID, 10), year.String())
 	})
 }
+
+// Utilisation is one adviser's traded days in one half-term.
+type Utilisation struct {
+	AdviserID   int64
+	Adviser     string
+	Term        string
+	Available   int // days
+	BookedHalf  int // half days planned or delivered
+	Delivered   int // half days delivered
+	PercentUsed int // booked as a share of available, 0 when none available
+}
+
+// AdviserUtilisation returns, for each adviser and half-term of the year,
+// the days they have for traded work and how many are booked and delivered.
+func (s *Service) AdviserUtilisation(ctx context.Context, year pricing.AcademicYear) ([]Utilisation, error) {
+	terms, err := s.FindTerms(ctx, year)
+	if err != nil {
+		return nil, err
+	}
+	role := RoleAdviser
+	advisers, err := s.FindUsers(ctx, UserFilter{Role: &role})
+	if err != nil {
+		return nil, err
+	}
+	var out []Utilisation
+	for _, a := range advisers {
+		for _, t := range terms {
+			u := Utilisation{AdviserID: a.ID, Adviser: a.Name, Term: t.Term}
+			if err := s.db.Read().QueryRowContext(ctx, `SELECT COALESCE((SELECT days FROM adviser_availability WHERE adviser_id = ? AND academic_year = ? AND term = ?), 0),
+					COALESCE(SUM(CASE WHEN status IN ('planned', 'delivered', 'proposed') THEN (CASE part WHEN 'day' THEN 2 ELSE 1 END) ELSE 0 END), 0),
+					COALESCE(SUM(CASE WHEN status = 'delivered' THEN delivered_half_days ELSE 0 END), 0)
+				FROM consultancy_visits WHERE adviser_id = ? AND visit_date BETWEEN ? AND ?`,
+				a.ID, year.String(), t.Term, a.ID, t.StartsOn.Format(store.DateFormat), t.EndsOn.Format(store.DateFormat)).
+				Scan(&u.Available, &u.BookedHalf, &u.Delivered); err != nil {
+				return nil, fmt.Errorf("utilisation: %w", err)
+			}
+			if u.Available > 0 {
+				u.PercentUsed = u.BookedHalf * 50 / u.Available
+			}
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
