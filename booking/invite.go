@@ -241,7 +241,11 @@ func (c InviteConfig) GoogleCalendarURL(b *Booking) string {
 	q.Set("text", s.Title)
 	q.Set("dates", s.StartsAt.UTC().Format("20060102T150405Z")+"/"+s.EndsAt().UTC().Format("20060102T150405Z"))
 	q.Set("details", details)
-	q.Set("location", s.JoiningURL)
+	location := s.JoiningURL
+	if location == "" {
+		location = s.Location
+	}
+	q.Set("location", location)
 	q.Set("ctz", "Europe/London")
 	return "https://calendar.google.com/calendar/render?" + q.Encode()
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"html/template"
 	"strings"
 
 	"github.com/emersion/go-ical"
@@ -89,10 +90,13 @@ func (s *Server) handleFeed(c *fiber.Ctx) error {
 // feedLinks are a feed's addresses: https for most calendars, webcal to
 // subscribe with one click.
 type feedLinks struct {
-	Scope  string
-	Label  string
-	HTTPS  string
-	Webcal string
+	Scope string
+	Label string
+	HTTPS string
+	// Webcal is trusted as a URL: html/template would otherwise replace a
+	// webcal: link, which it does not know, with #ZgotmplZ. It is built
+	// from the configured base URL and our own base64url token.
+	Webcal template.URL
 }
 
 func (s *Server) feedLinks(c *fiber.Ctx, u *booking.User) ([]feedLinks, error) {
@@ -112,7 +116,7 @@ func (s *Server) feedLinks(c *fiber.Ctx, u *booking.User) ([]feedLinks, error) {
 			label = "All of your school's bookings"
 		}
 		out = append(out, feedLinks{Scope: scope, Label: label, HTTPS: https,
-			Webcal: "webcal://" + strings.TrimPrefix(strings.TrimPrefix(https, "https://"), "http://")})
+			Webcal: template.URL("webcal://" + strings.TrimPrefix(strings.TrimPrefix(https, "https://"), "http://"))})
 	}
 	return out, nil
 }
