@@ -369,20 +369,10 @@ func (s *Service) expireOffers(ctx context.Context, tx *store.Tx, sessionID int6
 	if sessionID != 0 {
 		q, args = q+` AND session_id = ?`, append(args, sessionID)
 	}
-	rows, err := tx.QueryContext(ctx, q+` ORDER BY offer_expires_at, id`, args...)
+	ids, err := queryIDs(ctx, tx, q+` ORDER BY offer_expires_at, id`, args...)
 	if err != nil {
 		return fmt.Errorf("expire offers: %w", err)
 	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
 	for _, id := range ids {
 		b, err := findBooking(ctx, tx, id)
 		if err != nil {
@@ -771,20 +761,10 @@ func (s *Service) UpdateSession(ctx context.Context, actor store.Actor, id int64
 			if err != nil {
 				return err
 			}
-			rows, err := tx.QueryContext(ctx, `SELECT id FROM bookings WHERE session_id = ? AND status = 'confirmed' ORDER BY id`, id)
+			ids, err := queryIDs(ctx, tx, `SELECT id FROM bookings WHERE session_id = ? AND status = 'confirmed' ORDER BY id`, id)
 			if err != nil {
 				return fmt.Errorf("update session: %w", err)
 			}
-			var ids []int64
-			for rows.Next() {
-				var bid int64
-				if err := rows.Scan(&bid); err != nil {
-					rows.Close()
-					return err
-				}
-				ids = append(ids, bid)
-			}
-			rows.Close()
 			var confirmed []*Booking
 			for _, bid := range ids {
 				b, err := findBooking(ctx, tx, bid)
@@ -826,20 +806,10 @@ func (s *Service) CancelSession(ctx context.Context, actor store.Actor, id int64
 			reason, store.FormatTime(tx.Now), id); err != nil {
 			return fmt.Errorf("cancel session: %w", err)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM bookings WHERE session_id = ? AND status IN ('requested', 'confirmed', 'offered', 'waitlisted') ORDER BY id`, id)
+		ids, err := queryIDs(ctx, tx, `SELECT id FROM bookings WHERE session_id = ? AND status IN ('requested', 'confirmed', 'offered', 'waitlisted') ORDER BY id`, id)
 		if err != nil {
 			return fmt.Errorf("cancel session: %w", err)
 		}
-		var ids []int64
-		for rows.Next() {
-			var bid int64
-			if err := rows.Scan(&bid); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, bid)
-		}
-		rows.Close()
 		for _, bid := range ids {
 			b, err := findBooking(ctx, tx, bid)
 			if err != nil {
@@ -941,4 +911,23 @@ func (s *Service) PaidBeforeSubscribing(ctx context.Context, orgID int64, year p
 		}
 	}
 	return total, places, rows.Err()
+}
+
+// queryIDs runs a query of one id column and returns the ids, closing the
+// rows before the caller goes on to use the transaction again.
+func queryIDs(ctx context.Context, q queryer, query string, args ...any) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }

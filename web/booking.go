@@ -505,12 +505,7 @@ func (s *Server) bookingActionAPI(action string) fiber.Handler {
 		if err := s.doBookingAction(c, b, action, j.Reason); err != nil {
 			return err
 		}
-		s.wakeMail()
-		b, err = s.booking.FindBookingByID(c.UserContext(), b.ID)
-		if err != nil {
-			return err
-		}
-		return c.JSON(s.toBookingJSON(b))
+		return s.respondBooking(c, b.ID)
 	}
 }
 
@@ -526,12 +521,7 @@ func (s *Server) handlePlaceCancelAPI(c *fiber.Ctx) error {
 	if err := s.booking.CancelPlace(c.UserContext(), currentUser(c), c.IP(), b.ID, did); err != nil {
 		return err
 	}
-	s.wakeMail()
-	b, err = s.booking.FindBookingByID(c.UserContext(), b.ID)
-	if err != nil {
-		return err
-	}
-	return c.JSON(s.toBookingJSON(b))
+	return s.respondBooking(c, b.ID)
 }
 
 func (s *Server) handleSwapAPI(c *fiber.Ctx) error {
@@ -553,12 +543,7 @@ func (s *Server) handleSwapAPI(c *fiber.Ctx) error {
 	if err := s.booking.SwapDelegate(c.UserContext(), currentUser(c), c.IP(), b.ID, did, j.Name, j.Email); err != nil {
 		return err
 	}
-	s.wakeMail()
-	b, err = s.booking.FindBookingByID(c.UserContext(), b.ID)
-	if err != nil {
-		return err
-	}
-	return c.JSON(s.toBookingJSON(b))
+	return s.respondBooking(c, b.ID)
 }
 
 // Pages.
@@ -1176,4 +1161,15 @@ func (s *Server) handleMonthlyInvoices(c *fiber.Ctx) error {
 	s.wakeMail()
 	s.setFlash(c, fmt.Sprintf("Monthly invoicing: %d invoice(s) for %d booking(s).", len(run.Invoices), run.Bookings))
 	return c.Redirect("/", fiber.StatusSeeOther)
+}
+
+// respondBooking answers an API change with the booking as it now is, after
+// waking the mail worker for the messages the change queued.
+func (s *Server) respondBooking(c *fiber.Ctx, id int64) error {
+	s.wakeMail()
+	b, err := s.booking.FindBookingByID(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(s.toBookingJSON(b))
 }
