@@ -382,15 +382,10 @@ serverTest('finance records a payment, issues a credit note, runs the journal an
     await checkA11y(page, 'TS-000003 after a credit note');
     const cnLink = page.getByRole('link', { name: 'CN-000001 (PDF)' });
     assert.equal(await cnLink.getAttribute('href'), '/credit-notes/CN-000001.pdf');
-    // The link has no download attribute (the invoice's has), so Chromium
-    // opens the PDF in its viewer: follow it, then fetch the same bytes with
-    // the page's cookies (the viewer's response body is its own wrapper).
-    const [cnNav] = await Promise.all([
-      page.waitForResponse((r) => new URL(r.url()).pathname === '/credit-notes/CN-000001.pdf'),
-      cnLink.click(),
-    ]);
-    assert.equal(cnNav.status(), 200);
-    assert.equal(cnNav.headers()['content-type'], 'application/pdf');
+    // Like the invoice's, the link downloads the PDF; then fetch the same
+    // bytes with the page's cookies to read them back.
+    const [cnDownload] = await Promise.all([page.waitForEvent('download'), cnLink.click()]);
+    assert.equal(cnDownload.suggestedFilename(), 'CN-000001.pdf');
     const cnRes = await page.request.get(server.baseURL + '/credit-notes/CN-000001.pdf');
     assert.equal(cnRes.status(), 200);
     assert.equal(cnRes.headers()['content-type'], 'application/pdf');
