@@ -512,8 +512,18 @@ func (s *Service) QuoteConsultancy(ctx context.Context, admin *User, remoteAddr 
 		for _, v := range in.Visits {
 			n += halfDaysOf(v.Part)
 		}
-		return tx.Audit(ctx, admin.Actor(remoteAddr), "consultancy.quote", "consultancy", c.Reference,
-			fmt.Sprintf("%s, %d half day(s), %s before VAT", adviser.Name, n, ConsultancyFee(n, day, half)))
+		if err := tx.Audit(ctx, admin.Actor(remoteAddr), "consultancy.quote", "consultancy", c.Reference,
+			fmt.Sprintf("%s, %d half day(s), %s before VAT", adviser.Name, n, ConsultancyFee(n, day, half))); err != nil {
+			return err
+		}
+		if s.Notifier == nil {
+			return nil
+		}
+		quoted, err := findConsultancy(ctx, tx, c.ID)
+		if err != nil {
+			return err
+		}
+		return s.Notifier.QuoteSent(ctx, tx, quoted)
 	})
 }
 
@@ -544,7 +554,17 @@ func (s *Service) DecideQuote(ctx context.Context, by *User, remoteAddr string, 
 			visits, now, c.ID); err != nil {
 			return fmt.Errorf("decide quote: %w", err)
 		}
-		return tx.Audit(ctx, by.Actor(remoteAddr), action, "consultancy", c.Reference, fmt.Sprintf("%s before VAT", c.QuotedFee()))
+		if err := tx.Audit(ctx, by.Actor(remoteAddr), action, "consultancy", c.Reference, fmt.Sprintf("%s before VAT", c.QuotedFee())); err != nil {
+			return err
+		}
+		if !accept || s.Notifier == nil {
+			return nil
+		}
+		engaged, err := findConsultancy(ctx, tx, c.ID)
+		if err != nil {
+			return err
+		}
+		return s.Notifier.VisitsChanged(ctx, tx, engaged, engaged.Visits)
 	})
 }
 
@@ -627,8 +647,23 @@ func (s *Service) CancelVisit(ctx context.Context, by *User, remoteAddr string, 
 			sequence = sequence + 1, updated_at = ? WHERE id = ?`, charge, now, now, visitID); err != nil {
 			return fmt.Errorf("cancel visit: %w", err)
 		}
-		return tx.Audit(ctx, by.Actor(remoteAddr), "consultancy.cancel_visit", "visit", strconv.FormatInt(visitID, 10),
-			fmt.Sprintf("%s %s: %s; %d half day(s) charged", date, part, strings.TrimSpace(reason), charge))
+		if err := tx.Audit(ctx, by.Actor(remoteAddr), "consultancy.cancel_visit", "visit", strconv.FormatInt(visitID, 10),
+			fmt.Sprintf("%s %s: %s; %d half day(s) charged", date, part, strings.TrimSpace(reason), charge)); err != nil {
+			return err
+		}
+		if s.Notifier == nil {
+			return nil
+		}
+		after, err := findConsultancy(ctx, tx, reqID)
+		if err != nil {
+			return err
+		}
+		for _, v := range after.Visits {
+			if v.ID == visitID {
+				return s.Notifier.VisitsChanged(ctx, tx, after, []*Visit{v})
+			}
+		}
+		return nil
 	})
 }
 

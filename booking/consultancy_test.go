@@ -1,14 +1,21 @@
 package booking_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/emersion/go-ical"
+
 	"traded"
 	"traded/booking"
 	"traded/demo"
+	"traded/mail"
+	"traded/notify"
 	"traded/pricing"
 	"traded/store"
 	"traded/store/storetest"
@@ -261,5 +268,73 @@ func TestQuadrant(t *testing.T) {
 		if got := booking.Quadrant(district); got != want {
 			t.Errorf("Quadrant(%s) = %s, want %s", district, got, want)
 		}
+	}
+}
+
+// TestConsultancy_VisitInvites: accepting a quote invites the adviser and
+// the school's managers to each visit, at the school for on-site visits;
+// cancelling a visit sends a CANCEL with the same UID.
+func TestConsultancy_VisitInvites(t *testing.T) {
+	f := newConsultFixture(t)
+	f.svc.Notifier = notify.New("https://traded.test", "training@essex.example")
+	manager, _ := f.svc.FindUserByEmail(f.ctx, "manager@chelmervalley.example")
+	c := f.request(t, "manager@chelmervalley.example", 990001)
+	if err := f.svc.QuoteConsultancy(f.ctx, f.admin, "", c.ID, booking.QuoteInput{AdviserID: f.adv.ID, Billing: "completion", LateCancelRule: "full",
+		Visits: []booking.VisitInput{{Date: "2027-01-12", Part: "day", Mode: "onsite"}, {Date: "2027-06-15", Part: "pm", Mode: "virtual"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.DecideQuote(f.ctx, manager, "", c.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	c, _ = f.svc.FindConsultancyByID(f.ctx, c.ID)
+	if err := f.svc.CancelVisit(f.ctx, manager, "", c.Visits[1].ID, "moved"); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := f.svc.DB().Read().Query(`SELECT kind, to_addr, attachments FROM outbox WHERE kind IN ('consultancy_quote', 'consultancy_visit') ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	type sent struct{ kind, to, atts string }
+	var all []sent
+	for rows.Next() {
+		var s sent
+		rows.Scan(&s.kind, &s.to, &s.atts)
+		all = append(all, s)
+	}
+	// One quote mail to the manager; two visits to two people; one cancel to two.
+	if len(all) != 1+4+2 || all[0].kind != "consultancy_quote" || all[0].to != "manager@chelmervalley.example" {
+		t.Fatalf("sent %+v", all)
+	}
+	decode := func(attsJSON string) *ical.Calendar {
+		var atts []mail.Attachment
+		if err := json.Unmarshal([]byte(attsJSON), &atts); err != nil || len(atts) != 1 {
+			t.Fatalf("attachments %q: %v", attsJSON, err)
+		}
+		cal, err := ical.NewDecoder(bytes.NewReader(atts[0].Content)).Decode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cal
+	}
+	first := decode(all[1].atts)
+	ev := first.Events()[0]
+	start, _ := ev.DateTimeStart(nil)
+	loc, _ := ev.Props.Text(ical.PropLocation)
+	if m, _ := first.Props.Text(ical.PropMethod); m != "REQUEST" || !start.Equal(time.Date(2027, 1, 12, 9, 0, 0, 0, time.UTC)) || !strings.Contains(loc, "Broomfield Road") {
+		t.Errorf("first visit: method %s start %s location %q; want REQUEST at 09:00 GMT at the school", m, start, loc)
+	}
+	if n := len(ev.Props.Values(ical.PropAttendee)); n != 2 {
+		t.Errorf("%d attendees, want the adviser and the manager", n)
+	}
+	summer := decode(all[3].atts).Events()[0]
+	if s, _ := summer.DateTimeStart(nil); !s.Equal(time.Date(2027, 6, 15, 12, 0, 0, 0, time.UTC)) {
+		t.Errorf("summer afternoon visit starts %s, want 12:00Z (13:00 BST)", s)
+	}
+	cancel := decode(all[5].atts)
+	uid, _ := cancel.Events()[0].Props.Text(ical.PropUID)
+	sUID, _ := summer.Props.Text(ical.PropUID)
+	if m, _ := cancel.Props.Text(ical.PropMethod); m != "CANCEL" || uid != sUID {
+		t.Errorf("cancellation: method %s UID %s, want CANCEL with %s", m, uid, sUID)
 	}
 }

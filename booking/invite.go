@@ -249,3 +249,69 @@ func (c InviteConfig) GoogleCalendarURL(b *Booking) string {
 	q.Set("ctz", "Europe/London")
 	return "https://calendar.google.com/calendar/render?" + q.Encode()
 }
+
+// VisitTimes are when a visit day part runs, in London time.
+var VisitTimes = map[string][2]string{"day": {"09:00", "16:00"}, "am": {"09:00", "12:30"}, "pm": {"13:00", "16:30"}}
+
+// VisitEvent returns the VEVENT of a consultancy visit: one event, its UID
+// fixed for ever, with the adviser and the school's contacts as attendees;
+// on site it is at the school's address.
+func (c InviteConfig) VisitEvent(cr *Consultancy, v *Visit, schoolAddress string, attendees []Attendee, now time.Time) *ical.Component {
+	at := func(hhmm string) time.Time {
+		t, _ := time.ParseInLocation("2006-01-02 15:04", v.Date+" "+hhmm, traded.London)
+		return t
+	}
+	times := VisitTimes[v.Part]
+	ev := ical.NewEvent()
+	ev.Props.SetText(ical.PropUID, v.UID)
+	ev.Props.SetDateTime(ical.PropDateTimeStamp, now.UTC())
+	ev.Props.SetDateTime(ical.PropDateTimeStart, at(times[0]))
+	ev.Props.SetDateTime(ical.PropDateTimeEnd, at(times[1]))
+	ev.Props.SetText(ical.PropSummary, fmt.Sprintf("%s: %s", cr.ServiceName, cr.OrgName))
+	seq := ical.NewProp(ical.PropSequence)
+	seq.Value = strconv.Itoa(v.Sequence)
+	ev.Props.Set(seq)
+	status := "CONFIRMED"
+	if v.Status == "cancelled" {
+		status = "CANCELLED"
+	}
+	ev.Props.SetText(ical.PropStatus, status)
+	location := "Online: the adviser will send the joining link"
+	if v.Mode == "onsite" {
+		location = cr.OrgName + ", " + schoolAddress
+	}
+	ev.Props.SetText(ical.PropLocation, location)
+	desc := fmt.Sprintf("School-improvement visit %s (%s) with %s.", cr.Reference, cr.ServiceName, cr.AdviserName)
+	if c.BaseURL != "" {
+		desc += fmt.Sprintf("\nDetails: %s/consultancy/%d", strings.TrimSuffix(c.BaseURL, "/"), cr.ID)
+	}
+	ev.Props.SetText(ical.PropDescription, desc)
+	addr, name := c.organizer()
+	org := ical.NewProp(ical.PropOrganizer)
+	org.Params.Set(ical.ParamCommonName, name)
+	org.SetValueType(ical.ValueCalendarAddress)
+	org.Value = "mailto:" + addr
+	ev.Props.Set(org)
+	for _, a := range attendees {
+		att := ical.NewProp(ical.PropAttendee)
+		att.Params.Set(ical.ParamCommonName, a.Name)
+		att.Params.Set(ical.ParamRole, "REQ-PARTICIPANT")
+		att.SetValueType(ical.ValueCalendarAddress)
+		att.Value = "mailto:" + a.Email
+		ev.Props.Add(att)
+	}
+	if status == "CONFIRMED" {
+		alarm := ical.NewComponent(ical.CompAlarm)
+		alarm.Props.SetText(ical.PropAction, "DISPLAY")
+		alarm.Props.SetText(ical.PropDescription, "Reminder: visit "+cr.Reference)
+		trig := ical.NewProp(ical.PropTrigger)
+		trig.SetValueType(ical.ValueDuration)
+		trig.Value = "-PT15M"
+		alarm.Props.Set(trig)
+		ev.Children = append(ev.Children, alarm)
+	}
+	return ev.Component
+}
+
+// Attendee is someone invited to a visit.
+type Attendee struct{ Name, Email string }

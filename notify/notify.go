@@ -289,3 +289,89 @@ func (n *Notifier) SessionReminder(ctx context.Context, tx *store.Tx, r booking.
 	}
 	return send(ctx, tx, "session_reminder", person{d.Name, d.Email}, "Tomorrow: "+s.Title, body, inv)
 }
+
+// QuoteSent tells the school's managers a consultancy quote waits for them.
+func (n *Notifier) QuoteSent(ctx context.Context, tx *store.Tx, c *booking.Consultancy) error {
+	ms, err := managers(ctx, tx, c.OrganisationID)
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		body := fmt.Sprintf("Dear %s,\n\nThe LA has sent a quote for %s (request %s): %s of %s's time, %s before VAT.\n\nAccept or decline it here: %s/consultancy/%d\n%s",
+			m.name, c.ServiceName, c.Reference, halfDaysText(c.QuotedHalfDays()), c.AdviserName, c.QuotedFee(), n.BaseURL, c.ID, n.footer())
+		if err := send(ctx, tx, "consultancy_quote", m, "Quote for "+c.ServiceName, body); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func halfDaysText(h int) string {
+	if h%2 == 0 {
+		return fmt.Sprintf("%d day(s)", h/2)
+	}
+	return fmt.Sprintf("%d.5 days", h/2)
+}
+
+// VisitsChanged sends the adviser and the school's managers an invite for
+// each visit: REQUEST while planned, CANCEL once cancelled, one event with
+// them all as attendees, at the school for on-site visits.
+func (n *Notifier) VisitsChanged(ctx context.Context, tx *store.Tx, c *booking.Consultancy, visits []*booking.Visit) error {
+	ms, err := managers(ctx, tx, c.OrganisationID)
+	if err != nil {
+		return err
+	}
+	var adviser person
+	if err := tx.QueryRowContext(ctx, `SELECT name, email FROM users WHERE id = ?`, c.AdviserID).Scan(&adviser.name, &adviser.email); err != nil {
+		return fmt.Errorf("visit invites: %w", err)
+	}
+	var address string
+	var lines []string
+	rows, err := tx.QueryContext(ctx, `SELECT street, locality, address3, town, postcode FROM organisations WHERE id = ?`, c.OrganisationID)
+	if err != nil {
+		return fmt.Errorf("visit invites: %w", err)
+	}
+	for rows.Next() {
+		var a, b, cc, d, e string
+		if err := rows.Scan(&a, &b, &cc, &d, &e); err != nil {
+			rows.Close()
+			return err
+		}
+		for _, l := range []string{a, b, cc, d, e} {
+			if strings.TrimSpace(l) != "" {
+				lines = append(lines, l)
+			}
+		}
+	}
+	rows.Close()
+	address = strings.Join(lines, ", ")
+	people := append([]person{adviser}, ms...)
+	var attendees []booking.Attendee
+	for _, p := range people {
+		attendees = append(attendees, booking.Attendee{Name: p.name, Email: p.email})
+	}
+	cfg := n.invites()
+	for _, v := range visits {
+		if v.Status != "planned" && v.Status != "cancelled" {
+			continue
+		}
+		method, verb := booking.MethodRequest, "Visit booked"
+		if v.Status == "cancelled" {
+			method, verb = booking.MethodCancel, "Visit cancelled"
+		}
+		cal, err := booking.Calendar(method, "", cfg.VisitEvent(c, v, address, attendees, tx.Now))
+		if err != nil {
+			return err
+		}
+		att := mail.Attachment{Filename: "visit.ics", ContentType: "text/calendar; charset=utf-8; method=" + method, Content: cal, Alternative: true}
+		for _, p := range people {
+			body := fmt.Sprintf("Dear %s,\n\n%s: %s for %s (%s), %s, %s.\n\nDetails: %s/consultancy/%d\n%s",
+				p.name, verb, c.ServiceName, c.OrgName, c.Reference, v.Date, map[string]string{"day": "all day", "am": "morning", "pm": "afternoon"}[v.Part],
+				n.BaseURL, c.ID, n.footer())
+			if err := send(ctx, tx, "consultancy_visit", p, fmt.Sprintf("%s: %s, %s", verb, c.OrgName, v.Date), body, att); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -186,8 +186,9 @@ func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWith
 
 // Maintain does the server's housekeeping until ctx ends: every minute it
 // ends waiting-list offers whose time is up; every hour it sweeps expired
-// sessions and bills the monthly-invoiced schools' bookings confirmed
-// before this month (which bills nothing already billed).
+// sessions, bills the monthly-invoiced schools' bookings confirmed before
+// this month and consultancy delivered before it (or completed), neither of
+// which bills anything twice, and sends the reminders due.
 func (s *Server) Maintain(ctx context.Context) {
 	sessions := &sessionStorage{db: s.db}
 	minute := time.NewTicker(time.Minute)
@@ -209,6 +210,11 @@ func (s *Server) Maintain(ctx context.Context) {
 				s.log.Warn("monthly booking invoices", "err", err)
 			} else if run != nil && len(run.Invoices) > 0 {
 				s.log.Info("monthly booking invoices", "invoices", len(run.Invoices), "bookings", run.Bookings)
+			}
+			if run, err := s.billing.InvoiceConsultancy(ctx, store.System, billing.StartOfMonth(s.now())); err != nil && ctx.Err() == nil {
+				s.log.Warn("consultancy invoices", "err", err)
+			} else if run != nil && len(run.Invoices) > 0 {
+				s.log.Info("consultancy invoices", "invoices", len(run.Invoices))
 			}
 			s.sendReminders(ctx)
 			s.wakeMail()
