@@ -61,6 +61,8 @@ commands:
   demo                       load the demo data into the database (--db)
   user add                   add a user (--email, --name, --role, --org URN, --password-stdin)
   token create|revoke|list   API bearer tokens (create prints the token once)
+  backup FILE                a consistent copy of the database, safe while Traded runs
+  restore FILE               replace the database with a backup (refused while Traded runs)
 
 Run 'traded COMMAND -h' for a command's flags.`
 
@@ -91,6 +93,32 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runDemo(ctx, rest, stdout, stderr)
 	case "user":
 		return runUser(ctx, rest, stdin, stdout, stderr)
+	case "backup":
+		return withDB(rest, "backup", stderr, nil, func(db *store.DB, fs *flag.FlagSet) error {
+			if fs.NArg() != 1 {
+				return fmt.Errorf("usage: traded backup [--db FILE] BACKUP.db")
+			}
+			if err := db.Backup(ctx, fs.Arg(0)); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "backed up %s to %s\n", db.Path, fs.Arg(0))
+			return nil
+		})
+	case "restore":
+		fs := flag.NewFlagSet("restore", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		path := dbFlag(fs)
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		if fs.NArg() != 1 {
+			return fmt.Errorf("usage: traded restore [--db FILE] BACKUP.db")
+		}
+		if err := store.Restore(ctx, fs.Arg(0), *path); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "restored %s from %s\n", *path, fs.Arg(0))
+		return nil
 	case "token":
 		return runToken(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"traded/store"
 )
 
 func runCLI(t *testing.T, args ...string) (string, string, error) {
@@ -65,5 +67,32 @@ func TestCLI(t *testing.T) {
 	}
 	if _, _, err := runCLI(t, "frobnicate"); err == nil {
 		t.Error("unknown command succeeded")
+	}
+}
+
+func TestCLI_BackupRestore(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "traded.db")
+	if _, _, err := runCLI(t, "migrate", "--db", db); err != nil {
+		t.Fatal(err)
+	}
+	backup := filepath.Join(dir, "backup.db")
+	if out, _, err := runCLI(t, "backup", "--db", db, backup); err != nil || !strings.Contains(out, "backed up") {
+		t.Fatalf("backup: %q %v", out, err)
+	}
+	if _, _, err := runCLI(t, "backup", "--db", db, backup); err == nil {
+		t.Error("backup over an existing file succeeded")
+	}
+	restored := filepath.Join(dir, "restored.db")
+	if out, _, err := runCLI(t, "restore", "--db", restored, backup); err != nil || !strings.Contains(out, "restored") {
+		t.Fatalf("restore: %q %v", out, err)
+	}
+	lock, err := store.AcquireLock(restored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Release()
+	if _, _, err := runCLI(t, "restore", "--db", restored, backup); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Errorf("restore over a running database: %v, want a refusal", err)
 	}
 }

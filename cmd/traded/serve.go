@@ -18,6 +18,7 @@ import (
 	"traded/booking"
 	"traded/demo"
 	"traded/mail"
+	"traded/store"
 	"traded/web"
 )
 
@@ -122,6 +123,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	log := newLogger(stderr)
+	// Held while serving, so `traded restore` cannot replace the file in use.
+	lock, err := store.AcquireLock(*path)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	if *freeCancel < 0 || *freeCancel > 60 {
 		return fmt.Errorf("--cancel-working-days must be between 0 and 60")
 	}
