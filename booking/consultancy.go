@@ -594,7 +594,7 @@ func (s *Service) LogDelivery(ctx context.Context, by *User, remoteAddr string, 
 			return traded.FieldErrorf("half_days", "Log a half day or, for a whole-day visit, a day.")
 		}
 		if date > tx.Now.In(traded.London).Format(store.DateFormat) {
-			return traded.FieldErrorf("half_days", "A visit can be logged on or after its day.")
+			return traded.Errorf(traded.EINVALID, "A visit can be logged on or after its day.")
 		}
 		now := store.FormatTime(tx.Now)
 		if _, err := tx.ExecContext(ctx, `UPDATE consultancy_visits SET status = 'delivered', delivered_half_days = ?, delivery_note = ?,
@@ -650,6 +650,17 @@ func (s *Service) CancelVisit(ctx context.Context, by *User, remoteAddr string, 
 		if err := tx.Audit(ctx, by.Actor(remoteAddr), "consultancy.cancel_visit", "visit", strconv.FormatInt(visitID, 10),
 			fmt.Sprintf("%s %s: %s; %d half day(s) charged", date, part, strings.TrimSpace(reason), charge)); err != nil {
 			return err
+		}
+		// An engagement with nothing left planned and nothing to bill is over.
+		var live int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM consultancy_visits WHERE request_id = ?
+			AND (status IN ('planned', 'delivered') OR (status = 'cancelled' AND charge_half_days > 0))`, reqID).Scan(&live); err != nil {
+			return fmt.Errorf("cancel visit: %w", err)
+		}
+		if live == 0 {
+			if _, err := tx.ExecContext(ctx, `UPDATE consultancy_requests SET status = 'cancelled', updated_at = ? WHERE id = ?`, now, reqID); err != nil {
+				return fmt.Errorf("cancel visit: %w", err)
+			}
 		}
 		if s.Notifier == nil {
 			return nil

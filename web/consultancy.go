@@ -156,6 +156,12 @@ func (s *Server) consultancyPageData(c *fiber.Ctx) (*consultancyPage, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.consultancyPageFor(c, cr)
+}
+
+// consultancyPageFor builds a request's page for the caller, who may see it.
+func (s *Server) consultancyPageFor(c *fiber.Ctx, cr *booking.Consultancy) (*consultancyPage, error) {
+	var err error
 	u := currentUser(c)
 	p := &consultancyPage{Page: s.page(c, cr.ServiceName), C: cr, Rows: []int{0, 1, 2, 3, 4}, LateFrom: map[int64]bool{}}
 	p.Breadcrumbs = []NavItem{{Label: "Home", Href: "/"}, {Label: "Consultancy", Href: "/consultancy"}}
@@ -269,26 +275,19 @@ func (s *Server) handleVisitDeliver(c *fiber.Ctx) error {
 		if traded.ErrorCode(err) == traded.EINTERNAL || traded.ErrorCode(err) == traded.ENOTFOUND {
 			return err
 		}
-		p, perr := s.consultancyPageFor(c, cr.ID)
+		p, perr := s.consultancyPageFor(c, cr)
 		if perr != nil {
 			return perr
 		}
-		return s.renderForm(c, "consultancy-request", p.Page, p, err, "note")
+		// The visit's inputs are note-ID and half-ID.
+		if f := traded.ErrorField(err); f == "note" || f == "half_days" {
+			name := map[string]string{"note": "note", "half_days": "half"}[f]
+			err = &traded.Error{Code: traded.ErrorCode(err), Message: traded.ErrorMessage(err), Field: fmt.Sprintf("%s-%d", name, vid)}
+		}
+		return s.renderForm(c, "consultancy-request", p.Page, p, err)
 	}
 	s.setFlash(c, "The visit has been logged.")
 	return c.Redirect(fmt.Sprintf("/consultancy/%d", cr.ID), fiber.StatusSeeOther)
-}
-
-func (s *Server) consultancyPageFor(c *fiber.Ctx, id int64) (*consultancyPage, error) {
-	cr, err := s.booking.FindConsultancyByID(c.UserContext(), id)
-	if err != nil {
-		return nil, err
-	}
-	p := &consultancyPage{Page: s.page(c, cr.ServiceName), C: cr, Rows: []int{0, 1, 2, 3, 4}, LateFrom: map[int64]bool{}}
-	p.IsAdviser = currentUser(c).Role == booking.RoleAdviser || currentUser(c).Role == booking.RoleAdmin
-	p.Fee = cr.QuotedFee()
-	p.VAT = billing.VAT(p.Fee, 2000)
-	return p, nil
 }
 
 func (s *Server) handleVisitCancel(c *fiber.Ctx) error {
@@ -368,7 +367,7 @@ func (s *Server) handlePlanner(c *fiber.Ctx) error {
 						parts = append(parts, map[string]string{"day": "All day", "am": "Morning", "pm": "Afternoon"}[part]+" "+ref)
 					}
 				}
-				cell = plannerCell{Label: strings.Join(parts, "; "), Free: len(ad.Parts) == 1 && ad.Parts["day"] == ""}
+				cell = plannerCell{Label: strings.Join(parts, "; ")}
 			}
 			_ = i
 			row.Cells = append(row.Cells, cell)
