@@ -39,11 +39,7 @@ func (s *Service) InvoiceBooking(ctx context.Context, tx *store.Tx, actor store.
 	if len(in.Lines) == 0 {
 		return 0, nil
 	}
-	id, err := s.createInvoice(ctx, tx, in)
-	if err != nil {
-		return 0, err
-	}
-	number, err := s.issueInvoice(ctx, tx, actor, id)
+	id, _, err := s.issueNew(ctx, tx, actor, in)
 	if err != nil {
 		return 0, err
 	}
@@ -52,9 +48,6 @@ func (s *Service) InvoiceBooking(ctx context.Context, tx *store.Tx, actor store.
 			id, line+1, b.ID, pos); err != nil {
 			return 0, fmt.Errorf("invoice booking %s: %w", b.Reference, err)
 		}
-	}
-	if err := s.queueInvoiceMail(ctx, tx, org.ID, number); err != nil {
-		return 0, err
 	}
 	return id, nil
 }
@@ -176,11 +169,7 @@ func (s *Service) InvoiceMonthlyBookings(ctx context.Context, actor store.Actor,
 			for _, c := range charges {
 				in.Lines = append(in.Lines, c.line)
 			}
-			id, err := s.createInvoice(ctx, tx, in)
-			if err != nil {
-				return err
-			}
-			number, err := s.issueInvoice(ctx, tx, actor, id)
+			id, number, err := s.issueNew(ctx, tx, actor, in)
 			if err != nil {
 				return err
 			}
@@ -196,9 +185,6 @@ func (s *Service) InvoiceMonthlyBookings(ctx context.Context, actor store.Actor,
 						return fmt.Errorf("monthly bookings: %w", err)
 					}
 				}
-			}
-			if err := s.queueInvoiceMail(ctx, tx, org, number); err != nil {
-				return err
 			}
 			run.Invoices = append(run.Invoices, number)
 			run.Bookings += len(seen)

@@ -89,11 +89,7 @@ func (s *Service) InvoiceConsultancy(ctx context.Context, actor store.Actor, thr
 			if len(in.Lines) == 0 {
 				continue
 			}
-			id, err := s.createInvoice(ctx, tx, in)
-			if err != nil {
-				return err
-			}
-			number, err := s.issueInvoice(ctx, tx, actor, id)
+			id, number, err := s.issueNew(ctx, tx, actor, in)
 			if err != nil {
 				return err
 			}
@@ -108,9 +104,6 @@ func (s *Service) InvoiceConsultancy(ctx context.Context, actor store.Actor, thr
 					store.FormatTime(tx.Now), e.id); err != nil {
 					return fmt.Errorf("consultancy invoices: %w", err)
 				}
-			}
-			if err := s.queueInvoiceMail(ctx, tx, e.org, number); err != nil {
-				return err
 			}
 			run.Invoices = append(run.Invoices, number)
 			run.Bookings++

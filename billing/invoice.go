@@ -245,6 +245,23 @@ func (s *Service) issueInvoice(ctx context.Context, tx *store.Tx, actor store.Ac
 	return number, nil
 }
 
+// issueNew writes, issues and emails an invoice inside tx: the one way a
+// sale becomes a bill. It returns the invoice's id and number.
+func (s *Service) issueNew(ctx context.Context, tx *store.Tx, actor store.Actor, in InvoiceInput) (int64, string, error) {
+	id, err := s.createInvoice(ctx, tx, in)
+	if err != nil {
+		return 0, "", err
+	}
+	number, err := s.issueInvoice(ctx, tx, actor, id)
+	if err != nil {
+		return 0, "", err
+	}
+	if err := s.queueInvoiceMail(ctx, tx, in.OrganisationID, number); err != nil {
+		return 0, "", err
+	}
+	return id, number, nil
+}
+
 // IssueDraft issues a draft invoice by id. It returns ENOTFOUND for an
 // unknown id and ECONFLICT for one already issued.
 func (s *Service) IssueDraft(ctx context.Context, actor store.Actor, id int64) (string, error) {
@@ -264,16 +281,13 @@ func (s *Service) IssueDraft(ctx context.Context, actor store.Actor, id int64) (
 	return number, err
 }
 
-// CreateInvoice writes and issues an invoice in one transaction, returning
-// its number. It returns the errors of the order's validation.
+// CreateInvoice writes, issues and emails an invoice in one transaction,
+// returning its number. It returns the errors of the order's validation.
 func (s *Service) CreateInvoice(ctx context.Context, actor store.Actor, in InvoiceInput) (string, error) {
 	var number string
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		id, err := s.createInvoice(ctx, tx, in)
-		if err != nil {
-			return err
-		}
-		number, err = s.issueInvoice(ctx, tx, actor, id)
+		var err error
+		_, number, err = s.issueNew(ctx, tx, actor, in)
 		return err
 	})
 	return number, err

@@ -65,21 +65,14 @@ func (s *Service) BuySubscription(ctx context.Context, actor store.Actor, urn in
 			return fmt.Errorf("buy subscription: %w", err)
 		}
 		subID, _ = res.LastInsertId()
-		invID, err := s.createInvoice(ctx, tx, InvoiceInput{OrganisationID: org.ID, Source: "subscription", AcademicYear: year.String(),
+		invID, number, err := s.issueNew(ctx, tx, actor, InvoiceInput{OrganisationID: org.ID, Source: "subscription", AcademicYear: year.String(),
 			PONumber: po, Lines: []LineInput{{ProductCode: pricing.PSASubscription, Quantity: 1, Unit: price,
 				Description: fmt.Sprintf("Primary Statutory Assessment annual subscription %s: up to 2 staff at each of the 10 training sessions", year)}}})
 		if err != nil {
 			return err
 		}
-		number, err := s.issueInvoice(ctx, tx, actor, invID)
-		if err != nil {
-			return err
-		}
 		if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET invoice_id = ? WHERE id = ?`, invID, subID); err != nil {
 			return fmt.Errorf("buy subscription: %w", err)
-		}
-		if err := s.queueInvoiceMail(ctx, tx, org.ID, number); err != nil {
-			return err
 		}
 		return tx.Audit(ctx, actor, "subscription.buy", "subscription", strconv.FormatInt(subID, 10),
 			fmt.Sprintf("%s (URN %d) %s at %s, invoice %s", org.Name, org.URN, year, price, number))
