@@ -7,7 +7,7 @@ ADDR     ?= :8080
 DB       ?= ./data/traded.db
 GOFILES  := $(shell git ls-files '*.go' 2>/dev/null)
 
-.PHONY: run build test test-deps test-go test-browser lint assets clean
+.PHONY: run build test test-deps test-go test-browser lint assets clean fuzz
 
 ## run: build and serve Traded with demo data on $(ADDR)
 run: build
@@ -41,3 +41,12 @@ assets:
 
 clean:
 	rm -rf bin data tests/browser/out
+
+## fuzz: fuzz each parser of outside input for FUZZTIME (the seed corpora run in make test)
+FUZZTIME ?= 1m
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzImportSchools$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./booking/
+	$(GO) test -run '^$$' -fuzz '^FuzzImportBankStatement$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./billing/
+	$(GO) test -run '^$$' -fuzz '^FuzzStripeWebhook$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./billing/
+	$(GO) test -run '^$$' -fuzz '^FuzzAPIJSON$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./web/
+	$(GO) test -run '^$$' -fuzz '^FuzzQueryParams$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./web/

@@ -59,6 +59,9 @@ func (s *Service) RecordPayment(ctx context.Context, actor store.Actor, number s
 	if in.Amount <= 0 {
 		return nil, traded.FieldErrorf("amount", "Enter an amount more than £0.00.")
 	}
+	if in.Amount > pricing.MaxAmount {
+		return nil, traded.FieldErrorf("amount", "Enter an amount of at most %s.", pricing.MaxAmount)
+	}
 	if in.ReceivedOn != "" {
 		if _, err := time.Parse(store.DateFormat, in.ReceivedOn); err != nil {
 			return nil, traded.FieldErrorf("received_on", "Enter the date received as YYYY-MM-DD.")
@@ -82,6 +85,11 @@ func (s *Service) RecordPayment(ctx context.Context, actor store.Actor, number s
 // recordPayment is RecordPayment inside tx. checkoutID (card) and bankLine
 // (a statement line) make the payment unique to its source.
 func (s *Service) recordPayment(ctx context.Context, tx *store.Tx, actor store.Actor, number string, in PaymentInput, checkoutID string, bankLine int64) (*PaymentResult, error) {
+	// Every path (finance, bank lines, Stripe) is bounded, so sums of
+	// payments can never overflow.
+	if in.Amount <= 0 || in.Amount > pricing.MaxAmount {
+		return nil, traded.FieldErrorf("amount", "A payment must be between £0.01 and %s.", pricing.MaxAmount)
+	}
 	inv, err := findInvoice(ctx, tx, `i.number = ?`, strings.ToUpper(strings.TrimSpace(number)))
 	if err != nil {
 		return nil, err
@@ -303,8 +311,11 @@ func planCredit(inv *Invoice, in CreditInput) ([]creditPart, error) {
 					l = x
 				}
 			}
-			if l == nil || seen[cl.Position] {
-				return nil, traded.FieldErrorf("lines", "Invoice %s has no line %d to credit.", inv.Number, cl.Position)
+			if l == nil {
+				return nil, traded.FieldErrorf("lines", "Invoice %s has no line %d.", inv.Number, cl.Position)
+			}
+			if seen[cl.Position] {
+				return nil, traded.FieldErrorf("lines", "Line %d is named twice: name each line once.", cl.Position)
 			}
 			seen[cl.Position] = true
 			amount := cl.Amount

@@ -115,6 +115,9 @@ func (s *Service) recordCardPayment(ctx context.Context, tx *store.Tx, ev *strip
 			fmt.Sprintf("paid in %q, not GBP, for invoice %q: refund it in Stripe", clipDetail(string(sess.Currency), 10), clipDetail(number, 40)))
 	case amount <= 0:
 		return "no amount", nil
+	case amount > pricing.MaxAmount:
+		return "refused", tx.Audit(ctx, stripeActor, "card.payment_refused", "stripe_session", sess.ID,
+			fmt.Sprintf("an amount over %s for invoice %q: check and refund it in Stripe", pricing.MaxAmount, clipDetail(number, 40)))
 	case number == "":
 		return "unknown invoice", tx.Audit(ctx, stripeActor, "card.payment_unmatched", "stripe_session", sess.ID,
 			fmt.Sprintf("%s paid with no invoice number: allocate or refund it", amount))

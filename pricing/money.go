@@ -59,6 +59,10 @@ func groupThousands(n int64) string {
 // maxPounds bounds parsed amounts so that no arithmetic on them overflows.
 const maxPounds = 1_000_000_000
 
+// MaxAmount is the largest amount Traded takes in one figure (£1bn): sums
+// of many such amounts still fit in int64, in Go and in SQLite.
+const MaxAmount = Money(maxPounds * 100)
+
 // ParseMoney reads an amount in pounds as people and bank statements write
 // it: "315", "315.5", "315.50", "£1,234.50", "-12.00". More than two decimal
 // places is an error, never a rounding.
