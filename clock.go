@@ -61,3 +61,17 @@ func mustLoadLondon() *time.Location {
 	}
 	return loc
 }
+
+// OffsetClock runs in real time from a chosen starting instant: a demo can
+// be shown, or a browser test run, as if it were another day.
+type OffsetClock struct {
+	offset time.Duration
+}
+
+// NewOffsetClock returns a clock that says start now and runs on from it.
+func NewOffsetClock(start time.Time) *OffsetClock {
+	return &OffsetClock{offset: start.Sub(time.Now())}
+}
+
+// Now returns the real time moved by the offset, in UTC.
+func (c *OffsetClock) Now() time.Time { return time.Now().Add(c.offset).UTC() }

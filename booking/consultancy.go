@@ -466,8 +466,9 @@ func (s *Service) QuoteConsultancy(ctx context.Context, admin *User, remoteAddr 
 			return traded.FieldErrorf("adviser", "Choose an adviser.")
 		}
 		today := tx.Now.In(traded.London).Format(store.DateFormat)
-		if first.Format(store.DateFormat) <= today {
-			return traded.FieldErrorf("visits", "Propose days after today.")
+		// A visit may be today (a call booked for this afternoon), not before.
+		if first.Format(store.DateFormat) < today {
+			return traded.FieldErrorf("visits", "Propose days from today on.")
 		}
 		year := pricing.AcademicYearOf(time.Date(first.Year(), first.Month(), first.Day(), 12, 0, 0, 0, traded.London), traded.London)
 		pl, err := s.loadCurrentList(ctx, tx, year)

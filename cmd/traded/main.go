@@ -151,9 +151,14 @@ func dbFlag(fs *flag.FlagSet) *string {
 	return fs.String("db", env("TRADED_DB", "./data/traded.db"), "SQLite database file, created with its folder if missing (env TRADED_DB)")
 }
 
-// openDB opens and migrates the database.
+// openDB opens and migrates the database, on the system clock.
 func openDB(ctx context.Context, path string) (*store.DB, error) {
-	db, err := store.Open(path, traded.SystemClock{})
+	return openDBWithClock(ctx, path, traded.SystemClock{})
+}
+
+// openDBWithClock opens and migrates the database on the given clock.
+func openDBWithClock(ctx context.Context, path string, clock traded.Clock) (*store.DB, error) {
+	db, err := store.Open(path, clock)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"traded"
 
 	"traded/store"
 )
@@ -94,5 +97,31 @@ func TestCLI_BackupRestore(t *testing.T) {
 	defer lock.Release()
 	if _, _, err := runCLI(t, "restore", "--db", restored, backup); err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Errorf("restore over a running database: %v, want a refusal", err)
+	}
+}
+
+// TestCLI_DemoClock checks serve refuses a moved clock on live data and an
+// unreadable instant, before it opens anything.
+func TestCLI_DemoClock(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "traded.db")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--demo-clock", "2027-01-13T08:00:00Z"}, "needs --demo"},
+		{[]string{"--demo", "--demo-clock", "13/01/2027"}, "not an RFC 3339 instant"},
+	} {
+		_, _, err := runCLI(t, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db}, tc.args...)...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("serve %v: %v, want an error with %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+func TestOffsetClock(t *testing.T) {
+	start := time.Date(2027, 1, 13, 8, 0, 0, 0, time.UTC)
+	now := traded.NewOffsetClock(start).Now()
+	if d := now.Sub(start); d < 0 || d > time.Minute {
+		t.Errorf("the clock started at %s reads %s", start, now)
 	}
 }

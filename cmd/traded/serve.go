@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"traded"
 	"traded/billing"
 	"traded/booking"
 	"traded/demo"
@@ -108,6 +109,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", env("TRADED_ADDR", ":8080"), "address to listen on (env TRADED_ADDR)")
 	path := dbFlag(fs)
 	withDemo := fs.Bool("demo", envBool("TRADED_DEMO"), "load demo data at start (env TRADED_DEMO)")
+	demoClock := fs.String("demo-clock", env("TRADED_DEMO_CLOCK", ""), "with --demo only: run the clock from this RFC 3339 instant, to show or test the service as if on another day (env TRADED_DEMO_CLOCK)")
 	dev := fs.Bool("dev", envBool("TRADED_DEV"), "local development: cookies without Secure (env TRADED_DEV; implied by --demo)")
 	baseURL := fs.String("base-url", env("TRADED_BASE_URL", ""), "public address for links in mail and calendars (env TRADED_BASE_URL; default http://localhost:PORT)")
 	quiet := fs.Bool("quiet", envBool("TRADED_QUIET"), "log only failed requests (env TRADED_QUIET)")
@@ -141,7 +143,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		reminderStages = append(reminderStages, n)
 	}
 
-	db, err := openDB(ctx, *path)
+	var clock traded.Clock = traded.SystemClock{}
+	if *demoClock != "" {
+		if !*withDemo {
+			return fmt.Errorf("--demo-clock is for demonstrations and tests: it needs --demo")
+		}
+		start, err := time.Parse(time.RFC3339, *demoClock)
+		if err != nil {
+			return fmt.Errorf("--demo-clock: %q is not an RFC 3339 instant such as 2027-01-13T08:00:00Z", *demoClock)
+		}
+		clock = traded.NewOffsetClock(start)
+	}
+	db, err := openDBWithClock(ctx, *path, clock)
 	if err != nil {
 		return err
 	}

@@ -5,10 +5,10 @@
 // admin cancels the visit.
 //
 // Logging a delivered visit needs the visit's day to have come, and
-// invoicing needs the visits delivered or cancelled late: a real clock
-// cannot get there inside a test, so both (and the late-cancellation
-// charge) are covered by the Go test web/consultancy_test.go, which moves
-// a fixed clock. Here the visit, weeks ahead, is cancelled free instead.
+// invoicing needs the visits delivered or cancelled late: that flow runs in
+// consultancy-invoice.test.mjs on a server started with --demo-clock, and
+// the late-cancellation charge in the Go test web/consultancy_test.go, which
+// moves a fixed clock. Here the visit, weeks ahead, is cancelled free.
 //
 // axe (WCAG 2.2 AA) checks every page visited; nothing may answer 5xx and
 // no page script may fail.

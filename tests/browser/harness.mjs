@@ -46,7 +46,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * stdout() is stdout alone, where the server prints its demo sign-in lines;
  * stderr() is the JSON log, where demo mail is printed.
  */
-export async function startTraded({ demo = true, timeoutMs = 30_000 } = {}) {
+export async function startTraded({ demo = true, timeoutMs = 30_000, args: extra = [] } = {}) {
   const bin = process.env.TRADED_BIN
     ? path.resolve(process.env.TRADED_BIN)
     : path.join(repoRoot, 'bin', 'traded');
@@ -61,6 +61,7 @@ export async function startTraded({ demo = true, timeoutMs = 30_000 } = {}) {
   const addr = `127.0.0.1:${port}`;
   const args = ['serve', '--addr', addr, '--db', path.join(dir, 'traded.db')];
   if (demo) args.push('--demo');
+  args.push(...extra);
 
   const out = [];
   const err = [];
