@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"traded"
-
 	"traded/store"
 )
 
