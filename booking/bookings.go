@@ -232,11 +232,14 @@ func (s *Service) CreateBooking(ctx context.Context, by *User, remoteAddr string
 		if err != nil {
 			return err
 		}
-		if err := s.expireOffers(ctx, tx, sess.ID); err != nil {
+		// Lapsed offers free their places first; only then is the
+		// session read again.
+		if expired, err := s.expireOffers(ctx, tx, sess.ID); err != nil {
 			return err
-		}
-		if sess, err = s.sessionForUpdate(ctx, tx, req.SessionID); err != nil {
-			return err
+		} else if expired > 0 {
+			if sess, err = s.sessionForUpdate(ctx, tx, req.SessionID); err != nil {
+				return err
+			}
 		}
 		if sess.Status != "scheduled" {
 			return traded.Errorf(traded.ECONFLICT, "This session has been cancelled.")

@@ -361,28 +361,31 @@ func (s *Service) DeclineOffer(ctx context.Context, by *User, remoteAddr string,
 // sessions, offering the places to the next in line. The server runs it
 // every minute; a booking also runs it for its own session first.
 func (s *Service) ExpireOffers(ctx context.Context) error {
-	return s.db.Write(ctx, func(tx *store.Tx) error { return s.expireOffers(ctx, tx, 0) })
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		_, err := s.expireOffers(ctx, tx, 0)
+		return err
+	})
 }
 
-func (s *Service) expireOffers(ctx context.Context, tx *store.Tx, sessionID int64) error {
+func (s *Service) expireOffers(ctx context.Context, tx *store.Tx, sessionID int64) (expired int, err error) {
 	q, args := `SELECT id FROM bookings WHERE status = 'offered' AND offer_expires_at <= ?`, []any{store.FormatTime(tx.Now)}
 	if sessionID != 0 {
 		q, args = q+` AND session_id = ?`, append(args, sessionID)
 	}
 	ids, err := queryIDs(ctx, tx, q+` ORDER BY offer_expires_at, id`, args...)
 	if err != nil {
-		return fmt.Errorf("expire offers: %w", err)
+		return 0, fmt.Errorf("expire offers: %w", err)
 	}
 	for _, id := range ids {
 		b, err := findBooking(ctx, tx, id)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if err := s.release(ctx, tx, store.System, b, StatusExpired, "offer not taken up in time", "booking.offer_expired"); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return len(ids), nil
 }
 
 // CancelBooking cancels a booking. Before the free-cancellation cut-off a
