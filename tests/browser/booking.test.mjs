@@ -15,13 +15,17 @@
 // The tests share one demo server and run in order: test 5 takes the
 // register of the event test 4 filled.
 
-import { test, before, after } from 'node:test';
+import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startTraded, launchBrowser, checkA11y, screenshot, signIn, demoPassword } from './harness.mjs';
+import {
+  serverTest as flowTest, watch, signedIn, goTo, press, button, headerLink, h1Of, mainText, banner, statusTag as bookingStatus,
+  summaryValue as summaryRow,
+} from './flow.mjs';
 
 let server;
 let browser;
@@ -47,46 +51,12 @@ after(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-// serverTest runs fn and, when it fails, adds the server's recent output to
-// the error so the failure explains itself.
-function serverTest(name, fn) {
-  test(name, async (t) => {
-    try {
-      await fn(t);
-    } catch (err) {
-      const tail = server ? server.logs().slice(-4000) : '(server not started)';
-      err.message += `\n--- traded output (last 4 kB) ---\n${tail}`;
-      throw err;
-    }
-  });
-}
-
-// watch collects a page's script errors, 5xx answers and failed same-origin
-// sub-requests into problems.
-function watch(page, problems) {
-  page.on('pageerror', (err) => problems.push(`script error: ${err.message}`));
-  page.on('response', (res) => {
-    if (!res.url().startsWith(server.baseURL)) return;
-    if (res.status() >= 500) problems.push(`${res.status()} ${res.request().method()} ${res.url()}`);
-    else if (res.request().resourceType() !== 'document' && res.status() >= 400) problems.push(`${res.status()} ${res.url()}`);
-  });
-  page.on('requestfailed', (req) => {
-    if (req.url().startsWith(server.baseURL)) problems.push(`failed ${req.url()}: ${req.failure()?.errorText}`);
-  });
-}
+const serverTest = (name, fn) => flowTest(name, fn, () => server);
 
 // as opens a fresh context, with or without JavaScript, and signs email in
 // through the real form. It returns { who, context, page, problems, js }.
-async function as(email, { js = true } = {}) {
-  const context = await browser.newContext({ javaScriptEnabled: js });
-  const page = await context.newPage();
-  const problems = [];
-  watch(page, problems);
-  const res = await signIn(page, server.baseURL, email, password);
-  assert.equal(res?.status(), 200, `${email}: sign-in answered ${res?.status()} at ${page.url()}`);
-  assert.equal(new URL(page.url()).pathname, '/', `${email}: after signing in at ${page.url()}`);
-  return { who: email, context, page, problems, js };
-}
+const as = async (email, { js = true } = {}) =>
+  ({ ...(await signedIn(browser, server, email, password, { javaScriptEnabled: js })), js });
 
 // a11y runs axe on the user's current page. Axe cannot run in a page
 // without JavaScript, so for such a user it loads the same address in a
@@ -99,7 +69,7 @@ async function a11y(user, label) {
   const twin = await browser.newContext({ storageState: await user.context.storageState() });
   try {
     const page = await twin.newPage();
-    watch(page, user.problems);
+    watch(page, user.problems, server.baseURL);
     const res = await page.goto(user.page.url(), { waitUntil: 'load' });
     assert.equal(res.status(), 200, `${label}: GET ${user.page.url()} with JavaScript answered ${res.status()}`);
     await checkA11y(page, label);
@@ -108,44 +78,11 @@ async function a11y(user, label) {
   }
 }
 
-// go opens path and checks it answers 200.
-async function go(user, p) {
-  const res = await user.page.goto(server.baseURL + p, { waitUntil: 'load' });
-  assert.equal(res.status(), 200, `${user.who}: GET ${p} answered ${res.status()}`);
-  return res;
-}
+const go = (user, p) => goTo(server, user, p);
 
-// press clicks locator (a link or a submit button) and waits for the page
-// that follows; it returns that page's response.
-async function press(user, locator) {
-  const [res] = await Promise.all([user.page.waitForNavigation({ waitUntil: 'load' }), locator.click()]);
-  return res;
-}
-
-// button is the page's main-content button with exactly this accessible name.
-const button = (page, name) => page.locator('main').getByRole('button', { name, exact: true });
-
-// headerLink is the header menu's link called name.
-const headerLink = (page, name) => page.locator('header nav').getByRole('link', { name, exact: true });
-
-const h1Of = async (page) => (await page.locator('h1').innerText()).trim();
-const mainText = async (page) => (await page.locator('main').innerText()).replace(/\s+/g, ' ');
-
-// banner is the text of the success banner, or '' when there is none.
-async function banner(page) {
-  const b = page.locator('.govuk-notification-banner--success');
-  return (await b.count()) > 0 ? (await b.innerText()).replace(/\s+/g, ' ').trim() : '';
-}
-
-// bookingStatus is the status tag under a booking page's heading.
-const bookingStatus = async (page) => (await page.locator('main h1 + p .govuk-tag').innerText()).trim();
-
-// summaryValue is the value of the booking's summary-list row called key.
-async function summaryValue(page, key) {
-  const row = page.locator('.govuk-summary-list__row').filter({ has: page.locator('dt', { hasText: new RegExp(`^${key}$`) }) });
-  assert.equal(await row.count(), 1, `no "${key}" row on ${page.url()}`);
-  return (await row.locator('dd').innerText()).replace(/\s+/g, ' ').trim();
-}
+// summaryValue is the value of the booking's summary-list row called
+// exactly key.
+const summaryValue = (page, key) => summaryRow(page, new RegExp(`^${key}$`));
 
 // delegateRow is the row of the Delegates table whose name is name (the
 // first such row unless status says which).

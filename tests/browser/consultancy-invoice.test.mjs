@@ -14,9 +14,13 @@
 // axe (WCAG 2.2 AA) checks every page visited; nothing may answer 5xx and
 // no page script may fail.
 
-import { test, before, after } from 'node:test';
+import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTraded, launchBrowser, checkA11y, screenshot, signIn, demoPassword } from './harness.mjs';
+import { startTraded, launchBrowser, checkA11y, screenshot, demoPassword } from './harness.mjs';
+import {
+  serverTest as flowTest, signedIn, goTo, press, button, headerLink, h1Of, mainText, banner, statusTag as requestStatus,
+  summaryValue, tableRows, visitRows, longDay,
+} from './flow.mjs';
 
 let server;
 let browser;
@@ -33,108 +37,11 @@ after(async () => {
   await server?.stop();
 });
 
-// serverTest runs fn and, when it fails, adds the server's recent output to
-// the error so the failure explains itself.
-function serverTest(name, fn) {
-  test(name, async (t) => {
-    try {
-      await fn(t);
-    } catch (err) {
-      const tail = server ? server.logs().slice(-4000) : '(server not started)';
-      err.message += `\n--- traded output (last 4 kB) ---\n${tail}`;
-      throw err;
-    }
-  });
-}
-
-// watch collects a page's script errors, 5xx answers and failed same-origin
-// sub-requests into problems.
-function watch(page, problems) {
-  page.on('pageerror', (err) => problems.push(`script error: ${err.message}`));
-  page.on('response', (res) => {
-    if (!res.url().startsWith(server.baseURL)) return;
-    if (res.status() >= 500) problems.push(`${res.status()} ${res.request().method()} ${res.url()}`);
-    else if (res.request().resourceType() !== 'document' && res.status() >= 400) problems.push(`${res.status()} ${res.url()}`);
-  });
-  page.on('requestfailed', (req) => {
-    if (req.url().startsWith(server.baseURL)) problems.push(`failed ${req.url()}: ${req.failure()?.errorText}`);
-  });
-}
-
-// as opens a fresh context and signs email in through the real form.
-async function as(email) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const problems = [];
-  watch(page, problems);
-  const res = await signIn(page, server.baseURL, email, password);
-  assert.equal(res?.status(), 200, `${email}: sign-in answered ${res?.status()} at ${page.url()}`);
-  assert.equal(new URL(page.url()).pathname, '/', `${email}: after signing in at ${page.url()}`);
-  return { who: email, context, page, problems };
-}
-
-// go opens path and checks it answers 200.
-async function go(user, p) {
-  const res = await user.page.goto(server.baseURL + p, { waitUntil: 'load' });
-  assert.equal(res.status(), 200, `${user.who}: GET ${p} answered ${res.status()}`);
-  return res;
-}
-
-// press clicks locator (a link or a submit button) and waits for the page
-// that follows; it returns that page's response.
-async function press(user, locator) {
-  const [res] = await Promise.all([user.page.waitForNavigation({ waitUntil: 'load' }), locator.click()]);
-  return res;
-}
-
-const button = (page, name) => page.locator('main').getByRole('button', { name, exact: true });
-const headerLink = (page, name) => page.locator('header nav').getByRole('link', { name, exact: true });
-const h1Of = async (page) => (await page.locator('h1').innerText()).trim();
-const mainText = async (page) => (await page.locator('main').innerText()).replace(/\s+/g, ' ');
-
-async function banner(page) {
-  const b = page.locator('.govuk-notification-banner--success');
-  return (await b.count()) > 0 ? (await b.innerText()).replace(/\s+/g, ' ').trim() : '';
-}
-
-// requestStatus is the status tag under a request page's heading.
-const requestStatus = async (page) => (await page.locator('main h1 + p .govuk-tag').innerText()).trim();
-
-// summaryValue is the value of the summary-list row called key.
-async function summaryValue(page, key) {
-  const row = page.locator('.govuk-summary-list__row').filter({ has: page.locator('dt', { hasText: key }) });
-  assert.equal(await row.count(), 1, `no "${key}" row on ${page.url()}`);
-  return (await row.locator('dd').innerText()).replace(/\s+/g, ' ').trim();
-}
-
-// visitRows lists the Visit days table as [day, how, status].
-async function visitRows(page) {
-  const rows = page.locator('table', { has: page.locator('caption', { hasText: 'Visit days' }) }).locator('tbody tr');
-  const out = [];
-  for (const row of await rows.all()) {
-    out.push((await row.locator('td').allInnerTexts()).slice(0, 3).map((s) => s.replace(/\s+/g, ' ').trim()));
-  }
-  return out;
-}
-
-// longDay shows YYYY-MM-DD as the app does: 16 December 2026.
-function longDay(iso) {
-  const [y, m, d] = iso.split('-').map(Number);
-  const months = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
-  return `${d} ${months[m - 1]} ${y}`;
-}
-
+const serverTest = (name, fn) => flowTest(name, fn, () => server);
+const as = (email) => signedIn(browser, server, email, password);
+const go = (user, p) => goTo(server, user, p);
 
 const day = '2027-01-13';
-
-async function tableRows(page, caption) {
-  const rows = page.locator('table', { has: page.locator('caption', { hasText: caption }) }).locator('tbody tr');
-  const out = [];
-  for (const row of await rows.all()) {
-    out.push((await row.locator('th, td').allInnerTexts()).map((s) => s.replace(/\s+/g, ' ').trim()));
-  }
-  return out;
-}
 
 serverTest('an engagement delivered on the day is invoiced on completion at the academy rate with VAT', async () => {
   const manager = await as('manager@basildonmeadows.example');
