@@ -7,6 +7,10 @@ ADDR     ?= :8080
 DB       ?= ./data/traded.db
 GOFILES  := $(shell git ls-files '*.go' 2>/dev/null)
 
+# SQLite's query planner stability guarantee: without it every prepared
+# statement is compiled again on each use (see store.DB.StablePlans).
+export CGO_CFLAGS := -O2 -g -DSQLITE_ENABLE_QPSG
+
 .PHONY: run build test test-deps test-go test-browser lint assets clean fuzz
 
 ## run: build and serve Traded with demo data on $(ADDR)

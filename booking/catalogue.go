@@ -199,13 +199,9 @@ func (s *Service) RollForward(ctx context.Context, actor store.Actor, from, to p
 }
 
 func insertPrices(ctx context.Context, tx *store.Tx, listID int64, pl *pricing.PriceList) error {
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO prices (price_list_id, product_code, tier, rate, amount_pence) VALUES (?, ?, ?, ?, ?)`)
-	if err != nil {
-		return fmt.Errorf("insert prices: %w", err)
-	}
-	defer stmt.Close()
 	for _, k := range pl.Keys() {
-		if _, err := stmt.ExecContext(ctx, listID, k.Product, string(k.Tier), string(k.Rate), int64(pl.Prices[k])); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO prices (price_list_id, product_code, tier, rate, amount_pence) VALUES (?, ?, ?, ?, ?)`,
+			listID, k.Product, string(k.Tier), string(k.Rate), int64(pl.Prices[k])); err != nil {
 			return fmt.Errorf("insert prices: %w", err)
 		}
 	}

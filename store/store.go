@@ -37,8 +37,12 @@ type DB struct {
 	Path  string
 	Clock traded.Clock
 
-	w *sql.DB // one connection: every write goes through it, in turn
-	r *sql.DB // readers, concurrent with the writer thanks to WAL
+	w  *sql.DB   // the writer pool, of one connection, held by wc
+	wc *sql.Conn // every write goes through it, in turn
+	wl chan struct{}
+	ws map[string]*sql.Stmt // wc's prepared statements; only with wl held
+	r  *sql.DB              // readers, concurrent with the writer thanks to WAL
+	rs *Reader
 }
 
 // Open opens (creating it and its folder if need be) the database at path.
@@ -54,7 +58,7 @@ func Open(path string, clock traded.Clock) (*DB, error) {
 	}
 	// Pragmas are per connection, so they go in the DSN, never a one-off Exec.
 	common := "_busy_timeout=5000&_foreign_keys=on&_journal_mode=WAL&_synchronous=NORMAL"
-	w, err := sql.Open("sqlite3", "file:"+url.PathEscape(path)+"?_txlock=immediate&"+common)
+	w, err := sql.Open("sqlite3", "file:"+url.PathEscape(path)+"?"+common)
 	if err != nil {
 		return nil, fmt.Errorf("open database writer: %w", err)
 	}
@@ -62,7 +66,11 @@ func Open(path string, clock traded.Clock) (*DB, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	if err := w.Ping(); err != nil {
+	wc, err := w.Conn(context.Background())
+	if err == nil {
+		err = wc.PingContext(context.Background())
+	}
+	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
@@ -77,12 +85,19 @@ func Open(path string, clock traded.Clock) (*DB, error) {
 	if clock == nil {
 		clock = traded.SystemClock{}
 	}
-	return &DB{Path: path, Clock: clock, w: w, r: r}, nil
+	return &DB{Path: path, Clock: clock, w: w, wc: wc, wl: make(chan struct{}, 1), ws: map[string]*sql.Stmt{},
+		r: r, rs: &Reader{DB: r, stmts: newStmtCache(r)}}, nil
 }
 
 // Close closes both pools.
 func (db *DB) Close() error {
-	return errors.Join(db.r.Close(), db.w.Close())
+	db.wl <- struct{}{}
+	for _, st := range db.ws {
+		st.Close()
+	}
+	clear(db.ws)
+	db.rs.stmts.close()
+	return errors.Join(db.r.Close(), db.wc.Close(), db.w.Close())
 }
 
 // Now returns the clock's time, in UTC, to the second.
@@ -91,37 +106,63 @@ func (db *DB) Now() time.Time { return db.Clock.Now().UTC().Truncate(time.Second
 // Tx is a write transaction. Now is the clock read once when it began, so
 // every row a transaction stamps carries the same instant.
 type Tx struct {
-	*sql.Tx
 	Now time.Time
+
+	db   *DB
+	rows map[string]*sql.Rows // the rows last handed out per prepared query
 }
 
 // Write runs fn in a write transaction (BEGIN IMMEDIATE on the one writer
 // connection) and commits if fn returns nil. Keep network calls out of fn.
-func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
-	sqlTx, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
+//
+// Writers queue for the connection, giving up if ctx ends while they wait.
+// Once begun, a transaction runs to its end: its statements ignore ctx's
+// cancellation, so a client that goes away mid-transaction leaves it
+// committed or rolled back, never interrupted, and the statements cost no
+// goroutine each to watch the context.
+func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	select {
+	case db.wl <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("begin: %w", ctx.Err())
+	}
+	defer func() { <-db.wl }()
+	bg := context.WithoutCancel(ctx)
+	if _, err := db.wc.ExecContext(bg, "BEGIN IMMEDIATE"); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	tx := &Tx{Tx: sqlTx, Now: db.Now()}
+	done := false
+	defer func() {
+		if !done { // fn failed or panicked
+			if _, rerr := db.wc.ExecContext(bg, "ROLLBACK"); rerr != nil && err != nil {
+				err = errors.Join(err, fmt.Errorf("rollback: %w", rerr))
+			}
+		}
+	}()
+	tx := &Tx{Now: db.Now(), db: db}
 	if err := fn(tx); err != nil {
-		_ = sqlTx.Rollback()
 		return err
 	}
-	if err := sqlTx.Commit(); err != nil {
+	if _, err := db.wc.ExecContext(bg, "COMMIT"); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	done = true
 	return nil
 }
 
 // Read returns the reader pool for queries. Use it for anything that does
 // not write; it never blocks behind the writer.
-func (db *DB) Read() *sql.DB { return db.r }
+func (db *DB) Read() *Reader { return db.rs }
 
 // Migrate applies, in name order, each embedded migration not yet recorded,
 // each in its own transaction, and returns the names it applied.
 func (db *DB) Migrate(ctx context.Context) ([]string, error) {
-	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+	err := db.Write(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`)
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	names, err := fs.Glob(migrations.FS, "*.sql")
@@ -259,7 +300,7 @@ func (db *DB) FindAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error
 	if limit <= 0 || limit > 500 {
 		limit = 50
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT id, at, actor, action, entity, entity_id, detail, remote_addr FROM audit_log
+	rows, err := db.rs.QueryContext(ctx, `SELECT id, at, actor, action, entity, entity_id, detail, remote_addr FROM audit_log
 		WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("find audit: %w", err)

@@ -389,10 +389,10 @@ func TestOutbox_AdminResend(t *testing.T) {
 	}
 	// The worker gave up on the invite, and sent the booker's summary.
 	if err := app.db.Write(context.Background(), func(tx *store.Tx) error {
-		if _, err := tx.Exec(`UPDATE outbox SET status = 'failed', attempts = 8, last_error = '550 mailbox unavailable' WHERE id = ?`, invite); err != nil {
+		if _, err := tx.ExecContext(context.Background(), `UPDATE outbox SET status = 'failed', attempts = 8, last_error = '550 mailbox unavailable' WHERE id = ?`, invite); err != nil {
 			return err
 		}
-		_, err := tx.Exec(`UPDATE outbox SET status = 'sent', attempts = 1, sent_at = created_at WHERE id = ?`, other)
+		_, err := tx.ExecContext(context.Background(), `UPDATE outbox SET status = 'sent', attempts = 1, sent_at = created_at WHERE id = ?`, other)
 		return err
 	}); err != nil {
 		t.Fatal(err)

@@ -41,7 +41,7 @@ func (s *sessionStorage) Set(key string, val []byte, exp time.Duration) error {
 		exp = 365 * 24 * time.Hour
 	}
 	return s.db.Write(context.Background(), func(tx *store.Tx) error {
-		_, err := tx.Exec(`INSERT INTO web_sessions (id, data, expires_at) VALUES (?, ?, ?)
+		_, err := tx.ExecContext(context.Background(), `INSERT INTO web_sessions (id, data, expires_at) VALUES (?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at`,
 			key, val, store.FormatTime(tx.Now.Add(exp)))
 		return err
@@ -51,7 +51,7 @@ func (s *sessionStorage) Set(key string, val []byte, exp time.Duration) error {
 // Delete removes a session.
 func (s *sessionStorage) Delete(key string) error {
 	return s.db.Write(context.Background(), func(tx *store.Tx) error {
-		_, err := tx.Exec(`DELETE FROM web_sessions WHERE id = ?`, key)
+		_, err := tx.ExecContext(context.Background(), `DELETE FROM web_sessions WHERE id = ?`, key)
 		return err
 	})
 }
@@ -59,7 +59,7 @@ func (s *sessionStorage) Delete(key string) error {
 // Reset removes every session.
 func (s *sessionStorage) Reset() error {
 	return s.db.Write(context.Background(), func(tx *store.Tx) error {
-		_, err := tx.Exec(`DELETE FROM web_sessions`)
+		_, err := tx.ExecContext(context.Background(), `DELETE FROM web_sessions`)
 		return err
 	})
 }

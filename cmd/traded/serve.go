@@ -159,6 +159,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer db.Close()
+	if stable, err := db.StablePlans(ctx); err == nil && !stable {
+		log.Warn("SQLite was built without SQLITE_ENABLE_QPSG, so every SQL statement is compiled on every use; build with make (see README, Performance)")
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
