@@ -11,7 +11,7 @@ GOFILES  := $(shell git ls-files '*.go' 2>/dev/null)
 # statement is compiled again on each use (see store.DB.StablePlans).
 export CGO_CFLAGS := -O2 -g -DSQLITE_ENABLE_QPSG
 
-.PHONY: run build test test-deps test-go test-browser lint assets clean fuzz
+.PHONY: run build test test-deps test-go test-browser lint assets clean fuzz bench
 
 ## run: build and serve Traded with demo data on $(ADDR)
 run: build
@@ -54,3 +54,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzStripeWebhook$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./billing/
 	$(GO) test -run '^$$' -fuzz '^FuzzAPIJSON$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./web/
 	$(GO) test -run '^$$' -fuzz '^FuzzQueryParams$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./web/
+
+## bench: measure Traded on this machine (ceilings, wrk load, bulk PDFs, peak
+## RSS) into bench/results.md and .json, then the long SIGKILL crash run
+bench: test-deps build
+	$(GO) build -o bin/traded-bench ./cmd/traded-bench
+	./bin/traded-bench -traded ./$(BIN) -out bench

@@ -79,7 +79,10 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	if err := w.Close(); err != nil {
 		return fmt.Errorf("smtp end of data: %w", err)
 	}
-	return c.Quit()
+	// The server has taken the message: a failed QUIT after that must not
+	// count as a failed send, or the message would go twice.
+	_ = c.Quit()
+	return nil
 }
 
 // Build renders m as an RFC 5322 message with CRLF line endings: a plain

@@ -76,9 +76,18 @@ func (w *Worker) SendDue(ctx context.Context) (int, error) {
 			return sent, err
 		}
 		serr := w.sender.Send(ctx, m)
-		err = w.db.Write(ctx, func(tx *store.Tx) error {
+		if serr != nil && ctx.Err() != nil {
+			// Stopped mid-send (the dial was cancelled): no fault of the
+			// server's, so no attempt counted; it goes at the next start.
+			return sent, ctx.Err()
+		}
+		// Record what happened even if ctx ends meanwhile (a shutdown): a
+		// message delivered but left queued would be sent again at the next
+		// start.
+		rctx := context.WithoutCancel(ctx)
+		err = w.db.Write(rctx, func(tx *store.Tx) error {
 			if serr == nil {
-				_, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = ''
+				_, err := tx.ExecContext(rctx, `UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = ''
 					WHERE id = ?`, store.FormatTime(tx.Now), m.ID)
 				return err
 			}
@@ -86,7 +95,7 @@ func (w *Worker) SendDue(ctx context.Context) (int, error) {
 			if attempts+1 >= MaxAttempts {
 				status = "failed"
 			}
-			_, err := tx.ExecContext(ctx, `UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?
+			_, err := tx.ExecContext(rctx, `UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?
 				WHERE id = ?`, status, truncate(serr.Error(), 500), store.FormatTime(tx.Now.Add(Backoff(attempts+1))), m.ID)
 			return err
 		})

@@ -121,6 +121,9 @@ type Tx struct {
 // committed or rolled back, never interrupted, and the statements cost no
 // goroutine each to watch the context.
 func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
 	select {
 	case db.wl <- struct{}{}:
 	case <-ctx.Done():
