@@ -16,10 +16,6 @@ func (s *Service) queueInvoiceMail(ctx context.Context, tx *store.Tx, orgID int6
 	if err != nil {
 		return err
 	}
-	pdf, err := RenderInvoicePDF(inv, s.cfg, s.payURL(inv))
-	if err != nil {
-		return fmt.Errorf("invoice %s pdf: %w", number, err)
-	}
 	to, err := s.billingContacts(ctx, tx, orgID)
 	if err != nil {
 		return err
@@ -29,7 +25,7 @@ func (s *Service) queueInvoiceMail(ctx context.Context, tx *store.Tx, orgID int6
 	for _, c := range to {
 		if _, err := mail.Enqueue(ctx, tx, mail.Message{Kind: "invoice", To: c.email, ToName: c.name,
 			Subject: fmt.Sprintf("Invoice %s from %s", inv.Number, s.cfg.Supplier.Name), Text: body,
-			Attachments: []mail.Attachment{{Filename: inv.Number + ".pdf", ContentType: "application/pdf", Content: pdf}}}); err != nil {
+			Attachments: []mail.Attachment{{Filename: inv.Number + ".pdf", ContentType: "application/pdf", Render: "invoice:" + inv.Number}}}); err != nil {
 			return err
 		}
 	}
@@ -95,6 +91,16 @@ func costCentreSuffix(cc string) string {
 
 // HowToPay is the payment instruction for an invoice, as pages show it.
 func (s *Service) HowToPay(inv *Invoice) string { return s.howToPay(inv) }
+
+// RenderInvoiceAttachment renders the PDF of invoice number for the mail
+// worker, which attaches it when it sends the invoice (mail.Worker.Renders).
+func (s *Service) RenderInvoiceAttachment(ctx context.Context, number string) ([]byte, error) {
+	inv, err := s.FindInvoiceByNumber(ctx, number)
+	if err != nil {
+		return nil, err
+	}
+	return s.InvoicePDF(inv)
+}
 
 // InvoicePDF renders an issued invoice's PDF. The same invoice always gives
 // the same bytes.

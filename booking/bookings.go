@@ -212,6 +212,7 @@ func (s *Service) CreateBooking(ctx context.Context, by *User, remoteAddr string
 	}
 	actor := by.Actor(remoteAddr)
 	var id int64
+	var made *Booking // as the transaction left it; nil for a retried request
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		if req.IdempotencyKey != "" {
 			var existing int64
@@ -317,16 +318,19 @@ func (s *Service) CreateBooking(ctx context.Context, by *User, remoteAddr string
 		}
 		switch status {
 		case StatusConfirmed:
-			return s.confirm(ctx, tx, actor, id)
+			made, err = s.confirmed(ctx, tx, actor, id)
 		case StatusRequested:
-			return s.notifyBooking(ctx, tx, id, func(b *Booking) error { return s.Notifier.BookingRequested(ctx, tx, b) })
+			made, err = s.loadAndNotify(ctx, tx, id, func(b *Booking) error { return s.Notifier.BookingRequested(ctx, tx, b) })
 		case StatusWaitlisted:
-			return s.notifyBooking(ctx, tx, id, func(b *Booking) error { return s.Notifier.BookingWaitlisted(ctx, tx, b) })
+			made, err = s.loadAndNotify(ctx, tx, id, func(b *Booking) error { return s.Notifier.BookingWaitlisted(ctx, tx, b) })
 		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	if made != nil {
+		return made, nil
 	}
 	return s.FindBookingByID(ctx, id)
 }
@@ -381,29 +385,35 @@ func (s *Service) sessionForUpdate(ctx context.Context, tx *store.Tx, id int64) 
 // confirm prices a booking by the tariff and the school's state now,
 // records its charges and bills what is owed.
 func (s *Service) confirm(ctx context.Context, tx *store.Tx, actor store.Actor, id int64) error {
+	_, err := s.confirmed(ctx, tx, actor, id)
+	return err
+}
+
+// confirmed is confirm, returning the booking as confirmed.
+func (s *Service) confirmed(ctx context.Context, tx *store.Tx, actor store.Actor, id int64) (*Booking, error) {
 	b, err := findBooking(ctx, tx, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sess, err := s.sessionForUpdate(ctx, tx, b.SessionID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	org, err := findOrganisation(ctx, tx, `id = ?`, b.OrganisationID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pl, err := s.loadCurrentList(ctx, tx, sess.Year)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	subscriber, err := isSubscriber(ctx, tx, org.ID, sess.Year)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	charges, err := s.priceBooking(ctx, tx, pl, org, sess, b, subscriber)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var total pricing.Money
 	for i, c := range charges {
@@ -411,30 +421,30 @@ func (s *Service) confirm(ctx context.Context, tx *store.Tx, actor store.Actor, 
 		total += c.Amount
 		if _, err := tx.ExecContext(ctx, `INSERT INTO booking_charges (booking_id, position, product_code, description, quantity, unit_pence, amount_pence)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, b.ID, c.Position, c.ProductCode, c.Description, c.Quantity, int64(c.Unit), int64(c.Amount)); err != nil {
-			return fmt.Errorf("confirm booking: %w", err)
+			return nil, fmt.Errorf("confirm booking: %w", err)
 		}
 	}
 	now := store.FormatTime(tx.Now)
 	if _, err := tx.ExecContext(ctx, `UPDATE bookings SET status = 'confirmed', subscriber = ?, price_pence = ?, offer_expires_at = NULL,
 		confirmed_at = ?, updated_at = ? WHERE id = ?`, subscriber, int64(total), now, now, b.ID); err != nil {
-		return fmt.Errorf("confirm booking: %w", err)
+		return nil, fmt.Errorf("confirm booking: %w", err)
 	}
 	if total > 0 && s.Charger != nil {
 		b.Status, b.Price, b.Subscriber, b.Charges = StatusConfirmed, total, subscriber, charges
 		invID, err := s.Charger.InvoiceBooking(ctx, tx, actor, b)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if invID != 0 {
 			if _, err := tx.ExecContext(ctx, `UPDATE bookings SET invoice_id = ? WHERE id = ?`, invID, b.ID); err != nil {
-				return fmt.Errorf("confirm booking: %w", err)
+				return nil, fmt.Errorf("confirm booking: %w", err)
 			}
 		}
 	}
 	if err := tx.Audit(ctx, actor, "booking.confirm", "booking", b.Reference, fmt.Sprintf("price %s", total)); err != nil {
-		return err
+		return nil, err
 	}
-	return s.notifyBooking(ctx, tx, b.ID, func(b *Booking) error { return s.Notifier.BookingConfirmed(ctx, tx, b) })
+	return s.loadAndNotify(ctx, tx, b.ID, func(b *Booking) error { return s.Notifier.BookingConfirmed(ctx, tx, b) })
 }
 
 func (s *Service) loadCurrentList(ctx context.Context, tx *store.Tx, year pricing.AcademicYear) (*pricing.PriceList, error) {
@@ -621,9 +631,21 @@ func (s *Service) notifyBooking(ctx context.Context, tx *store.Tx, id int64, fn 
 	if s.Notifier == nil {
 		return nil
 	}
+	_, err := s.loadAndNotify(ctx, tx, id, fn)
+	return err
+}
+
+// loadAndNotify reloads a booking as tx sees it, hands it to fn if there is
+// a Notifier, and returns it.
+func (s *Service) loadAndNotify(ctx context.Context, tx *store.Tx, id int64, fn func(*Booking) error) (*Booking, error) {
 	b, err := findBooking(ctx, tx, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return fn(b)
+	if s.Notifier != nil {
+		if err := fn(b); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
 }

@@ -33,10 +33,17 @@ type Message struct {
 // Attachment is a file sent with a message. An attachment with Alternative
 // set is sent as an alternative body part as well (how a calendar invite
 // reaches calendar clients as text/calendar; method=REQUEST).
+//
+// An attachment with Render set ("invoice:TS-000001") has no Content in the
+// outbox: the worker renders it when it sends the message, through the
+// RenderFunc registered for its kind (Worker.Renders). Rendering an invoice
+// PDF takes longer than the rest of a booking, so it is kept out of the
+// booking's transaction, and the outbox does not store a copy of every PDF.
 type Attachment struct {
 	Filename    string `json:"filename"`
 	ContentType string `json:"content_type"`
-	Content     []byte `json:"content"`
+	Content     []byte `json:"content,omitempty"`
+	Render      string `json:"render,omitempty"`
 	Alternative bool   `json:"alternative,omitempty"`
 }
 

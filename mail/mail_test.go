@@ -573,3 +573,44 @@ func TestBuild_DisplayNames(t *testing.T) {
 		})
 	}
 }
+
+// An attachment queued to be rendered is rendered when the message is sent;
+// one that cannot be rendered fails its own message only.
+func TestWorker_RendersAttachmentsAtSendTime(t *testing.T) {
+	ctx := context.Background()
+	db, _ := storetest.Open(t)
+	srv := startSMTP(t)
+	w := mail.NewWorker(db, sender(srv.port), quietLog())
+	w.Renders("invoice", func(_ context.Context, key string) ([]byte, error) { return []byte("%PDF-1.4 invoice " + key), nil })
+	err := db.Write(ctx, func(tx *store.Tx) error {
+		for _, render := range []string{"letter:1", "invoice:TS-000042"} {
+			if _, err := mail.Enqueue(ctx, tx, mail.Message{Kind: "invoice", To: "bursar@school.example", Subject: render, Text: "Attached.\n",
+				Attachments: []mail.Attachment{{Filename: "doc.pdf", ContentType: "application/pdf", Render: render}}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := w.SendDue(ctx); n != 1 || err != nil {
+		t.Fatalf("sent %d, %v; want the invoice sent and the unrenderable letter left", n, err)
+	}
+	rows := outbox(t, db)
+	if rows[0].status != "queued" || rows[0].attempts != 1 || !strings.Contains(rows[0].lastError, `nothing renders "letter"`) {
+		t.Errorf("unrenderable message: %+v", rows[0])
+	}
+	if rows[1].status != "sent" {
+		t.Errorf("invoice message: %+v", rows[1])
+	}
+	got := srv.messages()
+	if len(got) != 1 {
+		t.Fatalf("received %d messages, want 1", len(got))
+	}
+	msg := readMessage(t, got[0].data, mail.Message{ID: rows[1].id, Kind: "invoice", To: "bursar@school.example", Subject: "invoice:TS-000042"})
+	body, _ := io.ReadAll(msg.Body)
+	if !bytes.Contains(body, []byte(base64.StdEncoding.EncodeToString([]byte("%PDF-1.4 invoice TS-000042")))) {
+		t.Errorf("the rendered PDF is not attached:\n%s", body)
+	}
+}

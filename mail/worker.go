@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"traded/store"
@@ -34,6 +35,43 @@ type Worker struct {
 	wake   chan struct{}
 	// Poll is how often the worker looks for due mail when not woken.
 	Poll time.Duration
+
+	renderers map[string]RenderFunc
+}
+
+// RenderFunc renders an attachment's content from its key (the part of
+// Attachment.Render after the colon).
+type RenderFunc func(ctx context.Context, key string) ([]byte, error)
+
+// Renders registers how attachments of kind ("invoice") are rendered. Call
+// it before Run.
+func (w *Worker) Renders(kind string, fn RenderFunc) {
+	if w.renderers == nil {
+		w.renderers = map[string]RenderFunc{}
+	}
+	w.renderers[kind] = fn
+}
+
+// render fills in the content of m's attachments that are rendered at send
+// time. Its error counts as a failed attempt, so the message is retried and
+// the reason shows in the admin's outbox.
+func (w *Worker) render(ctx context.Context, m *Message) error {
+	for i, a := range m.Attachments {
+		if a.Render == "" {
+			continue
+		}
+		kind, key, _ := strings.Cut(a.Render, ":")
+		fn := w.renderers[kind]
+		if fn == nil {
+			return fmt.Errorf("attachment %s: nothing renders %q", a.Filename, kind)
+		}
+		b, err := fn(ctx, key)
+		if err != nil {
+			return fmt.Errorf("attachment %s: %w", a.Filename, err)
+		}
+		m.Attachments[i].Content = b
+	}
+	return nil
 }
 
 // NewWorker returns a worker sending db's outbox through sender.
@@ -75,7 +113,11 @@ func (w *Worker) SendDue(ctx context.Context) (int, error) {
 		if err != nil || !ok {
 			return sent, err
 		}
-		serr := w.sender.Send(ctx, m)
+		rerr := w.render(ctx, &m)
+		serr := rerr
+		if serr == nil {
+			serr = w.sender.Send(ctx, m)
+		}
 		if serr != nil && ctx.Err() != nil {
 			// Stopped mid-send (the dial was cancelled): no fault of the
 			// server's, so no attempt counted; it goes at the next start.
@@ -101,6 +143,11 @@ func (w *Worker) SendDue(ctx context.Context) (int, error) {
 		})
 		if err != nil {
 			return sent, fmt.Errorf("record mail %d: %w", m.ID, err)
+		}
+		if rerr != nil {
+			// This message's own fault: the rest can still go.
+			w.log.Error("mail attachment not rendered; will retry", "id", m.ID, "to", m.To, "attempt", attempts+1, "err", rerr)
+			continue
 		}
 		if serr != nil {
 			w.log.Warn("mail not sent; will retry", "id", m.ID, "to", m.To, "attempt", attempts+1, "err", serr)

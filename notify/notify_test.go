@@ -172,12 +172,14 @@ func newFixture(t *testing.T) *fixture {
 	}
 	cfg := billing.DefaultConfig()
 	cfg.BaseURL = baseURL
-	svc.Charger = billing.NewService(db, svc, cfg, nil)
+	bill := billing.NewService(db, svc, cfg, nil)
+	svc.Charger = bill
 	n := notify.New(baseURL, contact)
 	svc.Notifier = n
 	srv := startSMTP(t)
 	sender := &mail.SMTP{Host: "127.0.0.1", Port: srv.port(), From: mailFrom, FromName: fromName, Domain: "traded.test"}
 	w := mail.NewWorker(db, sender, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w.Renders("invoice", bill.RenderInvoiceAttachment)
 	return &fixture{t: t, ctx: ctx, db: db, clock: clock, svc: svc, notifier: n, smtp: srv, worker: w, la: store.Actor{Name: "admin@test"}}
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"traded/billing"
 	"traded/booking"
+	"traded/mail"
 	"traded/notify"
 	"traded/store"
 	"traded/templates"
@@ -86,6 +87,12 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	}
 	s.billing = billing.NewService(db, s.booking, cfg.Billing, cfg.Card)
 	s.booking.Charger = s.billing
+	// Invoice mail is queued with its PDF to be rendered when it is sent.
+	if w, ok := cfg.Mail.(interface {
+		Renders(kind string, fn mail.RenderFunc)
+	}); ok {
+		w.Renders("invoice", s.billing.RenderInvoiceAttachment)
+	}
 	s.notifier = notify.New(cfg.BaseURL, cfg.Billing.Supplier.Email)
 	s.booking.Notifier = s.notifier
 	s.sessions = s.newSessions()

@@ -23,6 +23,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"syscall"
@@ -53,6 +54,7 @@ type config struct {
 	conns    int
 	invoices int
 	chromium int
+	profile  string
 }
 
 // report is everything one run measured, as written to results.json.
@@ -89,6 +91,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&c.conns, "c", 64, "wrk connections")
 	fs.IntVar(&c.invoices, "invoices", 1000, "invoices in the bulk run")
 	fs.IntVar(&c.chromium, "chromium", 30, "invoices Chromium prints")
+	fs.StringVar(&c.profile, "cpuprofile", "", "write a CPU profile of the raw booking runs to this file")
+	only := fs.String("only", "", "run only this part: raw (the booking ceiling, for profiling)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -132,6 +136,16 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 
 	logf("ceiling: the booking transaction without HTTP, 1 and 4 workers, %s each", c.short)
+	if c.profile != "" {
+		pf, err := os.Create(c.profile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if rep.RawSeq, err = rawBooking(ctx, f, filepath.Join(dir, "raw1.db"), 1, c.short); err != nil {
 		return err
 	}
@@ -139,6 +153,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	rawCeiling := max(rep.RawSeq.PerSecond, rep.RawPar.PerSecond)
+	if *only == "raw" {
+		fmt.Fprintf(stdout, "raw booking: %.0f/s (1 worker), %.0f/s (4 workers)\n", rep.RawSeq.PerSecond, rep.RawPar.PerSecond)
+		return nil
+	}
 
 	logf("bulk: %d invoices issued, then their PDFs rendered", c.invoices)
 	var sample string
