@@ -1,6 +1,7 @@
 package booking
 
 import (
+	"sync"
 	"time"
 )
 
@@ -104,8 +105,21 @@ func IsWorkingDay(d time.Time) bool {
 	if d.Weekday() == time.Saturday || d.Weekday() == time.Sunday {
 		return false
 	}
-	_, holiday := BankHolidays(d.Year())[d.Format("2006-01-02")]
+	_, holiday := bankHolidaysOf(d.Year())[d.Format("2006-01-02")]
 	return !holiday
+}
+
+// holidayYears memoises BankHolidays for IsWorkingDay, which every booking
+// page and answer calls many times (the free-cancellation date counts back
+// working days). The maps it holds are never modified.
+var holidayYears sync.Map // int -> map[string]string
+
+func bankHolidaysOf(year int) map[string]string {
+	if m, ok := holidayYears.Load(year); ok {
+		return m.(map[string]string)
+	}
+	m, _ := holidayYears.LoadOrStore(year, BankHolidays(year))
+	return m.(map[string]string)
 }
 
 // AddWorkingDays returns the date n working days after (n < 0: before) the

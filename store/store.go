@@ -43,6 +43,8 @@ type DB struct {
 	ws map[string]*sql.Stmt // wc's prepared statements; only with wl held
 	r  *sql.DB              // readers, concurrent with the writer thanks to WAL
 	rs *Reader
+
+	versions *versions
 }
 
 // Open opens (creating it and its folder if need be) the database at path.
@@ -85,8 +87,13 @@ func Open(path string, clock traded.Clock) (*DB, error) {
 	if clock == nil {
 		clock = traded.SystemClock{}
 	}
-	return &DB{Path: path, Clock: clock, w: w, wc: wc, wl: make(chan struct{}, 1), ws: map[string]*sql.Stmt{},
-		r: r, rs: &Reader{DB: r, stmts: newStmtCache(r)}}, nil
+	db := &DB{Path: path, Clock: clock, w: w, wc: wc, wl: make(chan struct{}, 1), ws: map[string]*sql.Stmt{},
+		r: r, rs: &Reader{DB: r, stmts: newStmtCache(r)}, versions: newVersions()}
+	if err := db.versions.hook(context.Background(), wc); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	return db, nil
 }
 
 // Close closes both pools.
@@ -137,6 +144,7 @@ func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	done := false
 	defer func() {
 		if !done { // fn failed or panicked
+			clear(db.versions.touched)
 			if _, rerr := db.wc.ExecContext(bg, "ROLLBACK"); rerr != nil && err != nil {
 				err = errors.Join(err, fmt.Errorf("rollback: %w", rerr))
 			}
@@ -150,6 +158,7 @@ func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		return fmt.Errorf("commit: %w", err)
 	}
 	done = true
+	db.versions.committed()
 	return nil
 }
 

@@ -89,9 +89,8 @@ func rawBooking(ctx context.Context, f *fixture, dest string, workers int, d tim
 
 // bulkInvoices issues count invoices of three lines each, one transaction
 // each, then renders each one's PDF: the month-end run. It reports the
-// issue rate, the render rate, and one invoice number to compare with
-// Chromium.
-func bulkInvoices(ctx context.Context, f *fixture, dest string, count int) (issue, render result, sample string, err error) {
+// issue rate and the render rate.
+func bulkInvoices(ctx context.Context, f *fixture, dest string, count int) (issue, render result, err error) {
 	db, err := openCopy(ctx, f, dest)
 	if err != nil {
 		return
@@ -103,7 +102,7 @@ func bulkInvoices(ctx context.Context, f *fixture, dest string, count int) (issu
 	for _, s := range f.Schools {
 		o, err := bk.FindOrganisationByURN(ctx, s.URN)
 		if err != nil {
-			return issue, render, "", err
+			return issue, render, err
 		}
 		orgIDs = append(orgIDs, o.ID)
 	}
@@ -118,7 +117,7 @@ func bulkInvoices(ctx context.Context, f *fixture, dest string, count int) (issu
 				{ProductCode: pricing.Moderation, Description: "Assessment and moderation in Year 6: additional member of staff", Quantity: 3, Unit: 5693},
 			}})
 		if err != nil {
-			return issue, render, "", fmt.Errorf("issue invoice %d: %w", i+1, err)
+			return issue, render, fmt.Errorf("issue invoice %d: %w", i+1, err)
 		}
 		numbers = append(numbers, number)
 	}
@@ -127,7 +126,7 @@ func bulkInvoices(ctx context.Context, f *fixture, dest string, count int) (issu
 	for _, n := range numbers {
 		inv, err := bill.FindInvoiceByNumber(ctx, n)
 		if err != nil {
-			return issue, render, "", err
+			return issue, render, err
 		}
 		invoices = append(invoices, inv)
 	}
@@ -136,12 +135,12 @@ func bulkInvoices(ctx context.Context, f *fixture, dest string, count int) (issu
 	for _, inv := range invoices {
 		t := time.Now()
 		if _, err := bill.InvoicePDF(inv); err != nil {
-			return issue, render, "", fmt.Errorf("render %s: %w", inv.Number, err)
+			return issue, render, fmt.Errorf("render %s: %w", inv.Number, err)
 		}
 		lat = append(lat, time.Since(t))
 	}
 	elapsed := time.Since(start)
 	render = percentiles(lat)
 	render.Requests, render.PerSecond = int64(count), float64(count)/elapsed.Seconds()
-	return issue, render, numbers[0], nil
+	return issue, render, nil
 }

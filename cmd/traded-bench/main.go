@@ -18,6 +18,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -55,6 +56,7 @@ type config struct {
 	invoices int
 	chromium int
 	profile  string
+	srvProf  string
 }
 
 // report is everything one run measured, as written to results.json.
@@ -92,7 +94,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&c.invoices, "invoices", 1000, "invoices in the bulk run")
 	fs.IntVar(&c.chromium, "chromium", 30, "invoices Chromium prints")
 	fs.StringVar(&c.profile, "cpuprofile", "", "write a CPU profile of the raw booking runs to this file")
-	only := fs.String("only", "", "run only this part: raw (the booking ceiling, for profiling)")
+	fs.StringVar(&c.srvProf, "server-profiles", "", "write a CPU profile of the server during each load run into this folder")
+	only := fs.String("only", "", "run only this part: raw (the booking ceiling, for profiling) or server (the load runs)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -146,11 +149,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if rep.RawSeq, err = rawBooking(ctx, f, filepath.Join(dir, "raw1.db"), 1, c.short); err != nil {
-		return err
-	}
-	if rep.RawPar, err = rawBooking(ctx, f, filepath.Join(dir, "raw4.db"), 4, c.short); err != nil {
-		return err
+	if *only != "server" {
+		if rep.RawSeq, err = rawBooking(ctx, f, filepath.Join(dir, "raw1.db"), 1, c.short); err != nil {
+			return err
+		}
+		if rep.RawPar, err = rawBooking(ctx, f, filepath.Join(dir, "raw4.db"), 4, c.short); err != nil {
+			return err
+		}
 	}
 	rawCeiling := max(rep.RawSeq.PerSecond, rep.RawPar.PerSecond)
 	if *only == "raw" {
@@ -159,11 +164,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 
 	logf("bulk: %d invoices issued, then their PDFs rendered", c.invoices)
-	var sample string
-	if rep.Issue, rep.Render, sample, err = bulkInvoices(ctx, f, filepath.Join(dir, "bulk.db"), c.invoices); err != nil {
-		return err
+	if *only != "server" {
+		if rep.Issue, rep.Render, err = bulkInvoices(ctx, f, filepath.Join(dir, "bulk.db"), c.invoices); err != nil {
+			return err
+		}
 	}
-	_ = sample
 
 	logf("server: traded serve on the fixture")
 	db := filepath.Join(dir, "server.db")
@@ -173,7 +178,18 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if addr, err = freeAddr(); err != nil {
 		return err
 	}
-	srv, err := start(ctx, filepath.Join(dir, "server.log"), addr, "/healthz", c.traded, "serve", "--db", db, "--addr", addr, "--quiet")
+	serveArgs := []string{"serve", "--db", db, "--addr", addr, "--quiet"}
+	var pprofAddr string
+	if c.srvProf != "" {
+		if pprofAddr, err = freeAddr(); err != nil {
+			return err
+		}
+		serveArgs = append(serveArgs, "--pprof", pprofAddr)
+		if err := os.MkdirAll(c.srvProf, 0o755); err != nil {
+			return err
+		}
+	}
+	srv, err := start(ctx, filepath.Join(dir, "server.log"), addr, "/healthz", c.traded, serveArgs...)
 	if err != nil {
 		return err
 	}
@@ -188,7 +204,19 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	for _, l := range loads {
 		l.Conns = c.conns
 		logf("load: %s, %s at %d connections", l.Name, l.Duration, l.Conns)
+		profiled := make(chan error, 1)
+		if pprofAddr != "" {
+			go func() {
+				profiled <- fetch(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pprofAddr, int(l.Duration.Seconds())-1),
+					filepath.Join(c.srvProf, strings.ReplaceAll(l.Name, " ", "-")+".prof"))
+			}()
+		} else {
+			profiled <- nil
+		}
 		r, err := l.run(ctx, dir, srv.base)
+		if perr := <-profiled; perr != nil {
+			return perr
+		}
 		if err != nil {
 			return err
 		}
@@ -198,9 +226,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 
-	logf("Chromium: the invoice page printed to PDF %d times on one page", c.chromium)
-	if rep.Chromium, err = chromiumPDF(ctx, srv.base+"/invoices/"+f.Invoice, f.Finance, c.chromium); err != nil {
-		return err
+	if *only != "server" {
+		logf("Chromium: the invoice page printed to PDF %d times on one page", c.chromium)
+		if rep.Chromium, err = chromiumPDF(ctx, srv.base+"/invoices/"+f.Invoice, f.Finance, c.chromium); err != nil {
+			return err
+		}
 	}
 	srv.stop()
 
@@ -278,4 +308,22 @@ func machine() string {
 		}
 	}
 	return fmt.Sprintf("%d cores (%s), %s %s/%s", runtime.NumCPU(), cpu, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// fetch saves url's body to path.
+func fetch(url, path string) error {
+	res, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, res.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -26,9 +27,10 @@ func serveHello(addr string) error {
 
 // process is a server started for a run, with its peak memory watched.
 type process struct {
-	cmd  *exec.Cmd
-	base string
-	done chan error
+	cmd      *exec.Cmd
+	base     string
+	done     chan error
+	stopOnce sync.Once
 }
 
 // freeAddr returns a loopback address with a free port.
@@ -93,11 +95,13 @@ func (p *process) peakRSS() (int64, error) {
 
 // stop ends the process with SIGTERM, as an operator would, and waits.
 func (p *process) stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
+	p.stopOnce.Do(func() {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(30 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
 }

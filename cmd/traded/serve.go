@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"strconv"
 	"strings"
@@ -119,6 +121,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	offerHold := fs.Duration("offer-hold", envDuration("TRADED_OFFER_HOLD", 48*time.Hour), "how long a waiting-list offer is held (env TRADED_OFFER_HOLD)")
 	stages := fs.String("payment-reminders", env("TRADED_PAYMENT_REMINDERS", "7,30,60"), "days overdue at which payment reminders go, on school days only (env TRADED_PAYMENT_REMINDERS)")
 	grace := fs.Duration("shutdown-grace", 20*time.Second, "how long SIGTERM waits for requests in flight")
+	pprofAddr := fs.String("pprof", "", "serve Go's profiler (net/http/pprof) on this address, such as 127.0.0.1:6060, for diagnosing; never a public one")
 	mf := addMailFlags(fs)
 	bf := addBillingFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -161,6 +164,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer db.Close()
 	if stable, err := db.StablePlans(ctx); err == nil && !stable {
 		log.Warn("SQLite was built without SQLITE_ENABLE_QPSG, so every SQL statement is compiled on every use; build with make (see README, Performance)")
+	}
+	if *pprofAddr != "" {
+		pl, err := net.Listen("tcp", *pprofAddr)
+		if err != nil {
+			return fmt.Errorf("--pprof: %w", err)
+		}
+		defer pl.Close()
+		go func() { _ = http.Serve(pl, pprofMux()) }()
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -254,4 +265,14 @@ func envDuration(name string, def time.Duration) time.Duration {
 		return d
 	}
 	return def
+}
+
+// pprofMux serves Go's profiles under /debug/pprof/.
+func pprofMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
