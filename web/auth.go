@@ -159,6 +159,10 @@ func (s *Server) takeFlash(c *fiber.Ctx) string {
 	return msg
 }
 
+// publicPaths are the pages anyone may read that show no form to a visitor
+// who is not signed in.
+var publicPaths = map[string]bool{"/": true, "/programme": true, "/catalogue": true, "/accessibility": true}
+
 // csrfProtection guards every unsafe request that carries the session
 // cookie with a token from the page's form (or the X-CSRF-Token header).
 // Requests with a bearer token, and API calls with no cookie at all, carry
@@ -170,6 +174,13 @@ func (s *Server) csrfProtection() fiber.Handler {
 				return true
 			}
 			if strings.HasPrefix(c.Path(), "/api/") && c.Cookies(cookieName) == "" {
+				return true
+			}
+			// A visitor with no session reading a public page gets no
+			// token: those pages have no form that needs one when nobody
+			// is signed in, and a token for every such request would fill
+			// the token store (and stop the page being cached).
+			if c.Method() == fiber.MethodGet && c.Cookies(cookieName) == "" && publicPaths[c.Path()] {
 				return true
 			}
 			return strings.HasPrefix(c.Path(), "/static/") || c.Path() == "/healthz"

@@ -568,6 +568,14 @@ func (s *Server) handleProgramme(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	current := pricing.AcademicYearOf(s.now(), traded.London)
+	return s.public(c, fmt.Sprintf("programme %s %s", year, current), []string{"sessions", "courses", "term_dates"},
+		func() error { return s.renderProgramme(c, year, current) })
+}
+
+// renderProgramme renders the programme of year, offering the years around
+// current that have sessions.
+func (s *Server) renderProgramme(c *fiber.Ctx, year, current pricing.AcademicYear) error {
 	ctx := c.UserContext()
 	sessions, err := s.booking.FindSessions(ctx, booking.SessionFilter{Year: &year})
 	if err != nil {
@@ -578,7 +586,6 @@ func (s *Server) handleProgramme(c *fiber.Ctx) error {
 		return err
 	}
 	p := &programmePage{Page: s.page(c, "Training programme "+year.String()), Year: year.String()}
-	current := pricing.AcademicYearOf(s.now(), traded.London)
 	for _, y := range []pricing.AcademicYear{current - 1, current, current + 1} {
 		if list, err := s.booking.FindSessions(ctx, booking.SessionFilter{Year: &y}); err == nil && len(list) > 0 {
 			p.Years = append(p.Years, y.String())
@@ -608,7 +615,6 @@ func (s *Server) handleProgramme(c *fiber.Ctx) error {
 			p.Others = append(p.Others, x)
 		}
 	}
-	c.Set(fiber.HeaderCacheControl, "public, max-age=30")
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	return c.Render("programme", p)
 }

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -148,7 +150,17 @@ func (s *Server) handleQuoteCreate(c *fiber.Ctx) error {
 		}
 		in.Items = append(in.Items, item)
 	}
-	q, err := s.booking.Quote(c.UserContext(), in)
+	// The same request has the same answer until the tariff, the school's
+	// tier or its subscriptions change (or the day does, for a tier change
+	// dated ahead): answer it from the cache.
+	ctx := c.UserContext()
+	key := fmt.Sprintf("quote %s %x", s.now().In(traded.London).Format(time.DateOnly), quoteKey(in))
+	version := s.db.Version(ctx, "organisations", "organisation_tiers", "subscriptions", "price_lists", "prices", "products")
+	if e, ok := s.cache.get(key, version); ok {
+		c.Set(fiber.HeaderContentType, e.ctype)
+		return c.Send(e.body)
+	}
+	q, err := s.booking.Quote(ctx, in)
 	if err != nil {
 		return err
 	}
@@ -164,7 +176,25 @@ func (s *Server) handleQuoteCreate(c *fiber.Ctx) error {
 		out.Lines = append(out.Lines, quoteLineJSON{Product: l.Product, Description: l.Description,
 			Quantity: l.Quantity, UnitPence: int64(l.Unit), AmountPence: int64(l.Amount)})
 	}
-	return c.JSON(out)
+	if err := c.JSON(out); err != nil {
+		return err
+	}
+	s.cache.put(key, version, string(c.Response().Header.ContentType()), c.Response().Body())
+	return nil
+}
+
+// quoteKey identifies a quote request: its organisation, year, subscriber
+// choice and items, hashed.
+func quoteKey(in booking.QuoteRequest) []byte {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d|%d|", in.URN, in.Year)
+	if in.AsSubscriber != nil {
+		fmt.Fprintf(h, "%t", *in.AsSubscriber)
+	}
+	for _, it := range in.Items {
+		fmt.Fprintf(h, "|%+v", it)
+	}
+	return h.Sum(nil)
 }
 
 type cataloguePage struct {

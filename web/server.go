@@ -71,6 +71,7 @@ type Server struct {
 	billing  *billing.Service
 	notifier *notify.Notifier
 	sessions *session.Store
+	cache    publicCache
 }
 
 // New builds the app and parses every template, failing fast on a bad one.

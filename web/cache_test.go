@@ -1,0 +1,115 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"testing"
+
+	"traded"
+	"traded/booking"
+	"traded/pricing"
+)
+
+// The public programme is served from a cache to visitors who are not
+// signed in, with an ETag; a booking makes the next visitor's copy fresh.
+func TestProgramme_CachedForVisitorsUntilABooking(t *testing.T) {
+	a := newTestApp(t)
+	ctx := context.Background()
+	year := pricing.AcademicYearOf(a.clock.Now(), traded.London)
+	sessions, err := booking.NewService(a.db).FindSessions(ctx, booking.SessionFilter{Year: &year})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sess *booking.Session
+	for _, x := range sessions {
+		if x.Status == "scheduled" && a.clock.Now().Before(x.BookingCutoffAt) && x.ProductCode == pricing.PSASession {
+			sess = x
+			break
+		}
+	}
+	if sess == nil {
+		t.Fatal("no bookable session in the demo programme")
+	}
+	placesLeft := func(body string) int {
+		t.Helper()
+		m := regexp.MustCompile(fmt.Sprintf(`(?s)href="/sessions/%d">.*?numeric">(\d+)<`, sess.ID)).FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("session %d is not on the programme", sess.ID)
+		}
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+
+	visitor := a.agent(t)
+	first := visitor.get("/programme")
+	etag := first.header.Get("ETag")
+	if first.status != http.StatusOK || etag == "" || first.header.Get("Cache-Control") != "public, max-age=30" {
+		t.Fatalf("first visit: %d, ETag %q, Cache-Control %q", first.status, etag, first.header.Get("Cache-Control"))
+	}
+	if first.cookie("traded_csrf") != nil {
+		t.Error("a visitor reading the programme was given a CSRF token it has no use for")
+	}
+	before := placesLeft(first.body)
+	if again := visitor.get("/programme"); again.body != first.body || again.header.Get("ETag") != etag {
+		t.Error("a second visit got a different page with nothing changed")
+	}
+	if p := visitor.get("/programme", "If-None-Match", etag); p.status != http.StatusNotModified || p.body != "" {
+		t.Errorf("conditional visit: %d with %d bytes, want 304 and none", p.status, len(p.body))
+	}
+
+	code, body := a.do("POST", fmt.Sprintf("/api/v1/sessions/%d/bookings", sess.ID),
+		`{"delegates":[{"name":"Ana Cached","email":"ana@chelmervalley.example"}]}`, "Authorization", a.token(t, "manager@chelmervalley.example"))
+	if code != http.StatusCreated {
+		t.Fatalf("booking: %d %s", code, body)
+	}
+	after := visitor.get("/programme", "If-None-Match", etag)
+	if after.status != http.StatusOK || after.header.Get("ETag") == etag {
+		t.Fatalf("after a booking: %d, ETag %q (was %q): want a fresh page", after.status, after.header.Get("ETag"), etag)
+	}
+	if got := placesLeft(after.body); got != before-1 {
+		t.Errorf("places left after a booking: %d, want %d", got, before-1)
+	}
+
+	manager := a.agent(t)
+	manager.signIn("manager@chelmervalley.example")
+	mine := manager.get("/programme")
+	if mine.header.Get("Cache-Control") != "private, no-cache" || mine.header.Get("ETag") != "" {
+		t.Errorf("signed in: Cache-Control %q, ETag %q: a signed-in page must not be shared", mine.header.Get("Cache-Control"), mine.header.Get("ETag"))
+	}
+	if !regexp.MustCompile(`Signed in as <strong>`).MatchString(mine.body) {
+		t.Error("the signed-in user was given the visitors' page")
+	}
+}
+
+// A quote is answered from the cache until something it depends on
+// changes: here, the school buys the subscription.
+func TestQuote_CachedUntilTheSchoolSubscribes(t *testing.T) {
+	a := newTestApp(t)
+	const req = `{"organisation":"990001","academic_year":"2021/22","items":[{"product":"psa-session","staff":2}]}`
+	quote := func() string {
+		t.Helper()
+		code, body := a.do("POST", "/api/v1/quotes", req)
+		if code != http.StatusOK {
+			t.Fatalf("quote: %d %s", code, body)
+		}
+		return body
+	}
+	first := quote()
+	if first != quote() {
+		t.Fatal("the same quote twice gave different answers")
+	}
+	if !regexp.MustCompile(`"subscriber":false.*"total_pence":5500`).MatchString(first) {
+		t.Fatalf("before subscribing: %s", first)
+	}
+	code, body := a.do("POST", "/api/v1/subscriptions", `{"organisation":"990001","academic_year":"2021/22"}`,
+		"Authorization", a.token(t, "manager@chelmervalley.example"))
+	if code != http.StatusCreated {
+		t.Fatalf("subscribe: %d %s", code, body)
+	}
+	if after := quote(); !regexp.MustCompile(`"subscriber":true.*"total_pence":0`).MatchString(after) {
+		t.Errorf("after subscribing, the quote is stale: %s", after)
+	}
+}
