@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 
 	"traded/store"
@@ -145,5 +146,63 @@ func TestStablePlans(t *testing.T) {
 	}
 	if !on {
 		t.Fatal("SQLite was built without SQLITE_ENABLE_QPSG: run the tests with make test, or export CGO_CFLAGS='-O2 -g -DSQLITE_ENABLE_QPSG'")
+	}
+}
+
+// Writes that arrive together are committed together, each standing or
+// falling alone: a failed or panicking one leaves nothing, the rest stay.
+func TestWrite_ConcurrentWritesStandOrFallAlone(t *testing.T) {
+	db, _ := storetest.Open(t)
+	ctx := context.Background()
+	if err := db.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `CREATE TABLE w (n INTEGER PRIMARY KEY)`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	const n = 200
+	errs := make([]error, n)
+	panicked := make([]bool, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			defer func() { panicked[i] = recover() != nil }()
+			errs[i] = db.Write(ctx, func(tx *store.Tx) error {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO w (n) VALUES (?)`, i); err != nil {
+					return err
+				}
+				switch {
+				case i%5 == 0:
+					return boom
+				case i%7 == 0:
+					panic("boom")
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	rows, err := db.Read().QueryContext(ctx, `SELECT n FROM w`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	kept := map[int]bool{}
+	for rows.Next() {
+		var k int
+		if err := rows.Scan(&k); err != nil {
+			t.Fatal(err)
+		}
+		kept[k] = true
+	}
+	for i := range n {
+		fails, panics := i%5 == 0, i%5 != 0 && i%7 == 0
+		switch {
+		case fails && !errors.Is(errs[i], boom), panics != panicked[i], !fails && !panics && errs[i] != nil:
+			t.Errorf("write %d: err %v, panicked %v", i, errs[i], panicked[i])
+		case kept[i] != (!fails && !panics):
+			t.Errorf("write %d: row kept %v, but it failed %v, panicked %v", i, kept[i], fails, panics)
+		}
 	}
 }

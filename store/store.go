@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -45,6 +46,11 @@ type DB struct {
 	rs *Reader
 
 	versions *versions
+	queue    chan *write   // to the writer goroutine
+	closing  chan struct{} // closed by Close
+	stopped  chan struct{} // closed when the writer goroutine has returned
+
+	closeOnce sync.Once
 }
 
 // Open opens (creating it and its folder if need be) the database at path.
@@ -70,7 +76,9 @@ func Open(path string, clock traded.Clock) (*DB, error) {
 	w.SetConnMaxIdleTime(0)
 	wc, err := w.Conn(context.Background())
 	if err == nil {
-		err = wc.PingContext(context.Background())
+		// Each write in a batch runs in a savepoint, whose undo record
+		// SQLite would otherwise spill to a temporary file past 64 KiB.
+		_, err = wc.ExecContext(context.Background(), "PRAGMA temp_store = MEMORY")
 	}
 	if err != nil {
 		w.Close()
@@ -88,7 +96,9 @@ func Open(path string, clock traded.Clock) (*DB, error) {
 		clock = traded.SystemClock{}
 	}
 	db := &DB{Path: path, Clock: clock, w: w, wc: wc, wl: make(chan struct{}, 1), ws: map[string]*sql.Stmt{},
-		r: r, rs: &Reader{DB: r, stmts: newStmtCache(r)}, versions: newVersions()}
+		r: r, rs: &Reader{DB: r, stmts: newStmtCache(r)}, versions: newVersions(),
+		queue: make(chan *write), closing: make(chan struct{}), stopped: make(chan struct{})}
+	go db.writer()
 	if err := db.versions.hook(context.Background(), wc); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
@@ -98,6 +108,8 @@ func Open(path string, clock traded.Clock) (*DB, error) {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.closeOnce.Do(func() { close(db.closing) })
+	<-db.stopped
 	db.wl <- struct{}{}
 	for _, st := range db.ws {
 		st.Close()
@@ -117,49 +129,6 @@ type Tx struct {
 
 	db   *DB
 	rows map[string]*sql.Rows // the rows last handed out per prepared query
-}
-
-// Write runs fn in a write transaction (BEGIN IMMEDIATE on the one writer
-// connection) and commits if fn returns nil. Keep network calls out of fn.
-//
-// Writers queue for the connection, giving up if ctx ends while they wait.
-// Once begun, a transaction runs to its end: its statements ignore ctx's
-// cancellation, so a client that goes away mid-transaction leaves it
-// committed or rolled back, never interrupted, and the statements cost no
-// goroutine each to watch the context.
-func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) (err error) {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	select {
-	case db.wl <- struct{}{}:
-	case <-ctx.Done():
-		return fmt.Errorf("begin: %w", ctx.Err())
-	}
-	defer func() { <-db.wl }()
-	bg := context.WithoutCancel(ctx)
-	if _, err := db.wc.ExecContext(bg, "BEGIN IMMEDIATE"); err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	done := false
-	defer func() {
-		if !done { // fn failed or panicked
-			clear(db.versions.touched)
-			if _, rerr := db.wc.ExecContext(bg, "ROLLBACK"); rerr != nil && err != nil {
-				err = errors.Join(err, fmt.Errorf("rollback: %w", rerr))
-			}
-		}
-	}()
-	tx := &Tx{Now: db.Now(), db: db}
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if _, err := db.wc.ExecContext(bg, "COMMIT"); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	done = true
-	db.versions.committed()
-	return nil
 }
 
 // Read returns the reader pool for queries. Use it for anything that does
