@@ -395,11 +395,11 @@ func (s *Service) confirmed(ctx context.Context, tx *store.Tx, actor store.Actor
 	if err != nil {
 		return nil, err
 	}
-	sess, err := s.sessionForUpdate(ctx, tx, b.SessionID)
-	if err != nil {
-		return nil, err
+	sess := b.Session // as findBooking just read it in tx
+	if sess == nil {
+		return nil, traded.Errorf(traded.ENOTFOUND, "There is no session %d.", b.SessionID)
 	}
-	org, err := findOrganisation(ctx, tx, `id = ?`, b.OrganisationID)
+	org, err := organisationTx(ctx, tx, b.OrganisationID)
 	if err != nil {
 		return nil, err
 	}

@@ -119,7 +119,21 @@ func (s *Service) FindOrganisationByURN(ctx context.Context, urn int64) (*Organi
 // FindOrganisationByIDTx returns the organisation with the id as tx sees it,
 // or ENOTFOUND. Billing uses it inside its own transactions.
 func (s *Service) FindOrganisationByIDTx(ctx context.Context, tx *store.Tx, id int64) (*Organisation, error) {
-	return findOrganisation(ctx, tx, `id = ?`, id)
+	return organisationTx(ctx, tx, id)
+}
+
+// organisationTx reads an organisation by id in tx, once per transaction
+// while it is unchanged (a booking reads its school in booking and again in
+// billing), and returns a copy the caller may change.
+func organisationTx(ctx context.Context, tx *store.Tx, id int64) (*Organisation, error) {
+	v, err := tx.Memo(fmt.Sprintf("organisation %d", id), []string{"organisations", "organisation_tiers"}, func() (any, error) {
+		return findOrganisation(ctx, tx, `id = ?`, id)
+	})
+	if err != nil {
+		return nil, err
+	}
+	o := *v.(*Organisation)
+	return &o, nil
 }
 
 // FindOrganisationByURNTx returns the organisation with the URN as tx sees

@@ -45,10 +45,11 @@ type DB struct {
 	r  *sql.DB              // readers, concurrent with the writer thanks to WAL
 	rs *Reader
 
-	versions *versions
-	queue    chan *write   // to the writer goroutine
-	closing  chan struct{} // closed by Close
-	stopped  chan struct{} // closed when the writer goroutine has returned
+	versions     *versions
+	queue        chan *write   // to the writer goroutine
+	closing      chan struct{} // closed by Close
+	stopped      chan struct{} // closed when the writer goroutine has returned
+	checkpointed chan struct{} // closed when the checkpointer has returned
 
 	closeOnce sync.Once
 }
@@ -80,6 +81,10 @@ func Open(path string, clock traded.Clock) (*DB, error) {
 		// SQLite would otherwise spill to a temporary file past 64 KiB.
 		_, err = wc.ExecContext(context.Background(), "PRAGMA temp_store = MEMORY")
 	}
+	if err == nil {
+		// The checkpointer goroutine does it, off the writer's path.
+		_, err = wc.ExecContext(context.Background(), "PRAGMA wal_autocheckpoint = 0")
+	}
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
@@ -97,8 +102,9 @@ func Open(path string, clock traded.Clock) (*DB, error) {
 	}
 	db := &DB{Path: path, Clock: clock, w: w, wc: wc, wl: make(chan struct{}, 1), ws: map[string]*sql.Stmt{},
 		r: r, rs: &Reader{DB: r, stmts: newStmtCache(r)}, versions: newVersions(),
-		queue: make(chan *write), closing: make(chan struct{}), stopped: make(chan struct{})}
+		queue: make(chan *write), closing: make(chan struct{}), stopped: make(chan struct{}), checkpointed: make(chan struct{})}
 	go db.writer()
+	go db.checkpointer()
 	if err := db.versions.hook(context.Background(), wc); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
@@ -110,6 +116,7 @@ func Open(path string, clock traded.Clock) (*DB, error) {
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() { close(db.closing) })
 	<-db.stopped
+	<-db.checkpointed
 	db.wl <- struct{}{}
 	for _, st := range db.ws {
 		st.Close()
@@ -129,6 +136,7 @@ type Tx struct {
 
 	db   *DB
 	rows map[string]*sql.Rows // the rows last handed out per prepared query
+	memo map[string]memo      // see Memo
 }
 
 // Read returns the reader pool for queries. Use it for anything that does

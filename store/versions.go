@@ -23,7 +23,7 @@ import (
 type versions struct {
 	mu      sync.Mutex
 	counts  map[string]*atomic.Uint64
-	touched map[string]bool // by the transaction running; only with DB.wl held
+	touched map[string]int // rows changed per table by the transaction running; only with DB.wl held
 
 	external  atomic.Uint64 // changes by other processes
 	checkedAt atomic.Int64  // unix nanoseconds of the last data_version check
@@ -31,7 +31,7 @@ type versions struct {
 }
 
 func newVersions() *versions {
-	return &versions{counts: map[string]*atomic.Uint64{}, touched: map[string]bool{}}
+	return &versions{counts: map[string]*atomic.Uint64{}, touched: map[string]int{}}
 }
 
 // hook registers the update hook on the writer connection.
@@ -43,7 +43,7 @@ func (v *versions) hook(ctx context.Context, wc interface {
 		if !ok {
 			return fmt.Errorf("writer connection is a %T, not go-sqlite3's", dc)
 		}
-		c.RegisterUpdateHook(func(_ int, _ string, table string, _ int64) { v.touched[table] = true })
+		c.RegisterUpdateHook(func(_ int, _ string, table string, _ int64) { v.touched[table]++ })
 		return nil
 	})
 }
@@ -103,4 +103,32 @@ func (db *DB) checkExternal(ctx context.Context, now int64) {
 	}
 	v.dataVer = dv
 	v.checkedAt.Store(now)
+}
+
+// Memo returns what load returns for key, calling load once per
+// transaction while none of tables changes in it: for rows a transaction
+// reads several times (an organisation, as booking and then billing look it
+// up). What load returns must not be modified by its callers.
+func (tx *Tx) Memo(key string, tables []string, load func() (any, error)) (any, error) {
+	stamp := 0
+	for _, t := range tables {
+		stamp += tx.db.versions.touched[t]
+	}
+	if m, ok := tx.memo[key]; ok && m.stamp == stamp {
+		return m.value, nil
+	}
+	v, err := load()
+	if err != nil {
+		return nil, err
+	}
+	if tx.memo == nil {
+		tx.memo = map[string]memo{}
+	}
+	tx.memo[key] = memo{stamp: stamp, value: v}
+	return v, nil
+}
+
+type memo struct {
+	stamp int
+	value any
 }

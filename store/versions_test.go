@@ -69,3 +69,44 @@ func TestVersion_NoticesOtherProcesses(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// Memo loads once per transaction, and again after the transaction changes
+// one of the tables named.
+func TestTx_MemoForgetsWhatTheTransactionChanges(t *testing.T) {
+	db, _ := storetest.Open(t)
+	ctx := context.Background()
+	err := db.Write(ctx, func(tx *store.Tx) error {
+		loads := 0
+		next := func() (int64, error) {
+			v, err := tx.Memo("next", []string{"number_series"}, func() (any, error) {
+				loads++
+				var n int64
+				err := tx.QueryRowContext(ctx, `SELECT next FROM number_series WHERE name = 'invoice'`).Scan(&n)
+				return n, err
+			})
+			if err != nil {
+				return 0, err
+			}
+			return v.(int64), nil
+		}
+		a, _ := next()
+		b, _ := next()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at, actor, action) VALUES ('2026-11-22T10:00:00Z', 'x', 'y')`); err != nil {
+			return err
+		}
+		c, _ := next()
+		if loads != 1 || a != b || b != c {
+			t.Errorf("before any change: %d loads (%d, %d, %d), want 1", loads, a, b, c)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE number_series SET next = next + 1 WHERE name = 'invoice'`); err != nil {
+			return err
+		}
+		if d, _ := next(); loads != 2 || d != a+1 {
+			t.Errorf("after the change: %d loads, next %d; want 2 loads and %d", loads, d, a+1)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

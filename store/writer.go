@@ -7,7 +7,7 @@ import (
 )
 
 // maxBatch is the most write transactions committed together.
-const maxBatch = 64
+const maxBatch = 16
 
 // write is one call of Write, waiting for the writer.
 type write struct {
@@ -88,8 +88,7 @@ func (db *DB) writer() {
 func (db *DB) commit(batch []*write) {
 	db.wl <- struct{}{}
 	defer func() { <-db.wl }()
-	bg := context.Background()
-	if _, err := db.wc.ExecContext(bg, "BEGIN IMMEDIATE"); err != nil {
+	if err := db.exec("BEGIN IMMEDIATE"); err != nil {
 		for _, w := range batch {
 			w.err = fmt.Errorf("begin: %w", err)
 		}
@@ -106,7 +105,7 @@ func (db *DB) commit(batch []*write) {
 			db.rollback(batch, nil)
 			return
 		}
-		if _, err := db.wc.ExecContext(bg, "COMMIT"); err != nil {
+		if err := db.exec("COMMIT"); err != nil {
 			db.rollback(batch, fmt.Errorf("commit: %w", err))
 			return
 		}
@@ -119,24 +118,24 @@ func (db *DB) commit(batch []*write) {
 			w.err = fmt.Errorf("begin: %w", err)
 			continue
 		}
-		if _, err := db.wc.ExecContext(bg, "SAVEPOINT write"); err != nil {
+		if err := db.exec("SAVEPOINT write"); err != nil {
 			w.err = fmt.Errorf("begin: %w", err)
 			continue
 		}
 		w.err, w.pnc = db.run(w)
 		if w.err == nil && w.pnc == nil {
-			_, w.err = db.wc.ExecContext(bg, "RELEASE write")
+			w.err = db.exec("RELEASE write")
 			if w.err == nil {
 				ok++
 				continue
 			}
 		}
-		if _, err := db.wc.ExecContext(bg, "ROLLBACK TO write"); err != nil {
+		if err := db.exec("ROLLBACK TO write"); err != nil {
 			// The transaction cannot be trusted: give up the whole batch.
 			db.rollback(batch, fmt.Errorf("rollback: %w", err))
 			return
 		}
-		if _, err := db.wc.ExecContext(bg, "RELEASE write"); err != nil {
+		if err := db.exec("RELEASE write"); err != nil {
 			db.rollback(batch, fmt.Errorf("rollback: %w", err))
 			return
 		}
@@ -145,11 +144,18 @@ func (db *DB) commit(batch []*write) {
 		db.rollback(batch, nil)
 		return
 	}
-	if _, err := db.wc.ExecContext(bg, "COMMIT"); err != nil {
+	if err := db.exec("COMMIT"); err != nil {
 		db.rollback(batch, fmt.Errorf("commit: %w", err))
 		return
 	}
 	db.versions.committed()
+}
+
+// exec runs one of the writer's own statements (BEGIN, SAVEPOINT, COMMIT
+// ...), prepared once like the statements of the writes.
+func (db *DB) exec(query string) error {
+	_, err := (&Tx{db: db}).ExecContext(context.Background(), query)
+	return err
 }
 
 // run runs one write's fn, catching a panic to hand back to its caller.
@@ -166,7 +172,7 @@ func (db *DB) run(w *write) (err error, pnc any) {
 // err (a nil err leaves them alone: there were none).
 func (db *DB) rollback(batch []*write, err error) {
 	clear(db.versions.touched)
-	_, _ = db.wc.ExecContext(context.Background(), "ROLLBACK")
+	_ = db.exec("ROLLBACK")
 	if err == nil {
 		return
 	}
