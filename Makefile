@@ -55,8 +55,12 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzAPIJSON$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./web/
 	$(GO) test -run '^$$' -fuzz '^FuzzQueryParams$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./web/
 
-## bench: measure Traded on this machine (ceilings, wrk load, bulk PDFs, peak
-## RSS) into bench/results.md and .json, then the long SIGKILL crash run
+## bench: measure Traded on this machine (ceilings, wrk load of traded serve,
+## bulk PDFs against Chromium, peak RSS) into bench/results.md and .json, then
+## the long form of the SIGKILL crash test; fails if a target was missed
+CRASH_KILLS ?= 100
 bench: test-deps build
 	$(GO) build -o bin/traded-bench ./cmd/traded-bench
-	./bin/traded-bench -traded ./$(BIN) -out bench
+	./bin/traded-bench -traded ./$(BIN) -out bench; status=$$?; \
+	TRADED_CRASH_KILLS=$(CRASH_KILLS) TRADED_CRASH_LOAD=1s $(GO) test -count=1 -timeout 30m -run '^TestCrash_SIGKILL$$' -v ./cmd/traded/ \
+	  && exit $$status

@@ -142,6 +142,9 @@ func TestPriceList_Quote(t *testing.T) {
 		{"ModerationSubscriberThree", true, pricing.Item{Product: pricing.Moderation, Staff: 3}, 6000},
 		{"ModerationSecondBooking", false, pricing.Item{Product: pricing.Moderation, Staff: 1, AlreadyBooked: 1}, 1500},
 		{"Subscription", false, pricing.Item{Product: pricing.PSASubscription}, 39500},
+		// A school's whole party on a big session: booking prices it this
+		// way when a place is cancelled (found by make bench's crash run).
+		{"SessionSixHundredStaff", false, pricing.Item{Product: pricing.PSASession, Staff: 600}, 300 * 6500},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			q, err := pl.Quote(pricing.Academy, tt.subscriber, []pricing.Item{tt.item})
@@ -169,7 +172,7 @@ func TestPriceList_Quote(t *testing.T) {
 			"UnknownProduct":    {{Product: "nope"}},
 			"ModerationNoStaff": {{Product: pricing.Moderation}},
 			"NegativeStaff":     {{Product: pricing.Moderation, Staff: -1}},
-			"TooManyStaff":      {{Product: pricing.Moderation, Staff: 501}},
+			"TooManyStaff":      {{Product: pricing.Moderation, Staff: 10001}},
 		} {
 			_, err := pl.Quote(pricing.Academy, false, items)
 			var pe *pricing.Error

@@ -36,8 +36,13 @@ type Quote struct {
 	Total      Money
 }
 
-// maxStaff bounds one request; no school sends more to one event.
-const maxStaff = 500
+// maxStaff bounds the staff of one item by the most places a session can
+// have (booking.SessionInput's capacity). Booking prices a school's whole
+// party on a session through Quote, so the bound must hold any party a
+// session can take: at 500 (the bound until the long crash run of make
+// bench booked more), a school with 501 staff on one session could not
+// cancel a place.
+const maxStaff = 10000
 
 // Quote prices items for an organisation of the given tier that does, or
 // does not, hold the year's PSA subscription. It returns a *Error for an

@@ -94,50 +94,41 @@ func (db *DB) commit(batch []*write) {
 		}
 		return
 	}
+	ok := 0
 	if len(batch) == 1 { // a transaction of its own: no savepoint needed
 		w := batch[0]
-		if w.err = w.ctx.Err(); w.err != nil {
-			w.err = fmt.Errorf("begin: %w", w.err)
-			db.rollback(batch, nil)
-			return
-		}
-		if w.err, w.pnc = db.run(w); w.err != nil || w.pnc != nil {
-			db.rollback(batch, nil)
-			return
-		}
-		if err := db.exec("COMMIT"); err != nil {
-			db.rollback(batch, fmt.Errorf("commit: %w", err))
-			return
-		}
-		db.versions.committed()
-		return
-	}
-	ok := 0
-	for _, w := range batch {
 		if err := w.ctx.Err(); err != nil {
 			w.err = fmt.Errorf("begin: %w", err)
-			continue
+		} else if w.err, w.pnc = db.run(w); w.err == nil && w.pnc == nil {
+			ok++
 		}
-		if err := db.exec("SAVEPOINT write"); err != nil {
-			w.err = fmt.Errorf("begin: %w", err)
-			continue
-		}
-		w.err, w.pnc = db.run(w)
-		if w.err == nil && w.pnc == nil {
-			w.err = db.exec("RELEASE write")
-			if w.err == nil {
-				ok++
+	} else {
+		for _, w := range batch {
+			if err := w.ctx.Err(); err != nil {
+				w.err = fmt.Errorf("begin: %w", err)
 				continue
 			}
-		}
-		if err := db.exec("ROLLBACK TO write"); err != nil {
-			// The transaction cannot be trusted: give up the whole batch.
-			db.rollback(batch, fmt.Errorf("rollback: %w", err))
-			return
-		}
-		if err := db.exec("RELEASE write"); err != nil {
-			db.rollback(batch, fmt.Errorf("rollback: %w", err))
-			return
+			if err := db.exec("SAVEPOINT write"); err != nil {
+				w.err = fmt.Errorf("begin: %w", err)
+				continue
+			}
+			w.err, w.pnc = db.run(w)
+			if w.err == nil && w.pnc == nil {
+				w.err = db.exec("RELEASE write")
+				if w.err == nil {
+					ok++
+					continue
+				}
+			}
+			if err := db.exec("ROLLBACK TO write"); err != nil {
+				// The transaction cannot be trusted: give up the whole batch.
+				db.rollback(batch, fmt.Errorf("rollback: %w", err))
+				return
+			}
+			if err := db.exec("RELEASE write"); err != nil {
+				db.rollback(batch, fmt.Errorf("rollback: %w", err))
+				return
+			}
 		}
 	}
 	if ok == 0 {

@@ -34,7 +34,9 @@ func openCopy(ctx context.Context, f *fixture, dest string) (*store.DB, error) {
 // transaction, called as the handler calls it (a school manager booking one
 // delegate, priced, invoiced and mailed in one transaction, then read back)
 // with no HTTP, for d, by workers goroutines. Each worker books like the
-// load test does: a random school on a random session.
+// load test does: a random school on a random session. With as many
+// workers as the load test has connections, the writer commits as many
+// bookings together as it does behind HTTP, so the ceiling is a fair one.
 func rawBooking(ctx context.Context, f *fixture, dest string, workers int, d time.Duration) (result, error) {
 	db, err := openCopy(ctx, f, dest)
 	if err != nil {

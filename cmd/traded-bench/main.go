@@ -138,7 +138,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("fixture: %w", err)
 	}
 
-	logf("ceiling: the booking transaction without HTTP, 1 and 4 workers, %s each", c.short)
+	logf("ceiling: the booking transaction without HTTP, 1 and %d workers, %s each", c.conns, c.short)
 	if c.profile != "" {
 		pf, err := os.Create(c.profile)
 		if err != nil {
@@ -153,13 +153,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		if rep.RawSeq, err = rawBooking(ctx, f, filepath.Join(dir, "raw1.db"), 1, c.short); err != nil {
 			return err
 		}
-		if rep.RawPar, err = rawBooking(ctx, f, filepath.Join(dir, "raw4.db"), 4, c.short); err != nil {
+		if rep.RawPar, err = rawBooking(ctx, f, filepath.Join(dir, "raw64.db"), c.conns, c.short); err != nil {
 			return err
 		}
 	}
 	rawCeiling := max(rep.RawSeq.PerSecond, rep.RawPar.PerSecond)
 	if *only == "raw" {
-		fmt.Fprintf(stdout, "raw booking: %.0f/s (1 worker), %.0f/s (4 workers)\n", rep.RawSeq.PerSecond, rep.RawPar.PerSecond)
+		fmt.Fprintf(stdout, "raw booking: %.0f/s (1 worker), %.0f/s (%d workers)\n", rep.RawSeq.PerSecond, rep.RawPar.PerSecond, c.conns)
 		return nil
 	}
 

@@ -58,7 +58,7 @@ func markdown(r *report, rawCeiling float64) string {
 	}
 	row("ceiling: Fiber hello-world", r.Hello, "")
 	row("ceiling: booking transaction, no HTTP, 1 worker", r.RawSeq, "")
-	row("ceiling: booking transaction, no HTTP, 4 workers", r.RawPar, "")
+	row("ceiling: booking transaction, no HTTP, "+r.Settings["connections"]+" workers", r.RawPar, "")
 	for _, l := range r.Loads {
 		ratio := ""
 		switch l.Name {

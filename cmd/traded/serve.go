@@ -206,7 +206,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log.Info("serving", "addr", ln.Addr().String(), "url", *baseURL, "db", db.Path, "demo", *withDemo, "smtp", *mf.host,
 		"card_payments", card != nil)
 	if *withDemo {
-		printDemoSignIns(stdout, *baseURL)
+		printDemoSignIns(stdout, *baseURL, *mf.host)
 	}
 
 	// Background work runs until the server has stopped taking requests.
@@ -235,7 +235,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return err
 }
 
-func printDemoSignIns(w io.Writer, baseURL string) {
+func printDemoSignIns(w io.Writer, baseURL, smtpHost string) {
 	fmt.Fprintf(w, "\nTraded is running at %s\n\n", baseURL)
 	fmt.Fprintf(w, "Demo sign-ins (password for all: %s):\n", demo.Password)
 	for _, u := range demo.Users {
@@ -245,7 +245,11 @@ func printDemoSignIns(w io.Writer, baseURL string) {
 		}
 		fmt.Fprintf(w, "  %-34s %s%s\n", u.Email, u.Role.Label(), org)
 	}
-	fmt.Fprintf(w, "\nMail is printed to the log, not sent. Catalogue: %s/catalogue\n\n", baseURL)
+	mail := "Mail is printed to the log, not sent."
+	if smtpHost != "" {
+		mail = "Mail is sent through " + smtpHost + "."
+	}
+	fmt.Fprintf(w, "\n%s Catalogue: %s/catalogue\n\n", mail, baseURL)
 }
 
 // splitList reads a comma-separated flag.
