@@ -321,3 +321,43 @@ func TestService_InvoiceMonthlyBookings_PlaceCancelledInFreeWindow(t *testing.T)
 		})
 	}
 }
+
+// A booking whose invoice line finance has already credited in part (or in
+// full) by hand can still be cancelled: its credit note takes back what is
+// left of the line, and no more.
+func TestService_CancelBookingAfterAManualCredit(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		manual pricing.Money // credited by hand first; 0 means the whole line
+	}{
+		{"PartCredited", 1000},
+		{"FullyCredited", 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newBookedBilling(t)
+			manager := f.user("manager@leighcliffs.example") // external, invoiced per booking
+			b := f.book(manager, 990007, "psa-ks2-taf", 1)
+			if b.InvoiceNumber == "" {
+				t.Fatalf("booking %s was not invoiced", b.Reference)
+			}
+			inv, err := f.bill.FindInvoiceByNumber(f.ctx, b.InvoiceNumber)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.bill.CreateCreditNote(f.ctx, f.la, inv.Number, billing.CreditInput{Reason: "goodwill",
+				Lines: []billing.CreditLineInput{{Position: 1, Amount: tt.manual}}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.svc.CancelBooking(f.ctx, manager, "", b.ID, "no longer needed"); err != nil {
+				t.Fatalf("cancel after a manual credit: %v", err)
+			}
+			inv, err = f.bill.FindInvoiceByNumber(f.ctx, inv.Number)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if inv.Credited != inv.Total {
+				t.Errorf("invoice %s: %s credited of %s, want all of it and no more", inv.Number, inv.Credited, inv.Total)
+			}
+		})
+	}
+}

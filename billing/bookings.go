@@ -87,15 +87,24 @@ func (s *Service) CreditBooking(ctx context.Context, tx *store.Tx, actor store.A
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	var numbers []string
 	for _, id := range ids {
-		var number string
-		if err := tx.QueryRowContext(ctx, `SELECT number FROM invoices WHERE id = ?`, id).Scan(&number); err != nil {
+		inv, err := findInvoice(ctx, tx, `i.id = ?`, id)
+		if err != nil {
 			return "", fmt.Errorf("credit booking %s: %w", b.Reference, err)
 		}
+		// Finance may already have credited some of a line by hand: credit
+		// at most what is left of it, and nothing for a line with nothing left.
 		in := CreditInput{Reason: reason}
 		for _, lc := range byInvoice[id] {
-			in.Lines = append(in.Lines, CreditLineInput{Position: lc.line, Amount: lc.amount})
+			for _, l := range inv.Lines {
+				if left := l.Net + l.VAT - l.Credited; l.Position == lc.line && left > 0 {
+					in.Lines = append(in.Lines, CreditLineInput{Position: lc.line, Amount: min(lc.amount, left)})
+				}
+			}
 		}
-		cn, err := s.createCreditNote(ctx, tx, actor, number, in)
+		if len(in.Lines) == 0 {
+			continue
+		}
+		cn, err := s.createCreditNote(ctx, tx, actor, inv.Number, in)
 		if err != nil {
 			return "", err
 		}
