@@ -61,8 +61,9 @@ func markdown(r *report, rawCeiling float64) string {
 	row("ceiling: booking transaction, no HTTP, "+r.Settings["connections"]+" workers", r.RawPar, "")
 	for _, l := range r.Loads {
 		ratio := ""
-		switch l.Name {
-		case "booking POST":
+		switch {
+		case l.Name == "booking POST" && rawCeiling == 0: // -only server
+		case l.Name == "booking POST":
 			ratio = fmt.Sprintf("%.0f%% of the booking transaction", 100*l.PerSecond/rawCeiling)
 		default:
 			ratio = fmt.Sprintf("%.1f%% of hello-world", 100*l.PerSecond/r.Hello.PerSecond)

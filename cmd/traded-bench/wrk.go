@@ -64,14 +64,14 @@ func (l load) run(ctx context.Context, dir, base string) (result, error) {
 		if !ok {
 			continue
 		}
-		var r result
 		var summary struct {
+			result
 			DurationUS int64 `json:"duration_us"`
 		}
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
+		if err := json.Unmarshal([]byte(line), &summary); err != nil {
 			return result{}, fmt.Errorf("wrk %s: %w", l.Name, err)
 		}
-		_ = json.Unmarshal([]byte(line), &summary)
+		r := summary.result
 		r.Name = l.Name
 		if summary.DurationUS > 0 {
 			r.PerSecond = float64(r.Requests) / (float64(summary.DurationUS) / 1e6)
