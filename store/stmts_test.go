@@ -206,3 +206,17 @@ func TestWrite_ConcurrentWritesStandOrFallAlone(t *testing.T) {
 		}
 	}
 }
+
+// Close may be called twice (a deferred Close after an explicit one).
+func TestClose_Twice(t *testing.T) {
+	db, _ := storetest.Open(t)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Write(context.Background(), func(*store.Tx) error { return nil }); err == nil {
+		t.Error("a write after Close succeeded")
+	}
+}

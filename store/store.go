@@ -52,6 +52,7 @@ type DB struct {
 	checkpointed chan struct{} // closed when the checkpointer has returned
 
 	closeOnce sync.Once
+	closeErr  error
 }
 
 // Open opens (creating it and its folder if need be) the database at path.
@@ -112,18 +113,22 @@ func Open(path string, clock traded.Clock) (*DB, error) {
 	return db, nil
 }
 
-// Close closes both pools.
+// Close stops the writer and the checkpointer and closes both pools. Writes
+// after Close fail; calling it again does nothing.
 func (db *DB) Close() error {
-	db.closeOnce.Do(func() { close(db.closing) })
-	<-db.stopped
-	<-db.checkpointed
-	db.wl <- struct{}{}
-	for _, st := range db.ws {
-		st.Close()
-	}
-	clear(db.ws)
-	db.rs.stmts.close()
-	return errors.Join(db.r.Close(), db.wc.Close(), db.w.Close())
+	db.closeOnce.Do(func() {
+		close(db.closing)
+		<-db.stopped
+		<-db.checkpointed
+		db.wl <- struct{}{}
+		for _, st := range db.ws {
+			st.Close()
+		}
+		clear(db.ws)
+		db.rs.stmts.close()
+		db.closeErr = errors.Join(db.r.Close(), db.wc.Close(), db.w.Close())
+	})
+	return db.closeErr
 }
 
 // Now returns the clock's time, in UTC, to the second.
