@@ -16,6 +16,7 @@ import {
   latestLink,
   lastMailID,
 } from './harness.mjs';
+import { requestFault } from './flow.mjs';
 
 let server;
 let browser;
@@ -63,7 +64,8 @@ async function newPage(options = {}) {
     }
   });
   page.on('requestfailed', (req) => {
-    if (req.url().startsWith(server.baseURL)) problems.push(`failed ${req.url()}: ${req.failure()?.errorText}`);
+    const fault = requestFault(req, server.baseURL);
+    if (fault) problems.push(fault);
   });
   return { context, page, problems };
 }

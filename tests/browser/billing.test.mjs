@@ -15,6 +15,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startTraded, launchBrowser, checkA11y, screenshot, signIn, demoPassword } from './harness.mjs';
+import { requestFault } from './flow.mjs';
 
 let server;
 let browser;
@@ -67,11 +68,12 @@ async function session(email) {
   const failed = [];
   page.on('download', (dl) => downloads.add(dl.url()));
   page.on('requestfailed', (req) => {
-    if (req.url().startsWith(server.baseURL)) failed.push({ url: req.url(), error: req.failure()?.errorText });
+    const fault = requestFault(req, server.baseURL);
+    if (fault) failed.push({ url: req.url(), error: req.failure()?.errorText, fault });
   });
   const allProblems = () => [
     ...problems,
-    ...failed.filter((f) => !(f.error === 'net::ERR_ABORTED' && downloads.has(f.url))).map((f) => `failed ${f.url}: ${f.error}`),
+    ...failed.filter((f) => !(f.error === 'net::ERR_ABORTED' && downloads.has(f.url))).map((f) => f.fault),
   ];
   const res = await signIn(page, server.baseURL, email, password);
   assert.equal(res?.status(), 200, `${email}: sign-in answered ${res?.status()} at ${page.url()}`);

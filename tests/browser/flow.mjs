@@ -22,6 +22,17 @@ export function serverTest(name, fn, server) {
   });
 }
 
+// requestFault describes a failed request to baseURL as a problem, or
+// returns '' when it is not one: Chromium cancels the page's icon fetch
+// (net::ERR_ABORTED) when a form is sent before the icon has arrived, which
+// says nothing about Traded.
+export function requestFault(req, baseURL) {
+  if (!req.url().startsWith(baseURL)) return '';
+  const error = req.failure()?.errorText;
+  if (error === 'net::ERR_ABORTED' && new URL(req.url()).pathname === '/static/favicon.svg') return '';
+  return `failed ${req.url()}: ${error}`;
+}
+
 // watch collects a page's script errors, 5xx answers and failed sub-requests
 // to baseURL into problems.
 export function watch(page, problems, baseURL) {
@@ -32,7 +43,8 @@ export function watch(page, problems, baseURL) {
     else if (res.request().resourceType() !== 'document' && res.status() >= 400) problems.push(`${res.status()} ${res.url()}`);
   });
   page.on('requestfailed', (req) => {
-    if (req.url().startsWith(baseURL)) problems.push(`failed ${req.url()}: ${req.failure()?.errorText}`);
+    const fault = requestFault(req, baseURL);
+    if (fault) problems.push(fault);
   });
 }
 

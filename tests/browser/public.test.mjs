@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTraded, launchBrowser, checkA11y, screenshot } from './harness.mjs';
+import { requestFault } from './flow.mjs';
 
 let server;
 let browser;
@@ -47,9 +48,8 @@ async function visit(path) {
     }
   });
   page.on('requestfailed', (req) => {
-    if (req.url().startsWith(server.baseURL)) {
-      badRequests.push(`failed ${req.url()}: ${req.failure()?.errorText}`);
-    }
+    const fault = requestFault(req, server.baseURL);
+    if (fault) badRequests.push(fault);
   });
   const response = await page.goto(server.baseURL + path, { waitUntil: 'load' });
   return { context, page, response, pageErrors, badRequests };
