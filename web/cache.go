@@ -91,7 +91,9 @@ func (s *Server) public(c *fiber.Ctx, key string, tables []string, render func()
 }
 
 // matchETag reports whether an If-None-Match header names etag (weakly, as
-// RFC 9110 has GET compare).
+// RFC 9110 has GET compare). Not Fiber's Ctx.Fresh: it also calls a request
+// fresh when it carries only If-Modified-Since, and these pages have no
+// Last-Modified to compare that with.
 func matchETag(header, etag string) bool {
 	if header == "" {
 		return false
