@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"traded"
+	"traded/booking"
 	"traded/pricing"
 	"traded/store"
 )
@@ -144,13 +145,13 @@ type InvoiceInput struct {
 // createInvoice writes a draft invoice, with each line's VAT from its
 // product's treatment. It returns EINVALID for an order with no lines or a
 // line with a bad quantity or unknown product.
-func (s *Service) createInvoice(ctx context.Context, tx *store.Tx, in InvoiceInput) (int64, error) {
+func (s *Service) createInvoice(ctx context.Context, tx *store.Tx, in InvoiceInput) (draft, error) {
 	if len(in.Lines) == 0 {
-		return 0, traded.Errorf(traded.EINVALID, "There is nothing to invoice.")
+		return draft{}, traded.Errorf(traded.EINVALID, "There is nothing to invoice.")
 	}
 	org, err := s.booking.FindOrganisationByIDTx(ctx, tx, in.OrganisationID)
 	if err != nil {
-		return 0, err
+		return draft{}, err
 	}
 	settlement := "bacs_or_card"
 	if org.Tier == pricing.Maintained {
@@ -159,16 +160,17 @@ func (s *Service) createInvoice(ctx context.Context, tx *store.Tx, in InvoiceInp
 	res, err := tx.ExecContext(ctx, `INSERT INTO invoices (organisation_id, source, academic_year, po_number, settlement, created_at)
 		VALUES (?, ?, ?, ?, ?, ?)`, org.ID, in.Source, in.AcademicYear, strings.TrimSpace(in.PONumber), settlement, store.FormatTime(tx.Now))
 	if err != nil {
-		return 0, fmt.Errorf("create invoice: %w", err)
+		return draft{}, fmt.Errorf("create invoice: %w", err)
 	}
-	id, _ := res.LastInsertId()
+	d := draft{org: org}
+	d.id, _ = res.LastInsertId()
 	for i, l := range in.Lines {
 		if l.Quantity <= 0 || l.Unit < 0 {
-			return 0, traded.Errorf(traded.EINVALID, "Line %d has a bad quantity or price.", i+1)
+			return draft{}, traded.Errorf(traded.EINVALID, "Line %d has a bad quantity or price.", i+1)
 		}
 		p, err := s.booking.FindProductTx(ctx, tx, l.ProductCode)
 		if err != nil {
-			return 0, err
+			return draft{}, err
 		}
 		rate := p.VATRateBP
 		if p.VATTreatment != "standard" {
@@ -179,13 +181,24 @@ func (s *Service) createInvoice(ctx context.Context, tx *store.Tx, in InvoiceInp
 		if p.VATTreatment == "exempt" || p.VATTreatment == "outside_scope" {
 			note = p.VATNote
 		}
+		vat := VAT(net, rate)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO invoice_lines (invoice_id, position, product_code, description, quantity,
 			unit_pence, net_pence, vat_treatment, vat_rate_bp, vat_pence, vat_note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			id, i+1, l.ProductCode, l.Description, l.Quantity, int64(l.Unit), int64(net), p.VATTreatment, rate, int64(VAT(net, rate)), note); err != nil {
-			return 0, fmt.Errorf("create invoice line: %w", err)
+			d.id, i+1, l.ProductCode, l.Description, l.Quantity, int64(l.Unit), int64(net), p.VATTreatment, rate, int64(vat), note); err != nil {
+			return draft{}, fmt.Errorf("create invoice line: %w", err)
 		}
+		d.net += net
+		d.vat += vat
 	}
-	return id, nil
+	return d, nil
+}
+
+// draft is an unissued invoice as createInvoice wrote it: its id, its
+// customer, and the sums of its lines.
+type draft struct {
+	id       int64
+	org      *booking.Organisation
+	net, vat pricing.Money
 }
 
 // nextNumber takes the next number of a series. It runs in the issuing
@@ -194,18 +207,15 @@ func (s *Service) createInvoice(ctx context.Context, tx *store.Tx, in InvoiceInp
 func nextNumber(ctx context.Context, tx *store.Tx, series string) (string, int64, error) {
 	var prefix string
 	var n int64
-	if err := tx.QueryRowContext(ctx, `SELECT prefix, next FROM number_series WHERE name = ?`, series).Scan(&prefix, &n); err != nil {
-		return "", 0, fmt.Errorf("number series %s: %w", series, err)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE number_series SET next = next + 1 WHERE name = ?`, series); err != nil {
+	if err := tx.QueryRowContext(ctx, `UPDATE number_series SET next = next + 1 WHERE name = ? RETURNING prefix, next - 1`, series).Scan(&prefix, &n); err != nil {
 		return "", 0, fmt.Errorf("number series %s: %w", series, err)
 	}
 	return fmt.Sprintf("%s%06d", prefix, n), n, nil
 }
 
-// issueInvoice numbers a draft and freezes it with the customer's and the
-// supplier's details as they are today. It returns the number, and ECONFLICT
-// if the invoice is not a draft.
+// issueInvoice numbers a stored draft and freezes it with the customer's
+// and the supplier's details as they are today. It returns the number, and
+// ECONFLICT if the invoice is not a draft.
 func (s *Service) issueInvoice(ctx context.Context, tx *store.Tx, actor store.Actor, id int64) (string, error) {
 	var orgID int64
 	var stored string
@@ -219,14 +229,23 @@ func (s *Service) issueInvoice(ctx context.Context, tx *store.Tx, actor store.Ac
 	if err != nil {
 		return "", err
 	}
+	d := draft{id: id, org: org}
 	var net, vat int64
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(net_pence), 0), COALESCE(SUM(vat_pence), 0) FROM invoice_lines WHERE invoice_id = ?`, id).Scan(&net, &vat); err != nil {
 		return "", fmt.Errorf("issue invoice %d: %w", id, err)
 	}
+	d.net, d.vat = pricing.Money(net), pricing.Money(vat)
+	return s.issue(ctx, tx, actor, d)
+}
+
+// issue numbers a draft and freezes it with the customer's and the
+// supplier's details as they are today, returning the number.
+func (s *Service) issue(ctx context.Context, tx *store.Tx, actor store.Actor, d draft) (string, error) {
 	number, seq, err := nextNumber(ctx, tx, "invoice")
 	if err != nil {
 		return "", err
 	}
+	org, net, vat := d.org, int64(d.net), int64(d.vat)
 	issue := tx.Now.In(traded.London)
 	due := issue.AddDate(0, 0, s.cfg.PaymentTermsDays)
 	sup := s.cfg.Supplier
@@ -235,8 +254,8 @@ func (s *Service) issueInvoice(ctx context.Context, tx *store.Tx, actor store.Ac
 		issue_date = ?, tax_point = ?, due_date = ?, net_pence = ?, vat_pence = ?, total_pence = ?, issued_at = ? WHERE id = ?`,
 		number, seq, org.URN, org.Name, strings.Join(org.AddressLines(), "\n"), string(org.Tier), org.CostCentre,
 		sup.Name, strings.Join(sup.Address, "\n"), sup.VATNumber, issue.Format(store.DateFormat), issue.Format(store.DateFormat),
-		due.Format(store.DateFormat), net, vat, net+vat, store.FormatTime(tx.Now), id); err != nil {
-		return "", fmt.Errorf("issue invoice %d: %w", id, err)
+		due.Format(store.DateFormat), net, vat, net+vat, store.FormatTime(tx.Now), d.id); err != nil {
+		return "", fmt.Errorf("issue invoice %d: %w", d.id, err)
 	}
 	if err := tx.Audit(ctx, actor, "invoice.issue", "invoice", number,
 		fmt.Sprintf("%s, %s, total %s", org.Name, strconv.FormatInt(org.URN, 10), pricing.Money(net+vat))); err != nil {
@@ -248,18 +267,18 @@ func (s *Service) issueInvoice(ctx context.Context, tx *store.Tx, actor store.Ac
 // issueNew writes, issues and emails an invoice inside tx: the one way a
 // sale becomes a bill. It returns the invoice's id and number.
 func (s *Service) issueNew(ctx context.Context, tx *store.Tx, actor store.Actor, in InvoiceInput) (int64, string, error) {
-	id, err := s.createInvoice(ctx, tx, in)
+	d, err := s.createInvoice(ctx, tx, in)
 	if err != nil {
 		return 0, "", err
 	}
-	number, err := s.issueInvoice(ctx, tx, actor, id)
+	number, err := s.issue(ctx, tx, actor, d)
 	if err != nil {
 		return 0, "", err
 	}
 	if err := s.queueInvoiceMail(ctx, tx, in.OrganisationID, number); err != nil {
 		return 0, "", err
 	}
-	return id, number, nil
+	return d.id, number, nil
 }
 
 // IssueDraft issues a draft invoice by id. It returns ENOTFOUND for an
@@ -329,14 +348,23 @@ type queryer interface {
 }
 
 func findInvoice(ctx context.Context, q queryer, where string, arg any) (*Invoice, error) {
+	inv, err := findInvoiceHeader(ctx, q, where, arg)
+	if err != nil {
+		return nil, err
+	}
+	if inv.Lines, err = findLines(ctx, q, inv.ID); err != nil {
+		return nil, err
+	}
+	return inv, nil
+}
+
+// findInvoiceHeader is findInvoice without the lines.
+func findInvoiceHeader(ctx context.Context, q queryer, where string, arg any) (*Invoice, error) {
 	inv, err := scanInvoice(q.QueryRowContext(ctx, `SELECT `+invoiceColumns+` FROM invoices i WHERE `+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, traded.Errorf(traded.ENOTFOUND, "There is no invoice %v.", arg)
 	} else if err != nil {
 		return nil, fmt.Errorf("find invoice: %w", err)
-	}
-	if inv.Lines, err = findLines(ctx, q, inv.ID); err != nil {
-		return nil, err
 	}
 	return inv, nil
 }

@@ -12,7 +12,7 @@ import (
 // organisation's billing email and its school business managers, inside the
 // issuing transaction.
 func (s *Service) queueInvoiceMail(ctx context.Context, tx *store.Tx, orgID int64, number string) error {
-	inv, err := findInvoice(ctx, tx, `i.number = ?`, number)
+	inv, err := findInvoiceHeader(ctx, tx, `i.number = ?`, number)
 	if err != nil {
 		return err
 	}
@@ -37,12 +37,12 @@ type contact struct{ name, email string }
 // billingContacts are who gets an organisation's invoices: its billing
 // email if set, else its active school business managers.
 func (s *Service) billingContacts(ctx context.Context, tx *store.Tx, orgID int64) ([]contact, error) {
-	var billing string
-	if err := tx.QueryRowContext(ctx, `SELECT billing_email FROM organisations WHERE id = ?`, orgID).Scan(&billing); err != nil {
+	org, err := s.booking.FindOrganisationByIDTx(ctx, tx, orgID)
+	if err != nil {
 		return nil, fmt.Errorf("billing contacts: %w", err)
 	}
-	if billing != "" {
-		return []contact{{"", billing}}, nil
+	if org.BillingEmail != "" {
+		return []contact{{"", org.BillingEmail}}, nil
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT name, email FROM users WHERE organisation_id = ? AND role = 'school_manager' AND active = 1 ORDER BY id`, orgID)
 	if err != nil {

@@ -2,7 +2,9 @@ package booking_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -191,6 +193,19 @@ func (f *bookingFixture) book(by *booking.User, urn, sessionID int64, waitlist b
 		f.t.Fatalf("book %v on session %d for %d: %v", emails, sessionID, urn, err)
 	}
 	return b
+}
+
+// checkAsStored fails the test unless b, as CreateBooking returned it, is
+// exactly the booking as stored: CreateBooking builds what it returns from
+// what it wrote rather than reading the booking back.
+func (f *bookingFixture) checkAsStored(b *booking.Booking) {
+	f.t.Helper()
+	stored := f.booking(b.ID)
+	if !reflect.DeepEqual(b, stored) {
+		got, _ := json.MarshalIndent(b, "", " ")
+		want, _ := json.MarshalIndent(stored, "", " ")
+		f.t.Errorf("booking %s as returned differs from the stored one:\nreturned %s\nstored %s", b.Reference, got, want)
+	}
 }
 
 // heldPlaces counts the active delegates of bookings that hold places.
@@ -433,6 +448,7 @@ func TestService_CreateBooking_Pricing(t *testing.T) {
 				}
 				b := f.book(by, st.urn, sess.ID, false, emails...)
 				wantStatus(t, b, booking.StatusConfirmed)
+				f.checkAsStored(b)
 				if b.Price != st.want {
 					t.Errorf("%s: price got %s, want %s", what, b.Price, st.want)
 				}
@@ -450,6 +466,21 @@ func TestService_CreateBooking_Pricing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestService_CreateBooking_Monthly: a school invoiced monthly gets a
+// priced booking with no invoice yet, returned as stored.
+func TestService_CreateBooking_Monthly(t *testing.T) {
+	f := newBookingFixture(t)
+	if err := f.svc.SetBookingSettings(f.ctx, f.la, f.org(urnMaintained).ID, "monthly", false); err != nil {
+		t.Fatal(err)
+	}
+	b := f.book(f.user(managerMaintained), urnMaintained, f.course(coursePSA).ID, false, "monthly@chelmervalley.example")
+	wantStatus(t, b, booking.StatusConfirmed)
+	if b.Price != psaMaintained || b.InvoiceID != 0 || len(b.Charges) != 1 || b.Charges[0].InvoiceID != 0 {
+		t.Errorf("monthly booking: got price %s invoice %d charges %+v, want %s and no invoice", b.Price, b.InvoiceID, b.Charges, psaMaintained)
+	}
+	f.checkAsStored(b)
 }
 
 // TestService_CreateBooking_CapacityRace: 300 requests race for the last 5
@@ -855,6 +886,7 @@ func TestService_BookingWaitlist(t *testing.T) {
 		w3 := f.book(ms, urnSouthend, sess.ID, true, "w3@leighcliffs.example")
 		for _, w := range []*booking.Booking{w1, w2, w3} {
 			wantStatus(t, w, booking.StatusWaitlisted)
+			f.checkAsStored(w)
 			if w.Price != 0 || w.InvoiceID != 0 || len(w.Charges) != 0 {
 				t.Errorf("waiting booking %s: got price %s invoice %d charges %d, want none", w.Reference, w.Price, w.InvoiceID, len(w.Charges))
 			}
@@ -996,6 +1028,7 @@ func TestService_BookingApproval(t *testing.T) {
 	t.Run("TeacherBooks_Requested_HoldsPlace_NoInvoice", func(t *testing.T) {
 		req = f.book(teacher, urnMaintained, sess.ID, false, teacher.Email)
 		wantStatus(t, req, booking.StatusRequested)
+		f.checkAsStored(req)
 		if req.Price != 0 || req.InvoiceID != 0 || len(req.Charges) != 0 {
 			t.Errorf("request: got price %s invoice %d %d charges, want none", req.Price, req.InvoiceID, len(req.Charges))
 		}

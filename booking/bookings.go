@@ -60,9 +60,10 @@ func (s *Service) rules() Rules {
 // that a booking and its invoice, or a cancellation and its credit note, are
 // written in one transaction.
 type Charger interface {
-	// InvoiceBooking bills a confirmed booking's paid charges inside tx and
-	// returns the invoice's id, or 0 when the school is invoiced monthly and
-	// the charges wait for the monthly run.
+	// InvoiceBooking bills a confirmed booking's paid charges (those with a
+	// positive amount) on one invoice inside tx and returns the invoice's id,
+	// or 0 when the school is invoiced monthly and the charges wait for the
+	// monthly run.
 	InvoiceBooking(ctx context.Context, tx *store.Tx, actor store.Actor, b *Booking) (int64, error)
 	// CreditBooking issues a credit note inside tx for the given gross
 	// amounts of a booking's invoiced charges (by charge position) and
@@ -248,7 +249,7 @@ func (s *Service) CreateBooking(ctx context.Context, by *User, remoteAddr string
 		if !tx.Now.Before(sess.BookingCutoffAt) {
 			return traded.Errorf(traded.ECONFLICT, "Booking for this session closed on %s.", sess.BookingCutoffAt.In(traded.London).Format("2 January 2006 at 3:04pm"))
 		}
-		org, err := findOrganisation(ctx, tx, `urn = ?`, req.URN)
+		org, err := organisationByURNTx(ctx, tx, req.URN)
 		if err != nil {
 			return err
 		}
@@ -301,30 +302,42 @@ func (s *Service) CreateBooking(ctx context.Context, by *User, remoteAddr string
 			return fmt.Errorf("create booking: %w", err)
 		}
 		id, _ = res.LastInsertId()
+		// The booking as findBooking would now read it, built from what
+		// was just written rather than read back (TestCreateBookingReturnsStored).
+		b := &Booking{ID: id, Reference: ref, SessionID: sess.ID, OrganisationID: org.ID, OrgURN: org.URN, OrgName: org.Name,
+			BookedBy: by.ID, BookedByName: by.Name, Status: status, CreatedAt: tx.Now, Session: sess}
 		for _, d := range delegates {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO delegates (booking_id, name, email, uid, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-				id, d.Name, d.Email, newUID(), now, now); err != nil {
+			uid := newUID()
+			res, err := tx.ExecContext(ctx, `INSERT INTO delegates (booking_id, name, email, uid, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+				id, d.Name, d.Email, uid, now, now)
+			if err != nil {
 				return fmt.Errorf("create booking: %w", err)
 			}
+			did, _ := res.LastInsertId()
+			b.Delegates = append(b.Delegates, &Delegate{ID: did, BookingID: id, Name: d.Name, Email: d.Email, Status: "active", UID: uid})
 		}
 		if holdsPlaces[status] {
 			if err := takePlaces(ctx, tx, sess.ID, len(delegates)); err != nil {
 				return err
 			}
+			sess.PlacesTaken += len(delegates)
 		}
 		if err := tx.Audit(ctx, actor, "booking.create", "booking", ref,
 			fmt.Sprintf("%s for %s (URN %d): %d delegate(s), %s", sess.Title, org.Name, org.URN, len(delegates), status)); err != nil {
 			return err
 		}
-		switch status {
-		case StatusConfirmed:
-			made, err = s.confirmed(ctx, tx, actor, id)
-		case StatusRequested:
-			made, err = s.loadAndNotify(ctx, tx, id, func(b *Booking) error { return s.Notifier.BookingRequested(ctx, tx, b) })
-		case StatusWaitlisted:
-			made, err = s.loadAndNotify(ctx, tx, id, func(b *Booking) error { return s.Notifier.BookingWaitlisted(ctx, tx, b) })
+		if status == StatusConfirmed {
+			made, err = s.confirmBooking(ctx, tx, actor, b)
+			return err
 		}
-		return err
+		made = b
+		if s.Notifier == nil {
+			return nil
+		}
+		if status == StatusRequested {
+			return s.Notifier.BookingRequested(ctx, tx, b)
+		}
+		return s.Notifier.BookingWaitlisted(ctx, tx, b)
 	})
 	if err != nil {
 		return nil, err
@@ -338,10 +351,7 @@ func (s *Service) CreateBooking(ctx context.Context, by *User, remoteAddr string
 func (s *Service) nextReference(ctx context.Context, tx *store.Tx) (string, error) {
 	var n int64
 	var prefix string
-	if err := tx.QueryRowContext(ctx, `SELECT prefix, next FROM number_series WHERE name = 'booking'`).Scan(&prefix, &n); err != nil {
-		return "", fmt.Errorf("booking reference: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE number_series SET next = next + 1 WHERE name = 'booking'`); err != nil {
+	if err := tx.QueryRowContext(ctx, `UPDATE number_series SET next = next + 1 WHERE name = 'booking' RETURNING prefix, next - 1`).Scan(&prefix, &n); err != nil {
 		return "", fmt.Errorf("booking reference: %w", err)
 	}
 	return fmt.Sprintf("%s%06d", prefix, n), nil
@@ -385,17 +395,20 @@ func (s *Service) sessionForUpdate(ctx context.Context, tx *store.Tx, id int64) 
 // confirm prices a booking by the tariff and the school's state now,
 // records its charges and bills what is owed.
 func (s *Service) confirm(ctx context.Context, tx *store.Tx, actor store.Actor, id int64) error {
-	_, err := s.confirmed(ctx, tx, actor, id)
+	b, err := findBooking(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	_, err = s.confirmBooking(ctx, tx, actor, b)
 	return err
 }
 
-// confirmed is confirm, returning the booking as confirmed.
-func (s *Service) confirmed(ctx context.Context, tx *store.Tx, actor store.Actor, id int64) (*Booking, error) {
-	b, err := findBooking(ctx, tx, id)
-	if err != nil {
-		return nil, err
-	}
-	sess := b.Session // as findBooking just read it in tx
+// confirmBooking is confirm for a booking as tx has it (with its delegates
+// and session), returning it as confirmed. Only the booking's own row is
+// read back: confirming changes neither its delegates nor its session, and
+// its charges are those just priced.
+func (s *Service) confirmBooking(ctx context.Context, tx *store.Tx, actor store.Actor, b *Booking) (*Booking, error) {
+	sess := b.Session
 	if sess == nil {
 		return nil, traded.Errorf(traded.ENOTFOUND, "There is no session %d.", b.SessionID)
 	}
@@ -439,12 +452,27 @@ func (s *Service) confirmed(ctx context.Context, tx *store.Tx, actor store.Actor
 			if _, err := tx.ExecContext(ctx, `UPDATE bookings SET invoice_id = ? WHERE id = ?`, invID, b.ID); err != nil {
 				return nil, fmt.Errorf("confirm booking: %w", err)
 			}
+			for _, c := range charges {
+				if c.Amount > 0 {
+					c.InvoiceID = invID
+				}
+			}
 		}
 	}
 	if err := tx.Audit(ctx, actor, "booking.confirm", "booking", b.Reference, fmt.Sprintf("price %s", total)); err != nil {
 		return nil, err
 	}
-	return s.loadAndNotify(ctx, tx, b.ID, func(b *Booking) error { return s.Notifier.BookingConfirmed(ctx, tx, b) })
+	done, err := scanBooking(tx.QueryRowContext(ctx, `SELECT `+bookingColumns+bookingFrom+` WHERE b.id = ?`, b.ID))
+	if err != nil {
+		return nil, fmt.Errorf("confirm booking: %w", err)
+	}
+	done.Delegates, done.Charges, done.Session = b.Delegates, charges, sess
+	if s.Notifier != nil {
+		if err := s.Notifier.BookingConfirmed(ctx, tx, done); err != nil {
+			return nil, err
+		}
+	}
+	return done, nil
 }
 
 func (s *Service) loadCurrentList(ctx context.Context, tx *store.Tx, year pricing.AcademicYear) (*pricing.PriceList, error) {
@@ -631,21 +659,9 @@ func (s *Service) notifyBooking(ctx context.Context, tx *store.Tx, id int64, fn 
 	if s.Notifier == nil {
 		return nil
 	}
-	_, err := s.loadAndNotify(ctx, tx, id, fn)
-	return err
-}
-
-// loadAndNotify reloads a booking as tx sees it, hands it to fn if there is
-// a Notifier, and returns it.
-func (s *Service) loadAndNotify(ctx context.Context, tx *store.Tx, id int64, fn func(*Booking) error) (*Booking, error) {
 	b, err := findBooking(ctx, tx, id)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if s.Notifier != nil {
-		if err := fn(b); err != nil {
-			return nil, err
-		}
-	}
-	return b, nil
+	return fn(b)
 }

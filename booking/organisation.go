@@ -126,7 +126,7 @@ func (s *Service) FindOrganisationByIDTx(ctx context.Context, tx *store.Tx, id i
 // while it is unchanged (a booking reads its school in booking and again in
 // billing), and returns a copy the caller may change.
 func organisationTx(ctx context.Context, tx *store.Tx, id int64) (*Organisation, error) {
-	v, err := tx.Memo(fmt.Sprintf("organisation %d", id), []string{"organisations", "organisation_tiers"}, func() (any, error) {
+	v, err := tx.Memo(orgMemoKey(id), orgMemoTables, func() (any, error) {
 		return findOrganisation(ctx, tx, `id = ?`, id)
 	})
 	if err != nil {
@@ -135,6 +135,25 @@ func organisationTx(ctx context.Context, tx *store.Tx, id int64) (*Organisation,
 	o := *v.(*Organisation)
 	return &o, nil
 }
+
+// organisationByURNTx reads an organisation by URN in tx, and remembers it
+// for organisationTx.
+func organisationByURNTx(ctx context.Context, tx *store.Tx, urn int64) (*Organisation, error) {
+	o, err := findOrganisation(ctx, tx, `urn = ?`, urn)
+	if err != nil {
+		return nil, err
+	}
+	memo := *o
+	if _, err := tx.Memo(orgMemoKey(o.ID), orgMemoTables, func() (any, error) { return &memo, nil }); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+func orgMemoKey(id int64) string { return "organisation " + strconv.FormatInt(id, 10) }
+
+// orgMemoTables are the tables an organisation is read from.
+var orgMemoTables = []string{"organisations", "organisation_tiers"}
 
 // FindOrganisationByURNTx returns the organisation with the URN as tx sees
 // it, or ENOTFOUND.
