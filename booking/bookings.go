@@ -105,6 +105,7 @@ type Booking struct {
 	OrgName        string
 	BookedBy       int64
 	BookedByName   string
+	BookedByEmail  string
 	Status         string
 	Subscriber     bool
 	Price          pricing.Money
@@ -305,7 +306,7 @@ func (s *Service) CreateBooking(ctx context.Context, by *User, remoteAddr string
 		// The booking as findBooking would now read it, built from what
 		// was just written rather than read back (TestCreateBookingReturnsStored).
 		b := &Booking{ID: id, Reference: ref, SessionID: sess.ID, OrganisationID: org.ID, OrgURN: org.URN, OrgName: org.Name,
-			BookedBy: by.ID, BookedByName: by.Name, Status: status, CreatedAt: tx.Now, Session: sess}
+			BookedBy: by.ID, BookedByName: by.Name, BookedByEmail: by.Email, Status: status, CreatedAt: tx.Now, Session: sess}
 		for _, d := range delegates {
 			uid := newUID()
 			res, err := tx.ExecContext(ctx, `INSERT INTO delegates (booking_id, name, email, uid, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -437,11 +438,7 @@ func (s *Service) confirmBooking(ctx context.Context, tx *store.Tx, actor store.
 			return nil, fmt.Errorf("confirm booking: %w", err)
 		}
 	}
-	now := store.FormatTime(tx.Now)
-	if _, err := tx.ExecContext(ctx, `UPDATE bookings SET status = 'confirmed', subscriber = ?, price_pence = ?, offer_expires_at = NULL,
-		confirmed_at = ?, updated_at = ? WHERE id = ?`, subscriber, int64(total), now, now, b.ID); err != nil {
-		return nil, fmt.Errorf("confirm booking: %w", err)
-	}
+	var invoice any // the booking's invoice id, if billing it makes one
 	if total > 0 && s.Charger != nil {
 		b.Status, b.Price, b.Subscriber, b.Charges = StatusConfirmed, total, subscriber, charges
 		invID, err := s.Charger.InvoiceBooking(ctx, tx, actor, b)
@@ -449,15 +446,18 @@ func (s *Service) confirmBooking(ctx context.Context, tx *store.Tx, actor store.
 			return nil, err
 		}
 		if invID != 0 {
-			if _, err := tx.ExecContext(ctx, `UPDATE bookings SET invoice_id = ? WHERE id = ?`, invID, b.ID); err != nil {
-				return nil, fmt.Errorf("confirm booking: %w", err)
-			}
+			invoice = invID
 			for _, c := range charges {
 				if c.Amount > 0 {
 					c.InvoiceID = invID
 				}
 			}
 		}
+	}
+	now := store.FormatTime(tx.Now)
+	if _, err := tx.ExecContext(ctx, `UPDATE bookings SET status = 'confirmed', subscriber = ?, price_pence = ?, offer_expires_at = NULL,
+		invoice_id = COALESCE(?, invoice_id), confirmed_at = ?, updated_at = ? WHERE id = ?`, subscriber, int64(total), invoice, now, now, b.ID); err != nil {
+		return nil, fmt.Errorf("confirm booking: %w", err)
 	}
 	if err := tx.Audit(ctx, actor, "booking.confirm", "booking", b.Reference, fmt.Sprintf("price %s", total)); err != nil {
 		return nil, err
@@ -498,17 +498,14 @@ func isSubscriber(ctx context.Context, q queryer, orgID int64, year pricing.Acad
 // schoolOnSession counts an organisation's other confirmed delegates on a
 // session, and the paid PSA places it has bought there (net of credits).
 func schoolOnSession(ctx context.Context, tx *store.Tx, orgID, sessionID, exceptBooking int64) (delegates, paidPlaces int, err error) {
-	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM delegates d JOIN bookings b ON b.id = d.booking_id
-		WHERE b.organisation_id = ? AND b.session_id = ? AND b.status = 'confirmed' AND d.status = 'active' AND b.id <> ?`,
-		orgID, sessionID, exceptBooking).Scan(&delegates)
-	if err != nil {
-		return 0, 0, fmt.Errorf("school on session: %w", err)
-	}
-	err = tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(c.quantity - c.credited_pence / max(c.unit_pence, 1)), 0)
-		FROM booking_charges c JOIN bookings b ON b.id = c.booking_id
-		WHERE b.organisation_id = ? AND b.session_id = ? AND b.status = 'confirmed' AND b.id <> ?
-		AND c.product_code = ? AND c.unit_pence > 0`,
-		orgID, sessionID, exceptBooking, pricing.PSASession).Scan(&paidPlaces)
+	err = tx.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM delegates d JOIN bookings b ON b.id = d.booking_id
+			WHERE b.organisation_id = ?1 AND b.session_id = ?2 AND b.status = 'confirmed' AND d.status = 'active' AND b.id <> ?3),
+		(SELECT COALESCE(SUM(c.quantity - c.credited_pence / max(c.unit_pence, 1)), 0)
+			FROM booking_charges c JOIN bookings b ON b.id = c.booking_id
+			WHERE b.organisation_id = ?1 AND b.session_id = ?2 AND b.status = 'confirmed' AND b.id <> ?3
+			AND c.product_code = ?4 AND c.unit_pence > 0)`,
+		orgID, sessionID, exceptBooking, pricing.PSASession).Scan(&delegates, &paidPlaces)
 	if err != nil {
 		return 0, 0, fmt.Errorf("school on session: %w", err)
 	}

@@ -15,7 +15,7 @@ import (
 )
 
 const bookingColumns = `b.id, b.reference, b.session_id, b.organisation_id, o.urn, o.name, COALESCE(b.booked_by, 0),
-	COALESCE(u.name, ''), b.status, b.subscriber, b.price_pence, COALESCE(b.invoice_id, 0), COALESCE(i.number, ''),
+	COALESCE(u.name, ''), COALESCE(u.email, ''), b.status, b.subscriber, b.price_pence, COALESCE(b.invoice_id, 0), COALESCE(i.number, ''),
 	COALESCE(b.offer_expires_at, ''), COALESCE(b.cancelled_at, ''), b.cancel_reason, b.late_cancel, b.created_at,
 	COALESCE(b.confirmed_at, '')`
 
@@ -26,7 +26,7 @@ func scanBooking(row interface{ Scan(...any) error }) (*Booking, error) {
 	var b Booking
 	var offer, cancelled, created, confirmed string
 	var price int64
-	if err := row.Scan(&b.ID, &b.Reference, &b.SessionID, &b.OrganisationID, &b.OrgURN, &b.OrgName, &b.BookedBy, &b.BookedByName,
+	if err := row.Scan(&b.ID, &b.Reference, &b.SessionID, &b.OrganisationID, &b.OrgURN, &b.OrgName, &b.BookedBy, &b.BookedByName, &b.BookedByEmail,
 		&b.Status, &b.Subscriber, &price, &b.InvoiceID, &b.InvoiceNumber, &offer, &cancelled, &b.CancelReason, &b.LateCancel,
 		&created, &confirmed); err != nil {
 		return nil, err

@@ -76,15 +76,11 @@ func (n *Notifier) footer() string {
 type person struct{ name, email string }
 
 // booker returns who made the booking, if they have an account.
-func booker(ctx context.Context, tx *store.Tx, b *booking.Booking) (*person, error) {
+func booker(b *booking.Booking) *person {
 	if b.BookedBy == 0 {
-		return nil, nil
+		return nil
 	}
-	var p person
-	if err := tx.QueryRowContext(ctx, `SELECT name, email FROM users WHERE id = ?`, b.BookedBy).Scan(&p.name, &p.email); err != nil {
-		return nil, fmt.Errorf("booker: %w", err)
-	}
-	return &p, nil
+	return &person{name: b.BookedByName, email: b.BookedByEmail}
 }
 
 func managers(ctx context.Context, tx *store.Tx, orgID int64) ([]person, error) {
@@ -128,9 +124,9 @@ func (n *Notifier) BookingConfirmed(ctx context.Context, tx *store.Tx, b *bookin
 			return err
 		}
 	}
-	p, err := booker(ctx, tx, b)
-	if err != nil || p == nil || isDelegate(p, b.Active()) {
-		return err
+	p := booker(b)
+	if p == nil || isDelegate(p, b.Active()) {
+		return nil
 	}
 	var names []string
 	for _, d := range b.Active() {
@@ -184,9 +180,9 @@ func (n *Notifier) BookingRequested(ctx context.Context, tx *store.Tx, b *bookin
 
 // BookingWaitlisted tells the booker they are on the waiting list.
 func (n *Notifier) BookingWaitlisted(ctx context.Context, tx *store.Tx, b *booking.Booking) error {
-	p, err := booker(ctx, tx, b)
-	if err != nil || p == nil {
-		return err
+	p := booker(b)
+	if p == nil {
+		return nil
 	}
 	body := fmt.Sprintf("Dear %s,\n\n%s on %s is full, so booking %s is on the waiting list. If places come up we will email you, and you will have 48 hours to take them.\n\nSee the booking: %s\n%s",
 		p.name, b.Session.Title, when(b.Session), b.Reference, n.bookingURL(b), n.footer())
@@ -195,9 +191,9 @@ func (n *Notifier) BookingWaitlisted(ctx context.Context, tx *store.Tx, b *booki
 
 // BookingOffered tells the booker a place has come up, and until when.
 func (n *Notifier) BookingOffered(ctx context.Context, tx *store.Tx, b *booking.Booking) error {
-	p, err := booker(ctx, tx, b)
-	if err != nil || p == nil {
-		return err
+	p := booker(b)
+	if p == nil {
+		return nil
 	}
 	k := len(b.Active())
 	places := "A place has"
@@ -235,9 +231,9 @@ func (n *Notifier) PlacesCancelled(ctx context.Context, tx *store.Tx, b *booking
 			return err
 		}
 	}
-	p, err := booker(ctx, tx, b)
-	if err != nil || p == nil || isDelegate(p, gone) {
-		return err
+	p := booker(b)
+	if p == nil || isDelegate(p, gone) {
+		return nil
 	}
 	body := fmt.Sprintf("Dear %s,\n\n%s on %s, booking %s: %d place(s) cancelled (%s).\n\nSee the booking: %s\n%s",
 		p.name, s.Title, when(s), b.Reference, len(gone), reason, n.bookingURL(b), n.footer())
