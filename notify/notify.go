@@ -46,16 +46,50 @@ func (n *Notifier) invites() booking.InviteConfig {
 // invite returns a delegate's calendar invite as an attachment that mail
 // also sends as a text/calendar alternative part (how Outlook, Google and
 // Apple Calendar pick it up), with method REQUEST or CANCEL.
-func (n *Notifier) invite(tx *store.Tx, b *booking.Booking, d *booking.Delegate) (mail.Attachment, error) {
+//
+// The invite is rendered when the message is sent (RenderInvite), not in
+// the transaction of the change: building it is about a tenth of the cost
+// of a booking, and the one writer does every booking. It shows the place
+// as it is when it is sent, so a session moved in between goes out with its
+// new times; the method is fixed now, and a CANCEL always shows the place
+// cancelled.
+func (n *Notifier) invite(b *booking.Booking, d *booking.Delegate) mail.Attachment {
 	method := booking.MethodRequest
 	if booking.PlaceCancelled(b, d) {
 		method = booking.MethodCancel
 	}
-	cal, err := booking.Calendar(method, "", n.invites().InviteEvent(b, d, tx.Now))
-	if err != nil {
-		return mail.Attachment{}, err
+	return mail.Attachment{Filename: "invite.ics", ContentType: "text/calendar; charset=utf-8; method=" + method,
+		Render: fmt.Sprintf("invite:%d:%d:%s", b.ID, d.ID, method), Alternative: true}
+}
+
+// RenderInvite renders the invites of queued mail ("BOOKING:DELEGATE:METHOD",
+// as invite queues them) from bookings, for the mail worker: register it
+// with Worker.Renders("invite", ...).
+func (n *Notifier) RenderInvite(bookings *booking.Service) mail.RenderFunc {
+	return func(ctx context.Context, key string) ([]byte, error) {
+		var bookingID, delegateID int64
+		var method string
+		if k, err := fmt.Sscanf(strings.ReplaceAll(key, ":", " "), "%d %d %s", &bookingID, &delegateID, &method); err != nil || k != 3 ||
+			(method != booking.MethodRequest && method != booking.MethodCancel) {
+			return nil, fmt.Errorf("invite %q: not BOOKING:DELEGATE:METHOD", key)
+		}
+		b, err := bookings.FindBookingByID(ctx, bookingID)
+		if err != nil {
+			return nil, fmt.Errorf("invite %q: %w", key, err)
+		}
+		for _, d := range b.Delegates {
+			if d.ID != delegateID {
+				continue
+			}
+			if method == booking.MethodCancel && !booking.PlaceCancelled(b, d) {
+				gone := *d
+				gone.Status = "cancelled"
+				d = &gone
+			}
+			return booking.Calendar(method, "", n.invites().InviteEvent(b, d, bookings.DB().Now()))
+		}
+		return nil, fmt.Errorf("invite %q: booking %s has no delegate %d", key, b.Reference, delegateID)
 	}
-	return mail.Attachment{Filename: "invite.ics", ContentType: "text/calendar; charset=utf-8; method=" + method, Content: cal, Alternative: true}, nil
 }
 
 func (n *Notifier) bookingURL(b *booking.Booking) string {
@@ -155,11 +189,7 @@ func (n *Notifier) sendPlace(ctx context.Context, tx *store.Tx, b *booking.Booki
 	}
 	body := fmt.Sprintf("Dear %s,\n\nYou have a place on:\n\n%s\n%s\n%s\n\nBooking reference: %s (%s)\n\nAdd it to your calendar with the invite attached, or from %s\n%s",
 		d.Name, s.Title, when(s), link, b.Reference, b.OrgName, n.bookingURL(b), n.footer())
-	inv, err := n.invite(tx, b, d)
-	if err != nil {
-		return err
-	}
-	return send(ctx, tx, kind, person{d.Name, d.Email}, subject, body, inv)
+	return send(ctx, tx, kind, person{d.Name, d.Email}, subject, body, n.invite(b, d))
 }
 
 // BookingRequested asks the school's managers to approve a teacher's booking.
@@ -223,11 +253,7 @@ func (n *Notifier) PlacesCancelled(ctx context.Context, tx *store.Tx, b *booking
 			d.Name, s.Title, when(s), b.Reference, reason, n.footer())
 		gd := *d
 		gd.Status = "cancelled"
-		inv, err := n.invite(tx, b, &gd)
-		if err != nil {
-			return err
-		}
-		if err := send(ctx, tx, "place_cancelled", person{d.Name, d.Email}, "Cancelled: "+s.Title, body, inv); err != nil {
+		if err := send(ctx, tx, "place_cancelled", person{d.Name, d.Email}, "Cancelled: "+s.Title, body, n.invite(b, &gd)); err != nil {
 			return err
 		}
 	}
@@ -245,11 +271,7 @@ func (n *Notifier) DelegateSwapped(ctx context.Context, tx *store.Tx, b *booking
 	s := b.Session
 	body := fmt.Sprintf("Dear %s,\n\nYour place on %s on %s (booking %s) has been given to %s.\n\nThe calendar invite attached removes it from your calendar.\n%s",
 		old.Name, s.Title, when(s), b.Reference, replacement.Name, n.footer())
-	inv, err := n.invite(tx, b, old)
-	if err != nil {
-		return err
-	}
-	if err := send(ctx, tx, "place_cancelled", person{old.Name, old.Email}, "Cancelled: "+s.Title, body, inv); err != nil {
+	if err := send(ctx, tx, "place_cancelled", person{old.Name, old.Email}, "Cancelled: "+s.Title, body, n.invite(b, old)); err != nil {
 		return err
 	}
 	return n.sendPlace(ctx, tx, b, replacement, "booking_confirmed", "Booked: "+s.Title)
@@ -279,11 +301,7 @@ func (n *Notifier) SessionReminder(ctx context.Context, tx *store.Tx, r booking.
 	}
 	body := fmt.Sprintf("Dear %s,\n\nA reminder that you are booked on %s tomorrow, %s.\n%s\nBooking reference: %s\n%s",
 		d.Name, s.Title, when(s), link, b.Reference, n.footer())
-	inv, err := n.invite(tx, b, d)
-	if err != nil {
-		return err
-	}
-	return send(ctx, tx, "session_reminder", person{d.Name, d.Email}, "Tomorrow: "+s.Title, body, inv)
+	return send(ctx, tx, "session_reminder", person{d.Name, d.Email}, "Tomorrow: "+s.Title, body, n.invite(b, d))
 }
 
 // QuoteSent tells the school's managers a consultancy quote waits for them.

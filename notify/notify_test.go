@@ -180,6 +180,7 @@ func newFixture(t *testing.T) *fixture {
 	sender := &mail.SMTP{Host: "127.0.0.1", Port: srv.port(), From: mailFrom, FromName: fromName, Domain: "traded.test"}
 	w := mail.NewWorker(db, sender, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	w.Renders("invoice", bill.RenderInvoiceAttachment)
+	w.Renders("invite", n.RenderInvite(svc))
 	return &fixture{t: t, ctx: ctx, db: db, clock: clock, svc: svc, notifier: n, smtp: srv, worker: w, la: store.Actor{Name: "admin@test"}}
 }
 
@@ -799,5 +800,71 @@ func TestNotifier_SessionReminders(t *testing.T) {
 	}
 	if more := f.deliver(t); len(more) != 0 {
 		t.Errorf("a second run delivered %d: %s", len(more), describe(more))
+	}
+}
+
+// TestNotifier_InviteRenderedWhenSent: invites are rendered as the mail
+// goes, from the place as it is then. A confirmation still queued when the
+// session moves carries the new time; a cancellation's CANCEL is never
+// older than the REQUESTs before it, so a calendar that gets them in any
+// order ends with the place removed.
+func TestNotifier_InviteRenderedWhenSent(t *testing.T) {
+	f := newFixture(t)
+	manager := f.user(managerEmail)
+	sess := f.session(coursePSA)
+	b, err := f.svc.CreateBooking(f.ctx, manager, "", booking.BookingRequest{SessionID: sess.ID, URN: urn,
+		Delegates: []booking.DelegateInput{{Name: "Ada Delegate", Email: "ada@chelmervalley.example"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := b.Delegates[0]
+	newStart := sess.StartsAt.AddDate(0, 0, 14)
+	if _, err := f.svc.UpdateSession(f.ctx, f.la, sess.ID, booking.SessionUpdate{StartsAt: &newStart}); err != nil {
+		t.Fatal(err)
+	}
+	got := byRecipient(f.deliver(t), "")[d.Email]
+	if len(got) != 2 {
+		t.Fatalf("ada got %d messages, want the confirmation and the change: %s", len(got), describe(got))
+	}
+	for _, m := range got {
+		inv := f.checkInviteMail(t, m, "REQUEST")
+		if inv.uid != d.UID || !inv.start.Equal(newStart) || inv.status != "CONFIRMED" {
+			t.Errorf("%s: invite %+v, want UID %s CONFIRMED at the new start %s", m.subject, inv, d.UID, newStart)
+		}
+	}
+
+	// Queued together: the session moved again, then the place cancelled.
+	later := newStart.Add(time.Hour)
+	if _, err := f.svc.UpdateSession(f.ctx, f.la, sess.ID, booking.SessionUpdate{StartsAt: &later}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.CancelPlace(f.ctx, manager, "", b.ID, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	got = byRecipient(f.deliver(t), "")[d.Email]
+	var request, cancel *invite
+	for _, m := range got {
+		switch {
+		case strings.HasPrefix(m.subject, "Changed: "):
+			inv := f.checkInviteMail(t, m, "REQUEST")
+			request = &inv
+		case strings.HasPrefix(m.subject, "Cancelled: "):
+			inv := f.checkInviteMail(t, m, "CANCEL")
+			cancel = &inv
+		}
+	}
+	if request == nil || cancel == nil {
+		t.Fatalf("ada got %s, want a change and a cancellation", describe(got))
+	}
+	if cancel.status != "CANCELLED" || cancel.uid != d.UID || cancel.sequence < request.sequence {
+		t.Errorf("CANCEL %+v after REQUEST %+v: want CANCELLED, the same UID and a SEQUENCE no lower", *cancel, *request)
+	}
+
+	render := f.notifier.RenderInvite(f.svc)
+	for _, key := range []string{"", "x", "1:2", fmt.Sprintf("%d:%d:PUBLISH", b.ID, d.ID), fmt.Sprintf("999999:%d:REQUEST", d.ID),
+		fmt.Sprintf("%d:999999:REQUEST", b.ID)} {
+		if out, err := render(f.ctx, key); err == nil {
+			t.Errorf("render %q: got %d bytes, want an error", key, len(out))
+		}
 	}
 }

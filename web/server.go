@@ -88,14 +88,16 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	}
 	s.billing = billing.NewService(db, s.booking, cfg.Billing, cfg.Card)
 	s.booking.Charger = s.billing
-	// Invoice mail is queued with its PDF to be rendered when it is sent.
+	s.notifier = notify.New(cfg.BaseURL, cfg.Billing.Supplier.Email)
+	s.booking.Notifier = s.notifier
+	// Invoice and booking mail is queued with its PDF or calendar invite to
+	// be rendered when it is sent.
 	if w, ok := cfg.Mail.(interface {
 		Renders(kind string, fn mail.RenderFunc)
 	}); ok {
 		w.Renders("invoice", s.billing.RenderInvoiceAttachment)
+		w.Renders("invite", s.notifier.RenderInvite(s.booking))
 	}
-	s.notifier = notify.New(cfg.BaseURL, cfg.Billing.Supplier.Email)
-	s.booking.Notifier = s.notifier
 	s.sessions = s.newSessions()
 	views := html.NewFileSystem(http.FS(templates.FS), ".html")
 	views.AddFuncMap(templateFuncs())
