@@ -58,8 +58,11 @@ func TestOpen_Pragmas(t *testing.T) {
 	}
 	defer db.Close()
 	var mode string
-	var fk, sync, busy int
+	var fk, sync, busy, limit int
 	err = db.Write(ctx, func(tx *store.Tx) error {
+		if err := tx.QueryRowContext(ctx, `PRAGMA journal_size_limit`).Scan(&limit); err != nil {
+			return err
+		}
 		if err := tx.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
 			return err
 		}
@@ -74,8 +77,9 @@ func TestOpen_Pragmas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if mode != "wal" || fk != 1 || sync != 1 || busy != 5000 {
-		t.Errorf("writer: journal_mode=%s foreign_keys=%d synchronous=%d busy_timeout=%d; want wal 1 1(NORMAL) 5000", mode, fk, sync, busy)
+	if mode != "wal" || fk != 1 || sync != 1 || busy != 5000 || limit != 64<<20 {
+		t.Errorf("writer: journal_mode=%s foreign_keys=%d synchronous=%d busy_timeout=%d journal_size_limit=%d; want wal 1 1(NORMAL) 5000 64 MiB",
+			mode, fk, sync, busy, limit)
 	}
 	if err := db.Read().QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fk); err != nil || fk != 1 {
 		t.Errorf("reader foreign_keys = %d, %v", fk, err)
