@@ -483,6 +483,41 @@ func TestService_CreateBooking_Monthly(t *testing.T) {
 	f.checkAsStored(b)
 }
 
+// TestService_CreateBooking_PricesFollowChanges: the writer keeps the
+// school, the current price list and whether the school subscribes between
+// transactions (store.Tx.Cached); a booking after any of them changes is
+// priced by the new state.
+func TestService_CreateBooking_PricesFollowChanges(t *testing.T) {
+	f := newBookingFixture(t)
+	manager := f.user(managerMaintained)
+	if _, _, err := f.svc.QuoteBooking(f.ctx, urnMaintained, f.course(coursePSA).ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	if b := f.book(manager, urnMaintained, f.course(coursePSA).ID, false, "before@chelmervalley.example"); b.Price != psaMaintained || b.Subscriber {
+		t.Fatalf("before subscribing: price %s subscriber %t, want %s and false", b.Price, b.Subscriber, psaMaintained)
+	}
+	f.subscribe(urnMaintained)
+	if b := f.book(manager, urnMaintained, f.course(coursePSA2).ID, false, "after@chelmervalley.example"); b.Price != 0 || !b.Subscriber {
+		t.Errorf("after subscribing: price %s subscriber %t, want 0 and true", b.Price, b.Subscriber)
+	}
+
+	// A new version of the year's price list: the 2021/22 tariff as is.
+	if _, err := f.svc.RollForward(f.ctx, f.la, 2021, 2026, 0, true); err != nil {
+		t.Fatal(err)
+	}
+	pl, err := f.svc.PriceList(f.ctx, 2026)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := pl.Price(pricing.PSASession, pricing.Academy, pricing.RateUnit)
+	if err != nil || want == psaAcademy {
+		t.Fatalf("new list: academy place %s (%v), want a price other than %s", want, err, psaAcademy)
+	}
+	if b := f.book(f.user(managerAcademy), urnAcademy, f.course(coursePSA).ID, false, "new@basildonmeadows.example"); b.Price != want {
+		t.Errorf("after a new price list: price %s, want %s", b.Price, want)
+	}
+}
+
 // TestService_CreateBooking_CapacityRace: 300 requests race for the last 5
 // places; exactly 5 are confirmed, the rest wait or are refused, and the
 // session is never over capacity.

@@ -424,7 +424,7 @@ func (s *Service) confirmBooking(ctx context.Context, tx *store.Tx, actor store.
 	if err != nil {
 		return nil, err
 	}
-	subscriber, err := isSubscriber(ctx, tx, org.ID, sess.Year)
+	subscriber, err := isSubscriberTx(ctx, tx, org.ID, sess.Year)
 	if err != nil {
 		return nil, err
 	}
@@ -479,14 +479,20 @@ func (s *Service) confirmBooking(ctx context.Context, tx *store.Tx, actor store.
 }
 
 func (s *Service) loadCurrentList(ctx context.Context, tx *store.Tx, year pricing.AcademicYear) (*pricing.PriceList, error) {
-	var id int64
-	err := tx.QueryRowContext(ctx, `SELECT id FROM price_lists WHERE academic_year = ? ORDER BY version DESC LIMIT 1`, year.String()).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, traded.Errorf(traded.EINVALID, "Sessions in %s cannot be booked yet: there is no price list for that year.", year)
-	} else if err != nil {
-		return nil, fmt.Errorf("price list: %w", err)
+	v, err := tx.Cached("current price list "+year.String(), []string{"price_lists"}, func() (any, error) {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM price_lists WHERE academic_year = ? ORDER BY version DESC LIMIT 1`, year.String()).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, traded.Errorf(traded.EINVALID, "Sessions in %s cannot be booked yet: there is no price list for that year.", year)
+		} else if err != nil {
+			return nil, fmt.Errorf("price list: %w", err)
+		}
+		return id, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return s.loadPriceList(ctx, tx, id)
+	return s.loadPriceList(ctx, tx, v.(int64))
 }
 
 func isSubscriber(ctx context.Context, q queryer, orgID int64, year pricing.AcademicYear) (bool, error) {
@@ -496,6 +502,18 @@ func isSubscriber(ctx context.Context, q queryer, orgID int64, year pricing.Acad
 		return false, fmt.Errorf("is subscriber: %w", err)
 	}
 	return n > 0, nil
+}
+
+// isSubscriberTx is isSubscriber in tx, from the writer's cache while
+// subscriptions are unchanged.
+func isSubscriberTx(ctx context.Context, tx *store.Tx, orgID int64, year pricing.AcademicYear) (bool, error) {
+	v, err := tx.Cached(fmt.Sprintf("subscriber %d %s", orgID, year), []string{"subscriptions"}, func() (any, error) {
+		return isSubscriber(ctx, tx, orgID, year)
+	})
+	if err != nil {
+		return false, err
+	}
+	return v.(bool), nil
 }
 
 // schoolOnSession counts an organisation's other confirmed delegates on a
@@ -596,7 +614,7 @@ func (s *Service) QuoteBooking(ctx context.Context, urn, sessionID int64, n int)
 		if err != nil {
 			return err
 		}
-		if subscriber, err = isSubscriber(ctx, tx, org.ID, sess.Year); err != nil {
+		if subscriber, err = isSubscriberTx(ctx, tx, org.ID, sess.Year); err != nil {
 			return err
 		}
 		b := &Booking{ID: 0}

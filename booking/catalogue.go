@@ -58,16 +58,23 @@ func (s *Service) FindProducts(ctx context.Context) ([]*Product, error) {
 // FindProductTx returns one product (active or not) as tx sees it, or
 // EINVALID naming an unknown code.
 func (s *Service) FindProductTx(ctx context.Context, tx *store.Tx, code string) (*Product, error) {
-	var p Product
-	var kind string
-	err := tx.QueryRowContext(ctx, `SELECT code, name, description, kind, vat_treatment, vat_rate_bp, vat_note
+	v, err := tx.Cached("product "+code, []string{"products"}, func() (any, error) {
+		var p Product
+		var kind string
+		err := tx.QueryRowContext(ctx, `SELECT code, name, description, kind, vat_treatment, vat_rate_bp, vat_note
 		FROM products WHERE code = ?`, code).Scan(&p.Code, &p.Name, &p.Description, &kind, &p.VATTreatment, &p.VATRateBP, &p.VATNote)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, traded.FieldErrorf("product", "There is no product %q.", code)
-	} else if err != nil {
-		return nil, fmt.Errorf("find product: %w", err)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, traded.FieldErrorf("product", "There is no product %q.", code)
+		} else if err != nil {
+			return nil, fmt.Errorf("find product: %w", err)
+		}
+		p.Kind = pricing.Kind(kind)
+		return &p, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	p.Kind = pricing.Kind(kind)
+	p := *v.(*Product)
 	return &p, nil
 }
 

@@ -122,38 +122,30 @@ func (s *Service) FindOrganisationByIDTx(ctx context.Context, tx *store.Tx, id i
 	return organisationTx(ctx, tx, id)
 }
 
-// organisationTx reads an organisation by id in tx, once per transaction
-// while it is unchanged (a booking reads its school in booking and again in
-// billing), and returns a copy the caller may change.
+// organisationTx reads an organisation by id in tx, from the writer's
+// cache while organisations are unchanged (a booking reads its school in
+// booking and again in billing), and returns a copy the caller may change.
 func organisationTx(ctx context.Context, tx *store.Tx, id int64) (*Organisation, error) {
-	v, err := tx.Memo(orgMemoKey(id), orgMemoTables, func() (any, error) {
+	return cachedOrganisation(tx, "organisation "+strconv.FormatInt(id, 10), func() (*Organisation, error) {
 		return findOrganisation(ctx, tx, `id = ?`, id)
 	})
+}
+
+// organisationByURNTx is organisationTx by URN.
+func organisationByURNTx(ctx context.Context, tx *store.Tx, urn int64) (*Organisation, error) {
+	return cachedOrganisation(tx, "organisation URN "+strconv.FormatInt(urn, 10), func() (*Organisation, error) {
+		return findOrganisation(ctx, tx, `urn = ?`, urn)
+	})
+}
+
+func cachedOrganisation(tx *store.Tx, key string, load func() (*Organisation, error)) (*Organisation, error) {
+	v, err := tx.Cached(key, []string{"organisations", "organisation_tiers"}, func() (any, error) { return load() })
 	if err != nil {
 		return nil, err
 	}
 	o := *v.(*Organisation)
 	return &o, nil
 }
-
-// organisationByURNTx reads an organisation by URN in tx, and remembers it
-// for organisationTx.
-func organisationByURNTx(ctx context.Context, tx *store.Tx, urn int64) (*Organisation, error) {
-	o, err := findOrganisation(ctx, tx, `urn = ?`, urn)
-	if err != nil {
-		return nil, err
-	}
-	memo := *o
-	if _, err := tx.Memo(orgMemoKey(o.ID), orgMemoTables, func() (any, error) { return &memo, nil }); err != nil {
-		return nil, err
-	}
-	return o, nil
-}
-
-func orgMemoKey(id int64) string { return "organisation " + strconv.FormatInt(id, 10) }
-
-// orgMemoTables are the tables an organisation is read from.
-var orgMemoTables = []string{"organisations", "organisation_tiers"}
 
 // FindOrganisationByURNTx returns the organisation with the URN as tx sees
 // it, or ENOTFOUND.

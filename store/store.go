@@ -38,12 +38,13 @@ type DB struct {
 	Path  string
 	Clock traded.Clock
 
-	w  *sql.DB   // the writer pool, of one connection, held by wc
-	wc *sql.Conn // every write goes through it, in turn
-	wl chan struct{}
-	ws map[string]*sql.Stmt // wc's prepared statements; only with wl held
-	r  *sql.DB              // readers, concurrent with the writer thanks to WAL
-	rs *Reader
+	w      *sql.DB   // the writer pool, of one connection, held by wc
+	wc     *sql.Conn // every write goes through it, in turn
+	wl     chan struct{}
+	ws     map[string]*sql.Stmt // wc's prepared statements; only with wl held
+	cached map[string]cached    // see Tx.Cached; only with wl held
+	r      *sql.DB              // readers, concurrent with the writer thanks to WAL
+	rs     *Reader
 
 	versions     *versions
 	queue        chan *write   // to the writer goroutine
@@ -108,7 +109,7 @@ func Open(path string, clock traded.Clock) (*DB, error) {
 	if clock == nil {
 		clock = traded.SystemClock{}
 	}
-	db := &DB{Path: path, Clock: clock, w: w, wc: wc, wl: make(chan struct{}, 1), ws: map[string]*sql.Stmt{},
+	db := &DB{Path: path, Clock: clock, w: w, wc: wc, wl: make(chan struct{}, 1), ws: map[string]*sql.Stmt{}, cached: map[string]cached{},
 		r: r, rs: &Reader{DB: r, stmts: newStmtCache(r)}, versions: newVersions(),
 		queue: make(chan *write), closing: make(chan struct{}), stopped: make(chan struct{}), checkpointed: make(chan struct{})}
 	go db.writer()
@@ -148,7 +149,6 @@ type Tx struct {
 
 	db   *DB
 	rows map[string]*sql.Rows // the rows last handed out per prepared query
-	memo map[string]memo      // see Memo
 }
 
 // Read returns the reader pool for queries. Use it for anything that does

@@ -93,9 +93,16 @@ func (db *DB) checkExternal(ctx context.Context, now int64) {
 		return
 	}
 	defer func() { <-db.wl }()
+	_ = db.noteExternal(ctx, now)
+}
+
+// noteExternal counts a change by another process if the writer
+// connection's data_version has moved since it last looked; only with wl
+// held.
+func (db *DB) noteExternal(ctx context.Context, now int64) error {
 	var dv int64
-	if err := db.wc.QueryRowContext(context.WithoutCancel(ctx), `PRAGMA data_version`).Scan(&dv); err != nil {
-		return
+	if err := (&Tx{db: db}).QueryRowContext(context.WithoutCancel(ctx), `PRAGMA data_version`).Scan(&dv); err != nil {
+		return err
 	}
 	v := db.versions
 	if v.checkedAt.Load() != 0 && dv != v.dataVer {
@@ -103,32 +110,52 @@ func (db *DB) checkExternal(ctx context.Context, now int64) {
 	}
 	v.dataVer = dv
 	v.checkedAt.Store(now)
+	return nil
 }
 
-// Memo returns what load returns for key, calling load once per
-// transaction while none of tables changes in it: for rows a transaction
-// reads several times (an organisation, as booking and then billing look it
-// up). What load returns must not be modified by its callers.
-func (tx *Tx) Memo(key string, tables []string, load func() (any, error)) (any, error) {
-	stamp := 0
+// maxCached bounds the writer's cache (see Cached); past it, the cache
+// starts again empty.
+const maxCached = 10000
+
+// Cached returns what load returns for key, calling load only when one of
+// tables has changed since it last did: for rows nearly every write reads
+// and few change (a school, the current price list, a product). A value is
+// kept across transactions until a transaction, in this process or
+// another, commits a change to one of tables.
+//
+// Once the transaction running has changed one of tables, load is called
+// every time and nothing is kept: until it commits, that change may yet be
+// undone (its savepoint, or the whole batch, rolled back). Changes by other
+// processes are noticed exactly: each batch checks SQLite's data_version
+// once it holds the write lock, before any write reads. What load returns
+// must not be modified by its callers.
+func (tx *Tx) Cached(key string, tables []string, load func() (any, error)) (any, error) {
+	v := tx.db.versions
 	for _, t := range tables {
-		stamp += tx.db.versions.touched[t]
+		if v.touched[t] > 0 {
+			return load()
+		}
 	}
-	if m, ok := tx.memo[key]; ok && m.stamp == stamp {
-		return m.value, nil
+	stamp := v.external.Load()
+	for _, t := range tables {
+		stamp += v.count(t).Load()
 	}
-	v, err := load()
+	if c, ok := tx.db.cached[key]; ok && c.stamp == stamp {
+		return c.value, nil
+	}
+	val, err := load()
 	if err != nil {
 		return nil, err
 	}
-	if tx.memo == nil {
-		tx.memo = map[string]memo{}
+	if len(tx.db.cached) >= maxCached {
+		clear(tx.db.cached)
 	}
-	tx.memo[key] = memo{stamp: stamp, value: v}
-	return v, nil
+	tx.db.cached[key] = cached{stamp: stamp, value: val}
+	return val, nil
 }
 
-type memo struct {
-	stamp int
+// cached is a value Cached keeps, with the version of its tables then.
+type cached struct {
+	stamp uint64
 	value any
 }

@@ -70,43 +70,120 @@ func TestVersion_NoticesOtherProcesses(t *testing.T) {
 	}
 }
 
-// Memo loads once per transaction, and again after the transaction changes
-// one of the tables named.
-func TestTx_MemoForgetsWhatTheTransactionChanges(t *testing.T) {
+// cachedNext reads the invoice series' next number through Tx.Cached,
+// counting the loads.
+func cachedNext(ctx context.Context, db *store.DB, loads *int) (int64, error) {
+	var n int64
+	err := db.Write(ctx, func(tx *store.Tx) error {
+		v, err := tx.Cached("next", []string{"number_series"}, func() (any, error) {
+			*loads++
+			var n int64
+			err := tx.QueryRowContext(ctx, `SELECT next FROM number_series WHERE name = 'invoice'`).Scan(&n)
+			return n, err
+		})
+		if err == nil {
+			n = v.(int64)
+		}
+		return err
+	})
+	return n, err
+}
+
+func bumpInvoiceSeries(ctx context.Context, tx *store.Tx) error {
+	_, err := tx.ExecContext(ctx, `UPDATE number_series SET next = next + 1 WHERE name = 'invoice'`)
+	return err
+}
+
+// Cached loads once, keeps the value across transactions while its table
+// is unchanged, loads again once a change commits, and never keeps what a
+// transaction reads after changing the table itself.
+func TestTx_Cached(t *testing.T) {
 	db, _ := storetest.Open(t)
 	ctx := context.Background()
-	err := db.Write(ctx, func(tx *store.Tx) error {
-		loads := 0
-		next := func() (int64, error) {
-			v, err := tx.Memo("next", []string{"number_series"}, func() (any, error) {
+	loads := 0
+	next := func(want int64, wantLoads int, what string) {
+		t.Helper()
+		n, err := cachedNext(ctx, db, &loads)
+		if err != nil || n != want || loads != wantLoads {
+			t.Errorf("%s: next %d (%v) after %d loads; want %d after %d", what, n, err, loads, want, wantLoads)
+		}
+	}
+	var first int64
+	if err := db.Read().QueryRowContext(ctx, `SELECT next FROM number_series WHERE name = 'invoice'`).Scan(&first); err != nil {
+		t.Fatal(err)
+	}
+	next(first, 1, "first read")
+	next(first, 1, "a later transaction")
+	if err := db.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at, actor, action) VALUES ('2026-11-22T10:00:00Z', 'x', 'y')`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	next(first, 1, "after a change to another table")
+
+	errUndo := errors.New("undo")
+	if err := db.Write(ctx, func(tx *store.Tx) error {
+		if err := bumpInvoiceSeries(ctx, tx); err != nil {
+			return err
+		}
+		return errUndo
+	}); !errors.Is(err, errUndo) {
+		t.Fatal(err)
+	}
+	next(first, 1, "after a change rolled back")
+
+	// A transaction that changes the table reads its own change, every time,
+	// and what it read is not kept.
+	if err := db.Write(ctx, func(tx *store.Tx) error {
+		if err := bumpInvoiceSeries(ctx, tx); err != nil {
+			return err
+		}
+		for i := range 2 {
+			v, err := tx.Cached("next", []string{"number_series"}, func() (any, error) {
 				loads++
 				var n int64
 				err := tx.QueryRowContext(ctx, `SELECT next FROM number_series WHERE name = 'invoice'`).Scan(&n)
 				return n, err
 			})
 			if err != nil {
-				return 0, err
+				return err
 			}
-			return v.(int64), nil
+			if v.(int64) != first+1 || loads != 2+i {
+				t.Errorf("inside the changing transaction, read %d: %d after %d loads; want %d after %d", i+1, v, loads, first+1, 2+i)
+			}
 		}
-		a, _ := next()
-		b, _ := next()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at, actor, action) VALUES ('2026-11-22T10:00:00Z', 'x', 'y')`); err != nil {
-			return err
-		}
-		c, _ := next()
-		if loads != 1 || a != b || b != c {
-			t.Errorf("before any change: %d loads (%d, %d, %d), want 1", loads, a, b, c)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE number_series SET next = next + 1 WHERE name = 'invoice'`); err != nil {
-			return err
-		}
-		if d, _ := next(); loads != 2 || d != a+1 {
-			t.Errorf("after the change: %d loads, next %d; want 2 loads and %d", loads, d, a+1)
-		}
-		return nil
-	})
+		return errUndo
+	}); !errors.Is(err, errUndo) {
+		t.Fatal(err)
+	}
+	next(first, 3, "after that transaction rolled back")
+
+	if err := db.Write(ctx, func(tx *store.Tx) error { return bumpInvoiceSeries(ctx, tx) }); err != nil {
+		t.Fatal(err)
+	}
+	next(first+1, 4, "after a change committed")
+	next(first+1, 4, "and again")
+}
+
+// A change committed by another process is seen by the very next write.
+func TestTx_CachedNoticesOtherProcesses(t *testing.T) {
+	db, _ := storetest.Open(t)
+	ctx := context.Background()
+	loads := 0
+	first, err := cachedNext(ctx, db, &loads)
 	if err != nil {
 		t.Fatal(err)
+	}
+	other, err := store.Open(db.Path, traded.SystemClock{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := other.Write(ctx, func(tx *store.Tx) error { return bumpInvoiceSeries(ctx, tx) }); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := cachedNext(ctx, db, &loads); err != nil || n != first+1 || loads != 2 {
+		t.Errorf("after another process's change: next %d (%v) after %d loads; want %d after 2", n, err, loads, first+1)
 	}
 }

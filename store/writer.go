@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // maxBatch is the most write transactions committed together.
@@ -92,6 +93,13 @@ func (db *DB) commit(batch []*write) {
 		for _, w := range batch {
 			w.err = fmt.Errorf("begin: %w", err)
 		}
+		return
+	}
+	// With the write lock held no other process can commit until this
+	// batch does: what Tx.Cached keeps is current if their commits so far
+	// are counted.
+	if err := db.noteExternal(context.Background(), time.Now().UnixNano()); err != nil {
+		db.rollback(batch, fmt.Errorf("begin: %w", err))
 		return
 	}
 	ok := 0
