@@ -7,8 +7,12 @@ import (
 	"time"
 )
 
-// maxBatch is the most write transactions committed together.
-const maxBatch = 16
+// maxBatch is the most write transactions committed together. Pages that
+// a batch's writes share (the ends of tables and of indexes in time order)
+// are written once per commit, so bigger batches write fewer pages each:
+// 32 gave 13% more bookings a second than 16 at 64 connections, with a
+// lower p99; 64 gave no more than 32.
+const maxBatch = 32
 
 // write is one call of Write, waiting for the writer.
 type write struct {
