@@ -213,31 +213,6 @@ func nextNumber(ctx context.Context, tx *store.Tx, series string) (string, int64
 	return fmt.Sprintf("%s%06d", prefix, n), n, nil
 }
 
-// issueInvoice numbers a stored draft and freezes it with the customer's
-// and the supplier's details as they are today. It returns the number, and
-// ECONFLICT if the invoice is not a draft.
-func (s *Service) issueInvoice(ctx context.Context, tx *store.Tx, actor store.Actor, id int64) (string, error) {
-	var orgID int64
-	var stored string
-	if err := tx.QueryRowContext(ctx, `SELECT organisation_id, status FROM invoices WHERE id = ?`, id).Scan(&orgID, &stored); err != nil {
-		return "", fmt.Errorf("issue invoice %d: %w", id, err)
-	}
-	if stored != StatusDraft {
-		return "", traded.Errorf(traded.ECONFLICT, "That invoice has already been issued.")
-	}
-	org, err := s.booking.FindOrganisationByIDTx(ctx, tx, orgID)
-	if err != nil {
-		return "", err
-	}
-	d := draft{id: id, org: org}
-	var net, vat int64
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(net_pence), 0), COALESCE(SUM(vat_pence), 0) FROM invoice_lines WHERE invoice_id = ?`, id).Scan(&net, &vat); err != nil {
-		return "", fmt.Errorf("issue invoice %d: %w", id, err)
-	}
-	d.net, d.vat = pricing.Money(net), pricing.Money(vat)
-	return s.issue(ctx, tx, actor, d)
-}
-
 // issue numbers a draft and freezes it with the customer's and the
 // supplier's details as they are today, returning the number.
 func (s *Service) issue(ctx context.Context, tx *store.Tx, actor store.Actor, d draft) (string, error) {
@@ -279,25 +254,6 @@ func (s *Service) issueNew(ctx context.Context, tx *store.Tx, actor store.Actor,
 		return 0, "", err
 	}
 	return d.id, number, nil
-}
-
-// IssueDraft issues a draft invoice by id. It returns ENOTFOUND for an
-// unknown id and ECONFLICT for one already issued.
-func (s *Service) IssueDraft(ctx context.Context, actor store.Actor, id int64) (string, error) {
-	var number string
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM invoices WHERE id = ?`, id).Scan(&n); err != nil {
-			return err
-		}
-		if n == 0 {
-			return traded.Errorf(traded.ENOTFOUND, "There is no invoice %d.", id)
-		}
-		var err error
-		number, err = s.issueInvoice(ctx, tx, actor, id)
-		return err
-	})
-	return number, err
 }
 
 // CreateInvoice writes, issues and emails an invoice in one transaction,
