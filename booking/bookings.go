@@ -424,7 +424,7 @@ func (s *Service) confirmBooking(ctx context.Context, tx *store.Tx, actor store.
 	if err != nil {
 		return nil, err
 	}
-	subscriber, err := isSubscriberTx(ctx, tx, org.ID, sess.Year)
+	subscriber, err := isSubscriber(ctx, tx, org.ID, sess.Year)
 	if err != nil {
 		return nil, err
 	}
@@ -495,20 +495,17 @@ func (s *Service) loadCurrentList(ctx context.Context, tx *store.Tx, year pricin
 	return s.loadPriceList(ctx, tx, v.(int64))
 }
 
-func isSubscriber(ctx context.Context, q queryer, orgID int64, year pricing.AcademicYear) (bool, error) {
-	var n int
-	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM subscriptions WHERE organisation_id = ? AND product_code = ?
-		AND academic_year = ? AND status = 'active'`, orgID, pricing.PSASubscription, year.String()).Scan(&n); err != nil {
-		return false, fmt.Errorf("is subscriber: %w", err)
-	}
-	return n > 0, nil
-}
-
-// isSubscriberTx is isSubscriber in tx, from the writer's cache while
-// subscriptions are unchanged.
-func isSubscriberTx(ctx context.Context, tx *store.Tx, orgID int64, year pricing.AcademicYear) (bool, error) {
+// isSubscriber reports whether the organisation has the year's PSA
+// subscription, as tx sees it, from the writer's cache while subscriptions
+// are unchanged.
+func isSubscriber(ctx context.Context, tx *store.Tx, orgID int64, year pricing.AcademicYear) (bool, error) {
 	v, err := tx.Cached(fmt.Sprintf("subscriber %d %s", orgID, year), []string{"subscriptions"}, func() (any, error) {
-		return isSubscriber(ctx, tx, orgID, year)
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM subscriptions WHERE organisation_id = ? AND product_code = ?
+			AND academic_year = ? AND status = 'active'`, orgID, pricing.PSASubscription, year.String()).Scan(&n); err != nil {
+			return nil, fmt.Errorf("is subscriber: %w", err)
+		}
+		return n > 0, nil
 	})
 	if err != nil {
 		return false, err
@@ -614,7 +611,7 @@ func (s *Service) QuoteBooking(ctx context.Context, urn, sessionID int64, n int)
 		if err != nil {
 			return err
 		}
-		if subscriber, err = isSubscriberTx(ctx, tx, org.ID, sess.Year); err != nil {
+		if subscriber, err = isSubscriber(ctx, tx, org.ID, sess.Year); err != nil {
 			return err
 		}
 		b := &Booking{ID: 0}
