@@ -74,6 +74,21 @@ func (c *crashCheck) rows(q string, fn func(*sql.Rows) error, args ...any) {
 
 // errorf reports a failure, at most 25 times per kind, so one broken
 // invariant does not bury the rest.
+// duplicates reports each row of q, a (key, count) query for keys that
+// must appear once, as a failure of kind, formatted with the key and count.
+func (c *crashCheck) duplicates(kind, q, format string) {
+	c.t.Helper()
+	c.rows(q, func(r *sql.Rows) error {
+		var key string
+		var n int
+		if err := r.Scan(&key, &n); err != nil {
+			return err
+		}
+		c.errorf(kind, format, key, n)
+		return nil
+	})
+}
+
 func (c *crashCheck) errorf(kind string, format string, args ...any) {
 	c.t.Helper()
 	if c.errs == nil {
@@ -464,16 +479,8 @@ func (c *crashCheck) answers() {
 	}
 	// No request was carried out twice: each delegate address the test made
 	// up is in at most one booking.
-	c.rows(`SELECT email, count(DISTINCT booking_id) FROM delegates WHERE email LIKE '%@crash.example' GROUP BY email HAVING count(DISTINCT booking_id) > 1`,
-		func(r *sql.Rows) error {
-			var email string
-			var n int
-			if err := r.Scan(&email, &n); err != nil {
-				return err
-			}
-			c.errorf("duplicate booking", "%s is in %d bookings: one request was carried out twice", email, n)
-			return nil
-		})
+	c.duplicates("duplicate booking", `SELECT email, count(DISTINCT booking_id) FROM delegates WHERE email LIKE '%@crash.example'
+		GROUP BY email HAVING count(DISTINCT booking_id) > 1`, "%s is in %d bookings: one request was carried out twice")
 	for _, s := range l.subs {
 		var urn int64
 		var year, po, invoice string
@@ -500,15 +507,8 @@ func (c *crashCheck) answers() {
 		}
 	}
 	// A payment reference the test made up is recorded at most once.
-	c.rows(`SELECT reference, count(*) FROM payments WHERE reference LIKE 'CRASH-PAY-%' GROUP BY reference HAVING count(*) > 1`, func(r *sql.Rows) error {
-		var ref string
-		var n int
-		if err := r.Scan(&ref, &n); err != nil {
-			return err
-		}
-		c.errorf("duplicate payment", "%s recorded %d times", ref, n)
-		return nil
-	})
+	c.duplicates("duplicate payment", `SELECT reference, count(*) FROM payments WHERE reference LIKE 'CRASH-PAY-%'
+		GROUP BY reference HAVING count(*) > 1`, "%s recorded %d times")
 	for _, cn := range l.credits {
 		var invoice string
 		var total int64
