@@ -26,6 +26,7 @@ type bookedBilling struct {
 	svc   *booking.Service
 	bill  *billing.Service
 	la    store.Actor
+	seq   int
 }
 
 func newBookedBilling(t *testing.T) *bookedBilling {

@@ -16,9 +16,11 @@ import (
 // Billing implements booking.Charger.
 var _ booking.Charger = (*Service)(nil)
 
-// InvoiceBooking bills a confirmed booking's paid charges: an invoice now,
-// or nothing yet (0) for a school invoiced monthly, whose charges wait for
-// InvoiceMonthlyBookings.
+// InvoiceBooking bills a booking's paid charges not yet invoiced (those of
+// a booking just confirmed, or a charge added when the school's bookings on
+// the session were priced again): an invoice now, with the booking's PO
+// number, or nothing yet (0) for a school invoiced monthly, whose charges
+// wait for InvoiceMonthlyBookings.
 func (s *Service) InvoiceBooking(ctx context.Context, tx *store.Tx, actor store.Actor, b *booking.Booking) (int64, error) {
 	org, err := s.booking.FindOrganisationByIDTx(ctx, tx, b.OrganisationID)
 	if err != nil {
@@ -27,10 +29,10 @@ func (s *Service) InvoiceBooking(ctx context.Context, tx *store.Tx, actor store.
 	if org.BookingInvoices == "monthly" {
 		return 0, nil
 	}
-	in := InvoiceInput{OrganisationID: org.ID, Source: "booking", AcademicYear: yearOf(b)}
+	in := InvoiceInput{OrganisationID: org.ID, Source: "booking", AcademicYear: yearOf(b), PONumber: b.PONumber}
 	var positions []int
 	for _, c := range b.Charges {
-		if c.Amount > 0 {
+		if c.Amount > 0 && c.InvoiceID == 0 {
 			in.Lines = append(in.Lines, LineInput{ProductCode: c.ProductCode, Description: fmt.Sprintf("%s (booking %s)", c.Description, b.Reference),
 				Quantity: c.Quantity, Unit: c.Unit})
 			positions = append(positions, c.Position)
@@ -122,7 +124,7 @@ type MonthlyRun struct {
 // InvoiceMonthlyBookings gathers, for each school invoiced monthly, the paid
 // booking charges not yet billed from bookings confirmed before through —
 // confirmed bookings, and those cancelled after the cut-off, whose charge
-// stands — into one invoice per school. A charge is billed once: running
+// stands — into one invoice per school and PO number. A charge is billed once: running
 // again bills nothing new.
 func (s *Service) InvoiceMonthlyBookings(ctx context.Context, actor store.Actor, through time.Time) (*MonthlyRun, error) {
 	run := &MonthlyRun{}
@@ -130,12 +132,12 @@ func (s *Service) InvoiceMonthlyBookings(ctx context.Context, actor store.Actor,
 		// A place cancelled free before billing has already come off the
 		// charge (credited_pence): bill what is left, in whole units where it
 		// divides, else as one amount.
-		rows, err := tx.QueryContext(ctx, `SELECT b.organisation_id, b.id, b.reference, c.position, c.product_code, c.description,
+		rows, err := tx.QueryContext(ctx, `SELECT b.organisation_id, b.po_number, b.id, b.reference, c.position, c.product_code, c.description,
 				c.amount_pence - c.credited_pence, c.unit_pence, s.academic_year
 			FROM booking_charges c JOIN bookings b ON b.id = c.booking_id JOIN sessions s ON s.id = b.session_id
 			WHERE c.invoice_id IS NULL AND c.unit_pence > 0 AND c.amount_pence - c.credited_pence > 0 AND b.confirmed_at < ?
 			  AND (b.status = 'confirmed' OR (b.status = 'cancelled' AND b.late_cancel = 1))
-			ORDER BY b.organisation_id, b.confirmed_at, b.id, c.position`, store.FormatTime(through))
+			ORDER BY b.organisation_id, b.po_number, b.confirmed_at, b.id, c.position`, store.FormatTime(through))
 		if err != nil {
 			return fmt.Errorf("monthly bookings: %w", err)
 		}
@@ -146,13 +148,18 @@ func (s *Service) InvoiceMonthlyBookings(ctx context.Context, actor store.Actor,
 			line     LineInput
 			year     string
 		}
-		byOrg := map[int64][]charge{}
-		var orgs []int64
+		// One invoice per school and PO number: a PO authorises its own spend.
+		type payer struct {
+			org int64
+			po  string
+		}
+		byOrg := map[payer][]charge{}
+		var orgs []payer
 		for rows.Next() {
-			var org int64
+			var org payer
 			var c charge
 			var left, unit int64
-			if err := rows.Scan(&org, &c.booking, &c.ref, &c.position, &c.line.ProductCode, &c.line.Description, &left, &unit, &c.year); err != nil {
+			if err := rows.Scan(&org.org, &org.po, &c.booking, &c.ref, &c.position, &c.line.ProductCode, &c.line.Description, &left, &unit, &c.year); err != nil {
 				rows.Close()
 				return err
 			}
@@ -174,7 +181,7 @@ func (s *Service) InvoiceMonthlyBookings(ctx context.Context, actor store.Actor,
 		}
 		for _, org := range orgs {
 			charges := byOrg[org]
-			in := InvoiceInput{OrganisationID: org, Source: "booking", AcademicYear: charges[0].year}
+			in := InvoiceInput{OrganisationID: org.org, Source: "booking", AcademicYear: charges[0].year, PONumber: org.po}
 			for _, c := range charges {
 				in.Lines = append(in.Lines, c.line)
 			}

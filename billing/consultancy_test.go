@@ -37,7 +37,7 @@ func TestService_InvoiceConsultancy(t *testing.T) {
 		if err := bk.QuoteConsultancy(ctx, admin, "", c.ID, booking.QuoteInput{AdviserID: adv.ID, Visits: visits, Billing: billingMode, LateCancelRule: "full"}); err != nil {
 			t.Fatal(err)
 		}
-		if err := bk.DecideQuote(ctx, manager, "", c.ID, true); err != nil {
+		if err := bk.DecideQuote(ctx, manager, "", c.ID, true, ""); err != nil {
 			t.Fatal(err)
 		}
 		c, _ = bk.FindConsultancyByID(ctx, c.ID)

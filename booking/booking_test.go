@@ -942,7 +942,7 @@ func TestService_BookingWaitlist(t *testing.T) {
 			t.Errorf("booking a place held for an offer: got %v, want conflict", err)
 		}
 
-		if err := f.svc.AcceptOffer(f.ctx, ma, "", w1.ID); err != nil {
+		if err := f.svc.AcceptOffer(f.ctx, ma, "", w1.ID, ""); err != nil {
 			t.Fatal(err)
 		}
 		got = f.booking(w1.ID)
@@ -970,10 +970,10 @@ func TestService_BookingWaitlist(t *testing.T) {
 			t.Errorf("next offer expires: got %s, want %s", got.OfferExpiresAt, want)
 		}
 		f.checkPlaces(sess.ID, 3)
-		wantErrCode(t, "accept an expired offer", f.svc.AcceptOffer(f.ctx, mm, "", w2.ID), traded.ECONFLICT)
+		wantErrCode(t, "accept an expired offer", f.svc.AcceptOffer(f.ctx, mm, "", w2.ID, ""), traded.ECONFLICT)
 
 		f.clock.Advance(48*time.Hour + time.Second)
-		wantErrCode(t, "accept an offer past its time", f.svc.AcceptOffer(f.ctx, ms, "", w3.ID), traded.ECONFLICT)
+		wantErrCode(t, "accept an offer past its time", f.svc.AcceptOffer(f.ctx, ms, "", w3.ID, ""), traded.ECONFLICT)
 		if err := f.svc.ExpireOffers(f.ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -1024,7 +1024,7 @@ func TestService_BookingWaitlist(t *testing.T) {
 		got := f.booking(big.ID)
 		wantStatus(t, got, booking.StatusOffered)
 		f.checkPlaces(sess.ID, 3)
-		if err := f.svc.AcceptOffer(f.ctx, mm, "", big.ID); err != nil {
+		if err := f.svc.AcceptOffer(f.ctx, mm, "", big.ID, ""); err != nil {
 			t.Fatal(err)
 		}
 		got = f.booking(big.ID)
@@ -1074,13 +1074,13 @@ func TestService_BookingApproval(t *testing.T) {
 		wantStatus(t, b, booking.StatusConfirmed)
 	})
 	t.Run("TeacherCannotApprove", func(t *testing.T) {
-		wantErrCode(t, "teacher approves", f.svc.ApproveBooking(f.ctx, teacher, "", req.ID), traded.EFORBIDDEN)
+		wantErrCode(t, "teacher approves", f.svc.ApproveBooking(f.ctx, teacher, "", req.ID, ""), traded.EFORBIDDEN)
 	})
 	t.Run("OtherSchoolsManagerCannotSee", func(t *testing.T) {
-		wantErrCode(t, "other school approves", f.svc.ApproveBooking(f.ctx, f.user(managerAcademy), "", req.ID), traded.ENOTFOUND)
+		wantErrCode(t, "other school approves", f.svc.ApproveBooking(f.ctx, f.user(managerAcademy), "", req.ID, ""), traded.ENOTFOUND)
 	})
 	t.Run("ManagerApproves_ConfirmedPricedInvoiced", func(t *testing.T) {
-		if err := f.svc.ApproveBooking(f.ctx, manager, "", req.ID); err != nil {
+		if err := f.svc.ApproveBooking(f.ctx, manager, "", req.ID, ""); err != nil {
 			t.Fatal(err)
 		}
 		b := f.booking(req.ID)
@@ -1090,7 +1090,7 @@ func TestService_BookingApproval(t *testing.T) {
 		}
 		f.checkInvoiced(b)
 		f.checkPlaces(sess.ID, 1)
-		wantErrCode(t, "approve twice", f.svc.ApproveBooking(f.ctx, manager, "", req.ID), traded.ECONFLICT)
+		wantErrCode(t, "approve twice", f.svc.ApproveBooking(f.ctx, manager, "", req.ID, ""), traded.ECONFLICT)
 	})
 	t.Run("ManagerDeclines_PlacesFreed", func(t *testing.T) {
 		r := f.book(teacher, urnMaintained, sess2.ID, false, teacher.Email)
@@ -1133,7 +1133,7 @@ func TestService_BookingApproval(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantStatus(t, g.booking(w.ID), booking.StatusOffered)
-		err := g.svc.AcceptOffer(g.ctx, teacher, "", w.ID)
+		err := g.svc.AcceptOffer(g.ctx, teacher, "", w.ID, "")
 		b := g.booking(w.ID)
 		if err == nil && b.Status == booking.StatusConfirmed {
 			t.Errorf("teacher accepted an offer without the manager's approval: got status %s price %s invoice %q, want a request for approval (or refused)",
@@ -1390,6 +1390,16 @@ func TestService_SetAttendance(t *testing.T) {
 	f.withCapacity(coursePSA, 3)
 	waiting := f.book(f.user(managerAcademy), urnAcademy, sess.ID, true, "waiting@basildonmeadows.example")
 	d := b.Delegates
+
+	t.Run("BeforeStart_Conflict", func(t *testing.T) {
+		f.clock.Set(sess.StartsAt.Add(-time.Minute))
+		err := f.svc.SetAttendance(f.ctx, f.la, sess.ID, map[int64]string{d[0].ID: "attended"})
+		wantErrCode(t, "register before the session starts", err, traded.ECONFLICT)
+		if got := f.booking(b.ID); got.Delegates[0].Attendance != "" {
+			t.Errorf("attendance before the start: got %q, want none", got.Delegates[0].Attendance)
+		}
+	})
+	f.clock.Set(sess.StartsAt)
 
 	t.Run("MarksAttendedAbsentPartial", func(t *testing.T) {
 		if err := f.svc.SetAttendance(f.ctx, f.la, sess.ID, map[int64]string{d[0].ID: "attended", d[1].ID: "absent", d[2].ID: "partial"}); err != nil {

@@ -34,8 +34,9 @@ var holdsPlaces = map[string]bool{StatusRequested: true, StatusConfirmed: true, 
 type Rules struct {
 	// CancelWorkingDays: cancelling is free until the end of the working day
 	// this many working days (Monday to Friday, not bank holidays in England)
-	// before the session's date; after that the full charge stands. 10.
-	CancelWorkingDays int
+	// before the session's date; after that the full charge stands. nil
+	// means 10; 0 means free until the session starts.
+	CancelWorkingDays *int
 	// OfferHold is how long a waiting-list offer is held. 48 hours.
 	OfferHold time.Duration
 	// MaxDelegates bounds one booking. 50.
@@ -44,8 +45,8 @@ type Rules struct {
 
 func (s *Service) rules() Rules {
 	r := s.Rules
-	if r.CancelWorkingDays <= 0 {
-		r.CancelWorkingDays = 10
+	if r.CancelWorkingDays == nil || *r.CancelWorkingDays < 0 {
+		r.CancelWorkingDays = new(10)
 	}
 	if r.OfferHold <= 0 {
 		r.OfferHold = 48 * time.Hour
@@ -81,6 +82,25 @@ type Delegate struct {
 	UID        string // the calendar UID of this place, for ever
 	ReplacesID int64
 	Attendance string // attended, absent, partial, or "" before the register
+	// LateCancel: the place was cancelled after the free-cancellation
+	// cut-off, so its charge stands.
+	LateCancel bool
+}
+
+// PlaceStatus is what a delegate's place is, for people and the API: the
+// delegate's own state where the place was given up, else the booking's
+// ("active" only while the booking holds the place: confirmed, requested or
+// offered). A delegate on a cancelled, declined, expired or waiting booking
+// holds no place, whatever their own row says.
+func (b *Booking) PlaceStatus(d *Delegate) string {
+	if d.Status != "active" {
+		return d.Status
+	}
+	switch b.Status {
+	case StatusConfirmed, StatusRequested, StatusOffered:
+		return "active"
+	}
+	return b.Status
 }
 
 // Charge is one priced line of a booking.
@@ -107,7 +127,11 @@ type Booking struct {
 	BookedByName   string
 	BookedByEmail  string
 	Status         string
+	// Subscriber and Tier are the school's state when the booking was
+	// confirmed (its rates, with the price list current then, for good).
 	Subscriber     bool
+	Tier           pricing.Tier
+	PONumber       string
 	Price          pricing.Money
 	InvoiceID      int64
 	InvoiceNumber  string
@@ -154,6 +178,22 @@ type BookingRequest struct {
 	// RequestHash) by the same user return the first booking.
 	IdempotencyKey string
 	RequestHash    string
+	// PONumber is the school's purchase-order number for what the booking
+	// costs: required, once the booking costs anything, where the school
+	// is marked as needing one.
+	PONumber string
+}
+
+// maxPO bounds a purchase-order number, as for subscriptions.
+const maxPO = 50
+
+// cleanPO trims a PO number and checks its length.
+func cleanPO(po string) (string, error) {
+	po = strings.TrimSpace(po)
+	if len(po) > maxPO || strings.ContainsAny(po, "\r\n") {
+		return "", traded.FieldErrorf("po_number", "A purchase-order number is one line of at most %d characters.", maxPO)
+	}
+	return po, nil
 }
 
 // newUID returns a new calendar UID: a UUIDv7, which begins with the time,
@@ -207,6 +247,10 @@ func (s *Service) validateDelegates(in []DelegateInput) ([]DelegateInput, error)
 // closed, or a delegate is already booked.
 func (s *Service) CreateBooking(ctx context.Context, by *User, remoteAddr string, req BookingRequest) (*Booking, error) {
 	delegates, err := s.validateDelegates(req.Delegates)
+	if err != nil {
+		return nil, err
+	}
+	po, err := cleanPO(req.PONumber)
 	if err != nil {
 		return nil, err
 	}
@@ -300,8 +344,8 @@ func (s *Service) CreateBooking(ctx context.Context, by *User, remoteAddr string
 			key = req.IdempotencyKey
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO bookings (reference, session_id, organisation_id, booked_by, status, created_at, updated_at,
-			idempotency_key, request_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			ref, sess.ID, org.ID, by.ID, status, now, now, key, req.RequestHash)
+			idempotency_key, request_hash, po_number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			ref, sess.ID, org.ID, by.ID, status, now, now, key, req.RequestHash, po)
 		if err != nil {
 			return fmt.Errorf("create booking: %w", err)
 		}
@@ -309,7 +353,7 @@ func (s *Service) CreateBooking(ctx context.Context, by *User, remoteAddr string
 		// The booking as findBooking would now read it, built from what
 		// was just written rather than read back (TestCreateBookingReturnsStored).
 		b := &Booking{ID: id, Reference: ref, SessionID: sess.ID, OrganisationID: org.ID, OrgURN: org.URN, OrgName: org.Name,
-			BookedBy: by.ID, BookedByName: by.Name, BookedByEmail: by.Email, Status: status, CreatedAt: tx.Now, Session: sess}
+			BookedBy: by.ID, BookedByName: by.Name, BookedByEmail: by.Email, Status: status, CreatedAt: tx.Now, Session: sess, PONumber: po}
 		for _, d := range delegates {
 			uid := newUID()
 			res, err := tx.ExecContext(ctx, `INSERT INTO delegates (booking_id, name, email, uid, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -410,7 +454,11 @@ func (s *Service) confirm(ctx context.Context, tx *store.Tx, actor store.Actor, 
 // confirmBooking is confirm for a booking as tx has it (with its delegates
 // and session), returning it as confirmed. Only the booking's own row is
 // read back: confirming changes neither its delegates nor its session, and
-// its charges are those just priced.
+// its charges are those just priced. The booking keeps the rates it is
+// priced at now (tier today, subscriber now, the current list) and takes
+// the next place in the order of the school's bookings on the session. It
+// returns EINVALID (field po_number) when the booking costs something and
+// the school needs a PO number but the booking has none.
 func (s *Service) confirmBooking(ctx context.Context, tx *store.Tx, actor store.Actor, b *Booking) (*Booking, error) {
 	sess := b.Session
 	if sess == nil {
@@ -420,15 +468,7 @@ func (s *Service) confirmBooking(ctx context.Context, tx *store.Tx, actor store.
 	if err != nil {
 		return nil, err
 	}
-	pl, err := s.loadCurrentList(ctx, tx, sess.Year)
-	if err != nil {
-		return nil, err
-	}
-	subscriber, err := isSubscriber(ctx, tx, org.ID, sess.Year)
-	if err != nil {
-		return nil, err
-	}
-	charges, err := s.priceBooking(ctx, tx, pl, org, sess, b, subscriber)
+	charges, r, listID, seq, err := s.priceNew(ctx, tx, org, sess, len(b.Active()), b.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -441,9 +481,12 @@ func (s *Service) confirmBooking(ctx context.Context, tx *store.Tx, actor store.
 			return nil, fmt.Errorf("confirm booking: %w", err)
 		}
 	}
+	if total > 0 && org.PORequired && b.PONumber == "" {
+		return nil, traded.FieldErrorf("po_number", "%s needs a purchase-order number on its invoices: enter the PO number for this booking (%s).", org.Name, total)
+	}
 	var invoice any // the booking's invoice id, if billing it makes one
 	if total > 0 && s.Charger != nil {
-		b.Status, b.Price, b.Subscriber, b.Charges = StatusConfirmed, total, subscriber, charges
+		b.Status, b.Price, b.Subscriber, b.Tier, b.Charges = StatusConfirmed, total, r.subscriber, r.tier, charges
 		invID, err := s.Charger.InvoiceBooking(ctx, tx, actor, b)
 		if err != nil {
 			return nil, err
@@ -458,8 +501,9 @@ func (s *Service) confirmBooking(ctx context.Context, tx *store.Tx, actor store.
 		}
 	}
 	now := store.FormatTime(tx.Now)
-	if _, err := tx.ExecContext(ctx, `UPDATE bookings SET status = 'confirmed', subscriber = ?, price_pence = ?, offer_expires_at = NULL,
-		invoice_id = COALESCE(?, invoice_id), confirmed_at = ?, updated_at = ? WHERE id = ?`, subscriber, int64(total), invoice, now, now, b.ID); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE bookings SET status = 'confirmed', subscriber = ?, tier = ?, price_list_id = ?, confirm_seq = ?,
+		price_pence = ?, offer_expires_at = NULL, invoice_id = COALESCE(?, invoice_id), confirmed_at = ?, updated_at = ? WHERE id = ?`,
+		r.subscriber, string(r.tier), listID, seq, int64(total), invoice, now, now, b.ID); err != nil {
 		return nil, fmt.Errorf("confirm booking: %w", err)
 	}
 	if err := tx.Audit(ctx, actor, "booking.confirm", "booking", b.Reference, fmt.Sprintf("price %s", total)); err != nil {
@@ -479,20 +523,11 @@ func (s *Service) confirmBooking(ctx context.Context, tx *store.Tx, actor store.
 }
 
 func (s *Service) loadCurrentList(ctx context.Context, tx *store.Tx, year pricing.AcademicYear) (*pricing.PriceList, error) {
-	v, err := tx.Cached("current price list "+year.String(), []string{"price_lists"}, func() (any, error) {
-		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM price_lists WHERE academic_year = ? ORDER BY version DESC LIMIT 1`, year.String()).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, traded.Errorf(traded.EINVALID, "Sessions in %s cannot be booked yet: there is no price list for that year.", year)
-		} else if err != nil {
-			return nil, fmt.Errorf("price list: %w", err)
-		}
-		return id, nil
-	})
+	id, err := currentListID(ctx, tx, year)
 	if err != nil {
 		return nil, err
 	}
-	return s.loadPriceList(ctx, tx, v.(int64))
+	return s.loadPriceList(ctx, tx, id)
 }
 
 // isSubscriber reports whether the organisation has the year's PSA
@@ -500,82 +535,12 @@ func (s *Service) loadCurrentList(ctx context.Context, tx *store.Tx, year pricin
 // are unchanged.
 func isSubscriber(ctx context.Context, tx *store.Tx, orgID int64, year pricing.AcademicYear) (bool, error) {
 	v, err := tx.Cached(fmt.Sprintf("subscriber %d %s", orgID, year), []string{"subscriptions"}, func() (any, error) {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM subscriptions WHERE organisation_id = ? AND product_code = ?
-			AND academic_year = ? AND status = 'active'`, orgID, pricing.PSASubscription, year.String()).Scan(&n); err != nil {
-			return nil, fmt.Errorf("is subscriber: %w", err)
-		}
-		return n > 0, nil
+		return querySubscriber(ctx, tx, orgID, year)
 	})
 	if err != nil {
 		return false, err
 	}
 	return v.(bool), nil
-}
-
-// schoolOnSession counts an organisation's other confirmed delegates on a
-// session, and the paid PSA places it has bought there (net of credits).
-func schoolOnSession(ctx context.Context, tx *store.Tx, orgID, sessionID, exceptBooking int64) (delegates, paidPlaces int, err error) {
-	err = tx.QueryRowContext(ctx, `SELECT
-		(SELECT count(*) FROM delegates d JOIN bookings b ON b.id = d.booking_id
-			WHERE b.organisation_id = ?1 AND b.session_id = ?2 AND b.status = 'confirmed' AND d.status = 'active' AND b.id <> ?3),
-		(SELECT COALESCE(SUM(c.quantity - c.credited_pence / max(c.unit_pence, 1)), 0)
-			FROM booking_charges c JOIN bookings b ON b.id = c.booking_id
-			WHERE b.organisation_id = ?1 AND b.session_id = ?2 AND b.status = 'confirmed' AND b.id <> ?3
-			AND c.product_code = ?4 AND c.unit_pence > 0)`,
-		orgID, sessionID, exceptBooking, pricing.PSASession).Scan(&delegates, &paidPlaces)
-	if err != nil {
-		return 0, 0, fmt.Errorf("school on session: %w", err)
-	}
-	return delegates, paidPlaces, nil
-}
-
-// priceBooking prices a booking's active delegates.
-func (s *Service) priceBooking(ctx context.Context, tx *store.Tx, pl *pricing.PriceList, org *Organisation, sess *Session, b *Booking, subscriber bool) ([]*Charge, error) {
-	n := len(b.Active())
-	existing, paid, err := schoolOnSession(ctx, tx, org.ID, sess.ID, b.ID)
-	if err != nil {
-		return nil, err
-	}
-	product, ok := pl.Products[sess.ProductCode]
-	if !ok {
-		return nil, traded.Errorf(traded.EINVALID, "%s has no price in the %s price list.", sess.ProductCode, sess.Year)
-	}
-	switch product.Kind {
-	case pricing.KindSession:
-		unit, err := pl.Price(product.Code, org.Tier, pricing.RateUnit)
-		if err != nil {
-			return nil, fromPricing(err)
-		}
-		entitled, morePaid := pricing.SessionPlaces(subscriber, existing, paid, n)
-		var out []*Charge
-		if entitled > 0 {
-			out = append(out, &Charge{ProductCode: product.Code, Quantity: entitled, Unit: 0, Amount: 0,
-				Description: fmt.Sprintf("%s, %s: %d member%s of staff included in the PSA subscription", sess.Title, sessDate(sess), entitled, plural(entitled))})
-		}
-		if morePaid > 0 {
-			out = append(out, &Charge{ProductCode: product.Code, Quantity: morePaid, Unit: unit, Amount: unit * pricing.Money(morePaid),
-				Description: fmt.Sprintf("%s, %s: single-session place for up to 2 staff", sess.Title, sessDate(sess))})
-		}
-		if len(out) == 0 {
-			// Staff sharing a paid place the school already holds.
-			out = append(out, &Charge{ProductCode: product.Code, Quantity: n, Unit: 0, Amount: 0,
-				Description: fmt.Sprintf("%s, %s: covered by the school's single-session place", sess.Title, sessDate(sess))})
-		}
-		return out, nil
-	case pricing.KindModeration:
-		q, err := pl.Quote(org.Tier, subscriber, []pricing.Item{{Product: product.Code, Staff: n, AlreadyBooked: existing}})
-		if err != nil {
-			return nil, fromPricing(err)
-		}
-		var out []*Charge
-		for _, l := range q.Lines {
-			out = append(out, &Charge{ProductCode: l.Product, Quantity: l.Quantity, Unit: l.Unit, Amount: l.Amount,
-				Description: fmt.Sprintf("%s, %s: %s", sess.Title, sessDate(sess), strings.TrimPrefix(l.Description, product.Name+": "))})
-		}
-		return out, nil
-	}
-	return nil, traded.Errorf(traded.EINVALID, "%s cannot be booked as a session.", product.Name)
 }
 
 func sessDate(s *Session) string { return s.StartsAt.In(traded.London).Format("2 January 2006") }
@@ -588,54 +553,65 @@ func plural(n int) string {
 }
 
 // QuoteBooking prices a would-be booking of n delegates for an organisation
-// now, without booking: what the booking page shows before the user books.
+// now, without booking: what the booking page shows before the user books,
+// the same lines CreateBooking would invoice. It reads a snapshot on the
+// reader pool and never queues on the writer.
 func (s *Service) QuoteBooking(ctx context.Context, urn, sessionID int64, n int) ([]*Charge, bool, error) {
 	if n < 1 || n > s.rules().MaxDelegates {
 		return nil, false, traded.FieldErrorf("delegates", "Book between 1 and %d people.", s.rules().MaxDelegates)
 	}
-	var charges []*Charge
-	var subscriber bool
-	// A write transaction that is always rolled back: the quote sees exactly
-	// what a booking would, and changes nothing.
-	errQuote := errors.New("quote only")
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		sess, err := s.sessionForUpdate(ctx, tx, sessionID)
-		if err != nil {
-			return err
-		}
-		org, err := findOrganisation(ctx, tx, `urn = ?`, urn)
-		if err != nil {
-			return err
-		}
-		pl, err := s.loadCurrentList(ctx, tx, sess.Year)
-		if err != nil {
-			return err
-		}
-		if subscriber, err = isSubscriber(ctx, tx, org.ID, sess.Year); err != nil {
-			return err
-		}
-		b := &Booking{ID: 0}
-		for i := 0; i < n; i++ {
-			b.Delegates = append(b.Delegates, &Delegate{Status: "active"})
-		}
-		if charges, err = s.priceBooking(ctx, tx, pl, org, sess, b, subscriber); err != nil {
-			return err
-		}
-		return errQuote
-	})
-	if err != nil && !errors.Is(err, errQuote) {
+	q := s.db.Read()
+	sess, err := s.FindSessionByID(ctx, sessionID)
+	if err != nil {
 		return nil, false, err
 	}
-	return charges, subscriber, nil
+	org, err := s.orgInForce(ctx, q, `urn = ?`, urn, s.db.Clock.Now())
+	if err != nil {
+		return nil, false, err
+	}
+	charges, r, _, _, err := s.priceNew(ctx, q, org, sess, n, 0)
+	if err != nil {
+		return nil, false, err
+	}
+	return charges, r.subscriber, nil
+}
+
+// QuoteConfirmation prices a teacher's request or a waiting-list booking as
+// confirming it now would: what the manager approving it, or the school
+// taking the offer, commits to, the same figure then invoiced. It returns
+// ENOTFOUND for a booking the user may not see and ECONFLICT for one that
+// is not waiting to be confirmed.
+func (s *Service) QuoteConfirmation(ctx context.Context, by *User, id int64) ([]*Charge, error) {
+	q := s.db.Read()
+	b, err := findBooking(ctx, q, id)
+	if err != nil {
+		return nil, err
+	}
+	if by != nil && by.Role.School() && by.OrganisationID != b.OrganisationID {
+		return nil, traded.Errorf(traded.ENOTFOUND, "There is no booking %d.", id)
+	}
+	if b.Status != StatusRequested && b.Status != StatusOffered && b.Status != StatusWaitlisted {
+		return nil, traded.Errorf(traded.ECONFLICT, "Booking %s is not waiting to be confirmed.", b.Reference)
+	}
+	org, err := s.orgInForce(ctx, q, `id = ?`, b.OrganisationID, s.db.Clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	charges, _, _, _, err := s.priceNew(ctx, q, org, b.Session, len(b.Active()), b.ID)
+	return charges, err
 }
 
 // FreeCancellationUntil returns the last instant a booking on the session
 // can be cancelled free: the end (midnight, London) of the working day that
 // is CancelWorkingDays working days before the session's date.
 func (s *Service) FreeCancellationUntil(sess *Session) time.Time {
+	days := *s.rules().CancelWorkingDays
+	if days == 0 {
+		return sess.StartsAt
+	}
 	start := sess.StartsAt.In(traded.London)
 	day := time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, time.UTC)
-	cut := AddWorkingDays(day, -s.rules().CancelWorkingDays)
+	cut := AddWorkingDays(day, -days)
 	return time.Date(cut.Year(), cut.Month(), cut.Day(), 0, 0, 0, 0, traded.London).AddDate(0, 0, 1).UTC()
 }
 

@@ -17,20 +17,21 @@ import (
 const bookingColumns = `b.id, b.reference, b.session_id, b.organisation_id, o.urn, o.name, COALESCE(b.booked_by, 0),
 	COALESCE(u.name, ''), COALESCE(u.email, ''), b.status, b.subscriber, b.price_pence, COALESCE(b.invoice_id, 0), COALESCE(i.number, ''),
 	COALESCE(b.offer_expires_at, ''), COALESCE(b.cancelled_at, ''), b.cancel_reason, b.late_cancel, b.created_at,
-	COALESCE(b.confirmed_at, '')`
+	COALESCE(b.confirmed_at, ''), b.po_number, COALESCE(b.tier, '')`
 
 const bookingFrom = ` FROM bookings b JOIN organisations o ON o.id = b.organisation_id LEFT JOIN users u ON u.id = b.booked_by
 	LEFT JOIN invoices i ON i.id = b.invoice_id `
 
 func scanBooking(row interface{ Scan(...any) error }) (*Booking, error) {
 	var b Booking
-	var offer, cancelled, created, confirmed string
+	var offer, cancelled, created, confirmed, tier string
 	var price int64
 	if err := row.Scan(&b.ID, &b.Reference, &b.SessionID, &b.OrganisationID, &b.OrgURN, &b.OrgName, &b.BookedBy, &b.BookedByName, &b.BookedByEmail,
 		&b.Status, &b.Subscriber, &price, &b.InvoiceID, &b.InvoiceNumber, &offer, &cancelled, &b.CancelReason, &b.LateCancel,
-		&created, &confirmed); err != nil {
+		&created, &confirmed, &b.PONumber, &tier); err != nil {
 		return nil, err
 	}
+	b.Tier = pricing.Tier(tier)
 	b.Price = pricing.Money(price)
 	b.CreatedAt = store.MustTime(created)
 	for _, p := range []struct {
@@ -58,7 +59,7 @@ func findBooking(ctx context.Context, q queryer, id int64) (*Booking, error) {
 }
 
 func loadBookingDetail(ctx context.Context, q queryer, b *Booking) error {
-	rows, err := q.QueryContext(ctx, `SELECT id, name, email, status, uid, COALESCE(replaces_id, 0), COALESCE(attendance, '')
+	rows, err := q.QueryContext(ctx, `SELECT id, name, email, status, uid, COALESCE(replaces_id, 0), COALESCE(attendance, ''), late_cancel
 		FROM delegates WHERE booking_id = ? ORDER BY id`, b.ID)
 	if err != nil {
 		return fmt.Errorf("booking delegates: %w", err)
@@ -66,7 +67,7 @@ func loadBookingDetail(ctx context.Context, q queryer, b *Booking) error {
 	b.Delegates = nil
 	for rows.Next() {
 		d := &Delegate{BookingID: b.ID}
-		if err := rows.Scan(&d.ID, &d.Name, &d.Email, &d.Status, &d.UID, &d.ReplacesID, &d.Attendance); err != nil {
+		if err := rows.Scan(&d.ID, &d.Name, &d.Email, &d.Status, &d.UID, &d.ReplacesID, &d.Attendance, &d.LateCancel); err != nil {
 			rows.Close()
 			return fmt.Errorf("booking delegates: %w", err)
 		}
@@ -203,22 +204,45 @@ func (s *Service) changeBooking(ctx context.Context, by *User, id int64, fn func
 	})
 }
 
-// ApproveBooking confirms a teacher's request: it is priced and billed now.
-// Only the school's manager (or an admin) may; it returns ECONFLICT unless
-// the booking is a request.
-func (s *Service) ApproveBooking(ctx context.Context, by *User, remoteAddr string, id int64) error {
+// ApproveBooking confirms a teacher's request: it is priced and billed now,
+// at the figure QuoteConfirmation shows. po, when given, is the PO number
+// the invoice carries (replacing any the request had). Only the school's
+// manager (or an admin) may; it returns ECONFLICT unless the booking is a
+// request, and EINVALID (po_number) when the school needs a PO and there is
+// none.
+func (s *Service) ApproveBooking(ctx context.Context, by *User, remoteAddr string, id int64, po string) error {
 	if by.Role != RoleSchoolManager && by.Role != RoleAdmin {
 		return traded.Errorf(traded.EFORBIDDEN, "Only a school business manager can approve bookings.")
+	}
+	po, err := cleanPO(po)
+	if err != nil {
+		return err
 	}
 	return s.changeBooking(ctx, by, id, func(tx *store.Tx, b *Booking) error {
 		if b.Status != StatusRequested {
 			return traded.Errorf(traded.ECONFLICT, "Booking %s is not waiting for approval.", b.Reference)
 		}
+		if err := setPO(ctx, tx, b, po); err != nil {
+			return err
+		}
 		if err := tx.Audit(ctx, by.Actor(remoteAddr), "booking.approve", "booking", b.Reference, ""); err != nil {
 			return err
 		}
-		return s.confirm(ctx, tx, by.Actor(remoteAddr), b.ID)
+		_, err := s.confirmBooking(ctx, tx, by.Actor(remoteAddr), b)
+		return err
 	})
+}
+
+// setPO gives a booking the PO number po, if one is given.
+func setPO(ctx context.Context, tx *store.Tx, b *Booking, po string) error {
+	if po == "" || po == b.PONumber {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE bookings SET po_number = ?, updated_at = ? WHERE id = ?`, po, store.FormatTime(tx.Now), b.ID); err != nil {
+		return fmt.Errorf("booking PO: %w", err)
+	}
+	b.PONumber = po
+	return nil
 }
 
 // DeclineBooking turns down a teacher's request, freeing its places. It
@@ -318,11 +342,21 @@ func (s *Service) promote(ctx context.Context, tx *store.Tx, sessionID int64) er
 }
 
 // AcceptOffer takes up a waiting-list offer: the booking is confirmed,
-// priced and billed now. It returns ECONFLICT if there is no live offer.
-func (s *Service) AcceptOffer(ctx context.Context, by *User, remoteAddr string, id int64) error {
+// priced and billed now, at the figure QuoteConfirmation shows; po, when
+// given, is the PO number for its invoice. It returns ECONFLICT if there is
+// no live offer and EINVALID (po_number) when the school needs a PO and
+// there is none.
+func (s *Service) AcceptOffer(ctx context.Context, by *User, remoteAddr string, id int64, po string) error {
+	po, err := cleanPO(po)
+	if err != nil {
+		return err
+	}
 	return s.changeBooking(ctx, by, id, func(tx *store.Tx, b *Booking) error {
 		if b.Status != StatusOffered || !tx.Now.Before(b.OfferExpiresAt) {
 			return traded.Errorf(traded.ECONFLICT, "There is no place on offer for booking %s: the offer may have expired.", b.Reference)
+		}
+		if err := setPO(ctx, tx, b, po); err != nil {
+			return err
 		}
 		if err := tx.Audit(ctx, by.Actor(remoteAddr), "booking.accept_offer", "booking", b.Reference, ""); err != nil {
 			return err
@@ -342,7 +376,8 @@ func (s *Service) AcceptOffer(ctx context.Context, by *User, remoteAddr string, 
 				return s.notifyBooking(ctx, tx, b.ID, func(nb *Booking) error { return s.Notifier.BookingRequested(ctx, tx, nb) })
 			}
 		}
-		return s.confirm(ctx, tx, by.Actor(remoteAddr), b.ID)
+		_, err := s.confirmBooking(ctx, tx, by.Actor(remoteAddr), b)
+		return err
 	})
 }
 
@@ -414,40 +449,27 @@ func (s *Service) cancel(ctx context.Context, tx *store.Tx, actor store.Actor, b
 	if b.Status != StatusConfirmed {
 		return s.release(ctx, tx, actor, b, StatusCancelled, reason, "booking.cancel")
 	}
-	free := byLA || !tx.Now.After(s.FreeCancellationUntil(b.Session))
+	free := byLA || s.freeToCancel(tx.Now, b.Session)
+	now := store.FormatTime(tx.Now)
+	if _, err := tx.ExecContext(ctx, `UPDATE bookings SET status = 'cancelled', cancel_reason = ?, cancelled_at = ?, late_cancel = ?,
+		updated_at = ? WHERE id = ?`, reason, now, !free, now, b.ID); err != nil {
+		return fmt.Errorf("cancel booking: %w", err)
+	}
 	detail := reason
-	retained := b.Price > 0 && !free
-	if free && b.Price > 0 {
-		var credit map[int]pricing.Money
-		if byLA {
-			credit = map[int]pricing.Money{}
-			for _, c := range b.Charges {
-				if left := c.Amount - c.Credited; left > 0 {
-					credit[c.Position] = left
-				}
-			}
-		} else {
-			var err error
-			if credit, err = s.cancellationCredit(ctx, tx, b, len(b.Active())); err != nil {
-				return err
-			}
-		}
-		note, kept, err := s.applyCredit(ctx, tx, actor, b, credit, fmt.Sprintf("Booking %s cancelled: %s", b.Reference, reason))
+	switch {
+	case byLA:
+		// CancelSession settles the whole session once every booking on it
+		// has ended.
+	case free:
+		note, err := s.reprice(ctx, tx, actor, b.OrganisationID, b.Session, b, "cancelled: "+reason)
 		if err != nil {
 			return err
 		}
-		detail += note
-		retained = kept > 0
-		if kept > 0 {
-			detail += fmt.Sprintf("; %s kept: the school's other staff on the session would otherwise pay less than the tariff", kept)
+		if note != "" {
+			detail += "; " + note
 		}
-	} else if !free && b.Price > 0 {
-		detail += "; after the cut-off: the charge stands"
-	}
-	now := store.FormatTime(tx.Now)
-	if _, err := tx.ExecContext(ctx, `UPDATE bookings SET status = 'cancelled', cancel_reason = ?, cancelled_at = ?, late_cancel = ?,
-		updated_at = ? WHERE id = ?`, reason, now, retained, now, b.ID); err != nil {
-		return fmt.Errorf("cancel booking: %w", err)
+	case b.Price > 0:
+		detail += "; after the free-cancellation cut-off: the charge stands"
 	}
 	if err := freePlaces(ctx, tx, b.SessionID, len(b.Active())); err != nil {
 		return err
@@ -462,10 +484,16 @@ func (s *Service) cancel(ctx context.Context, tx *store.Tx, actor store.Actor, b
 	return s.promote(ctx, tx, b.SessionID)
 }
 
+// freeToCancel reports whether a booking on sess cancelled at now is
+// cancelled free: on or before FreeCancellationUntil.
+func (s *Service) freeToCancel(now time.Time, sess *Session) bool {
+	return !now.After(s.FreeCancellationUntil(sess))
+}
+
 // CancelPlace cancels one delegate's place. The last place cancels the
-// booking. Before the cut-off the place's share of the charge is credited:
-// the difference between the booking's price with and without it, priced
-// as when it was booked. It returns the errors of CancelBooking.
+// booking. Before the cut-off the school's bookings on the session are
+// priced again without the place (see reprice); after it the place's charge
+// stands and it still counts. It returns the errors of CancelBooking.
 func (s *Service) CancelPlace(ctx context.Context, by *User, remoteAddr string, bookingID, delegateID int64) error {
 	return s.changeBooking(ctx, by, bookingID, func(tx *store.Tx, b *Booking) error {
 		var d *Delegate
@@ -486,22 +514,25 @@ func (s *Service) CancelPlace(ctx context.Context, by *User, remoteAddr string, 
 		if !tx.Now.Before(b.Session.StartsAt) {
 			return traded.Errorf(traded.ECONFLICT, "The session has started: places can no longer be cancelled.")
 		}
-		detail := d.Email
-		// The credit is worked out while the place still counts.
-		if b.Status == StatusConfirmed && b.Price > 0 && !tx.Now.After(s.FreeCancellationUntil(b.Session)) {
-			credit, err := s.cancellationCredit(ctx, tx, b, 1)
-			if err != nil {
-				return err
-			}
-			note, _, err := s.applyCredit(ctx, tx, by.Actor(remoteAddr), b, credit, fmt.Sprintf("Booking %s: place for %s cancelled", b.Reference, d.Name))
-			if err != nil {
-				return err
-			}
-			detail += note
-		}
+		free := s.freeToCancel(tx.Now, b.Session)
+		late := b.Status == StatusConfirmed && !free
 		now := store.FormatTime(tx.Now)
-		if _, err := tx.ExecContext(ctx, `UPDATE delegates SET status = 'cancelled', updated_at = ? WHERE id = ?`, now, d.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE delegates SET status = 'cancelled', late_cancel = ?, updated_at = ? WHERE id = ?`, late, now, d.ID); err != nil {
 			return fmt.Errorf("cancel place: %w", err)
+		}
+		detail := d.Email
+		if b.Status == StatusConfirmed {
+			if free {
+				note, err := s.reprice(ctx, tx, by.Actor(remoteAddr), b.OrganisationID, b.Session, b, fmt.Sprintf("place for %s cancelled", d.Name))
+				if err != nil {
+					return err
+				}
+				if note != "" {
+					detail += "; " + note
+				}
+			} else if b.Price > 0 {
+				detail += "; after the free-cancellation cut-off: the place's charge stands"
+			}
 		}
 		if holdsPlaces[b.Status] {
 			if err := freePlaces(ctx, tx, b.SessionID, 1); err != nil {
@@ -518,64 +549,6 @@ func (s *Service) CancelPlace(ctx context.Context, by *User, remoteAddr string, 
 		}
 		return s.promote(ctx, tx, b.SessionID)
 	})
-}
-
-// cancellationCredit is what cancelling `removing` of a booking's places
-// before the cut-off gives back: what the school's confirmed staff on the
-// session are charged now, less what those who stay would cost together by
-// the tariff — never more than this booking still holds. So a school whose
-// first booking (at the first-person price) is cancelled keeps paying the
-// first-person price for the staff still booked. The credit comes off this
-// booking's charges from the last line back.
-func (s *Service) cancellationCredit(ctx context.Context, tx *store.Tx, b *Booking, removing int) (map[int]pricing.Money, error) {
-	var staff int
-	var charged int64
-	if err := tx.QueryRowContext(ctx, `SELECT
-			(SELECT count(*) FROM delegates d JOIN bookings x ON x.id = d.booking_id
-			 WHERE x.organisation_id = ? AND x.session_id = ? AND x.status = 'confirmed' AND d.status = 'active'),
-			(SELECT COALESCE(SUM(c.amount_pence - c.credited_pence), 0) FROM booking_charges c JOIN bookings x ON x.id = c.booking_id
-			 WHERE x.organisation_id = ? AND x.session_id = ? AND x.status = 'confirmed')`,
-		b.OrganisationID, b.SessionID, b.OrganisationID, b.SessionID).Scan(&staff, &charged); err != nil {
-		return nil, fmt.Errorf("cancellation credit: %w", err)
-	}
-	org, err := findOrganisation(ctx, tx, `id = ?`, b.OrganisationID)
-	if err != nil {
-		return nil, err
-	}
-	pl, err := s.loadCurrentList(ctx, tx, b.Session.Year)
-	if err != nil {
-		return nil, err
-	}
-	stay := max(staff-removing, 0)
-	var owed pricing.Money
-	if stay > 0 {
-		product := pl.Products[b.Session.ProductCode]
-		switch product.Kind {
-		case pricing.KindSession:
-			unit, err := pl.Price(product.Code, org.Tier, pricing.RateUnit)
-			if err != nil {
-				return nil, fromPricing(err)
-			}
-			owed = unit * pricing.Money(pricing.PlacesNeeded(b.Subscriber, stay))
-		case pricing.KindModeration:
-			q, err := pl.Quote(org.Tier, b.Subscriber, []pricing.Item{{Product: product.Code, Staff: stay}})
-			if err != nil {
-				return nil, fromPricing(err)
-			}
-			owed = q.Total
-		}
-	}
-	credit := pricing.Money(charged) - owed
-	out := map[int]pricing.Money{}
-	for i := len(b.Charges) - 1; i >= 0 && credit > 0; i-- {
-		c := b.Charges[i]
-		take := min(credit, c.Amount-c.Credited)
-		if take > 0 {
-			out[c.Position] = take
-			credit -= take
-		}
-	}
-	return out, nil
 }
 
 // applyCredit takes credit off a booking's charges: by a credit note where a
@@ -822,6 +795,21 @@ func (s *Service) CancelSession(ctx context.Context, actor store.Actor, id int64
 				return err
 			}
 		}
+		// The session did not run: every school's charges on it, late
+		// cancellations included, are credited in full.
+		orgs, err := queryIDs(ctx, tx, `SELECT DISTINCT organisation_id FROM bookings WHERE session_id = ? AND confirm_seq IS NOT NULL ORDER BY organisation_id`, id)
+		if err != nil {
+			return fmt.Errorf("cancel session: %w", err)
+		}
+		cancelled, err := s.sessionForUpdate(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		for _, org := range orgs {
+			if _, err := s.reprice(ctx, tx, actor, org, cancelled, nil, "the LA cancelled the session: "+reason); err != nil {
+				return err
+			}
+		}
 		// Each booking's cancellation above has told its people.
 		return tx.Audit(ctx, actor, "session.cancel", "session", strconv.FormatInt(id, 10),
 			fmt.Sprintf("%s: %s; %d booking(s) cancelled", sess.Title, reason, len(ids)))
@@ -837,8 +825,15 @@ var attendanceValues = map[string]bool{"attended": true, "absent": true, "partia
 // not on the session.
 func (s *Service) SetAttendance(ctx context.Context, actor store.Actor, sessionID int64, marks map[int64]string) error {
 	return s.db.Write(ctx, func(tx *store.Tx) error {
-		if _, err := s.sessionForUpdate(ctx, tx, sessionID); err != nil {
+		sess, err := s.sessionForUpdate(ctx, tx, sessionID)
+		if err != nil {
 			return err
+		}
+		if tx.Now.Before(sess.StartsAt) {
+			return traded.Errorf(traded.ECONFLICT, "The register opens when the session starts, on %s.", sess.StartsAt.In(traded.London).Format("2 January 2006 at 3:04pm"))
+		}
+		if sess.Status != "scheduled" {
+			return traded.Errorf(traded.ECONFLICT, "This session was cancelled: there is no register to take.")
 		}
 		for did, mark := range marks {
 			if !attendanceValues[mark] {

@@ -475,7 +475,7 @@ func (s *Service) QuoteConsultancy(ctx context.Context, admin *User, remoteAddr 
 		if err != nil {
 			return err
 		}
-		org, err := findOrganisation(ctx, tx, `id = ?`, c.OrganisationID)
+		org, err := organisationTx(ctx, tx, c.OrganisationID)
 		if err != nil {
 			return err
 		}
@@ -530,8 +530,15 @@ func (s *Service) QuoteConsultancy(ctx context.Context, admin *User, remoteAddr 
 
 // DecideQuote accepts or declines a quote for the school. Accepting makes
 // the request an engagement and plans its visit days; declining releases
-// the adviser. It returns ECONFLICT unless the request is quoted.
-func (s *Service) DecideQuote(ctx context.Context, by *User, remoteAddr string, requestID int64, accept bool) error {
+// the adviser. po, when given on accepting, is the purchase-order number
+// the engagement's invoices carry (replacing the request's). It returns
+// ECONFLICT unless the request is quoted, and EINVALID (po_number) when
+// accepting for a school that needs a PO with none.
+func (s *Service) DecideQuote(ctx context.Context, by *User, remoteAddr string, requestID int64, accept bool, po string) error {
+	po, err := cleanPO(po)
+	if err != nil {
+		return err
+	}
 	return s.db.Write(ctx, func(tx *store.Tx) error {
 		c, err := findConsultancy(ctx, tx, requestID)
 		if err != nil {
@@ -544,6 +551,21 @@ func (s *Service) DecideQuote(ctx context.Context, by *User, remoteAddr string, 
 			return traded.Errorf(traded.ECONFLICT, "Request %s has no quote waiting for a decision.", c.Reference)
 		}
 		now := store.FormatTime(tx.Now)
+		if accept {
+			org, err := organisationTx(ctx, tx, c.OrganisationID)
+			if err != nil {
+				return err
+			}
+			if po != "" && po != c.PONumber {
+				if _, err := tx.ExecContext(ctx, `UPDATE consultancy_requests SET po_number = ?, updated_at = ? WHERE id = ?`, po, now, c.ID); err != nil {
+					return fmt.Errorf("decide quote: %w", err)
+				}
+				c.PONumber = po
+			}
+			if org.PORequired && c.PONumber == "" && c.QuotedFee() > 0 {
+				return traded.FieldErrorf("po_number", "%s needs a purchase-order number on its invoices: enter the PO number for this work.", org.Name)
+			}
+		}
 		status, visits, action := ConsultAccepted, "planned", "consultancy.accept"
 		if !accept {
 			status, visits, action = ConsultDeclined, "cancelled", "consultancy.decline"

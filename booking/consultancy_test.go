@@ -138,21 +138,21 @@ func TestConsultancy_AcceptDecline(t *testing.T) {
 		return c
 	}
 	a := quote("2027-01-12")
-	if err := f.svc.DecideQuote(f.ctx, other, "", a.ID, true); traded.ErrorCode(err) != traded.ENOTFOUND {
+	if err := f.svc.DecideQuote(f.ctx, other, "", a.ID, true, ""); traded.ErrorCode(err) != traded.ENOTFOUND {
 		t.Errorf("another school accepting: %v, want not found", err)
 	}
-	if err := f.svc.DecideQuote(f.ctx, manager, "", a.ID, true); err != nil {
+	if err := f.svc.DecideQuote(f.ctx, manager, "", a.ID, true, ""); err != nil {
 		t.Fatal(err)
 	}
 	a, _ = f.svc.FindConsultancyByID(f.ctx, a.ID)
 	if a.Status != booking.ConsultAccepted || a.Visits[0].Status != "planned" {
 		t.Errorf("accepted: %s, visit %s", a.Status, a.Visits[0].Status)
 	}
-	if err := f.svc.DecideQuote(f.ctx, manager, "", a.ID, false); traded.ErrorCode(err) != traded.ECONFLICT {
+	if err := f.svc.DecideQuote(f.ctx, manager, "", a.ID, false, ""); traded.ErrorCode(err) != traded.ECONFLICT {
 		t.Errorf("deciding twice: %v", err)
 	}
 	d := quote("2027-01-13")
-	if err := f.svc.DecideQuote(f.ctx, manager, "", d.ID, false); err != nil {
+	if err := f.svc.DecideQuote(f.ctx, manager, "", d.ID, false, ""); err != nil {
 		t.Fatal(err)
 	}
 	// Declining releases the adviser's day.
@@ -209,7 +209,7 @@ func TestConsultancy_DeliveryAndLateCancel(t *testing.T) {
 		Visits: []booking.VisitInput{{Date: "2026-12-01", Part: "day", Mode: "onsite"}, {Date: "2027-01-26", Part: "day", Mode: "onsite"}, {Date: "2027-03-02", Part: "am", Mode: "virtual"}}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.DecideQuote(f.ctx, manager, "", c.ID, true); err != nil {
+	if err := f.svc.DecideQuote(f.ctx, manager, "", c.ID, true, ""); err != nil {
 		t.Fatal(err)
 	}
 	c, _ = f.svc.FindConsultancyByID(f.ctx, c.ID)
@@ -283,7 +283,7 @@ func TestConsultancy_VisitInvites(t *testing.T) {
 		Visits: []booking.VisitInput{{Date: "2027-01-12", Part: "day", Mode: "onsite"}, {Date: "2027-06-15", Part: "pm", Mode: "virtual"}}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.DecideQuote(f.ctx, manager, "", c.ID, true); err != nil {
+	if err := f.svc.DecideQuote(f.ctx, manager, "", c.ID, true, ""); err != nil {
 		t.Fatal(err)
 	}
 	c, _ = f.svc.FindConsultancyByID(f.ctx, c.ID)

@@ -238,17 +238,24 @@ func TestService_ImportSchools(t *testing.T) {
 	})
 
 	t.Run("AcademyConversionAndClosure", func(t *testing.T) {
-		s := booking.NewService(openDB(t))
+		db := openDB(t)
+		s := booking.NewService(db)
 		importFile(t, s, "testdata/gias_sample.csv", booking.ImportOptions{})
 		rep := importFile(t, s, "testdata/gias_converted.csv", booking.ImportOptions{EffectiveFrom: "2026-12-01"})
 		if got, want := countsOf(rep), (counts{Rows: 9, Updated: 1, Unchanged: 6, Closed: 1, Skipped: 1}); got != want {
 			t.Errorf("counts: got %+v, want %+v\n%s", got, want, rep)
 		}
 
+		// The conversion is effective on 1 December: on 22 November the
+		// school is still maintained, whatever its new name and type.
 		hill := mustFindURN(t, s, 114001)
-		if hill.Tier != pricing.Academy || hill.Name != "Hillside Academy" || hill.EstablishmentType != "Academy converter" {
-			t.Errorf("converted school: got tier %s, name %q, type %q; want academy, Hillside Academy, Academy converter",
+		if hill.Tier != pricing.Maintained || hill.Name != "Hillside Academy" || hill.EstablishmentType != "Academy converter" {
+			t.Errorf("converted school before its effective date: got tier %s, name %q, type %q; want maintained, Hillside Academy, Academy converter",
 				hill.Tier, hill.Name, hill.EstablishmentType)
+		}
+		db.Clock.(*traded.FixedClock).Set(time.Date(2026, 12, 1, 0, 0, 0, 0, traded.London))
+		if hill := mustFindURN(t, s, 114001); hill.Tier != pricing.Academy {
+			t.Errorf("converted school on its effective date: got tier %s, want academy", hill.Tier)
 		}
 		h, err := s.TierHistory(ctx, hill.ID)
 		if err != nil {

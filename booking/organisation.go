@@ -111,30 +111,35 @@ func ParseURN(s string) (int64, error) {
 	return urn, nil
 }
 
-// FindOrganisationByURN returns the organisation with the URN, or ENOTFOUND.
+// FindOrganisationByURN returns the organisation with the URN, with the
+// tier in force today, or ENOTFOUND.
 func (s *Service) FindOrganisationByURN(ctx context.Context, urn int64) (*Organisation, error) {
-	return findOrganisation(ctx, s.db.Read(), `urn = ?`, urn)
+	return s.orgInForce(ctx, s.db.Read(), `urn = ?`, urn, s.db.Clock.Now())
 }
 
 // FindOrganisationByIDTx returns the organisation with the id as tx sees it,
-// or ENOTFOUND. Billing uses it inside its own transactions.
+// with the tier in force on tx's day, or ENOTFOUND. Billing uses it inside
+// its own transactions.
 func (s *Service) FindOrganisationByIDTx(ctx context.Context, tx *store.Tx, id int64) (*Organisation, error) {
 	return organisationTx(ctx, tx, id)
 }
 
-// organisationTx reads an organisation by id in tx, from the writer's
-// cache while organisations are unchanged (a booking reads its school in
-// booking and again in billing), and returns a copy the caller may change.
+// organisationTx reads an organisation by id in tx, with the tier in force
+// on tx's day, from the writer's cache while organisations are unchanged (a
+// booking reads its school in booking and again in billing), and returns a
+// copy the caller may change.
 func organisationTx(ctx context.Context, tx *store.Tx, id int64) (*Organisation, error) {
-	return cachedOrganisation(tx, "organisation "+strconv.FormatInt(id, 10), func() (*Organisation, error) {
-		return findOrganisation(ctx, tx, `id = ?`, id)
+	day := today(tx.Now)
+	return cachedOrganisation(tx, "organisation "+strconv.FormatInt(id, 10)+" "+day, func() (*Organisation, error) {
+		return findOrganisationOn(ctx, tx, `id = ?`, id, day)
 	})
 }
 
 // organisationByURNTx is organisationTx by URN.
 func organisationByURNTx(ctx context.Context, tx *store.Tx, urn int64) (*Organisation, error) {
-	return cachedOrganisation(tx, "organisation URN "+strconv.FormatInt(urn, 10), func() (*Organisation, error) {
-		return findOrganisation(ctx, tx, `urn = ?`, urn)
+	day := today(tx.Now)
+	return cachedOrganisation(tx, "organisation URN "+strconv.FormatInt(urn, 10)+" "+day, func() (*Organisation, error) {
+		return findOrganisationOn(ctx, tx, `urn = ?`, urn, day)
 	})
 }
 
@@ -148,9 +153,44 @@ func cachedOrganisation(tx *store.Tx, key string, load func() (*Organisation, er
 }
 
 // FindOrganisationByURNTx returns the organisation with the URN as tx sees
-// it, or ENOTFOUND.
+// it, with the tier in force on tx's day, or ENOTFOUND.
 func (s *Service) FindOrganisationByURNTx(ctx context.Context, tx *store.Tx, urn int64) (*Organisation, error) {
-	return findOrganisation(ctx, tx, `urn = ?`, urn)
+	return organisationByURNTx(ctx, tx, urn)
+}
+
+// orgInForce is findOrganisation with the tier in force at the instant.
+func (s *Service) orgInForce(ctx context.Context, q queryer, where string, arg any, at time.Time) (*Organisation, error) {
+	return findOrganisationOn(ctx, q, where, arg, today(at))
+}
+
+// findOrganisationOn is findOrganisation with Tier set to the tier in force
+// on day (YYYY-MM-DD): the latest entry of the tier history effective on or
+// before it (ties: the latest recorded), so a GIAS change imported with a
+// future --effective date changes no price before that date. An admin's
+// override is in force from the day it was entered. An organisation with no
+// history yet for that day keeps the tier it has.
+func findOrganisationOn(ctx context.Context, q queryer, where string, arg any, day string) (*Organisation, error) {
+	o, err := findOrganisation(ctx, q, where, arg)
+	if err != nil {
+		return nil, err
+	}
+	if err := tierOn(ctx, q, o, day); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+func tierOn(ctx context.Context, q queryer, o *Organisation, day string) error {
+	var tier string
+	err := q.QueryRowContext(ctx, `SELECT tier FROM organisation_tiers WHERE organisation_id = ? AND effective_from <= ?
+		ORDER BY effective_from DESC, id DESC LIMIT 1`, o.ID, day).Scan(&tier)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("tier in force: %w", err)
+	}
+	o.Tier = pricing.Tier(tier)
+	return nil
 }
 
 // SetBillingDetails sets an organisation's cost centre (for journal
@@ -178,9 +218,10 @@ func (s *Service) SetBillingDetails(ctx context.Context, actor store.Actor, urn 
 	})
 }
 
-// FindOrganisationByID returns the organisation with the id, or ENOTFOUND.
+// FindOrganisationByID returns the organisation with the id, with the tier
+// in force today, or ENOTFOUND.
 func (s *Service) FindOrganisationByID(ctx context.Context, id int64) (*Organisation, error) {
-	return findOrganisation(ctx, s.db.Read(), `id = ?`, id)
+	return s.orgInForce(ctx, s.db.Read(), `id = ?`, id, s.db.Clock.Now())
 }
 
 type queryer interface {
@@ -242,11 +283,22 @@ func (s *Service) FindOrganisations(ctx context.Context, f OrganisationFilter) (
 	for rows.Next() {
 		o, err := scanOrganisation(rows)
 		if err != nil {
+			rows.Close()
 			return nil, 0, fmt.Errorf("find organisations: %w", err)
 		}
 		out = append(out, o)
 	}
-	return out, total, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	day := today(s.db.Clock.Now())
+	for _, o := range out {
+		if err := tierOn(ctx, s.db.Read(), o, day); err != nil {
+			return nil, 0, err
+		}
+	}
+	return out, total, nil
 }
 
 func escapeLike(s string) string {

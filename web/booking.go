@@ -141,13 +141,22 @@ type bookingJSON struct {
 	InvoiceNumber  string         `json:"invoice_number,omitempty"`
 	OfferExpiresAt *time.Time     `json:"offer_expires_at,omitempty"`
 	FreeCancelBy   time.Time      `json:"free_cancellation_until"`
+	PONumber       string         `json:"po_number"`
 	Delegates      []delegateJSON `json:"delegates"`
 	Charges        []chargeJSON   `json:"charges"`
+	// ToConfirm is what confirming a request or taking an offer now would
+	// invoice, the figure approve and accept commit to.
+	ToConfirm *confirmQuoteJSON `json:"to_confirm,omitempty"`
+}
+
+type confirmQuoteJSON struct {
+	PricePence int64        `json:"price_pence"`
+	Charges    []chargeJSON `json:"charges"`
 }
 
 func (s *Server) toBookingJSON(b *booking.Booking) bookingJSON {
 	j := bookingJSON{ID: b.ID, Reference: b.Reference, Status: b.Status, Organisation: b.OrgURN, PricePence: int64(b.Price),
-		InvoiceNumber: b.InvoiceNumber, Delegates: []delegateJSON{}, Charges: []chargeJSON{}}
+		InvoiceNumber: b.InvoiceNumber, PONumber: b.PONumber, Delegates: []delegateJSON{}, Charges: []chargeJSON{}}
 	if b.Session != nil {
 		j.Session = toSessionJSON(b.Session)
 		j.FreeCancelBy = s.booking.FreeCancellationUntil(b.Session)
@@ -157,13 +166,37 @@ func (s *Server) toBookingJSON(b *booking.Booking) bookingJSON {
 		j.OfferExpiresAt = &t
 	}
 	for _, d := range b.Delegates {
-		j.Delegates = append(j.Delegates, delegateJSON{ID: d.ID, Name: d.Name, Email: d.Email, Status: d.Status, Attendance: d.Attendance})
+		j.Delegates = append(j.Delegates, delegateJSON{ID: d.ID, Name: d.Name, Email: d.Email, Status: b.PlaceStatus(d), Attendance: d.Attendance})
 	}
-	for _, ch := range b.Charges {
-		j.Charges = append(j.Charges, chargeJSON{Product: ch.ProductCode, Description: ch.Description, Quantity: ch.Quantity,
+	j.Charges = toChargesJSON(b.Charges)
+	return j
+}
+
+func toChargesJSON(charges []*booking.Charge) []chargeJSON {
+	out := []chargeJSON{}
+	for _, ch := range charges {
+		out = append(out, chargeJSON{Product: ch.ProductCode, Description: ch.Description, Quantity: ch.Quantity,
 			UnitPence: int64(ch.Unit), AmountPence: int64(ch.Amount)})
 	}
-	return j
+	return out
+}
+
+// withToConfirm adds to a request's or an offer's JSON what confirming it
+// now would invoice.
+func (s *Server) withToConfirm(c *fiber.Ctx, b *booking.Booking, j bookingJSON) (bookingJSON, error) {
+	if b.Status != booking.StatusRequested && b.Status != booking.StatusOffered {
+		return j, nil
+	}
+	charges, err := s.booking.QuoteConfirmation(c.UserContext(), currentUser(c), b.ID)
+	if err != nil {
+		return j, err
+	}
+	q := &confirmQuoteJSON{Charges: toChargesJSON(charges)}
+	for _, ch := range charges {
+		q.PricePence += int64(ch.Amount)
+	}
+	j.ToConfirm = q
+	return j, nil
 }
 
 // handleSessionsAPI answers GET /api/v1/sessions?academic_year=.
@@ -381,7 +414,8 @@ func (s *Server) handleBookingCreateAPI(c *fiber.Ctx) error {
 			Name  string `json:"name"`
 			Email string `json:"email"`
 		} `json:"delegates"`
-		Waitlist bool `json:"waitlist"`
+		Waitlist bool   `json:"waitlist"`
+		PONumber string `json:"po_number"`
 	}
 	if err := decodeJSON(c, &j); err != nil {
 		return err
@@ -397,7 +431,7 @@ func (s *Server) handleBookingCreateAPI(c *fiber.Ctx) error {
 	if _, err := s.ownOrganisation(c, urn); err != nil {
 		return err
 	}
-	req := booking.BookingRequest{SessionID: id, URN: urn, Waitlist: j.Waitlist}
+	req := booking.BookingRequest{SessionID: id, URN: urn, Waitlist: j.Waitlist, PONumber: j.PONumber}
 	for _, d := range j.Delegates {
 		req.Delegates = append(req.Delegates, booking.DelegateInput{Name: d.Name, Email: d.Email})
 	}
@@ -467,21 +501,25 @@ func (s *Server) handleBookingAPI(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(s.toBookingJSON(b))
+	j, err := s.withToConfirm(c, b, s.toBookingJSON(b))
+	if err != nil {
+		return err
+	}
+	return c.JSON(j)
 }
 
 // doBookingAction runs one change of a booking as the caller.
-func (s *Server) doBookingAction(c *fiber.Ctx, b *booking.Booking, action, reason string) error {
+func (s *Server) doBookingAction(c *fiber.Ctx, b *booking.Booking, action, reason, po string) error {
 	ctx, u, ip := c.UserContext(), currentUser(c), c.IP()
 	switch action {
 	case "cancel":
 		return s.booking.CancelBooking(ctx, u, ip, b.ID, reason)
 	case "accept":
-		return s.booking.AcceptOffer(ctx, u, ip, b.ID)
+		return s.booking.AcceptOffer(ctx, u, ip, b.ID, po)
 	case "decline":
 		return s.booking.DeclineOffer(ctx, u, ip, b.ID)
 	case "approve":
-		return s.booking.ApproveBooking(ctx, u, ip, b.ID)
+		return s.booking.ApproveBooking(ctx, u, ip, b.ID, po)
 	case "reject":
 		return s.booking.DeclineBooking(ctx, u, ip, b.ID, reason)
 	}
@@ -495,14 +533,15 @@ func (s *Server) bookingActionAPI(action string) fiber.Handler {
 			return err
 		}
 		var j struct {
-			Reason string `json:"reason"`
+			Reason   string `json:"reason"`
+			PONumber string `json:"po_number"`
 		}
 		if len(strings.TrimSpace(string(c.Body()))) > 0 {
 			if err := decodeJSON(c, &j); err != nil {
 				return err
 			}
 		}
-		if err := s.doBookingAction(c, b, action, j.Reason); err != nil {
+		if err := s.doBookingAction(c, b, action, j.Reason, j.PONumber); err != nil {
 			return err
 		}
 		return s.respondBooking(c, b.ID)
@@ -859,8 +898,8 @@ func (s *Server) handleBookingActionForm(c *fiber.Ctx) error {
 			return traded.Errorf(traded.EFORBIDDEN, "Only a school business manager can approve bookings.")
 		}
 	}
-	if err := s.doBookingAction(c, p.Booking, action, c.FormValue("reason")); err != nil {
-		return s.renderForm(c, "booking", p.Page, p, err, "reason")
+	if err := s.doBookingAction(c, p.Booking, action, c.FormValue("reason"), c.FormValue("po_number")); err != nil {
+		return s.renderForm(c, "booking", p.Page, p, err, "reason", "po_number")
 	}
 	s.wakeMail()
 	s.setFlash(c, bookingFlash[action])

@@ -237,7 +237,7 @@ func (s *Server) handleConsultancyDecision(c *fiber.Ctx) error {
 	if u := currentUser(c); u.Role != booking.RoleSchoolManager && u.Role != booking.RoleAdmin {
 		return traded.Errorf(traded.EFORBIDDEN, "Only the school's business manager can accept or decline a quote.")
 	}
-	if err := s.booking.DecideQuote(c.UserContext(), currentUser(c), c.IP(), p.C.ID, decision == "accept"); err != nil {
+	if err := s.booking.DecideQuote(c.UserContext(), currentUser(c), c.IP(), p.C.ID, decision == "accept", c.FormValue("po_number")); err != nil {
 		return s.renderForm(c, "consultancy-request", p.Page, p, err)
 	}
 	s.wakeMail()

@@ -198,7 +198,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	worker := mail.NewWorker(db, mf.sender(log), log)
 	srv, err := web.New(web.Config{Dev: *dev, BaseURL: *baseURL, QuietAccessLog: *quiet, Mail: worker,
 		Billing: bcfg, Card: card, StripeWebhookSecret: *bf.stripeHook, TrustedProxies: splitList(*proxies),
-		BookingRules: booking.Rules{CancelWorkingDays: *freeCancel, OfferHold: *offerHold}, ReminderStages: reminderStages}, db, log)
+		BookingRules: booking.Rules{CancelWorkingDays: freeCancel, OfferHold: *offerHold}, ReminderStages: reminderStages}, db, log)
 	if err != nil {
 		ln.Close()
 		return err
