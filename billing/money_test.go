@@ -76,7 +76,7 @@ func (f *bookedBilling) cancel(by *booking.User, b *booking.Booking) {
 func TestMoney_FirstPersonPriceMoves(t *testing.T) {
 	f := newBookedBilling(t)
 	manager := f.user("manager@chelmervalley.example") // maintained, not a subscriber
-	const first, additional = 6210, 1553                 // 2026/27: £60 and £15 plus 3.5%
+	const first, additional = 6210, 1553               // 2026/27: £60 and £15 plus 3.5%
 	a := f.bookNamed(manager, 990001, "mod-y2-experienced", 1)
 	b := f.bookNamed(manager, 990001, "mod-y2-experienced", 2)
 	if a.Price != first || b.Price != 2*additional {
