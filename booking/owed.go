@@ -298,12 +298,6 @@ func (s *Service) reprice(ctx context.Context, tx *store.Tx, actor store.Actor, 
 			}
 			notes = append(notes, note)
 		}
-		if r.chargeable() && b.Price != want {
-			if _, err := tx.ExecContext(ctx, `UPDATE bookings SET price_pence = ?, updated_at = ? WHERE id = ?`,
-				int64(want), store.FormatTime(tx.Now), b.ID); err != nil {
-				return "", fmt.Errorf("reprice booking %s: %w", b.Reference, err)
-			}
-		}
 	}
 	return strings.Join(notes, "; "), nil
 }
@@ -331,6 +325,11 @@ func (s *Service) chargeDifference(ctx context.Context, tx *store.Tx, actor stor
 	c := &Charge{Position: pos, ProductCode: b.Session.ProductCode, Description: desc, Quantity: 1, Unit: amount, Amount: amount}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO booking_charges (booking_id, position, product_code, description, quantity, unit_pence, amount_pence)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, b.ID, c.Position, c.ProductCode, c.Description, c.Quantity, int64(c.Unit), int64(c.Amount)); err != nil {
+		return "", fmt.Errorf("charge booking %s: %w", b.Reference, err)
+	}
+	// A booking's price is what its charges add up to, before credits.
+	if _, err := tx.ExecContext(ctx, `UPDATE bookings SET price_pence = price_pence + ?, updated_at = ? WHERE id = ?`,
+		int64(amount), store.FormatTime(tx.Now), b.ID); err != nil {
 		return "", fmt.Errorf("charge booking %s: %w", b.Reference, err)
 	}
 	note := fmt.Sprintf("%s charged %s more", b.Reference, amount)

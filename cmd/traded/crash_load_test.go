@@ -247,7 +247,10 @@ func (l *crashLoad) book(ctx context.Context, rng *rand.Rand) {
 		ds = append(ds, delegateIn{Name: fmt.Sprintf("Delegate %d-%d", n, i), Email: e})
 		emails = append(emails, e)
 	}
-	body := mustJSON(map[string]any{"organisation": strconv.FormatInt(urn, 10), "delegates": ds, "waitlist": rng.Intn(3) == 0})
+	// Basildon Meadows needs a PO number on every invoice: every booking
+	// carries one.
+	body := mustJSON(map[string]any{"organisation": strconv.FormatInt(urn, 10), "delegates": ds, "waitlist": rng.Intn(3) == 0,
+		"po_number": fmt.Sprintf("PO-%d", n)})
 	path := fmt.Sprintf("/api/v1/sessions/%d/bookings", l.sessions[rng.Intn(len(l.sessions))])
 	if rng.Intn(2) == 0 {
 		k := &keyedReq{actor: actor, key: fmt.Sprintf("crash-%d", n), path: path, body: body, emails: emails}
