@@ -165,10 +165,11 @@ func (s *Service) orgInForce(ctx context.Context, q queryer, where string, arg a
 
 // findOrganisationOn is findOrganisation with Tier set to the tier in force
 // on day (YYYY-MM-DD): the latest entry of the tier history effective on or
-// before it (ties: the latest recorded), so a GIAS change imported with a
+// before it (ties: the latest recorded), the first entry (the school as
+// first loaded) holding from the start. So a GIAS change imported with a
 // future --effective date changes no price before that date. An admin's
 // override is in force from the day it was entered. An organisation with no
-// history yet for that day keeps the tier it has.
+// history keeps the tier it has.
 func findOrganisationOn(ctx context.Context, q queryer, where string, arg any, day string) (*Organisation, error) {
 	o, err := findOrganisation(ctx, q, where, arg)
 	if err != nil {
@@ -182,8 +183,11 @@ func findOrganisationOn(ctx context.Context, q queryer, where string, arg any, d
 
 func tierOn(ctx context.Context, q queryer, o *Organisation, day string) error {
 	var tier string
-	err := q.QueryRowContext(ctx, `SELECT tier FROM organisation_tiers WHERE organisation_id = ? AND effective_from <= ?
-		ORDER BY effective_from DESC, id DESC LIMIT 1`, o.ID, day).Scan(&tier)
+	// The first entry (the school as first loaded) holds from the start.
+	err := q.QueryRowContext(ctx, `SELECT tier FROM organisation_tiers t WHERE organisation_id = ?1
+			AND (effective_from <= ?2 OR id = (SELECT min(id) FROM organisation_tiers WHERE organisation_id = ?1))
+		ORDER BY CASE WHEN id = (SELECT min(id) FROM organisation_tiers WHERE organisation_id = ?1) THEN '' ELSE effective_from END DESC, id DESC
+		LIMIT 1`, o.ID, day).Scan(&tier)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	} else if err != nil {
