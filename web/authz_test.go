@@ -190,7 +190,8 @@ var authzMatrix = []authzRoute{
 	{method: "GET", path: "/admin/sessions/:id", want: "303 403 403 403 200 403 403", fill: "/admin/sessions/{session}"},
 	{method: "POST", path: "/admin/sessions/:id", want: "401 403 403 403 303 403 403", fill: "/admin/sessions/{session}", form: url.Values{"presenter": {"Matrix"}}},
 	{method: "POST", path: "/admin/sessions/:id/cancel", want: "401 403 403 403 422 403 403", fill: "/admin/sessions/{session}/cancel"},
-	{method: "POST", path: "/admin/sessions/:id/register", want: "401 403 403 403 303 403 403", fill: "/admin/sessions/{session}/register"},
+	// The session has not started, so the register is not open yet: 409.
+	{method: "POST", path: "/admin/sessions/:id/register", want: "401 403 403 403 409 403 403", fill: "/admin/sessions/{session}/register"},
 	{method: "POST", path: "/finance/monthly-invoices", want: "401 403 403 303 303 403"},
 
 	// Calendars and mail. The teacher's booking is confirmed, so it has an

@@ -673,6 +673,22 @@ type sessionPage struct {
 	SchoolBooked []*booking.Booking
 	FreeCancelBy time.Time
 	Approval     bool
+	// QuoteN is how many people Quote prices: the teacher alone, the rows
+	// filled in when the form comes back with an error, else 2.
+	QuoteN int
+	// PORequired: the school needs a purchase-order number for what it pays.
+	PORequired bool
+}
+
+// filledRows counts the booking form's delegate rows with anything typed.
+func filledRows(c *fiber.Ctx) int {
+	n := 0
+	for i := 0; i < 4; i++ {
+		if strings.TrimSpace(c.FormValue(fmt.Sprintf("name_%d", i))) != "" || strings.TrimSpace(c.FormValue(fmt.Sprintf("email_%d", i))) != "" {
+			n++
+		}
+	}
+	return n
 }
 
 func (s *Server) sessionPageData(c *fiber.Ctx) (*sessionPage, error) {
@@ -693,11 +709,16 @@ func (s *Server) sessionPageData(c *fiber.Ctx) (*sessionPage, error) {
 		ctx := c.UserContext()
 		if org, err := s.booking.FindOrganisationByID(ctx, u.OrganisationID); err == nil {
 			p.Approval = p.Teacher && org.TeacherApproval
+			p.PORequired = org.PORequired
 		}
 		n := 2
 		if p.Teacher {
 			n = 1
+		} else if c.Method() == fiber.MethodPost {
+			// The form came back: price the people it names.
+			n = max(filledRows(c), 1)
 		}
+		p.QuoteN = n
 		if p.CanBook {
 			if p.Quote, p.Subscriber, err = s.booking.QuoteBooking(ctx, u.OrganisationURN, sess.ID, n); err == nil {
 				for _, q := range p.Quote {
@@ -743,8 +764,9 @@ func (s *Server) handleBookForm(c *fiber.Ctx) error {
 		return err
 	}
 	u := currentUser(c)
-	req := booking.BookingRequest{SessionID: p.Session.ID, URN: u.OrganisationURN, Waitlist: c.FormValue("waitlist") == "yes"}
-	var fields []string
+	req := booking.BookingRequest{SessionID: p.Session.ID, URN: u.OrganisationURN, Waitlist: c.FormValue("waitlist") == "yes",
+		PONumber: c.FormValue("po_number")}
+	fields := []string{"po_number"}
 	var rows []int // the form row of each delegate: blank rows are skipped
 	for i := 0; i < 4; i++ {
 		name, email := strings.TrimSpace(c.FormValue(fmt.Sprintf("name_%d", i))), strings.TrimSpace(c.FormValue(fmt.Sprintf("email_%d", i)))
@@ -838,6 +860,20 @@ type bookingPage struct {
 	Offer        bool
 	// SwapOpen is the delegate whose swap form had an error: it shows open.
 	SwapOpen int64
+	// ToConfirm is what approving the request or taking the offer would
+	// invoice now (QuoteConfirmation), the figure then invoiced; nil for a
+	// booking not waiting to be confirmed.
+	ToConfirm *confirmQuote
+	// PORequired: the school needs a purchase-order number for what it pays.
+	PORequired bool
+	// Approval: the school's teachers' bookings need the manager's approval.
+	Approval bool
+}
+
+// confirmQuote is the price of confirming a request or an offer.
+type confirmQuote struct {
+	Lines []*booking.Charge
+	Total pricing.Money
 }
 
 func (s *Server) bookingPageData(c *fiber.Ctx) (*bookingPage, error) {
@@ -864,6 +900,24 @@ func (s *Server) bookingPageData(c *fiber.Ctx) (*bookingPage, error) {
 	p.HasInvite = booking.HasInvite(b) && b.Session != nil
 	if p.HasInvite && b.Status == booking.StatusConfirmed {
 		p.GoogleURL = s.invites().GoogleCalendarURL(b)
+	}
+	if b.Status == booking.StatusRequested || b.Status == booking.StatusOffered {
+		ctx := c.UserContext()
+		charges, err := s.booking.QuoteConfirmation(ctx, u, b.ID)
+		if err != nil {
+			return nil, err
+		}
+		p.ToConfirm = &confirmQuote{Lines: charges}
+		for _, ch := range charges {
+			p.ToConfirm.Total += ch.Amount
+		}
+		org, err := s.booking.FindOrganisationByID(ctx, b.OrganisationID)
+		if err != nil {
+			return nil, err
+		}
+		p.PORequired, p.Approval = org.PORequired, org.TeacherApproval
+		// The form starts with the booking's PO; a re-shown form keeps what was typed.
+		p.Form["po_number"] = b.PONumber
 	}
 	return p, nil
 }
@@ -899,7 +953,11 @@ func (s *Server) handleBookingActionForm(c *fiber.Ctx) error {
 		}
 	}
 	if err := s.doBookingAction(c, p.Booking, action, c.FormValue("reason"), c.FormValue("po_number")); err != nil {
-		return s.renderForm(c, "booking", p.Page, p, err, "reason", "po_number")
+		fields := []string{"reason"}
+		if action == "approve" || action == "accept" {
+			fields = append(fields, "po_number")
+		}
+		return s.renderForm(c, "booking", p.Page, p, err, fields...)
 	}
 	s.wakeMail()
 	s.setFlash(c, bookingFlash[action])

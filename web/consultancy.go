@@ -149,6 +149,8 @@ type consultancyPage struct {
 	VAT       pricing.Money
 	Today     string
 	LateFrom  map[int64]bool
+	// PORequired: the school needs a purchase-order number to accept a quote.
+	PORequired bool
 }
 
 func (s *Server) consultancyPageData(c *fiber.Ctx) (*consultancyPage, error) {
@@ -178,6 +180,16 @@ func (s *Server) consultancyPageFor(c *fiber.Ctx, cr *booking.Consultancy) (*con
 		if d, err := time.Parse(store.DateFormat, v.Date); err == nil && !today.Before(booking.AddWorkingDays(d, -10)) {
 			p.LateFrom[v.ID] = true
 		}
+	}
+	if p.CanDecide {
+		org, err := s.booking.FindOrganisationByID(c.UserContext(), cr.OrganisationID)
+		if err != nil {
+			return nil, err
+		}
+		p.PORequired = org.PORequired
+		// The accept form starts with the request's PO; a re-shown form
+		// keeps what was typed.
+		p.Form["po_number"] = cr.PONumber
 	}
 	if p.CanQuote {
 		role := booking.RoleAdviser
@@ -238,7 +250,7 @@ func (s *Server) handleConsultancyDecision(c *fiber.Ctx) error {
 		return traded.Errorf(traded.EFORBIDDEN, "Only the school's business manager can accept or decline a quote.")
 	}
 	if err := s.booking.DecideQuote(c.UserContext(), currentUser(c), c.IP(), p.C.ID, decision == "accept", c.FormValue("po_number")); err != nil {
-		return s.renderForm(c, "consultancy-request", p.Page, p, err)
+		return s.renderForm(c, "consultancy-request", p.Page, p, err, "po_number")
 	}
 	s.wakeMail()
 	s.setFlash(c, map[string]string{"accept": "You have accepted the quote: the visit days are booked.", "decline": "You have declined the quote."}[decision])

@@ -168,19 +168,43 @@ func templateFuncs() template.FuncMap {
 		"consultancyColour": func(s string) string {
 			return map[string]string{"requested": "yellow", "quoted": "purple", "accepted": "green", "completed": "blue"}[s] + map[bool]string{true: "grey", false: ""}[s == "declined" || s == "withdrawn" || s == "cancelled"]
 		},
-		"termName":    func(t string) string { return booking.TermNames[t] },
-		"chartHeight": func(bars []bar) int { return max(len(bars)*28, 28) },
-		"chartOf":     func(title string, bars []bar) chartArgs { return chartArgs{Title: title, Bars: bars} },
-		"visitRow":    func(p *consultancyPage, v *booking.Visit) visitRowArgs { return visitRowArgs{Page: p, Visit: v} },
-		"attendanceLabel": func(a string) string {
-			return map[string]string{"attended": "Attended", "partial": "Attended in part", "absent": "Absent"}[a]
-		},
+		"termName":        func(t string) string { return booking.TermNames[t] },
+		"chartHeight":     func(bars []bar) int { return max(len(bars)*28, 28) },
+		"chartOf":         func(title string, bars []bar) chartArgs { return chartArgs{Title: title, Bars: bars} },
+		"visitRow":        func(p *consultancyPage, v *booking.Visit) visitRowArgs { return visitRowArgs{Page: p, Visit: v} },
+		"attendanceLabel": func(a string) string { return attendanceLabels[a] },
 		// cutoffDay names the day a cut-off instant (midnight at its end) closes.
 		"cutoffDay":        func(t time.Time) string { return t.Add(-time.Second).In(traded.London).Format("Monday 2 January 2006") },
 		"attendanceValues": func() []string { return []string{"attended", "partial", "absent"} },
 		"bookingStatus": func(s string) string {
 			return map[string]string{"requested": "Waiting for approval", "confirmed": "Confirmed", "waitlisted": "On the waiting list",
 				"offered": "Place offered", "cancelled": "Cancelled", "declined": "Declined", "expired": "Offer expired"}[s]
+		},
+		// placeStatus labels a delegate's place (Booking.PlaceStatus): only a
+		// place on a confirmed booking is "Booked".
+		"placeStatus": placeStatus,
+		// poLabel and poHint are the purchase-order input's label and hint:
+		// "(optional)" only for a school that does not need one.
+		"poLabel": func(required bool) string {
+			if required {
+				return "Purchase order number"
+			}
+			return "Purchase order number (optional)"
+		},
+		"poHint": func(required bool) string {
+			if required {
+				return "Your school needs a purchase order number for anything it pays for: we print it on the invoice"
+			}
+			return "If your school raises purchase orders, we print the number on the invoice"
+		},
+		// anyPO reports whether any of the bookings has a PO number.
+		"anyPO": func(bs []*booking.Booking) bool {
+			for _, b := range bs {
+				if b.PONumber != "" {
+					return true
+				}
+			}
+			return false
 		},
 		"methodLabel": func(m string) string {
 			return map[string]string{"bacs": "BACS", "journal": "Internal journal", "card": "Card"}[m]
@@ -212,3 +236,37 @@ type visitRowArgs struct {
 	Page  *consultancyPage
 	Visit *booking.Visit
 }
+
+// placeStatus is how a delegate's place reads on a booking page: "Booked"
+// (or the register's mark) only while a confirmed booking holds it; a
+// request's, an offer's or a waiting booking's delegates are not booked,
+// and a place that has ended says how.
+func placeStatus(b *booking.Booking, d *booking.Delegate) string {
+	switch st := b.PlaceStatus(d); st {
+	case "active":
+		switch b.Status {
+		case booking.StatusRequested:
+			return "Awaiting approval"
+		case booking.StatusOffered:
+			return "Offered"
+		}
+		if label := attendanceLabels[d.Attendance]; label != "" {
+			return label
+		}
+		return "Booked"
+	case booking.StatusWaitlisted:
+		return "Waiting list"
+	case booking.StatusCancelled:
+		return "Cancelled"
+	case booking.StatusDeclined:
+		return "Declined"
+	case booking.StatusExpired:
+		return "Expired"
+	case "replaced":
+		return "Replaced"
+	default:
+		return st
+	}
+}
+
+var attendanceLabels = map[string]string{"attended": "Attended", "partial": "Attended in part", "absent": "Absent"}

@@ -192,7 +192,7 @@ serverTest('a school manager buys the subscription and gets the invoice and its 
     await checkA11y(page, '/subscribe');
 
     const po = 'LC-PO-7781';
-    await page.getByLabel(/^Purchase-order number/).fill(po);
+    await page.getByLabel(/^Purchase order number/).fill(po);
     const res = await submit(page, page.getByRole('button', { name: 'Buy and get the invoice' }));
     assert.equal(res.status(), 200, `after buying: ${res.status()} at ${page.url()}`);
     const m = /^\/invoices\/(TS-\d{6})$/.exec(new URL(page.url()).pathname);

@@ -1,11 +1,13 @@
 // Booking in a real browser: a teacher books a PSA session free under the
 // school's subscription and the school business manager sees it; teachers'
 // bookings can need the manager's approval; a school without the
-// subscription books three people on a moderation event, is invoiced, gives
-// a place to a colleague, cancels a place and is credited, and a half-filled
-// delegate row is an error; a full event has a waiting list whose freed
-// place is offered and taken; the LA's register marks a delegate attended
-// and the school downloads the certificate.
+// subscription sees the price, books three people on a moderation event
+// with a purchase-order number that the booking page, the list and the
+// invoice show, gives a place to a colleague, cancels a place and is
+// credited, and a half-filled delegate row is an error; a full event has a
+// waiting list whose freed place is offered, with what taking it costs, and
+// taken at that price; the LA's register marks a delegate attended and the
+// school downloads the certificate.
 //
 // Tests 1 and 4 run entirely without JavaScript (every page must work
 // without it); axe (WCAG 2.2 AA) checks every page visited, in a twin
@@ -302,7 +304,7 @@ serverTest("teachers' bookings can need the manager's approval", async () => {
   }
 });
 
-serverTest('a school without the subscription books three people on a moderation event, swaps one and cancels one', async () => {
+serverTest('a school without the subscription books three people on a moderation event with a PO, swaps one and cancels one', async () => {
   const user = await as('manager@leighcliffs.example');
   const { page } = user;
   // The latest open event: the likeliest still before its free-cancellation date.
@@ -312,6 +314,7 @@ serverTest('a school without the subscription books three people on a moderation
     ['Sam Scorer', 'sam.scorer@leighcliffs.example'],
     ['Alex Assessor', 'alex.assessor@leighcliffs.example'],
   ];
+  const po = 'LC-PO-<5150>';
   try {
     await press(user, headerLink(page, 'Programme'));
     await a11y(user, 'programme (Leigh Cliffs)');
@@ -335,10 +338,18 @@ serverTest('a school without the subscription books three people on a moderation
       await row.getByLabel('Full name').fill(name);
       await row.getByLabel('Email address').fill(email);
     }
+    // Leigh Cliffs needs no purchase order, but raises one: the field says
+    // it is optional, and the price is on the page, beside the form, before
+    // anything is booked.
+    assert.equal(await page.getByLabel('Purchase order number (optional)').count(), 1, 'no optional PO field on the booking form');
+    const form = page.locator('main form[action$="/book"]');
+    assert.equal(await page.locator('main .govuk-inset-text + form[action$="/book"]').count(), 1, 'the price is not shown just before the booking form');
+    await form.getByLabel(/^Purchase order number/).fill(po);
     await press(user, button(page, 'Book'));
     const id = bookingID(page);
     assert.match(await banner(page), /Your booking BK-\d+ is confirmed\./);
     assert.equal(await bookingStatus(page), 'Confirmed');
+    assert.equal(await summaryValue(page, 'Purchase order'), po, 'the booking page does not show the PO as typed');
     assert.deepEqual(await delegates(page), people.map(([n, e]) => [n, e, 'Booked']));
     const lines = await charges(page);
     assert.equal(lines.length, 2, `charges: ${JSON.stringify(lines)}`);
@@ -352,15 +363,25 @@ serverTest('a school without the subscription books three people on a moderation
     await screenshot(page, 'booking-moderation-confirmed');
     await a11y(user, 'moderation booking confirmed');
 
-    // The invoice.
+    // The invoice, for the price shown before booking, carries the PO.
     const invoice = page.locator('.govuk-summary-list__row', { hasText: 'Price' }).getByRole('link');
     const number = (await invoice.innerText()).trim();
     const inv = await press(user, invoice);
     assert.equal(inv.status(), 200, `GET ${page.url()} answered ${inv.status()}`);
     assert.equal(await h1Of(page), `Invoice ${number}`);
     assert.match(await mainText(page), new RegExp(total.replace('.', '\\.')));
+    assert.equal(await summaryRow(page, 'Purchase order'), po, 'the invoice does not carry the PO');
     await a11y(user, `invoice ${number}`);
     await page.goBack({ waitUntil: 'load' });
+    assert.equal(bookingID(page), id);
+
+    // The bookings list shows the PO too.
+    await press(user, headerLink(page, 'Bookings'));
+    const listed = page.locator('main tbody tr', { has: page.locator(`a[href="/bookings/${id}"]`) });
+    assert.equal(await listed.count(), 1, `the bookings list does not hold booking ${id}`);
+    assert.ok((await listed.innerText()).includes(po), `the bookings list does not show the PO: ${await listed.innerText()}`);
+    await a11y(user, '/bookings with a PO');
+    await press(user, listed.locator('a'));
     assert.equal(bookingID(page), id);
 
     // Give Sam's place to a colleague: the details element opens without
@@ -505,10 +526,16 @@ serverTest('without JavaScript a full moderation event has a waiting list whose 
     assert.equal(await offer.count(), 1, `no "A place has come up" on the waiting booking: ${await mainText(cp)}`);
     await screenshot(cp, 'booking-offer');
     await a11y(chelmer, 'place offered');
-    await press(chelmer, offer.getByRole('button', { name: 'Take the place' }));
+    // What taking the place costs is shown beside the button that takes it.
+    const toConfirm = (await cp.locator('main #to-confirm').innerText()).replace(/\s+/g, ' ');
+    assert.match(toConfirm, /^When you take the place, the booking is confirmed and your school will be charged £[\d,]+\.\d\d/, `the offer: ${toConfirm}`);
+    const offerPrice = pence(toConfirm);
+    assert.equal(await cp.getByLabel('Purchase order number (optional)').count(), 1, 'no PO field on the offer');
+    await press(chelmer, button(cp, 'Take the place'));
     assert.equal(bookingID(cp), waitlist.booking);
     assert.match(await banner(cp), /You have taken the place: the booking is confirmed\./);
     assert.equal(await bookingStatus(cp), 'Confirmed');
+    assert.equal(pence(await summaryValue(cp, 'Price')), offerPrice, 'the booking is not priced as the offer said');
     await a11y(chelmer, 'offer taken');
 
     assert.deepEqual(admin.problems, []);

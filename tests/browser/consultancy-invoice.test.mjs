@@ -57,7 +57,7 @@ serverTest('an engagement delivered on the day is invoiced on completion at the 
     await press(manager, headerLink(mp, 'Consultancy'));
     await mp.getByLabel('Service', { exact: true }).selectOption({ label: 'Quality assurance of governance' });
     await mp.getByLabel('What does your school need?').fill('A day reviewing our governing board, this week if possible.');
-    await mp.getByLabel('Purchase-order number (optional)').fill('BMA-PO-9012');
+    await mp.getByLabel('Purchase order number (optional)').fill('BMA-PO-9012');
     let res = await press(manager, button(mp, 'Send request'));
     assert.equal(res.status(), 200, `after "Send request": ${res.status()} at ${mp.url()}`);
     const m = /Your request (CR-\d{6}) has gone to the LA/.exec(await banner(mp));

@@ -79,7 +79,7 @@ serverTest('an academy asks for governance review, the LA quotes a day, the scho
     await mp.getByLabel('Service', { exact: true }).selectOption({ label: 'Quality assurance of governance' });
     await mp.getByLabel('What does your school need?').fill('A review of how our new governing board works, before Ofsted.');
     await mp.getByLabel('Preferred dates or term (optional)').fill('Any Wednesday this term');
-    await mp.getByLabel('Purchase-order number (optional)').fill('BMA-PO-7781');
+    await mp.getByLabel('Purchase order number (optional)').fill('BMA-PO-7781');
     let res = await press(manager, button(mp, 'Send request'));
     assert.equal(res.status(), 200, `after "Send request": ${res.status()} at ${mp.url()}`);
     const m = /^Success Your request (CR-\d{6}) has gone to the LA, who will send you a quote\.$/.exec(await banner(mp));
