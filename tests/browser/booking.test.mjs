@@ -550,6 +550,16 @@ serverTest('without JavaScript a full moderation event has a waiting list whose 
 
 serverTest('the register marks a delegate attended and the school downloads the certificate', async () => {
   assert.ok(waitlist.booking, 'the waiting-list test did not leave a confirmed booking');
+  // A register is taken once the session has started: the server goes on
+  // from the same database on a clock two hours after the event's start.
+  const res = await fetch(`${server.baseURL}/api/v1/sessions/${waitlist.sid}`);
+  assert.equal(res.status, 200, `GET /api/v1/sessions/${waitlist.sid} answered ${res.status}`);
+  const startsAt = new Date((await res.json()).starts_at);
+  assert.ok(!Number.isNaN(startsAt.getTime()), 'the session has no start');
+  const dir = server.dir;
+  await server.stop({ keep: true });
+  const later = new Date(startsAt.getTime() + 2 * 3600_000).toISOString().replace(/\.\d+Z$/, 'Z');
+  server = await startTraded({ demo: true, dir, args: ['--demo-clock', later] });
   const admin = await as('admin@traded.example');
   const chelmer = await as('manager@chelmervalley.example');
   try {

@@ -46,7 +46,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * stdout() is stdout alone, where the server prints its demo sign-in lines;
  * stderr() is the JSON log, where demo mail is printed.
  */
-export async function startTraded({ demo = true, timeoutMs = 30_000, args: extra = [] } = {}) {
+export async function startTraded({ demo = true, timeoutMs = 30_000, args: extra = [], dir: reuse = '' } = {}) {
   const bin = process.env.TRADED_BIN
     ? path.resolve(process.env.TRADED_BIN)
     : path.join(repoRoot, 'bin', 'traded');
@@ -57,7 +57,9 @@ export async function startTraded({ demo = true, timeoutMs = 30_000, args: extra
   }
 
   const port = await freePort();
-  const dir = mkdtempSync(path.join(tmpdir(), 'traded-browser-'));
+  // dir reuses the directory (and so the database) of a server stopped
+  // with stop({ keep: true }), to go on from where it left off.
+  const dir = reuse || mkdtempSync(path.join(tmpdir(), 'traded-browser-'));
   const addr = `127.0.0.1:${port}`;
   const args = ['serve', '--addr', addr, '--db', path.join(dir, 'traded.db')];
   if (demo) args.push('--demo');
@@ -100,7 +102,8 @@ export async function startTraded({ demo = true, timeoutMs = 30_000, args: extra
   const stderr = () => err.join('');
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
 
-  const stop = async () => {
+  // stop ends the server and removes its directory, unless keep is set.
+  const stop = async ({ keep = false } = {}) => {
     if (!exited) {
       proc.kill('SIGTERM');
       // The timer is cleared once the server exits: a pending 10 s timer
@@ -116,7 +119,7 @@ export async function startTraded({ demo = true, timeoutMs = 30_000, args: extra
         await exitPromise;
       }
     }
-    cleanup();
+    if (!keep) cleanup();
     return exited;
   };
 
