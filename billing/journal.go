@@ -14,11 +14,6 @@ import (
 	"traded/store"
 )
 
-// MissingCostCentre is what a journal CSV says where an invoice's school
-// has no cost centre, so the finance system refuses the line rather than
-// charging the wrong budget.
-const MissingCostCentre = "MISSING"
-
 // JournalBatch is a set of maintained schools' invoices recharged by one
 // internal journal.
 type JournalBatch struct {
@@ -202,24 +197,27 @@ func journalDescription(number, source, year string) string {
 
 // JournalCSV returns a batch as the CSV the finance system imports: a
 // header row, then cost_centre, amount (plain pounds, "315.00"),
-// invoice_number, customer, urn and description, with CRLF line endings. A
-// line whose school has no cost centre says MISSING. It returns ENOTFOUND
-// for an unknown batch.
+// invoice_number, customer, urn and description, with CRLF line endings.
+// Text cells a spreadsheet would run as a formula are neutralised (cell).
+// It returns EINVALID while any school in the batch has no cost centre (a
+// placeholder would be charged to no budget, or refused, by the finance
+// system), naming each, and ENOTFOUND for an unknown batch.
 func (s *Service) JournalCSV(ctx context.Context, batchID int64) ([]byte, error) {
 	b, err := s.FindJournalBatch(ctx, batchID)
 	if err != nil {
 		return nil, err
+	}
+	if len(b.Problems) > 0 {
+		return nil, traded.Errorf(traded.EINVALID, "Journal batch %d cannot be downloaded yet: %s. Set the cost centres, then download it.",
+			batchID, strings.Join(b.Problems, "; "))
 	}
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	w.UseCRLF = true
 	_ = w.Write([]string{"cost_centre", "amount", "invoice_number", "customer", "urn", "description"})
 	for _, it := range b.Items {
-		cc := it.CostCentre
-		if cc == "" {
-			cc = MissingCostCentre
-		}
-		_ = w.Write([]string{cc, it.Amount.Decimal(), it.InvoiceNumber, it.Customer, strconv.FormatInt(it.URN, 10), it.Description})
+		_ = w.Write([]string{cell(it.CostCentre), it.Amount.Decimal(), it.InvoiceNumber, cell(it.Customer), strconv.FormatInt(it.URN, 10),
+			cell(it.Description)})
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {

@@ -441,16 +441,16 @@ func TestService_JournalBatch(t *testing.T) {
 	if len(batch.Problems) != 1 || !strings.Contains(batch.Problems[0], willow) {
 		t.Errorf("problems: got %q, want one naming %s", batch.Problems, willow)
 	}
-	csvText, err := r.svc.JournalCSV(r.ctx, batch.ID)
-	if err != nil {
-		t.Fatal(err)
+	// No placeholder cost centre reaches the finance system: the download
+	// is refused, naming the school, until it has one.
+	_, err = r.svc.JournalCSV(r.ctx, batch.ID)
+	wantCode(t, err, traded.EINVALID)
+	if err == nil || !strings.Contains(err.Error(), "Willow Primary (URN 300002) has no cost centre") {
+		t.Errorf("journal CSV without a cost centre: got %v", err)
 	}
 	want := "cost_centre,amount,invoice_number,customer,urn,description\r\n" +
 		"CC1001,300.00,TS-000001,Maple Primary,300001,Traded services recharge: invoice TS-000001 (subscription 2021/22)\r\n" +
-		"MISSING,315.00,TS-000002,Willow Primary,300002,Traded services recharge: invoice TS-000002 (subscription 2021/22)\r\n"
-	if string(csvText) != want {
-		t.Errorf("journal CSV:\ngot  %q\nwant %q", csvText, want)
-	}
+		"CC2002,315.00,TS-000002,Willow Primary,300002,Traded services recharge: invoice TS-000002 (subscription 2021/22)\r\n"
 
 	// A bank payment may not settle an invoice its batch will settle.
 	imp, err := r.svc.ImportBankStatement(r.ctx, r.actor, "s.csv", strings.NewReader("Date,Description,Amount\n22/11/2026,WILLOW TS000002,315.00\n"))
@@ -464,8 +464,11 @@ func TestService_JournalBatch(t *testing.T) {
 	if err := r.bk.SetBillingDetails(r.ctx, r.actor, 300002, "CC2002", false, ""); err != nil {
 		t.Fatal(err)
 	}
-	csvText, _ = r.svc.JournalCSV(r.ctx, batch.ID)
-	if want := strings.Replace(want, "MISSING", "CC2002", 1); string(csvText) != want {
+	csvText, err := r.svc.JournalCSV(r.ctx, batch.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(csvText) != want {
 		t.Errorf("journal CSV after the cost centre is set:\ngot  %q\nwant %q", csvText, want)
 	}
 
@@ -836,4 +839,50 @@ func TestService_Export(t *testing.T) {
 			t.Errorf("got %q, want %q", recs[1:], want)
 		}
 	})
+}
+
+// TestService_JournalCSV_FormulaCells: a school whose name a spreadsheet
+// would run as a formula is written as text, and the cells read back (with
+// a CSV reader, not the writer) are the school's name behind an apostrophe.
+func TestService_JournalCSV_FormulaCells(t *testing.T) {
+	hostile := `-2+3+cmd|' /C calc'!A0`
+	r := newRecon(t, maintained(300101, hostile), maintained(300102, "=HYPERLINK(\"http://x.example\",\"Ysgol Gymraeg Llŷn\")"))
+	for urn, cc := range map[int64]string{300101: "@SUM(A1)", 300102: "CC-2"} {
+		if err := r.bk.SetBillingDetails(r.ctx, r.actor, urn, cc, false, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.subscribe(300101)
+	r.subscribe(300102)
+	batch, err := r.svc.CreateJournalBatch(r.ctx, r.actor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := r.svc.JournalCSV(r.ctx, batch.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(string(data))).ReadAll()
+	if err != nil {
+		t.Fatalf("read the journal CSV back: %v\n%s", err, data)
+	}
+	if len(rows) != 3 {
+		t.Fatalf("rows: got %d, want 3:\n%s", len(rows), data)
+	}
+	for _, row := range rows[1:] {
+		for i, v := range row {
+			if v != "" && strings.ContainsRune("=+-@", rune(v[0])) {
+				t.Errorf("column %s starts a formula: %q", rows[0][i], v)
+			}
+		}
+	}
+	if got := rows[1][3]; got != "'"+hostile {
+		t.Errorf("customer: got %q, want %q", got, "'"+hostile)
+	}
+	if got := rows[1][0]; got != "'@SUM(A1)" {
+		t.Errorf("cost centre: got %q", got)
+	}
+	if got := rows[1][1]; got != "315.00" {
+		t.Errorf("amount: got %q, want 315.00 (amounts are numbers, left alone)", got)
+	}
 }
