@@ -103,9 +103,11 @@ func (inv *Invoice) Status(today string) string {
 		return StatusPaid
 	case inv.DueDate < today:
 		return StatusOverdue
-	case inv.Paid > 0 || inv.Credited > 0:
+	case inv.Paid > 0:
 		return StatusPartPaid
 	}
+	// A credit note that takes back part of an unpaid invoice lowers what
+	// is owed; nothing has been paid, so the invoice is still just issued.
 	return StatusIssued
 }
 
@@ -374,7 +376,7 @@ const statusSQL = `CASE
 	WHEN i.total_pence > 0 AND cr >= i.total_pence THEN 'credited'
 	WHEN i.total_pence - pd - cr <= 0 THEN 'paid'
 	WHEN i.due_date < ? THEN 'overdue'
-	WHEN pd > 0 OR cr > 0 THEN 'part_paid'
+	WHEN pd > 0 THEN 'part_paid'
 	ELSE 'issued' END`
 
 // FindInvoices returns invoices matching f, newest first, and how many match.

@@ -550,8 +550,12 @@ func RenderInvoicePDF(inv *Invoice, cfg Config, payURL string) ([]byte, error) {
 		d.amountBox(top, "Total", inv.Total, "Draft: not to be paid")
 	case inv.Settlement == "journal":
 		d.amountBox(top, "Total", inv.Total, "Settled by internal journal recharge")
+	case inv.Balance() <= 0:
+		d.amountBox(top, "Amount due", 0, "Nothing is owed on this invoice")
 	default:
-		d.amountBox(top, "Amount due", inv.Total, "Please pay by "+humanDate(inv.DueDate))
+		// What is left to pay as at the download: a part-paid or part-credited
+		// invoice asks only for the rest (the totals below show the sums).
+		d.amountBox(top, "Amount due", inv.Balance(), "Please pay by "+humanDate(inv.DueDate))
 	}
 	y = max(y, top+21) + 8
 
@@ -579,7 +583,7 @@ func RenderInvoicePDF(inv *Invoice, cfg Config, payURL string) ([]byte, error) {
 	// page together.
 	groups := vatSummary(inv.Lines)
 	blockH := 6.5 + 6 + float64(len(groups))*5.5 + 4
-	y = d.room(y+5, max(blockH, 3*6+2))
+	y = d.room(y+5, max(blockH, 6*6+2))
 	sy := d.section(y, "VAT summary")
 	d.pdf.SetFillColor(pdfFillLt[0], pdfFillLt[1], pdfFillLt[2])
 	d.pdf.Rect(pdfMargin, sy, pdfSummaryW, 5.5, "F")
@@ -595,11 +599,21 @@ func RenderInvoicePDF(inv *Invoice, cfg Config, payURL string) ([]byte, error) {
 		d.cell(pdfMargin+pdfSummaryW-24, sy, 24, 5.5, g.vat.String(), "R")
 		sy += 5.5
 	}
-	ty := d.totals(y+1, [][2]string{
+	rows := [][2]string{
 		{"Total net", inv.Net.String()},
 		{"Total VAT", inv.VAT.String()},
 		{"Total", inv.Total.String()},
-	})
+	}
+	if !draft && (inv.Paid > 0 || inv.Credited > 0) {
+		if inv.Credited > 0 {
+			rows = append(rows, [2]string{"Credited", "-" + inv.Credited.String()})
+		}
+		if inv.Paid > 0 {
+			rows = append(rows, [2]string{"Paid to date", "-" + inv.Paid.String()})
+		}
+		rows = append(rows, [2]string{"Amount due", max(inv.Balance(), 0).String()})
+	}
+	ty := d.totals(y+1, rows)
 	y = max(sy, ty) + 8
 
 	if draft {

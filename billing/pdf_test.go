@@ -213,6 +213,29 @@ func TestRenderInvoicePDF(t *testing.T) {
 		wantNoText(t, text, "BACS", "Sort code", "20-45-77", "43219876", "Pay by card", "Purchase order")
 	})
 
+	t.Run("PartPaidAndCredited", func(t *testing.T) {
+		// Total £1,431.00, £100.00 credited and £331.00 paid: the box asks
+		// for the £1,000.00 left, and the totals show how it got there.
+		inv := testPDFInvoice()
+		inv.Paid, inv.Credited = 33100, 10000
+		text := checkPDF(t, renderInvoice(t, inv, cfg, payURL))
+		if text.pages != "1" {
+			t.Errorf("got %s pages, want 1", text.pages)
+		}
+		wantText(t, text, "Credited", "-£100.00", "Paid to date", "-£331.00", "£1,000.00", "£1,431.00")
+		if box := strings.SplitN(text.layout, "Please pay by", 2)[0]; !strings.Contains(box, "£1,000.00") || strings.Contains(box, "£1,431.00") {
+			t.Errorf("the amount due above the lines is not what is left to pay:\n%s", text)
+		}
+	})
+
+	t.Run("PaidInFull", func(t *testing.T) {
+		inv := testPDFInvoice()
+		inv.Paid = inv.Total
+		text := checkPDF(t, renderInvoice(t, inv, cfg, payURL))
+		wantText(t, text, "Nothing is owed on this invoice", "Paid to date", "£0.00")
+		wantNoText(t, text, "Please pay by")
+	})
+
 	t.Run("Deterministic", func(t *testing.T) {
 		a := renderInvoice(t, testPDFInvoice(), cfg, payURL)
 		b := renderInvoice(t, testPDFInvoice(), cfg, payURL)

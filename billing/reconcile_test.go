@@ -886,3 +886,35 @@ func TestService_JournalCSV_FormulaCells(t *testing.T) {
 		t.Errorf("amount: got %q, want 315.00 (amounts are numbers, left alone)", got)
 	}
 }
+
+// TestInvoiceStatus_PartCreditIsNotPartPaid: a credit note on part of an
+// unpaid invoice lowers what is owed but pays nothing, so the invoice stays
+// issued (and the list filter agrees); a payment then makes it part paid.
+func TestInvoiceStatus_PartCreditIsNotPartPaid(t *testing.T) {
+	r := newRecon(t, academy(300201, "Ysgol Pen-y-Bryn"))
+	r.on("2026-11-20")
+	n := r.invoice(300201, pounds("100"))
+	r.credit(n, pounds("40"))
+	r.wantState(n, pounds("60"), billing.StatusIssued)
+	inv := r.find(n)
+	if inv.Paid != 0 || inv.Credited != pounds("40") {
+		t.Errorf("paid %s, credited %s: want £0.00 and £40.00", inv.Paid, inv.Credited)
+	}
+	wantListed := func(status string, want int) {
+		t.Helper()
+		_, total, err := r.svc.FindInvoices(r.ctx, billing.InvoiceFilter{Status: status})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != want {
+			t.Errorf("invoices listed as %s: got %d, want %d", status, total, want)
+		}
+	}
+	wantListed(billing.StatusPartPaid, 0)
+	wantListed(billing.StatusIssued, 1)
+	if _, err := r.svc.RecordPayment(r.ctx, r.actor, n, billing.PaymentInput{Method: billing.MethodBACS, Amount: pounds("10")}); err != nil {
+		t.Fatal(err)
+	}
+	r.wantState(n, pounds("50"), billing.StatusPartPaid)
+	wantListed(billing.StatusPartPaid, 1)
+}
