@@ -2,6 +2,8 @@ package billing
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -37,6 +39,11 @@ type PaymentInput struct {
 	Amount     pricing.Money
 	ReceivedOn string // YYYY-MM-DD; "" means today
 	Reference  string
+	// IdempotencyKey, when set, makes a retry of the same request (same
+	// RequestHash) by the same person answer with the first payment
+	// instead of recording another; the key on another request is EINVALID.
+	IdempotencyKey string
+	RequestHash    string
 }
 
 // PaymentResult says what recording a payment did.
@@ -46,6 +53,9 @@ type PaymentResult struct {
 	// Overpaid is set when the payment takes the invoice past what it owed:
 	// the payment is recorded and finance must refund or reallocate it.
 	Overpaid bool
+	// Replayed is set when an Idempotency-Key matched an earlier payment:
+	// nothing new was recorded and PaymentID is that payment.
+	Replayed bool
 }
 
 // RecordPayment records a BACS or journal payment against an issued invoice
@@ -73,13 +83,45 @@ func (s *Service) RecordPayment(ctx context.Context, actor store.Actor, number s
 	if len(in.Reference) > 200 {
 		return nil, traded.FieldErrorf("reference", "A reference has at most 200 characters.")
 	}
+	if len(in.IdempotencyKey) > 200 {
+		return nil, traded.FieldErrorf("Idempotency-Key", "An Idempotency-Key has at most 200 characters.")
+	}
 	var res *PaymentResult
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		if in.IdempotencyKey != "" {
+			var err error
+			if res, err = replayPayment(ctx, tx, actor, in); res != nil || err != nil {
+				return err
+			}
+		}
 		var err error
 		res, err = s.recordPayment(ctx, tx, actor, number, in, "", 0)
 		return err
 	})
 	return res, err
+}
+
+// replayPayment returns the payment an earlier request with the same
+// Idempotency-Key recorded, with its invoice's balance now; nil when the
+// key is new, EINVALID when it was used for a different request.
+func replayPayment(ctx context.Context, tx *store.Tx, actor store.Actor, in PaymentInput) (*PaymentResult, error) {
+	var id, invoiceID int64
+	var hash string
+	err := tx.QueryRowContext(ctx, `SELECT id, invoice_id, request_hash FROM payments WHERE recorded_by = ? AND idempotency_key = ?`,
+		actor.Label(), in.IdempotencyKey).Scan(&id, &invoiceID, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("payment idempotency: %w", err)
+	}
+	if hash != in.RequestHash {
+		return nil, traded.FieldErrorf("Idempotency-Key", "This Idempotency-Key was used for a different payment: use a new key.")
+	}
+	inv, err := findInvoiceHeader(ctx, tx, `i.id = ?`, invoiceID)
+	if err != nil {
+		return nil, err
+	}
+	return &PaymentResult{PaymentID: id, Balance: inv.Balance(), Overpaid: inv.Balance() < 0, Replayed: true}, nil
 }
 
 // recordPayment is RecordPayment inside tx. checkoutID (card) and bankLine
@@ -104,7 +146,10 @@ func (s *Service) recordPayment(ctx context.Context, tx *store.Tx, actor store.A
 	if received == "" {
 		received = tx.Now.In(traded.London).Format(store.DateFormat)
 	}
-	var checkout, line any
+	var checkout, line, key any
+	if in.IdempotencyKey != "" {
+		key = in.IdempotencyKey
+	}
 	if checkoutID != "" {
 		checkout = checkoutID
 	}
@@ -112,8 +157,9 @@ func (s *Service) recordPayment(ctx context.Context, tx *store.Tx, actor store.A
 		line = bankLine
 	}
 	r, err := tx.ExecContext(ctx, `INSERT INTO payments (invoice_id, method, amount_pence, received_on, reference, stripe_checkout_id,
-		bank_line_id, recorded_at, recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		inv.ID, in.Method, int64(in.Amount), received, strings.TrimSpace(in.Reference), checkout, line, store.FormatTime(tx.Now), actor.Label())
+		bank_line_id, recorded_at, recorded_by, idempotency_key, request_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		inv.ID, in.Method, int64(in.Amount), received, strings.TrimSpace(in.Reference), checkout, line, store.FormatTime(tx.Now), actor.Label(),
+		key, in.RequestHash)
 	if store.IsUniqueViolation(err) {
 		return nil, traded.Errorf(traded.ECONFLICT, "That payment has already been recorded.")
 	} else if err != nil {

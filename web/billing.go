@@ -267,8 +267,9 @@ func (s *Server) handlePaymentAPI(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	res, err := s.billing.RecordPayment(c.UserContext(), currentUser(c).Actor(c.IP()), c.Params("number"),
-		billing.PaymentInput{Method: req.Method, Amount: pricing.Money(req.AmountPence), ReceivedOn: req.ReceivedOn, Reference: req.Reference})
+	in := billing.PaymentInput{Method: req.Method, Amount: pricing.Money(req.AmountPence), ReceivedOn: req.ReceivedOn, Reference: req.Reference}
+	in.IdempotencyKey, in.RequestHash = idempotency(c)
+	res, err := s.billing.RecordPayment(c.UserContext(), currentUser(c).Actor(c.IP()), c.Params("number"), in)
 	if err != nil {
 		return err
 	}
@@ -276,7 +277,7 @@ func (s *Server) handlePaymentAPI(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"payment_id": res.PaymentID, "overpaid": res.Overpaid,
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"payment_id": res.PaymentID, "overpaid": res.Overpaid, "replayed": res.Replayed,
 		"invoice": s.toInvoiceJSON(inv)})
 }
 

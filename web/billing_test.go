@@ -200,6 +200,45 @@ func TestBillingAPI(t *testing.T) {
 	}
 }
 
+// TestPaymentAPI_IdempotencyKey: the same payment POSTed twice with one
+// Idempotency-Key (a client retrying after a timeout) is recorded once and
+// answered with the first payment; the key on a different payment is a 422
+// naming it; without a key each POST is a payment.
+func TestPaymentAPI_IdempotencyKey(t *testing.T) {
+	app := newAccountsApp(t, web.Config{Dev: true})
+	fin := app.token(t, financeEmail)
+	status, body := app.do("POST", "/api/v1/subscriptions", `{"organisation":"990004","academic_year":"2021/22","po_number":"PO-9"}`,
+		"Authorization", app.token(t, otherManagerEmail))
+	if status != http.StatusCreated {
+		t.Fatalf("buy: %d %s", status, body)
+	}
+	number := regexp.MustCompile(`TS-\d{6}`).FindString(body)
+	pay := func(body string, headers ...string) (int, map[string]any) {
+		t.Helper()
+		status, b := app.do("POST", "/api/v1/invoices/"+number+"/payments", body, append([]string{"Authorization", fin}, headers...)...)
+		var m map[string]any
+		_ = json.Unmarshal([]byte(b), &m)
+		return status, m
+	}
+	const first = `{"method":"bacs","amount_pence":10000,"reference":"BASILDON 1"}`
+	s1, m1 := pay(first, "Idempotency-Key", "pay-1")
+	s2, m2 := pay(first, "Idempotency-Key", "pay-1")
+	if s1 != http.StatusCreated || s2 != http.StatusCreated || m1["payment_id"] != m2["payment_id"] || m2["replayed"] != true {
+		t.Errorf("retry: %d %v then %d %v; want 201 twice with one payment_id, the second replayed", s1, m1, s2, m2)
+	}
+	if s, m := pay(`{"method":"bacs","amount_pence":5000}`, "Idempotency-Key", "pay-1"); s != http.StatusUnprocessableEntity ||
+		!strings.Contains(fmt.Sprint(m), "Idempotency-Key") {
+		t.Errorf("key reused on another payment: %d %v, want 422 naming Idempotency-Key", s, m)
+	}
+	if s, m := pay(first); s != http.StatusCreated || m["payment_id"] == m1["payment_id"] {
+		t.Errorf("the same payment without a key: %d %v, want a second payment", s, m)
+	}
+	_, b := app.do("GET", "/api/v1/invoices/"+number, "", "Authorization", fin)
+	if !strings.Contains(b, `"paid_pence":20000`) {
+		t.Errorf("after two payments of £100.00 (one retried): %s", b)
+	}
+}
+
 // TestStripeWebhook_HTTP: the webhook endpoint checks Stripe's signature and
 // answers 400 to a forged one, changing nothing.
 func TestStripeWebhook_HTTP(t *testing.T) {

@@ -400,6 +400,18 @@ func (s *Server) handleAttendanceAPI(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"marked": len(marks)})
 }
 
+// idempotency returns the request's Idempotency-Key ("" when none) and a
+// hash of what it asks (path and body), so that a retry with the same key
+// is told from a different request that reuses it.
+func idempotency(c *fiber.Ctx) (key, hash string) {
+	key = strings.TrimSpace(c.Get("Idempotency-Key"))
+	if key == "" {
+		return "", ""
+	}
+	sum := sha256.Sum256(append([]byte(c.Path()+"\n"), c.Body()...))
+	return key, hex.EncodeToString(sum[:])
+}
+
 // handleBookingCreateAPI answers POST /api/v1/sessions/{id}/bookings: 201
 // with the booking, 409 when full and not waitlisting. An Idempotency-Key
 // header makes a retried POST return the first booking.
@@ -435,12 +447,8 @@ func (s *Server) handleBookingCreateAPI(c *fiber.Ctx) error {
 	for _, d := range j.Delegates {
 		req.Delegates = append(req.Delegates, booking.DelegateInput{Name: d.Name, Email: d.Email})
 	}
-	if key := strings.TrimSpace(c.Get("Idempotency-Key")); key != "" {
-		if len(key) > 200 {
-			return traded.FieldErrorf("Idempotency-Key", "An Idempotency-Key has at most 200 characters.")
-		}
-		sum := sha256.Sum256(append([]byte(c.Path()+"\n"), c.Body()...))
-		req.IdempotencyKey, req.RequestHash = key, hex.EncodeToString(sum[:])
+	if req.IdempotencyKey, req.RequestHash = idempotency(c); len(req.IdempotencyKey) > 200 {
+		return traded.FieldErrorf("Idempotency-Key", "An Idempotency-Key has at most 200 characters.")
 	}
 	b, err := s.booking.CreateBooking(c.UserContext(), u, c.IP(), req)
 	if err != nil {
