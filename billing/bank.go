@@ -253,6 +253,11 @@ func (s *Service) matchBankLine(ctx context.Context, tx *store.Tx, desc string, 
 		switch {
 		case inv.FullyCredited():
 			return review(inv, "%s has been credited in full, line pays %s", inv.Number, amount), nil
+		case inv.Settlement == "journal" && (batch == 0 || posted):
+			// A maintained school's invoice is settled by the journal
+			// recharge; money from the bank for it is an exception a
+			// person decides (a refund, or a payment recorded by hand).
+			return review(inv, "%s is settled by internal journal, line pays %s", inv.Number, amount), nil
 		case batch != 0 && !posted:
 			return review(inv, "%s is in journal batch %d awaiting posting, line pays %s", inv.Number, batch, amount), nil
 		case inv.Balance() <= 0:

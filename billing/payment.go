@@ -142,6 +142,9 @@ func (s *Service) recordPayment(ctx context.Context, tx *store.Tx, actor store.A
 	if inv.FullyCredited() {
 		return nil, traded.Errorf(traded.ECONFLICT, "Invoice %s has been credited in full: nothing is owed.", inv.Number)
 	}
+	if in.Method == MethodJournal && inv.Settlement != "journal" {
+		return nil, traded.FieldErrorf("method", "Invoice %s is paid by BACS or card: an internal journal settles only maintained schools' invoices.", inv.Number)
+	}
 	received := in.ReceivedOn
 	if received == "" {
 		received = tx.Now.In(traded.London).Format(store.DateFormat)

@@ -618,13 +618,14 @@ func TestService_AgedDebt(t *testing.T) {
 }
 
 func TestReport_PaymentsByMonth(t *testing.T) {
-	r := newRecon(t, academy(500001, "Oak Academy"))
+	r := newRecon(t, academy(500001, "Oak Academy"), maintained(500002, "Elm Primary"))
 	r.on("2026-09-01")
 	number := r.invoice(500001, pounds("1000"))
+	elm := r.invoice(500002, pounds("100"))
 	r.on("2026-11-20")
 	r.pay(number, billing.MethodBACS, pounds("100"), "2026-09-10")
 	r.pay(number, billing.MethodBACS, pounds("50"), "2026-09-20")
-	r.pay(number, billing.MethodJournal, pounds("30"), "2026-11-02")
+	r.pay(elm, billing.MethodJournal, pounds("30"), "2026-11-02")
 	if err := r.db.Write(r.ctx, func(tx *store.Tx) error {
 		_, err := tx.ExecContext(r.ctx, `INSERT INTO payments (invoice_id, method, amount_pence, received_on, reference, stripe_checkout_id,
 			recorded_at, recorded_by) VALUES ((SELECT id FROM invoices WHERE number = ?), 'card', 2000, '2026-11-15', 'card', 'cs_test_1',
@@ -917,4 +918,32 @@ func TestInvoiceStatus_PartCreditIsNotPartPaid(t *testing.T) {
 	}
 	r.wantState(n, pounds("50"), billing.StatusPartPaid)
 	wantListed(billing.StatusPartPaid, 1)
+}
+
+// TestSettlement_JournalOnlyForMaintained: an internal journal cannot pay an
+// academy's invoice (422 naming the method), and a bank line quoting a
+// maintained school's invoice for exactly its balance is left for a person,
+// not settled by BACS, since the journal recharge settles it.
+func TestSettlement_JournalOnlyForMaintained(t *testing.T) {
+	r := newRecon(t, academy(500101, "Oak Academy"), maintained(500102, "Stour Valley Primary"))
+	r.on("2026-11-02")
+	oak, stour := r.invoice(500101, pounds("120")), r.invoice(500102, pounds("315"))
+	_, err := r.svc.RecordPayment(r.ctx, r.actor, oak, billing.PaymentInput{Method: billing.MethodJournal, Amount: pounds("120")})
+	wantCode(t, err, traded.EINVALID)
+	if traded.ErrorField(err) != "method" {
+		t.Errorf("journal on an academy: got %v, want a method error", err)
+	}
+	r.wantState(oak, pounds("120"), billing.StatusIssued)
+
+	imp, err := r.svc.ImportBankStatement(r.ctx, r.actor, "s.csv", strings.NewReader(
+		"Date,Description,Amount\n02/11/2026,STOUR VALLEY PS "+stour+",315.00\n02/11/2026,OAK ACADEMY "+oak+",120.00\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLines(t, imp.Lines, []wantLine{
+		{2, billing.OutcomeReview, stour, "settled by internal journal"},
+		{3, billing.OutcomeMatched, oak, ""},
+	})
+	r.wantState(stour, pounds("315"), billing.StatusIssued)
+	r.wantState(oak, 0, billing.StatusPaid)
 }
