@@ -89,7 +89,12 @@ func (s *Service) ExportPaymentsCSV(ctx context.Context, w io.Writer) error {
 	return flush(cw, "payments")
 }
 
+// newExportWriter starts an export for people to open: with the UTF-8 byte
+// order mark, without which Excel reads the file as Windows-1252 ("Â£",
+// broken apostrophes and Welsh letters). The journal CSV, a file the
+// finance system imports, has none.
 func newExportWriter(w io.Writer) *csv.Writer {
+	_, _ = io.WriteString(w, "\ufeff")
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true
 	return cw

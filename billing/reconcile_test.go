@@ -747,6 +747,11 @@ func TestService_Statement(t *testing.T) {
 
 func parseCSV(t *testing.T, b []byte) [][]string {
 	t.Helper()
+	// Excel reads a CSV as UTF-8 only when it starts with the byte order mark.
+	b, ok := bytes.CutPrefix(b, []byte("\xef\xbb\xbf"))
+	if !ok {
+		t.Errorf("the export does not start with a UTF-8 byte order mark: %q", b[:min(len(b), 20)])
+	}
 	if bytes.Count(b, []byte("\n")) != bytes.Count(b, []byte("\r\n")) {
 		t.Errorf("line endings are not all CRLF: %q", b)
 	}
