@@ -711,6 +711,38 @@ func (s *Service) ConfirmBankLine(ctx context.Context, actor store.Actor, lineID
 	})
 }
 
+// DismissBankLine marks a line waiting for review as not ours (money paid
+// in that is for another council service, or sent in error): it leaves
+// review, pays nothing and keeps the reason. It returns ENOTFOUND for an
+// unknown line, EINVALID without a reason, and ECONFLICT for a line that is
+// not waiting for review.
+func (s *Service) DismissBankLine(ctx context.Context, actor store.Actor, lineID int64, reason string) error {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return traded.FieldErrorf("reason", "Say why this line is not ours, for example \"school meals income\".")
+	}
+	if utf8.RuneCountInString(reason) > 200 {
+		return traded.FieldErrorf("reason", "A reason has at most 200 characters.")
+	}
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		var status string
+		err := tx.QueryRowContext(ctx, `SELECT status FROM bank_lines WHERE id = ?`, lineID).Scan(&status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return traded.Errorf(traded.ENOTFOUND, "There is no bank statement line %d.", lineID)
+		} else if err != nil {
+			return fmt.Errorf("dismiss bank line %d: %w", lineID, err)
+		}
+		if status != BankLineReview {
+			return traded.Errorf(traded.ECONFLICT, "That bank line is not waiting for review.")
+		}
+		note := fmt.Sprintf("not ours: %s (%s)", reason, actor.Label())
+		if _, err := tx.ExecContext(ctx, `UPDATE bank_lines SET status = 'ignored', invoice_id = NULL, note = ? WHERE id = ?`, note, lineID); err != nil {
+			return fmt.Errorf("dismiss bank line %d: %w", lineID, err)
+		}
+		return tx.Audit(ctx, actor, "bank.dismiss", "bank_line", strconv.FormatInt(lineID, 10), note)
+	})
+}
+
 // FindBankLines returns stored statement lines with the status (matched,
 // review or ignored; "" for all), newest first. It returns EINVALID for an
 // unknown status.

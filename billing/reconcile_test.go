@@ -952,3 +952,40 @@ func TestSettlement_JournalOnlyForMaintained(t *testing.T) {
 	r.wantState(stour, pounds("315"), billing.StatusIssued)
 	r.wantState(oak, 0, billing.StatusPaid)
 }
+
+// TestBankLine_NotOurs: a line waiting for review can be marked not ours
+// with a reason; it then pays nothing, leaves review and cannot be
+// confirmed or dismissed again; a matched line cannot be dismissed.
+func TestBankLine_NotOurs(t *testing.T) {
+	r := newRecon(t, academy(500201, "Oak Academy"))
+	r.on("2026-11-02")
+	oak := r.invoice(500201, pounds("120"))
+	imp, err := r.svc.ImportBankStatement(r.ctx, r.actor, "s.csv", strings.NewReader(
+		"Date,Description,Amount\n02/11/2026,ESSEX SCHOOL MEALS REF 4471,64.20\n02/11/2026,OAK ACADEMY "+oak+",120.00\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLines(t, imp.Lines, []wantLine{{2, billing.OutcomeReview, "", ""}, {3, billing.OutcomeMatched, oak, ""}})
+	meals, matched := imp.Lines[0].BankLineID, imp.Lines[1].BankLineID
+	err = r.svc.DismissBankLine(r.ctx, r.actor, meals, "  ")
+	wantCode(t, err, traded.EINVALID)
+	if err := r.svc.DismissBankLine(r.ctx, r.actor, meals, "School meals income, not traded services"); err != nil {
+		t.Fatal(err)
+	}
+	review, err := r.svc.FindBankLines(r.ctx, billing.BankLineReview)
+	if err != nil || len(review) != 0 {
+		t.Errorf("lines in review after dismissing: %d (%v), want 0", len(review), err)
+	}
+	ignored, _ := r.svc.FindBankLines(r.ctx, billing.BankLineIgnored)
+	if len(ignored) != 1 || !strings.Contains(ignored[0].Note, "not ours: School meals income") {
+		t.Errorf("ignored lines: %+v", ignored)
+	}
+	wantCode(t, r.svc.DismissBankLine(r.ctx, r.actor, meals, "again"), traded.ECONFLICT)
+	wantCode(t, r.svc.ConfirmBankLine(r.ctx, r.actor, meals, oak), traded.ECONFLICT)
+	wantCode(t, r.svc.DismissBankLine(r.ctx, r.actor, matched, "mistake"), traded.ECONFLICT)
+	wantCode(t, r.svc.DismissBankLine(r.ctx, r.actor, 9999, "mistake"), traded.ENOTFOUND)
+	r.wantState(oak, 0, billing.StatusPaid)
+	if n := r.count(`SELECT count(*) FROM payments`); n != 1 {
+		t.Errorf("payments: got %d, want 1", n)
+	}
+}

@@ -138,6 +138,8 @@ var authzMatrix = []authzRoute{
 	{method: "POST", path: "/finance/bank", want: "401 403 403 422 422 403"},
 	{method: "POST", path: "/finance/bank/lines/:id/confirm", want: "401 403 403 404 404 403 403",
 		form: url.Values{"invoice": {"TS-000001"}}},
+	{method: "POST", path: "/finance/bank/lines/:id/dismiss", want: "401 403 403 404 404 403 403",
+		form: url.Values{"reason": {"School meals income"}}},
 	// Finance batches both 990001 invoices; the admin then finds nothing left.
 	{method: "GET", path: "/finance/journal", want: "303 403 403 200 200 403"},
 	{method: "POST", path: "/finance/journal", want: "401 403 403 303 409 403"},

@@ -20,6 +20,7 @@ func (s *Server) financeRoutes(app *fiber.App) {
 	app.Get("/finance/bank", s.require(finance), s.handleBankPage)
 	app.Post("/finance/bank", s.require(finance), s.handleBankImport)
 	app.Post("/finance/bank/lines/:id/confirm", s.require(finance), s.handleBankConfirm)
+	app.Post("/finance/bank/lines/:id/dismiss", s.require(finance), s.handleBankDismiss)
 	app.Get("/finance/journal", s.require(finance), s.handleJournalPage)
 	app.Post("/finance/journal", s.require(finance), s.handleJournalCreate)
 	app.Get("/finance/journal/:id/csv", s.require(finance), s.handleJournalCSV)
@@ -260,6 +261,26 @@ func (s *Server) handleBankConfirm(c *fiber.Ctx) error {
 		return s.renderForm(c, "bank", p.Page, p, err)
 	}
 	s.setFlash(c, "The payment has been recorded against the invoice.")
+	return c.Redirect("/finance/bank", fiber.StatusSeeOther)
+}
+
+// handleBankDismiss marks a review line "not ours", with a reason.
+func (s *Server) handleBankDismiss(c *fiber.Ctx) error {
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil {
+		return traded.Errorf(traded.ENOTFOUND, "There is no such bank line.")
+	}
+	if err := s.billing.DismissBankLine(c.UserContext(), currentUser(c).Actor(c.IP()), id, c.FormValue("reason")); err != nil {
+		if traded.ErrorCode(err) == traded.EINTERNAL {
+			return err
+		}
+		p, perr := s.bankPage(c)
+		if perr != nil {
+			return perr
+		}
+		return s.renderForm(c, "bank", p.Page, p, err)
+	}
+	s.setFlash(c, "The line is marked not ours: it no longer waits for review.")
 	return c.Redirect("/finance/bank", fiber.StatusSeeOther)
 }
 
