@@ -12,6 +12,7 @@ import (
 	"traded/billing"
 	"traded/booking"
 	"traded/pricing"
+	"traded/store"
 )
 
 func (s *Server) financeRoutes(app *fiber.App) {
@@ -246,31 +247,27 @@ func (s *Server) handleBankImportAPI(c *fiber.Ctx) error {
 }
 
 func (s *Server) handleBankConfirm(c *fiber.Ctx) error {
-	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
-	if err != nil {
-		return traded.Errorf(traded.ENOTFOUND, "There is no such bank line.")
-	}
-	if err := s.billing.ConfirmBankLine(c.UserContext(), currentUser(c).Actor(c.IP()), id, strings.TrimSpace(c.FormValue("invoice"))); err != nil {
-		if traded.ErrorCode(err) == traded.EINTERNAL {
-			return err
-		}
-		p, perr := s.bankPage(c)
-		if perr != nil {
-			return perr
-		}
-		return s.renderForm(c, "bank", p.Page, p, err)
-	}
-	s.setFlash(c, "The payment has been recorded against the invoice.")
-	return c.Redirect("/finance/bank", fiber.StatusSeeOther)
+	return s.bankLineAction(c, "The payment has been recorded against the invoice.", func(actor store.Actor, id int64) error {
+		return s.billing.ConfirmBankLine(c.UserContext(), actor, id, strings.TrimSpace(c.FormValue("invoice")))
+	})
 }
 
 // handleBankDismiss marks a review line "not ours", with a reason.
 func (s *Server) handleBankDismiss(c *fiber.Ctx) error {
+	return s.bankLineAction(c, "The line is marked not ours: it no longer waits for review.", func(actor store.Actor, id int64) error {
+		return s.billing.DismissBankLine(c.UserContext(), actor, id, c.FormValue("reason"))
+	})
+}
+
+// bankLineAction runs act on the bank line in the address: on success it
+// flashes done and goes back to the bank page; a rule broken shows the bank
+// page again with the error.
+func (s *Server) bankLineAction(c *fiber.Ctx, done string, act func(actor store.Actor, id int64) error) error {
 	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
 	if err != nil {
 		return traded.Errorf(traded.ENOTFOUND, "There is no such bank line.")
 	}
-	if err := s.billing.DismissBankLine(c.UserContext(), currentUser(c).Actor(c.IP()), id, c.FormValue("reason")); err != nil {
+	if err := act(currentUser(c).Actor(c.IP()), id); err != nil {
 		if traded.ErrorCode(err) == traded.EINTERNAL {
 			return err
 		}
@@ -280,7 +277,7 @@ func (s *Server) handleBankDismiss(c *fiber.Ctx) error {
 		}
 		return s.renderForm(c, "bank", p.Page, p, err)
 	}
-	s.setFlash(c, "The line is marked not ours: it no longer waits for review.")
+	s.setFlash(c, done)
 	return c.Redirect("/finance/bank", fiber.StatusSeeOther)
 }
 
