@@ -295,11 +295,10 @@ func (s *Service) matchBankLine(ctx context.Context, tx *store.Tx, desc string, 
 // openInvoicesOwing returns up to two issued invoices whose balance is
 // exactly amount, leaving out those settled by journal batch.
 func openInvoicesOwing(ctx context.Context, q queryer, amount pricing.Money) ([]*Invoice, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, number FROM (SELECT i.id, i.number, i.seq, i.total_pence,
-			COALESCE((SELECT SUM(amount_pence) FROM payments p WHERE p.invoice_id = i.id), 0) AS pd,
-			COALESCE((SELECT SUM(total_pence) FROM credit_notes c WHERE c.invoice_id = i.id), 0) AS cr
+	rows, err := q.QueryContext(ctx, `SELECT id, number FROM (SELECT i.id, i.number, i.seq, i.total_pence, i.settlement,
+			`+owingSQL+` AS owing, `+creditedSQL+` AS cr
 		FROM invoices i WHERE i.status = 'issued' AND i.id NOT IN (SELECT invoice_id FROM journal_batch_invoices))
-		WHERE cr < total_pence AND total_pence - pd - cr = ? ORDER BY seq LIMIT 2`, int64(amount))
+		WHERE cr < total_pence AND owing = ? ORDER BY seq LIMIT 2`, int64(amount))
 	if err != nil {
 		return nil, fmt.Errorf("open invoices: %w", err)
 	}

@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"errors"
 )
 
 // CheckoutRequest is one attempt to take a card payment for an invoice.
@@ -27,4 +28,29 @@ type Checkout struct {
 // off and everything else works.
 type CardPayments interface {
 	CreateCheckout(ctx context.Context, req CheckoutRequest) (*Checkout, error)
+}
+
+// CardRefundRequest is one refund of a card payment, back to the card.
+type CardRefundRequest struct {
+	CheckoutSessionID string // the Checkout Session that took the payment
+	Amount            int64  // pence
+	Reason            string
+	IdempotencyKey    string // one per refund, so a retried call refunds once
+}
+
+// CardRefund is what the card processor says of a refund.
+type CardRefund struct {
+	ID     string
+	Status string // pending, succeeded, failed, ...
+}
+
+// ErrCardRefused wraps a refund the card processor refused outright (an
+// error it will give again): the refund failed and its credit comes back.
+// Any other error leaves the outcome unknown, and the refund is tried again
+// with the same idempotency key.
+var ErrCardRefused = errors.New("the card processor refused the refund")
+
+// CardRefunds is the card processor's refunds, where it offers them.
+type CardRefunds interface {
+	RefundCard(ctx context.Context, req CardRefundRequest) (*CardRefund, error)
 }

@@ -76,17 +76,16 @@ type Invoice struct {
 	Net             pricing.Money
 	VAT             pricing.Money
 	Total           pricing.Money
-	Paid            pricing.Money
-	Credited        pricing.Money
+	Paid            pricing.Money // payments allocated to it
+	CreditAllocated pricing.Money // credit notes' credit allocated to it (its own or others')
+	Credited        pricing.Money // credit notes issued against it
 	CreatedAt       time.Time
 	Lines           []*Line
 }
 
-// Balance is what is still owed: negative when overpaid.
-func (inv *Invoice) Balance() pricing.Money { return inv.Total - inv.Paid - inv.Credited }
-
-// Overpaid reports whether more has been paid and credited than was owed.
-func (inv *Invoice) Overpaid() bool { return inv.Stored == StatusIssued && inv.Balance() < 0 }
+// Balance is what is still owed: the total less what has been allocated to
+// it. It is never negative: what pays beyond it stays on the account.
+func (inv *Invoice) Balance() pricing.Money { return inv.Total - inv.Paid - inv.CreditAllocated }
 
 // FullyCredited reports whether credit notes have taken back the whole of a
 // non-zero invoice.
@@ -273,22 +272,21 @@ func (s *Service) CreateInvoice(ctx context.Context, actor store.Actor, in Invoi
 const invoiceColumns = `i.id, COALESCE(i.number, ''), i.organisation_id, i.status, i.source, i.academic_year, i.po_number, i.settlement,
 	i.customer_urn, i.customer_name, i.customer_address, i.customer_tier, i.cost_centre, i.supplier_name, i.supplier_address,
 	i.supplier_vat, i.issue_date, i.tax_point, i.due_date, i.net_pence, i.vat_pence, i.total_pence,
-	COALESCE((SELECT SUM(amount_pence) FROM payments p WHERE p.invoice_id = i.id), 0),
-	COALESCE((SELECT SUM(total_pence) FROM credit_notes c WHERE c.invoice_id = i.id), 0), i.created_at`
+	` + paidSQL + `, ` + creditAllocatedSQL + `, ` + creditedSQL + `, i.created_at`
 
 func scanInvoice(row interface{ Scan(...any) error }) (*Invoice, error) {
 	var inv Invoice
 	var custAddr, supAddr, tier, created string
-	var net, vat, total, paid, credited int64
+	var net, vat, total, paid, creditAllocated, credited int64
 	if err := row.Scan(&inv.ID, &inv.Number, &inv.OrganisationID, &inv.Stored, &inv.Source, &inv.AcademicYear, &inv.PONumber,
 		&inv.Settlement, &inv.CustomerURN, &inv.CustomerName, &custAddr, &tier, &inv.CostCentre, &inv.SupplierName, &supAddr,
-		&inv.SupplierVAT, &inv.IssueDate, &inv.TaxPoint, &inv.DueDate, &net, &vat, &total, &paid, &credited, &created); err != nil {
+		&inv.SupplierVAT, &inv.IssueDate, &inv.TaxPoint, &inv.DueDate, &net, &vat, &total, &paid, &creditAllocated, &credited, &created); err != nil {
 		return nil, err
 	}
 	inv.CustomerAddress, inv.SupplierAddress = splitLines(custAddr), splitLines(supAddr)
 	inv.CustomerTier = pricing.Tier(tier)
 	inv.Net, inv.VAT, inv.Total = pricing.Money(net), pricing.Money(vat), pricing.Money(total)
-	inv.Paid, inv.Credited = pricing.Money(paid), pricing.Money(credited)
+	inv.Paid, inv.CreditAllocated, inv.Credited = pricing.Money(paid), pricing.Money(creditAllocated), pricing.Money(credited)
 	inv.CreatedAt = store.MustTime(created)
 	return &inv, nil
 }
@@ -374,7 +372,7 @@ func (s *Service) Today() string { return s.db.Now().In(traded.London).Format(st
 const statusSQL = `CASE
 	WHEN i.status = 'draft' THEN 'draft'
 	WHEN i.total_pence > 0 AND cr >= i.total_pence THEN 'credited'
-	WHEN i.total_pence - pd - cr <= 0 THEN 'paid'
+	WHEN i.total_pence - pd - ca <= 0 THEN 'paid'
 	WHEN i.due_date < ? THEN 'overdue'
 	WHEN pd > 0 THEN 'part_paid'
 	ELSE 'issued' END`
@@ -395,8 +393,7 @@ func (s *Service) FindInvoices(ctx context.Context, f InvoiceFilter) ([]*Invoice
 		args = append(args, like, like, like, q, like)
 	}
 	statusArgs := []any{s.Today()}
-	inner := `SELECT i.*, COALESCE((SELECT SUM(amount_pence) FROM payments p WHERE p.invoice_id = i.id), 0) AS pd,
-		COALESCE((SELECT SUM(total_pence) FROM credit_notes c WHERE c.invoice_id = i.id), 0) AS cr
+	inner := `SELECT i.*, ` + paidSQL + ` AS pd, ` + creditAllocatedSQL + ` AS ca, ` + creditedSQL + ` AS cr
 		FROM invoices i WHERE ` + strings.Join(where, " AND ")
 	outer := `FROM (` + inner + `) i`
 	cond := "1 = 1"

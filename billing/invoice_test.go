@@ -262,8 +262,8 @@ func TestService_PaymentsAndCredits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Overpaid || res.Balance != -1000 {
-		t.Errorf("overpayment: overpaid %t balance %s, want flagged at -£10.00", res.Overpaid, res.Balance)
+	if !res.Overpaid || res.Balance != 0 || res.OnAccount != 1000 {
+		t.Errorf("overpayment: overpaid %t balance %s on account %s, want flagged with £10.00 on account", res.Overpaid, res.Balance, res.OnAccount)
 	}
 	if s, _ := status(); s != billing.StatusPaid {
 		t.Errorf("after paying in full: %s, want paid", s)

@@ -51,13 +51,11 @@ type JournalItem struct {
 func (s *Service) CreateJournalBatch(ctx context.Context, actor store.Actor) (*JournalBatch, error) {
 	var id int64
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, cc, total_pence - pd - cr FROM (SELECT i.id, i.seq, i.total_pence,
-				COALESCE(NULLIF(o.cost_centre, ''), i.cost_centre) AS cc,
-				COALESCE((SELECT SUM(amount_pence) FROM payments p WHERE p.invoice_id = i.id), 0) AS pd,
-				COALESCE((SELECT SUM(total_pence) FROM credit_notes c WHERE c.invoice_id = i.id), 0) AS cr
+		rows, err := tx.QueryContext(ctx, `SELECT id, cc, owing FROM (SELECT i.id, i.seq, i.total_pence,
+				COALESCE(NULLIF(o.cost_centre, ''), i.cost_centre) AS cc, `+owingSQL+` AS owing, `+creditedSQL+` AS cr
 			FROM invoices i JOIN organisations o ON o.id = i.organisation_id
 			WHERE i.status = 'issued' AND i.settlement = 'journal' AND i.id NOT IN (SELECT invoice_id FROM journal_batch_invoices))
-			WHERE cr < total_pence AND total_pence - pd - cr > 0 ORDER BY seq`)
+			WHERE cr < total_pence AND owing > 0 ORDER BY seq`)
 		if err != nil {
 			return fmt.Errorf("create journal batch: %w", err)
 		}
@@ -278,9 +276,9 @@ func (s *Service) PostJournalBatch(ctx context.Context, actor store.Actor, batch
 // the same insert, since a payment cannot change once recorded. Unlike a
 // payment typed by hand, it is recorded even against an invoice credited
 // since the batch was made: the journal has moved the money, so the ledger
-// must show it (as an overpayment to refund).
+// must show it (as credit on the account, to refund or allocate).
 func insertJournalPayment(ctx context.Context, tx *store.Tx, actor store.Actor, number string, amount pricing.Money, receivedOn string, batchID int64) error {
-	inv, err := findInvoice(ctx, tx, `i.number = ?`, number)
+	inv, err := findInvoiceHeader(ctx, tx, `i.number = ?`, number)
 	if err != nil {
 		return err
 	}
@@ -290,16 +288,11 @@ func insertJournalPayment(ctx context.Context, tx *store.Tx, actor store.Actor, 
 	if amount <= 0 {
 		return traded.Errorf(traded.EINVALID, "Invoice %s: a journal must be more than £0.00.", number)
 	}
-	reference := fmt.Sprintf("Journal batch %d", batchID)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO payments (invoice_id, method, amount_pence, received_on, reference, journal_batch_id,
-		recorded_at, recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		inv.ID, MethodJournal, int64(amount), receivedOn, reference, batchID, store.FormatTime(tx.Now), actor.Label()); err != nil {
+	in := PaymentInput{Method: MethodJournal, Amount: amount, ReceivedOn: receivedOn, Reference: fmt.Sprintf("Journal batch %d", batchID)}
+	c, err := insertPayment(ctx, tx, actor, inv.OrganisationID, inv.ID, in, "", 0, batchID)
+	if err != nil {
 		return fmt.Errorf("record journal payment %s: %w", number, err)
 	}
-	balance := inv.Balance() - amount
-	detail := fmt.Sprintf("%s %s received %s ref %q; balance %s", MethodJournal, amount, receivedOn, reference, balance)
-	if balance < 0 {
-		detail += " (OVERPAID)"
-	}
-	return tx.Audit(ctx, actor, "payment.record", "invoice", inv.Number, detail)
+	_, err = settleFrom(ctx, tx, actor, c, inv, in)
+	return err
 }

@@ -3,7 +3,6 @@ package billing
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -49,42 +48,25 @@ type PaymentInput struct {
 // PaymentResult says what recording a payment did.
 type PaymentResult struct {
 	PaymentID int64
-	Balance   pricing.Money
-	// Overpaid is set when the payment takes the invoice past what it owed:
-	// the payment is recorded and finance must refund or reallocate it.
-	Overpaid bool
+	Balance   pricing.Money // what the invoice still owes
+	// OnAccount is what the payment paid beyond what the invoice owed: it
+	// is credit on the organisation's account, for finance to allocate to
+	// another invoice or refund. Overpaid says it is more than nothing.
+	OnAccount pricing.Money
+	Overpaid  bool
 	// Replayed is set when an Idempotency-Key matched an earlier payment:
 	// nothing new was recorded and PaymentID is that payment.
 	Replayed bool
 }
 
 // RecordPayment records a BACS or journal payment against an issued invoice
-// (partial payments allowed; an overpayment is recorded and flagged). It
-// returns ENOTFOUND for an unknown invoice, EINVALID for a bad method, amount
-// or date, and ECONFLICT for a draft or a fully credited invoice.
+// (partial payments allowed; what pays beyond the balance is recorded as
+// credit on the account and flagged). It returns ENOTFOUND for an unknown
+// invoice, EINVALID for a bad method, amount or date, and ECONFLICT for a
+// draft or a fully credited invoice.
 func (s *Service) RecordPayment(ctx context.Context, actor store.Actor, number string, in PaymentInput) (*PaymentResult, error) {
-	if in.Method != MethodBACS && in.Method != MethodJournal {
-		return nil, traded.FieldErrorf("method", "Choose how it was paid: bacs or journal.")
-	}
-	if in.Amount <= 0 {
-		return nil, traded.FieldErrorf("amount", "Enter an amount more than £0.00.")
-	}
-	if in.Amount > pricing.MaxAmount {
-		return nil, traded.FieldErrorf("amount", "Enter an amount of at most %s.", pricing.MaxAmount)
-	}
-	if in.ReceivedOn != "" {
-		if _, err := time.Parse(store.DateFormat, in.ReceivedOn); err != nil {
-			return nil, traded.FieldErrorf("received_on", "Enter the date received as YYYY-MM-DD.")
-		}
-		if in.ReceivedOn > s.Today() {
-			return nil, traded.FieldErrorf("received_on", "The date received cannot be in the future.")
-		}
-	}
-	if len(in.Reference) > 200 {
-		return nil, traded.FieldErrorf("reference", "A reference has at most 200 characters.")
-	}
-	if len(in.IdempotencyKey) > 200 {
-		return nil, traded.FieldErrorf("Idempotency-Key", "An Idempotency-Key has at most 200 characters.")
+	if err := checkPaymentInput(in, s.Today()); err != nil {
+		return nil, err
 	}
 	var res *PaymentResult
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
@@ -105,34 +87,39 @@ func (s *Service) RecordPayment(ctx context.Context, actor store.Actor, number s
 // Idempotency-Key recorded, with its invoice's balance now; nil when the
 // key is new, EINVALID when it was used for a different request.
 func replayPayment(ctx context.Context, tx *store.Tx, actor store.Actor, in PaymentInput) (*PaymentResult, error) {
-	var id, invoiceID int64
-	var hash string
-	err := tx.QueryRowContext(ctx, `SELECT id, invoice_id, request_hash FROM payments WHERE recorded_by = ? AND idempotency_key = ?`,
-		actor.Label(), in.IdempotencyKey).Scan(&id, &invoiceID, &hash)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	} else if err != nil {
+	id, err := replayedPayment(ctx, tx, actor, in)
+	if err != nil || id == 0 {
+		return nil, err
+	}
+	var invoiceID sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT invoice_id FROM payments WHERE id = ?`, id).Scan(&invoiceID); err != nil {
 		return nil, fmt.Errorf("payment idempotency: %w", err)
 	}
-	if hash != in.RequestHash {
-		return nil, traded.FieldErrorf("Idempotency-Key", "This Idempotency-Key was used for a different payment: use a new key.")
-	}
-	inv, err := findInvoiceHeader(ctx, tx, `i.id = ?`, invoiceID)
+	c, err := findCredit(ctx, tx, CreditRef{PaymentID: id})
 	if err != nil {
 		return nil, err
 	}
-	return &PaymentResult{PaymentID: id, Balance: inv.Balance(), Overpaid: inv.Balance() < 0, Replayed: true}, nil
+	res := &PaymentResult{PaymentID: id, OnAccount: c.left(), Overpaid: c.left() > 0, Replayed: true}
+	if invoiceID.Valid {
+		inv, err := findInvoiceHeader(ctx, tx, `i.id = ?`, invoiceID.Int64)
+		if err != nil {
+			return nil, err
+		}
+		res.Balance = inv.Balance()
+	}
+	return res, nil
 }
 
-// recordPayment is RecordPayment inside tx. checkoutID (card) and bankLine
-// (a statement line) make the payment unique to its source.
+// recordPayment is RecordPayment inside tx: the payment is allocated to the
+// invoice up to what it owes. checkoutID (card) and bankLine (a statement
+// line) make the payment unique to its source.
 func (s *Service) recordPayment(ctx context.Context, tx *store.Tx, actor store.Actor, number string, in PaymentInput, checkoutID string, bankLine int64) (*PaymentResult, error) {
 	// Every path (finance, bank lines, Stripe) is bounded, so sums of
 	// payments can never overflow.
 	if in.Amount <= 0 || in.Amount > pricing.MaxAmount {
 		return nil, traded.FieldErrorf("amount", "A payment must be between £0.01 and %s.", pricing.MaxAmount)
 	}
-	inv, err := findInvoice(ctx, tx, `i.number = ?`, strings.ToUpper(strings.TrimSpace(number)))
+	inv, err := findInvoiceHeader(ctx, tx, `i.number = ?`, strings.ToUpper(strings.TrimSpace(number)))
 	if err != nil {
 		return nil, err
 	}
@@ -145,49 +132,44 @@ func (s *Service) recordPayment(ctx context.Context, tx *store.Tx, actor store.A
 	if in.Method == MethodJournal && inv.Settlement != "journal" {
 		return nil, traded.FieldErrorf("method", "Invoice %s is paid by BACS or card: an internal journal settles only maintained schools' invoices.", inv.Number)
 	}
-	received := in.ReceivedOn
-	if received == "" {
-		received = tx.Now.In(traded.London).Format(store.DateFormat)
+	c, err := insertPayment(ctx, tx, actor, inv.OrganisationID, inv.ID, in, checkoutID, bankLine, 0)
+	if err != nil {
+		return nil, err
 	}
-	var checkout, line, key any
-	if in.IdempotencyKey != "" {
-		key = in.IdempotencyKey
+	return settleFrom(ctx, tx, actor, c, inv, in)
+}
+
+// settleFrom allocates a new payment to the invoice it was received
+// against, up to what the invoice owes, audits the payment and says what is
+// left on the account.
+func settleFrom(ctx context.Context, tx *store.Tx, actor store.Actor, c *credit, inv *Invoice, in PaymentInput) (*PaymentResult, error) {
+	if take := min(c.left(), max(inv.Balance(), 0)); take > 0 {
+		if err := allocate(ctx, tx, actor, c, inv, take); err != nil {
+			return nil, err
+		}
+		inv.Paid += take
 	}
-	if checkoutID != "" {
-		checkout = checkoutID
-	}
-	if bankLine != 0 {
-		line = bankLine
-	}
-	r, err := tx.ExecContext(ctx, `INSERT INTO payments (invoice_id, method, amount_pence, received_on, reference, stripe_checkout_id,
-		bank_line_id, recorded_at, recorded_by, idempotency_key, request_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		inv.ID, in.Method, int64(in.Amount), received, strings.TrimSpace(in.Reference), checkout, line, store.FormatTime(tx.Now), actor.Label(),
-		key, in.RequestHash)
-	if store.IsUniqueViolation(err) {
-		return nil, traded.Errorf(traded.ECONFLICT, "That payment has already been recorded.")
-	} else if err != nil {
-		return nil, fmt.Errorf("record payment: %w", err)
-	}
-	id, _ := r.LastInsertId()
-	balance := inv.Balance() - in.Amount
-	detail := fmt.Sprintf("%s %s received %s ref %q; balance %s", in.Method, in.Amount, received, in.Reference, balance)
-	if balance < 0 {
-		detail += " (OVERPAID)"
+	res := &PaymentResult{PaymentID: c.id, Balance: inv.Balance(), OnAccount: c.left(), Overpaid: c.left() > 0}
+	detail := fmt.Sprintf("%s %s received %s ref %q; balance %s", in.Method, in.Amount, in.ReceivedOn, in.Reference, res.Balance)
+	if res.Overpaid {
+		detail += fmt.Sprintf(" (OVERPAID: %s on account)", res.OnAccount)
 	}
 	if err := tx.Audit(ctx, actor, "payment.record", "invoice", inv.Number, detail); err != nil {
 		return nil, err
 	}
-	return &PaymentResult{PaymentID: id, Balance: balance, Overpaid: balance < 0}, nil
+	return res, nil
 }
 
 // FindPayments returns payments, newest first: of one invoice, or all.
 func (s *Service) FindPayments(ctx context.Context, invoiceID int64) ([]*Payment, error) {
 	where, args := "1 = 1", []any{}
 	if invoiceID != 0 {
-		where, args = "p.invoice_id = ?", append(args, invoiceID)
+		// a payment allocated to the invoice, or received against it
+		where, args = "(p.invoice_id = ? OR p.id IN (SELECT payment_id FROM allocations WHERE invoice_id = ?))", append(args, invoiceID, invoiceID)
 	}
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT p.id, i.number, i.customer_name, p.method, p.amount_pence, p.received_on,
-		p.reference, p.recorded_at, p.recorded_by FROM payments p JOIN invoices i ON i.id = p.invoice_id
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT p.id, COALESCE(i.number, ''), o.name, p.method, p.amount_pence, p.received_on,
+		p.reference, p.recorded_at, p.recorded_by FROM payments p JOIN organisations o ON o.id = p.organisation_id
+		LEFT JOIN invoices i ON i.id = p.invoice_id
 		WHERE `+where+` ORDER BY p.received_on DESC, p.id DESC`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("find payments: %w", err)
@@ -311,6 +293,14 @@ func (s *Service) createCreditNote(ctx context.Context, tx *store.Tx, actor stor
 		if _, err := tx.ExecContext(ctx, `INSERT INTO credit_note_lines (credit_note_id, invoice_line_id, description, net_pence, vat_pence)
 			VALUES (?, ?, ?, ?, ?)`, id, p.line.ID, p.line.Description, int64(p.net), int64(p.vat)); err != nil {
 			return nil, fmt.Errorf("create credit note line: %w", err)
+		}
+	}
+	// The credit note pays what is left of its own invoice; what it credits
+	// beyond that (the invoice was paid) is credit on the account.
+	if take := min(net+vat, max(inv.Balance(), 0)); take > 0 {
+		c := &credit{ref: CreditRef{CreditNote: cnNumber}, id: id, organisationID: inv.OrganisationID, amount: net + vat}
+		if err := allocate(ctx, tx, actor, c, inv, take); err != nil {
+			return nil, err
 		}
 	}
 	if err := tx.Audit(ctx, actor, "credit_note.issue", "invoice", inv.Number,

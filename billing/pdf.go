@@ -604,9 +604,11 @@ func RenderInvoicePDF(inv *Invoice, cfg Config, payURL string) ([]byte, error) {
 		{"Total VAT", inv.VAT.String()},
 		{"Total", inv.Total.String()},
 	}
-	if !draft && (inv.Paid > 0 || inv.Credited > 0) {
-		if inv.Credited > 0 {
-			rows = append(rows, [2]string{"Credited", "-" + inv.Credited.String()})
+	// Credited is the credit notes' credit set against this invoice, so the
+	// rows add up to the amount due; credit beyond it is on the account.
+	if !draft && (inv.Paid > 0 || inv.CreditAllocated > 0) {
+		if inv.CreditAllocated > 0 {
+			rows = append(rows, [2]string{"Credited", "-" + inv.CreditAllocated.String()})
 		}
 		if inv.Paid > 0 {
 			rows = append(rows, [2]string{"Paid to date", "-" + inv.Paid.String()})

@@ -217,7 +217,7 @@ func TestRenderInvoicePDF(t *testing.T) {
 		// Total £1,431.00, £100.00 credited and £331.00 paid: the box asks
 		// for the £1,000.00 left, and the totals show how it got there.
 		inv := testPDFInvoice()
-		inv.Paid, inv.Credited = 33100, 10000
+		inv.Paid, inv.Credited, inv.CreditAllocated = 33100, 10000, 10000
 		text := checkPDF(t, renderInvoice(t, inv, cfg, payURL))
 		if text.pages != "1" {
 			t.Errorf("got %s pages, want 1", text.pages)

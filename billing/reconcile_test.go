@@ -627,9 +627,9 @@ func TestReport_PaymentsByMonth(t *testing.T) {
 	r.pay(number, billing.MethodBACS, pounds("50"), "2026-09-20")
 	r.pay(elm, billing.MethodJournal, pounds("30"), "2026-11-02")
 	if err := r.db.Write(r.ctx, func(tx *store.Tx) error {
-		_, err := tx.ExecContext(r.ctx, `INSERT INTO payments (invoice_id, method, amount_pence, received_on, reference, stripe_checkout_id,
-			recorded_at, recorded_by) VALUES ((SELECT id FROM invoices WHERE number = ?), 'card', 2000, '2026-11-15', 'card', 'cs_test_1',
-			'2026-11-15T10:00:00Z', 'stripe')`, number)
+		_, err := tx.ExecContext(r.ctx, `INSERT INTO payments (organisation_id, invoice_id, method, amount_pence, received_on, reference, stripe_checkout_id,
+			recorded_at, recorded_by) SELECT organisation_id, id, 'card', 2000, '2026-11-15', 'card', 'cs_test_1',
+			'2026-11-15T10:00:00Z', 'stripe' FROM invoices WHERE number = ?`, number)
 		return err
 	}); err != nil {
 		t.Fatal(err)

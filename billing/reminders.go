@@ -61,8 +61,7 @@ func (s *Service) SendPaymentReminders(ctx context.Context, stages []int) (*Remi
 		rows, err := tx.QueryContext(ctx, `SELECT i.id, i.number, i.organisation_id, i.due_date,
 				COALESCE((SELECT MAX(stage) FROM invoice_reminders r WHERE r.invoice_id = i.id), 0)
 			FROM invoices i WHERE i.status = 'issued' AND i.settlement = 'bacs_or_card' AND i.due_date < ?
-			AND i.total_pence - COALESCE((SELECT SUM(amount_pence) FROM payments p WHERE p.invoice_id = i.id), 0)
-			    - COALESCE((SELECT SUM(total_pence) FROM credit_notes c WHERE c.invoice_id = i.id), 0) > 0
+			AND `+owingSQL+` > 0
 			ORDER BY i.seq`, todayText)
 		if err != nil {
 			return fmt.Errorf("payment reminders: %w", err)

@@ -256,16 +256,17 @@ const (
 	EntryInvoice    = "invoice"
 	EntryCreditNote = "credit_note"
 	EntryPayment    = "payment"
+	EntryRefund     = "refund"
 )
 
 // StatementEntry is one line of an account statement.
 type StatementEntry struct {
 	Date          string
-	Kind          string // invoice, credit_note or payment
+	Kind          string // invoice, credit_note, payment or refund
 	Reference     string // the invoice or credit note number, or the payment's method
 	InvoiceNumber string
 	Description   string        // what was invoiced, why it was credited, or the payment's reference
-	Debit         pricing.Money // what an invoice adds to the balance
+	Debit         pricing.Money // what an invoice or refund adds to the balance
 	Credit        pricing.Money // what a credit note or payment takes off
 	Balance       pricing.Money // owed after this entry
 }
@@ -327,8 +328,9 @@ func (s *Service) Statement(ctx context.Context, orgID int64, from, to string) (
 			COALESCE((SELECT SUM(total_pence) FROM invoices WHERE organisation_id = ?1 AND status = 'issued' AND issue_date < ?2), 0)
 			- COALESCE((SELECT SUM(c.total_pence) FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id
 				WHERE i.organisation_id = ?1 AND c.issue_date < ?2), 0)
-			- COALESCE((SELECT SUM(p.amount_pence) FROM payments p JOIN invoices i ON i.id = p.invoice_id
-				WHERE i.organisation_id = ?1 AND p.received_on < ?2), 0)`, org.ID, period.From).Scan(&opening); err != nil {
+			- COALESCE((SELECT SUM(amount_pence) FROM payments WHERE organisation_id = ?1 AND received_on < ?2), 0)
+			+ COALESCE((SELECT SUM(amount_pence) FROM refunds WHERE organisation_id = ?1 AND status <> 'failed'
+				AND refunded_on < ?2), 0)`, org.ID, period.From).Scan(&opening); err != nil {
 		return nil, fmt.Errorf("statement opening balance: %w", err)
 	}
 	st.Opening = pricing.Money(opening)
@@ -340,9 +342,12 @@ func (s *Service) Statement(ctx context.Context, orgID int64, from, to string) (
 			FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id
 			WHERE i.organisation_id = ?1 AND c.issue_date BETWEEN ?2 AND ?3
 		UNION ALL
-		SELECT p.received_on, 2, p.id, 'payment', p.method, i.number, p.reference, p.amount_pence
-			FROM payments p JOIN invoices i ON i.id = p.invoice_id
-			WHERE i.organisation_id = ?1 AND p.received_on BETWEEN ?2 AND ?3
+		SELECT p.received_on, 2, p.id, 'payment', p.method, COALESCE(i.number, ''), p.reference, p.amount_pence
+			FROM payments p LEFT JOIN invoices i ON i.id = p.invoice_id
+			WHERE p.organisation_id = ?1 AND p.received_on BETWEEN ?2 AND ?3
+		UNION ALL
+		SELECT r.refunded_on, 3, r.id, 'refund', r.method, '', r.reason, r.amount_pence
+			FROM refunds r WHERE r.organisation_id = ?1 AND r.status <> 'failed' AND r.refunded_on BETWEEN ?2 AND ?3
 		ORDER BY 1, 2, 3`, org.ID, period.From, period.To)
 	if err != nil {
 		return nil, fmt.Errorf("statement: %w", err)
@@ -355,7 +360,7 @@ func (s *Service) Statement(ctx context.Context, orgID int64, from, to string) (
 		if err := rows.Scan(&e.Date, &order, &seq, &e.Kind, &e.Reference, &e.InvoiceNumber, &e.Description, &amount); err != nil {
 			return nil, fmt.Errorf("statement: %w", err)
 		}
-		if e.Kind == EntryInvoice {
+		if e.Kind == EntryInvoice || e.Kind == EntryRefund {
 			e.Debit = pricing.Money(amount)
 			balance += e.Debit
 		} else {

@@ -96,3 +96,46 @@ func (s *Stripe) CreateCheckout(ctx context.Context, req CheckoutRequest) (*Chec
 	}
 	return &Checkout{SessionID: sess.ID, URL: sess.URL}, nil
 }
+
+// RefundCard refunds req.Amount of the payment a Checkout Session took,
+// through Stripe's Refunds API, once per idempotency key. A refusal Stripe
+// would repeat (a 4xx other than 409 and 429) wraps ErrCardRefused.
+func (s *Stripe) RefundCard(ctx context.Context, req CardRefundRequest) (*CardRefund, error) {
+	if req.Amount <= 0 || req.CheckoutSessionID == "" {
+		return nil, fmt.Errorf("stripe refund: %w: no session or amount", ErrCardRefused)
+	}
+	sp := &stripe.CheckoutSessionParams{}
+	sp.Context = ctx
+	sess, err := s.api.CheckoutSessions.Get(req.CheckoutSessionID, sp)
+	if err != nil {
+		return nil, stripeRefundError("read session "+req.CheckoutSessionID, err)
+	}
+	if sess.PaymentIntent == nil || sess.PaymentIntent.ID == "" {
+		return nil, fmt.Errorf("stripe refund: %w: session %s has no payment", ErrCardRefused, req.CheckoutSessionID)
+	}
+	params := &stripe.RefundParams{
+		PaymentIntent: stripe.String(sess.PaymentIntent.ID),
+		Amount:        stripe.Int64(req.Amount),
+		Reason:        stripe.String(string(stripe.RefundReasonRequestedByCustomer)),
+	}
+	params.AddMetadata("checkout_session", req.CheckoutSessionID)
+	params.AddMetadata("reason", clipDetail(req.Reason, 400))
+	params.Context = ctx
+	if req.IdempotencyKey != "" {
+		params.SetIdempotencyKey(req.IdempotencyKey)
+	}
+	r, err := s.api.Refunds.New(params)
+	if err != nil {
+		return nil, stripeRefundError("refund "+sess.PaymentIntent.ID, err)
+	}
+	return &CardRefund{ID: r.ID, Status: string(r.Status)}, nil
+}
+
+func stripeRefundError(what string, err error) error {
+	var se *stripe.Error
+	if errors.As(err, &se) && se.HTTPStatusCode >= 400 && se.HTTPStatusCode < 500 &&
+		se.HTTPStatusCode != http.StatusConflict && se.HTTPStatusCode != http.StatusTooManyRequests {
+		return fmt.Errorf("stripe %s: %w: %v", what, ErrCardRefused, err)
+	}
+	return fmt.Errorf("stripe %s: %w", what, err)
+}

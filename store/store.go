@@ -157,7 +157,11 @@ func (db *DB) Read() *Reader { return db.rs }
 
 // Migrate applies, in name order, each embedded migration not yet recorded,
 // each in its own transaction, and returns the names it applied.
-func (db *DB) Migrate(ctx context.Context) ([]string, error) {
+func (db *DB) Migrate(ctx context.Context) ([]string, error) { return db.MigrateTo(ctx, "") }
+
+// MigrateTo is Migrate stopping after the migration named last ("" for
+// all): tests use it to build a database as an older release left it.
+func (db *DB) MigrateTo(ctx context.Context, last string) ([]string, error) {
 	err := db.Write(ctx, func(tx *Tx) error {
 		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`)
@@ -200,6 +204,9 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 		}
 		if done {
 			applied = append(applied, name)
+		}
+		if name == last {
+			break
 		}
 	}
 	return applied, nil

@@ -85,28 +85,29 @@ type invoiceLineJSON struct {
 }
 
 type invoiceJSON struct {
-	Number        string            `json:"number"`
-	Status        string            `json:"status"`
-	Organisation  int64             `json:"organisation"`
-	Customer      string            `json:"customer"`
-	Address       []string          `json:"customer_address"`
-	Tier          pricing.Tier      `json:"tier"`
-	AcademicYear  string            `json:"academic_year,omitempty"`
-	PONumber      string            `json:"po_number"`
-	Settlement    string            `json:"settlement"`
-	IssueDate     string            `json:"issue_date"`
-	TaxPoint      string            `json:"tax_point"`
-	DueDate       string            `json:"due_date"`
-	Supplier      string            `json:"supplier"`
-	SupplierVAT   string            `json:"supplier_vat_number"`
-	NetPence      int64             `json:"net_pence"`
-	VATPence      int64             `json:"vat_pence"`
-	TotalPence    int64             `json:"total_pence"`
-	PaidPence     int64             `json:"paid_pence"`
-	CreditedPence int64             `json:"credited_pence"`
-	BalancePence  int64             `json:"balance_pence"`
-	Overpaid      bool              `json:"overpaid"`
-	Lines         []invoiceLineJSON `json:"lines,omitempty"`
+	Number        string       `json:"number"`
+	Status        string       `json:"status"`
+	Organisation  int64        `json:"organisation"`
+	Customer      string       `json:"customer"`
+	Address       []string     `json:"customer_address"`
+	Tier          pricing.Tier `json:"tier"`
+	AcademicYear  string       `json:"academic_year,omitempty"`
+	PONumber      string       `json:"po_number"`
+	Settlement    string       `json:"settlement"`
+	IssueDate     string       `json:"issue_date"`
+	TaxPoint      string       `json:"tax_point"`
+	DueDate       string       `json:"due_date"`
+	Supplier      string       `json:"supplier"`
+	SupplierVAT   string       `json:"supplier_vat_number"`
+	NetPence      int64        `json:"net_pence"`
+	VATPence      int64        `json:"vat_pence"`
+	TotalPence    int64        `json:"total_pence"`
+	PaidPence     int64        `json:"paid_pence"`
+	CreditedPence int64        `json:"credited_pence"`
+	// credit notes' credit allocated to it; balance is total less paid and this
+	CreditAllocatedPence int64             `json:"credit_allocated_pence"`
+	BalancePence         int64             `json:"balance_pence"`
+	Lines                []invoiceLineJSON `json:"lines,omitempty"`
 }
 
 func (s *Server) toInvoiceJSON(inv *billing.Invoice) invoiceJSON {
@@ -115,7 +116,7 @@ func (s *Server) toInvoiceJSON(inv *billing.Invoice) invoiceJSON {
 		Settlement: inv.Settlement, IssueDate: inv.IssueDate, TaxPoint: inv.TaxPoint, DueDate: inv.DueDate,
 		Supplier: inv.SupplierName, SupplierVAT: inv.SupplierVAT, NetPence: int64(inv.Net), VATPence: int64(inv.VAT),
 		TotalPence: int64(inv.Total), PaidPence: int64(inv.Paid), CreditedPence: int64(inv.Credited),
-		BalancePence: int64(inv.Balance()), Overpaid: inv.Overpaid()}
+		CreditAllocatedPence: int64(inv.CreditAllocated), BalancePence: int64(inv.Balance())}
 	for _, l := range inv.Lines {
 		j.Lines = append(j.Lines, invoiceLineJSON{Position: l.Position, Product: l.ProductCode, Description: l.Description,
 			Quantity: l.Quantity, UnitPence: int64(l.Unit), NetPence: int64(l.Net), VATTreatment: l.VATTreatment,
@@ -277,7 +278,7 @@ func (s *Server) handlePaymentAPI(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"payment_id": res.PaymentID, "overpaid": res.Overpaid, "replayed": res.Replayed,
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"payment_id": res.PaymentID, "overpaid": res.Overpaid, "on_account_pence": int64(res.OnAccount), "replayed": res.Replayed,
 		"invoice": s.toInvoiceJSON(inv)})
 }
 
@@ -484,7 +485,7 @@ func (s *Server) handlePaymentForm(c *fiber.Ctx) error {
 	}
 	msg := "The payment of " + amount.String() + " has been recorded."
 	if res.Overpaid {
-		msg += " It overpays the invoice by " + (-res.Balance).String() + ": refund or reallocate the difference."
+		msg += " It pays " + res.OnAccount.String() + " more than the invoice owed: that is credit on the account, to allocate or refund."
 	}
 	s.setFlash(c, msg)
 	return c.Redirect("/invoices/"+p.Invoice.Number, fiber.StatusSeeOther)
