@@ -128,12 +128,12 @@ func allocatable(inv *Invoice) error {
 	return nil
 }
 
-// Allocate sets amount (0: as much as both allow) of a credit on an
-// organisation's account against one of its invoices. It returns ENOTFOUND
-// for an unknown credit or invoice, EINVALID for an amount more than the
+// Allocate sets amount (0: as much as both allow) of a credit on
+// organisation orgID's account against one of its invoices. It returns
+// ENOTFOUND for an unknown credit or invoice, or a credit on another account, EINVALID for an amount more than the
 // credit has left or the invoice owes, and ECONFLICT for credits and
 // invoices of different organisations or an invoice that owes nothing.
-func (s *Service) Allocate(ctx context.Context, actor store.Actor, ref CreditRef, invoiceNumber string, amount pricing.Money) error {
+func (s *Service) Allocate(ctx context.Context, actor store.Actor, orgID int64, ref CreditRef, invoiceNumber string, amount pricing.Money) error {
 	if amount < 0 || amount > pricing.MaxAmount {
 		return traded.FieldErrorf("amount", "Enter an amount between £0.01 and %s, or leave it empty for as much as possible.", pricing.MaxAmount)
 	}
@@ -141,6 +141,9 @@ func (s *Service) Allocate(ctx context.Context, actor store.Actor, ref CreditRef
 		c, err := findCredit(ctx, tx, ref)
 		if err != nil {
 			return err
+		}
+		if c.organisationID != orgID {
+			return traded.Errorf(traded.ENOTFOUND, "There is no %s on this account.", ref)
 		}
 		inv, err := findInvoiceHeader(ctx, tx, `i.number = ?`, normaliseInvoiceNumber(invoiceNumber))
 		if err != nil {
@@ -170,10 +173,11 @@ func (s *Service) Allocate(ctx context.Context, actor store.Actor, ref CreditRef
 
 // Unallocate reverses an allocation: the invoice owes that amount again and
 // the credit has it back to allocate or refund. It returns ENOTFOUND for an
-// unknown allocation and ECONFLICT for one already reversed (or a reversal).
-func (s *Service) Unallocate(ctx context.Context, actor store.Actor, allocationID int64) error {
+// unknown allocation (or one on another account than orgID's) and ECONFLICT
+// for one already reversed (or a reversal).
+func (s *Service) Unallocate(ctx context.Context, actor store.Actor, orgID, allocationID int64) error {
 	return s.db.Write(ctx, func(tx *store.Tx) error {
-		var orgID, invoiceID, amount int64
+		var orgIDOf, invoiceID, amount int64
 		var paymentID, creditNoteID sql.NullInt64
 		var reverses sql.NullInt64
 		var reversed bool
@@ -181,9 +185,9 @@ func (s *Service) Unallocate(ctx context.Context, actor store.Actor, allocationI
 		err := tx.QueryRowContext(ctx, `SELECT a.organisation_id, a.invoice_id, a.payment_id, a.credit_note_id, a.amount_pence, a.reverses,
 				EXISTS (SELECT 1 FROM allocations r WHERE r.reverses = a.id), i.number
 			FROM allocations a JOIN invoices i ON i.id = a.invoice_id WHERE a.id = ?`, allocationID).
-			Scan(&orgID, &invoiceID, &paymentID, &creditNoteID, &amount, &reverses, &reversed, &number)
-		if errors.Is(err, sql.ErrNoRows) {
-			return traded.Errorf(traded.ENOTFOUND, "There is no allocation %d.", allocationID)
+			Scan(&orgIDOf, &invoiceID, &paymentID, &creditNoteID, &amount, &reverses, &reversed, &number)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && orgID != orgIDOf) {
+			return traded.Errorf(traded.ENOTFOUND, "There is no allocation %d on this account.", allocationID)
 		} else if err != nil {
 			return fmt.Errorf("unallocate %d: %w", allocationID, err)
 		}

@@ -96,13 +96,13 @@ func TestLedger_SplitReceipt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, r.svc.Allocate(r.ctx, r.actor, ref, c, pounds("31")), traded.EINVALID)
-	wantCode(t, r.svc.Allocate(r.ctx, r.actor, ref, other, 0), traded.ECONFLICT)
-	if err := r.svc.Allocate(r.ctx, r.actor, ref, c, 0); err != nil {
+	wantCode(t, r.svc.Allocate(r.ctx, r.actor, org, ref, c, pounds("31")), traded.EINVALID)
+	wantCode(t, r.svc.Allocate(r.ctx, r.actor, org, ref, other, 0), traded.ECONFLICT)
+	if err := r.svc.Allocate(r.ctx, r.actor, org, ref, c, 0); err != nil {
 		t.Fatal(err)
 	}
 	r.wantState(c, pounds("20"), billing.StatusPartPaid)
-	wantCode(t, r.svc.Allocate(r.ctx, r.actor, ref, c, 0), traded.ECONFLICT) // nothing left
+	wantCode(t, r.svc.Allocate(r.ctx, r.actor, org, ref, c, 0), traded.ECONFLICT) // nothing left
 
 	// Undo the allocation to b: b owes again, the credit has £80 back.
 	acct = r.account(500201)
@@ -112,10 +112,10 @@ func TestLedger_SplitReceipt(t *testing.T) {
 			toB = al.ID
 		}
 	}
-	if err := r.svc.Unallocate(r.ctx, r.actor, toB); err != nil {
+	if err := r.svc.Unallocate(r.ctx, r.actor, org, toB); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, r.svc.Unallocate(r.ctx, r.actor, toB), traded.ECONFLICT)
+	wantCode(t, r.svc.Unallocate(r.ctx, r.actor, org, toB), traded.ECONFLICT)
 	r.wantState(b, pounds("80"), billing.StatusIssued)
 	acct = r.account(500201)
 	if got := creditOf(t, acct, key).Left; got != pounds("80") {
@@ -146,17 +146,18 @@ func TestLedger_CreditOnAccountAndRefund(t *testing.T) {
 		t.Fatalf("credit note left %s, net %s; want £100.00 in credit", got, acct.Net())
 	}
 	b := r.invoice(500301, pounds("30"))
+	org := r.orgID(500301)
 	ref := billing.CreditRef{CreditNote: cn.Number}
-	if err := r.svc.Allocate(r.ctx, r.actor, ref, b, 0); err != nil {
+	if err := r.svc.Allocate(r.ctx, r.actor, org, ref, b, 0); err != nil {
 		t.Fatal(err)
 	}
 	r.wantState(b, 0, billing.StatusPaid)
 
 	for name, bad := range map[string]billing.RefundInput{
-		"NoReason":     {Credit: ref, Method: billing.MethodBACS},
-		"TooMuch":      {Credit: ref, Method: billing.MethodBACS, Amount: pounds("70.01"), Reason: "overpaid"},
-		"Future":       {Credit: ref, Method: billing.MethodBACS, RefundedOn: "2027-01-01", Reason: "overpaid"},
-		"CardOfCredit": {Credit: ref, Method: billing.MethodCard, Reason: "overpaid"},
+		"NoReason":     {OrganisationID: org, Credit: ref, Method: billing.MethodBACS},
+		"TooMuch":      {OrganisationID: org, Credit: ref, Method: billing.MethodBACS, Amount: pounds("70.01"), Reason: "overpaid"},
+		"Future":       {OrganisationID: org, Credit: ref, Method: billing.MethodBACS, RefundedOn: "2027-01-01", Reason: "overpaid"},
+		"CardOfCredit": {OrganisationID: org, Credit: ref, Method: billing.MethodCard, Reason: "overpaid"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := r.svc.RecordRefund(r.ctx, r.actor, bad)
@@ -165,7 +166,7 @@ func TestLedger_CreditOnAccountAndRefund(t *testing.T) {
 			}
 		})
 	}
-	in := billing.RefundInput{Credit: ref, Method: billing.MethodBACS, Reason: "Credit repaid", Reference: "ECC REFUND 1",
+	in := billing.RefundInput{OrganisationID: org, Credit: ref, Method: billing.MethodBACS, Reason: "Credit repaid", Reference: "ECC REFUND 1",
 		IdempotencyKey: "k1", RequestHash: "h1"}
 	rf, err := r.svc.RecordRefund(r.ctx, r.actor, in)
 	if err != nil {

@@ -43,12 +43,13 @@ type Refund struct {
 
 // RefundInput is a refund finance asks for.
 type RefundInput struct {
-	Credit     CreditRef
-	Method     string        // bacs, or card (a card payment only, back to the card)
-	Amount     pricing.Money // 0: all that is left of the credit
-	RefundedOn string        // a BACS refund's payment date; "" means today
-	Reference  string        // a BACS refund's payment reference
-	Reason     string
+	OrganisationID int64 // the account the credit must be on
+	Credit         CreditRef
+	Method         string        // bacs, or card (a card payment only, back to the card)
+	Amount         pricing.Money // 0: all that is left of the credit
+	RefundedOn     string        // a BACS refund's payment date; "" means today
+	Reference      string        // a BACS refund's payment reference
+	Reason         string
 	// IdempotencyKey makes a retry of the same request by the same person
 	// answer with the first refund (and, for a card refund still waiting
 	// on Stripe, ask Stripe again with the same key); the key on another
@@ -126,6 +127,9 @@ func (s *Service) RecordRefund(ctx context.Context, actor store.Actor, in Refund
 		c, err := findCredit(ctx, tx, in.Credit)
 		if err != nil {
 			return err
+		}
+		if c.organisationID != in.OrganisationID {
+			return traded.Errorf(traded.ENOTFOUND, "There is no %s on this account.", in.Credit)
 		}
 		if in.Method == MethodCard {
 			if c.method != MethodCard {

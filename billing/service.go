@@ -71,3 +71,10 @@ func (s *Service) Config() Config { return s.cfg }
 
 // CardEnabled reports whether card payment is configured.
 func (s *Service) CardEnabled() bool { return s.card != nil }
+
+// CardRefundsEnabled reports whether card payments can be refunded to the
+// card (the card processor offers refunds).
+func (s *Service) CardRefundsEnabled() bool {
+	_, ok := s.card.(CardRefunds)
+	return ok
+}

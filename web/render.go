@@ -206,9 +206,8 @@ func templateFuncs() template.FuncMap {
 			}
 			return false
 		},
-		"methodLabel": func(m string) string {
-			return map[string]string{"bacs": "BACS", "journal": "Internal journal", "card": "Card"}[m]
-		},
+		"methodLabel": billing.MethodLabel,
+		"neg":         func(m pricing.Money) pricing.Money { return -m },
 
 		// field builds the arguments of partials/input from the page:
 		// {{template "partials/input" (field . "email" "Email address" "email" "hint" "autocomplete")}}

@@ -159,6 +159,7 @@ func (s *Server) routes() {
 	s.schoolRoutes(app)
 	s.adminRoutes(app)
 	s.billingRoutes(app)
+	s.ledgerRoutes(app)
 	s.financeRoutes(app)
 	s.bookingRoutes(app)
 	s.calendarRoutes(app)

@@ -1,0 +1,139 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"traded/billing"
+	"traded/booking"
+	"traded/pricing"
+	"traded/store"
+	"traded/web"
+)
+
+// ledgerInvoices issues manual invoices of the amounts to the school with urn.
+func ledgerInvoices(t *testing.T, app *testApp, urn int64, amounts ...pricing.Money) []string {
+	t.Helper()
+	ctx := context.Background()
+	bk := booking.NewService(app.db)
+	org, err := bk.FindOrganisationByURN(ctx, urn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bill := billing.NewService(app.db, bk, billing.DefaultConfig(), nil)
+	var out []string
+	for _, a := range amounts {
+		n, err := bill.CreateInvoice(ctx, store.System, billing.InvoiceInput{OrganisationID: org.ID, Source: "manual",
+			Lines: []billing.LineInput{{ProductCode: "psa-session", Description: "Training session", Quantity: 1, Unit: a}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// TestReceiptAPI_SplitAndRefund: finance splits one receipt across two
+// invoices through the API (an Idempotency-Key records it once), leaving
+// credit on the account, and refunds that credit.
+func TestReceiptAPI_SplitAndRefund(t *testing.T) {
+	app := newAccountsApp(t, web.Config{Dev: true})
+	fin := app.token(t, financeEmail)
+	inv := ledgerInvoices(t, app, 990004, 12000, 8000)
+	call := func(method, path, body string, headers ...string) (int, map[string]any) {
+		t.Helper()
+		status, b := app.do(method, path, body, append([]string{"Authorization", fin}, headers...)...)
+		var m map[string]any
+		if err := json.Unmarshal([]byte(b), &m); err != nil {
+			t.Fatalf("%s %s: %d %q is not JSON: %v", method, path, status, b, err)
+		}
+		return status, m
+	}
+	receipt := fmt.Sprintf(`{"method":"bacs","amount_pence":23000,"reference":"BASILDON MEADOWS %s %s",
+		"splits":[{"invoice":%q,"amount_pence":12000},{"invoice":%q,"amount_pence":8000}]}`, inv[0], inv[1], inv[0], inv[1])
+	s1, m1 := call("POST", "/api/v1/accounts/990004/receipts", receipt, "Idempotency-Key", "receipt-1")
+	s2, m2 := call("POST", "/api/v1/accounts/990004/receipts", receipt, "Idempotency-Key", "receipt-1")
+	if s1 != http.StatusCreated || s2 != http.StatusCreated || m1["payment_id"] != m2["payment_id"] || m2["replayed"] != true {
+		t.Fatalf("receipt then retry: %d %v, %d %v; want one payment, the second replayed", s1, m1, s2, m2)
+	}
+	if m1["allocated_pence"] != 20000.0 || m1["on_account_pence"] != 3000.0 {
+		t.Errorf("receipt: %v, want £200.00 allocated and £30.00 on account", m1)
+	}
+	if s, m := call("POST", "/api/v1/accounts/990004/receipts", `{"method":"bacs","amount_pence":100,"splits":[{"invoice":"TS-999999","amount_pence":100}]}`); s != http.StatusNotFound {
+		t.Errorf("split to an unknown invoice: %d %v", s, m)
+	}
+	if s, m := call("POST", "/api/v1/accounts/990001/receipts", receipt); s != http.StatusUnprocessableEntity {
+		t.Errorf("another school's invoices: %d %v, want 422", s, m)
+	}
+	_, acct := call("GET", "/api/v1/accounts/990004", "")
+	if acct["owed_pence"] != 0.0 || acct["credit_pence"] != 3000.0 || acct["net_pence"] != -3000.0 {
+		t.Errorf("account after the receipt: owed %v credit %v net %v", acct["owed_pence"], acct["credit_pence"], acct["net_pence"])
+	}
+	credit := m1["credit"].(string)
+	if s, m := call("POST", "/api/v1/accounts/990001/refunds", `{"credit":"`+credit+`","method":"bacs","reason":"x"}`); s != http.StatusNotFound {
+		t.Errorf("refund of 990004's credit through 990001's account: %d %v, want 404", s, m)
+	}
+	reason := "Paid twice — Ysgol Llŷn’s \"office\" 👍"
+	body, _ := json.Marshal(map[string]any{"credit": credit, "method": "bacs", "reason": reason, "reference": "ECC RFD 1"})
+	s, r := call("POST", "/api/v1/accounts/990004/refunds", string(body), "Idempotency-Key", "refund-1")
+	if s != http.StatusCreated || r["amount_pence"] != 3000.0 || r["status"] != "done" || r["reason"] != reason {
+		t.Fatalf("refund: %d %v", s, r)
+	}
+	if s, _ := call("POST", "/api/v1/accounts/990004/refunds", string(body), "Idempotency-Key", "refund-1"); s != http.StatusCreated {
+		t.Errorf("refund retried: %d", s)
+	}
+	if n := app.count(t, `SELECT count(*) FROM refunds`); n != 1 {
+		t.Errorf("%d refunds after a retry, want 1", n)
+	}
+	_, acct = call("GET", "/api/v1/accounts/990004", "")
+	if acct["net_pence"] != 0.0 || acct["credit_pence"] != 0.0 {
+		t.Errorf("after the refund: %v", acct)
+	}
+}
+
+// TestAccountPage_SplitReceipt: finance records a receipt on the account
+// page, splitting it across the open invoices; a double submit of the same
+// form records it once; a bad split re-shows the form with the error.
+func TestAccountPage_SplitReceipt(t *testing.T) {
+	app := newAccountsApp(t, web.Config{Dev: true})
+	inv := ledgerInvoices(t, app, 990004, 12000, 8000)
+	fin := app.agent(t)
+	fin.signIn(financeEmail)
+	p := fin.get("/finance/accounts/990004")
+	if p.status != http.StatusOK || !strings.Contains(p.body, `name="split-`+inv[1]+`"`) {
+		t.Fatalf("account page: %d %s", p.status, excerpt(p.body))
+	}
+	token := tokenField.FindStringSubmatch(p.body)
+	if token == nil {
+		t.Fatal("the receipt form has no token")
+	}
+	bad := fin.submit("/finance/accounts/990004/receipts", url.Values{"token": {token[1]}, "amount": {"100.00"}, "method": {"bacs"},
+		"split-" + inv[0]: {"120.00"}})
+	if bad.status != http.StatusUnprocessableEntity || !strings.Contains(bad.body, "more than the £100.00 received") {
+		t.Errorf("splits beyond the receipt: %d %s", bad.status, excerpt(bad.body))
+	}
+	form := url.Values{"token": {token[1]}, "amount": {"230.00"}, "method": {"bacs"}, "reference": {"BASILDON"},
+		"split-" + inv[0]: {"120.00"}, "split-" + inv[1]: {"80"}}
+	for i := 0; i < 2; i++ {
+		if p := fin.submit("/finance/accounts/990004/receipts", form); p.status != http.StatusSeeOther {
+			t.Fatalf("submit %d: %d %s", i+1, p.status, excerpt(p.body))
+		}
+	}
+	if n := app.count(t, `SELECT count(*) FROM payments`); n != 1 {
+		t.Errorf("%d payments after a double submit, want 1", n)
+	}
+	p = fin.get("/finance/accounts/990004")
+	for _, want := range []string{"£30.00 left as credit on the account", "Nothing is owed.", "Allocate credit", "Refund credit"} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("account page lacks %q", want)
+		}
+	}
+}
+
+var tokenField = regexp.MustCompile(`name="token" value="([^"]+)"`)
