@@ -58,7 +58,7 @@ func (s *Service) SendPaymentReminders(ctx context.Context, stages []int) (*Remi
 	run := &ReminderRun{}
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		todayText := today.Format(store.DateFormat)
-		rows, err := tx.QueryContext(ctx, `SELECT i.id, i.number, i.organisation_id, i.due_date,
+		rows, err := tx.QueryContext(ctx, `SELECT i.id, i.number, i.organisation_id, i.due_date, `+owingSQL+`,
 				COALESCE((SELECT MAX(stage) FROM invoice_reminders r WHERE r.invoice_id = i.id), 0)
 			FROM invoices i WHERE i.status = 'issued' AND i.settlement = 'bacs_or_card' AND i.due_date < ?
 			AND `+owingSQL+` > 0
@@ -69,18 +69,33 @@ func (s *Service) SendPaymentReminders(ctx context.Context, stages []int) (*Remi
 		type due struct {
 			id, org       int64
 			number, date  string
+			balance       pricing.Money
 			lastStageSent int
 		}
 		var todo []due
 		for rows.Next() {
 			var d due
-			if err := rows.Scan(&d.id, &d.number, &d.org, &d.date, &d.lastStageSent); err != nil {
+			if err := rows.Scan(&d.id, &d.number, &d.org, &d.date, &d.balance, &d.lastStageSent); err != nil {
 				rows.Close()
 				return err
 			}
 			todo = append(todo, d)
 		}
 		rows.Close()
+		// Credit on an account covers its invoices oldest due first: an
+		// invoice it covers is not chased, and one it covers in part is
+		// chased for the rest.
+		open, credit, err := ledgerAsOf(ctx, tx, store.FormatTime(tx.Now.Add(time.Second)))
+		if err != nil {
+			return err
+		}
+		covered := map[int64]pricing.Money{}
+		for _, o := range open {
+			if c := credit[o.org]; c > 0 {
+				covered[o.id] = min(c, o.balance)
+				credit[o.org] -= covered[o.id]
+			}
+		}
 		for _, d := range todo {
 			dueDate, err := time.Parse(store.DateFormat, d.date)
 			if err != nil {
@@ -93,10 +108,10 @@ func (s *Service) SendPaymentReminders(ctx context.Context, stages []int) (*Remi
 					stage = st
 				}
 			}
-			if stage == 0 {
+			if stage == 0 || covered[d.id] >= d.balance {
 				continue
 			}
-			if err := s.queueReminder(ctx, tx, d.org, d.number, overdue); err != nil {
+			if err := s.queueReminder(ctx, tx, d.org, d.number, overdue, covered[d.id]); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO invoice_reminders (invoice_id, stage, sent_at) VALUES (?, ?, ?)`,
@@ -113,17 +128,24 @@ func (s *Service) SendPaymentReminders(ctx context.Context, stages []int) (*Remi
 	return run, err
 }
 
-func (s *Service) queueReminder(ctx context.Context, tx *store.Tx, orgID int64, number string, overdue int) error {
+// queueReminder mails the school's billing contacts a reminder of an
+// overdue invoice, less credit, the credit on the account that covers part of it.
+func (s *Service) queueReminder(ctx context.Context, tx *store.Tx, orgID int64, number string, overdue int, credit pricing.Money) error {
 	inv, err := findInvoice(ctx, tx, `i.number = ?`, number)
 	if err != nil {
 		return err
+	}
+	owed := fmt.Sprintf("%s is still to pay.", inv.Balance())
+	if credit > 0 {
+		owed = fmt.Sprintf("%s is still to pay: %s of the %s left on it is covered by credit on your account, which we will set against it.",
+			inv.Balance()-credit, credit, inv.Balance())
 	}
 	to, err := s.billingContacts(ctx, tx, orgID)
 	if err != nil {
 		return err
 	}
-	body := fmt.Sprintf("Dear colleague,\n\nInvoice %s from %s for %s was due on %s and is now %d days overdue. %s is still to pay.\n\n%s\n\nSee the invoice: %s/invoices/%s\n\nIf you have already paid, thank you, and please ignore this reminder. Questions: %s.\n\n%s\n",
-		inv.Number, s.cfg.Supplier.Name, inv.Total, inv.DueDate, overdue, inv.Balance(), s.howToPay(inv), s.cfg.BaseURL, inv.Number,
+	body := fmt.Sprintf("Dear colleague,\n\nInvoice %s from %s for %s was due on %s and is now %d days overdue. %s\n\n%s\n\nSee the invoice: %s/invoices/%s\n\nIf you have already paid, thank you, and please ignore this reminder. Questions: %s.\n\n%s\n",
+		inv.Number, s.cfg.Supplier.Name, inv.Total, inv.DueDate, overdue, owed, s.howToPay(inv), s.cfg.BaseURL, inv.Number,
 		s.cfg.Supplier.Email, s.cfg.Supplier.Name)
 	for _, c := range to {
 		if _, err := mail.Enqueue(ctx, tx, mail.Message{Kind: "payment_reminder", To: c.email, ToName: c.name,

@@ -2,6 +2,7 @@ package billing_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"traded"
 	"traded/billing"
 	"traded/booking"
+	"traded/pricing"
 	"traded/store"
 )
 
@@ -244,4 +246,76 @@ func TestService_SendPaymentReminders_CustomStages(t *testing.T) {
 		t.Errorf("reminder mails: got %+v, want one, 3 days overdue", mails)
 	}
 	wantRun(t, "stages [3] again", f.remind(t, []int{3}), 0, false, "")
+}
+
+// TestCreditOnAccount_RemindersAndAgedDebt: a school in credit is not
+// chased for what its credit covers, and aged debt nets the credit off;
+// aged debt on a past day is what the ledger knew that day, so a payment
+// recorded later (even if received before) is not in it.
+func TestCreditOnAccount_RemindersAndAgedDebt(t *testing.T) {
+	f := newBilling(t)
+	ctx := context.Background()
+	f.at("2026-10-24")
+	covered := f.buy(t, 100002, "accounts@oak.example")
+	partly := f.buy(t, 100003, "accounts@shore.example")
+	extra := func(urn int64, amount pricing.Money) string {
+		org, err := f.booking.FindOrganisationByURN(ctx, urn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := f.billing.CreateInvoice(ctx, f.actor, billing.InvoiceInput{OrganisationID: org.ID, Source: "manual",
+			Lines: []billing.LineInput{{ProductCode: "psa-session", Description: "Training", Quantity: 1, Unit: amount}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	oakExtra, shoreExtra := extra(100002, 40000), extra(100003, 10000)
+	// On 2 November each school's later invoice is paid, with more than it
+	// owed: Oak's excess covers its subscription, Shore's £100.00 part of it.
+	f.at("2026-11-02")
+	for number, amount := range map[string]pricing.Money{oakExtra: 40000 + covered.Total, shoreExtra: 20000} {
+		res, err := f.billing.RecordPayment(ctx, f.actor, number, billing.PaymentInput{Method: billing.MethodBACS, Amount: amount,
+			ReceivedOn: "2026-10-30"})
+		if err != nil || !res.Overpaid {
+			t.Fatalf("pay %s: %+v %v", number, res, err)
+		}
+	}
+	if err := f.booking.SetTerms(ctx, f.actor, 2026, booking.TypicalTerms(2026)); err != nil {
+		t.Fatal(err)
+	}
+	f.at("2026-11-30")
+	wantRun(t, "Mon 30 Nov", f.remind(t, nil), 1, false, "")
+	mails := f.reminderMails(t)
+	if len(mails) != 1 || mails[0].to != "accounts@shore.example" {
+		t.Fatalf("reminders: %+v, want one, to Shore", mails)
+	}
+	want := fmt.Sprintf("%s is still to pay: £100.00 of the %s left on it is covered by credit", partly.Total-10000, partly.Total)
+	if !strings.Contains(mails[0].body, want) {
+		t.Errorf("reminder body lacks %q:\n%s", want, mails[0].body)
+	}
+
+	rep, err := f.billing.AgedDebt(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Invoices) != 1 || rep.Invoices[0].Number != partly.Number || rep.Invoices[0].Balance != partly.Total-10000 ||
+		rep.Invoices[0].LastReminder.IsZero() {
+		t.Errorf("aged debt today: %+v, want only %s net of £100.00 credit, reminded", rep.Invoices, partly.Number)
+	}
+	if rep.CreditApplied != covered.Total+10000 || rep.Totals.Total != partly.Total-10000 {
+		t.Errorf("credit applied %s total %s", rep.CreditApplied, rep.Totals.Total)
+	}
+	// On 31 October the payments (received on the 30th) were not yet known.
+	past, err := f.billing.AgedDebt(ctx, "2026-10-31")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wantTotal := covered.Total + partly.Total + 50000; past.Totals.Total != wantTotal || past.CreditApplied != 0 || len(past.Invoices) != 4 {
+		t.Errorf("aged debt as at 31 October: total %s, credit %s, %d invoices; want %s, none, 4", past.Totals.Total, past.CreditApplied,
+			len(past.Invoices), wantTotal)
+	}
+	if _, err := f.billing.AgedDebt(ctx, "2027-01-01"); traded.ErrorCode(err) != traded.EINVALID {
+		t.Errorf("aged debt in the future: %v, want EINVALID", err)
+	}
 }

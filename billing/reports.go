@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"fmt"
+	"sort"
 	"time"
 
 	"traded"
@@ -57,7 +58,18 @@ type AgedInvoice struct {
 	DueDate     string
 	DaysPastDue int // 0 or less: not yet due
 	Bucket      string
-	Balance     pricing.Money
+	Balance     pricing.Money // owed, less any credit on the account set against it
+	Credit      pricing.Money // credit on the account that covers part of it
+	// LastReminder is when the last payment reminder for it went, as
+	// known on the report's day (zero: none).
+	LastReminder time.Time
+}
+
+// AccountCredit is an organisation whose credit is more than it owes.
+type AccountCredit struct {
+	Customer string
+	URN      int64
+	Credit   pricing.Money // what is left once its debts are covered
 }
 
 // AgedDebtReport is what is owed on a day, by tier and by how long overdue.
@@ -66,12 +78,21 @@ type AgedDebtReport struct {
 	Rows     []AgedDebtRow // one per tier, in tariff order
 	Totals   AgedDebtRow
 	Invoices []AgedInvoice // oldest due first
+	// CreditApplied is the credit on accounts (payments and credit notes
+	// not yet allocated) set against the same accounts' debts: a school in
+	// credit owes nothing, whatever its invoices say until finance
+	// allocates. InCredit are the accounts with credit left over.
+	CreditApplied pricing.Money
+	InCredit      []AccountCredit
 }
 
-// AgedDebt reports what issued invoices owed at the end of asOf (YYYY-MM-DD;
-// "" for today): each invoice issued by then, less payments received and
-// credit notes issued by then, where something is still owed, bucketed by
-// days past its due date. It returns EINVALID for a bad date.
+// AgedDebt reports what issued invoices owed at the end of asOf (YYYY-MM-DD
+// in London; "" for today), from what the ledger knew then: invoices issued
+// by that day, less what had been allocated to them by then, less the
+// credit each account held then (payments and credit notes recorded by
+// then and not yet allocated or refunded), set against its invoices oldest
+// due first. A payment received on a day but recorded later is not known
+// on that day. It returns EINVALID for a bad date.
 func (s *Service) AgedDebt(ctx context.Context, asOf string) (*AgedDebtReport, error) {
 	if asOf == "" {
 		asOf = s.Today()
@@ -80,31 +101,37 @@ func (s *Service) AgedDebt(ctx context.Context, asOf string) (*AgedDebtReport, e
 	if err != nil {
 		return nil, traded.FieldErrorf("as_of", "Enter the date as YYYY-MM-DD.")
 	}
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT i.number, i.customer_name, i.customer_urn, i.customer_tier, i.due_date, i.total_pence,
-			COALESCE((SELECT SUM(amount_pence) FROM payments p WHERE p.invoice_id = i.id AND p.received_on <= ?), 0),
-			COALESCE((SELECT SUM(total_pence) FROM credit_notes c WHERE c.invoice_id = i.id AND c.issue_date <= ?), 0)
-		FROM invoices i WHERE i.status = 'issued' AND i.issue_date <= ? ORDER BY i.due_date, i.seq`, asOf, asOf, asOf)
+	if asOf > s.Today() {
+		return nil, traded.FieldErrorf("as_of", "Aged debt is known up to today: choose today or an earlier day.")
+	}
+	tx, err := s.db.Read().BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("aged debt: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = tx.Rollback() }()
+	cutoff := endOfLondonDay(day)
+	open, credit, err := ledgerAsOf(ctx, tx, cutoff)
+	if err != nil {
+		return nil, err
+	}
 	rep := &AgedDebtReport{AsOf: asOf}
 	byTier := map[pricing.Tier]*AgedDebtRow{}
 	for _, t := range pricing.Tiers {
 		byTier[t] = &AgedDebtRow{Tier: t}
 	}
 	var extra []pricing.Tier
-	for rows.Next() {
-		var a AgedInvoice
-		var tier string
-		var total, paid, credited int64
-		if err := rows.Scan(&a.Number, &a.Customer, &a.URN, &tier, &a.DueDate, &total, &paid, &credited); err != nil {
-			return nil, fmt.Errorf("aged debt: %w", err)
+	for _, o := range open {
+		a := AgedInvoice{Number: o.number, Customer: o.customer, URN: o.urn, Tier: o.tier, DueDate: o.due, Balance: o.balance,
+			LastReminder: o.lastReminder}
+		if c := credit[o.org]; c > 0 {
+			a.Credit = min(c, a.Balance)
+			a.Balance -= a.Credit
+			credit[o.org] -= a.Credit
+			rep.CreditApplied += a.Credit
 		}
-		if credited >= total || total-paid-credited <= 0 {
+		if a.Balance == 0 {
 			continue
 		}
-		a.Tier, a.Balance = pricing.Tier(tier), pricing.Money(total-paid-credited)
 		if due, err := time.Parse(store.DateFormat, a.DueDate); err == nil {
 			a.DaysPastDue = int(day.Sub(due).Hours() / 24)
 		}
@@ -123,13 +150,107 @@ func (s *Service) AgedDebt(ctx context.Context, asOf string) (*AgedDebtReport, e
 			r.Invoices++
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("aged debt: %w", err)
-	}
 	for _, t := range append(append([]pricing.Tier{}, pricing.Tiers...), extra...) {
 		rep.Rows = append(rep.Rows, *byTier[t])
 	}
+	if rep.InCredit, err = accountsInCredit(ctx, tx, credit); err != nil {
+		return nil, err
+	}
 	return rep, nil
+}
+
+// endOfLondonDay is the stored timestamp of the first moment after day
+// (a date) ends in London: what was recorded before it was known that day.
+func endOfLondonDay(day time.Time) string {
+	next := time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, traded.London)
+	return store.FormatTime(next)
+}
+
+// openInvoice is an issued invoice with something owed, as the ledger knew
+// it before a cutoff.
+type openInvoice struct {
+	id, org, urn int64
+	number, due  string
+	customer     string
+	tier         pricing.Tier
+	balance      pricing.Money
+	lastReminder time.Time
+}
+
+// ledgerAsOf returns, from the rows recorded before cutoff (a stored
+// timestamp), each issued invoice that owed something, oldest due first,
+// and each organisation's credit: its payments and credit notes less what
+// had been allocated or refunded.
+func ledgerAsOf(ctx context.Context, q queryer, cutoff string) ([]openInvoice, map[int64]pricing.Money, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, organisation_id, customer_urn, number, due_date, customer_name, customer_tier, owing, last
+		FROM (SELECT i.id, i.organisation_id, i.customer_urn, i.number, i.due_date, i.customer_name, i.customer_tier, i.seq,
+			i.total_pence - COALESCE((SELECT SUM(a.amount_pence) FROM allocations a WHERE a.invoice_id = i.id AND a.created_at < ?1), 0) AS owing,
+			COALESCE((SELECT MAX(r.sent_at) FROM invoice_reminders r WHERE r.invoice_id = i.id AND r.sent_at < ?1), '') AS last
+			FROM invoices i WHERE i.status = 'issued' AND i.issued_at < ?1)
+		WHERE owing > 0 ORDER BY due_date, seq`, cutoff)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ledger as of %s: %w", cutoff, err)
+	}
+	defer rows.Close()
+	var open []openInvoice
+	for rows.Next() {
+		var o openInvoice
+		var tier, last string
+		var owing int64
+		if err := rows.Scan(&o.id, &o.org, &o.urn, &o.number, &o.due, &o.customer, &tier, &owing, &last); err != nil {
+			return nil, nil, fmt.Errorf("ledger as of %s: %w", cutoff, err)
+		}
+		o.tier, o.balance = pricing.Tier(tier), pricing.Money(owing)
+		if last != "" {
+			o.lastReminder = store.MustTime(last)
+		}
+		open = append(open, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("ledger as of %s: %w", cutoff, err)
+	}
+	rows.Close()
+	credit := map[int64]pricing.Money{}
+	crows, err := q.QueryContext(ctx, `SELECT org, SUM(x) FROM (
+			SELECT organisation_id AS org, amount_pence AS x FROM payments WHERE recorded_at < ?1
+			UNION ALL SELECT i.organisation_id, c.total_pence FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id WHERE c.created_at < ?1
+			UNION ALL SELECT organisation_id, -amount_pence FROM allocations WHERE created_at < ?1
+			UNION ALL SELECT organisation_id, -amount_pence FROM refunds WHERE status <> 'failed' AND created_at < ?1)
+		GROUP BY org HAVING SUM(x) > 0`, cutoff)
+	if err != nil {
+		return nil, nil, fmt.Errorf("credit as of %s: %w", cutoff, err)
+	}
+	defer crows.Close()
+	for crows.Next() {
+		var org, x int64
+		if err := crows.Scan(&org, &x); err != nil {
+			return nil, nil, fmt.Errorf("credit as of %s: %w", cutoff, err)
+		}
+		credit[org] = pricing.Money(x)
+	}
+	return open, credit, crows.Err()
+}
+
+// accountsInCredit names the organisations with credit left, most first.
+func accountsInCredit(ctx context.Context, q queryer, credit map[int64]pricing.Money) ([]AccountCredit, error) {
+	var out []AccountCredit
+	for org, c := range credit {
+		if c <= 0 {
+			continue
+		}
+		a := AccountCredit{Credit: c}
+		if err := q.QueryRowContext(ctx, `SELECT name, urn FROM organisations WHERE id = ?`, org).Scan(&a.Customer, &a.URN); err != nil {
+			return nil, fmt.Errorf("accounts in credit: %w", err)
+		}
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Credit != out[j].Credit {
+			return out[i].Credit > out[j].Credit
+		}
+		return out[i].URN < out[j].URN
+	})
+	return out, nil
 }
 
 // MonthPayments is the money received in one calendar month, by method.

@@ -45,6 +45,14 @@ type agedDebtPage struct {
 
 func (s *Server) handleAgedDebtPage(c *fiber.Ctx) error {
 	r, err := s.billing.AgedDebt(c.UserContext(), c.Query("as_of"))
+	if traded.ErrorCode(err) == traded.EINVALID {
+		// a bad date: today's report, with the error on the date field
+		p := &agedDebtPage{Page: s.page(c, "Aged debt"), Buckets: billing.AgedBuckets}
+		if p.Report, _ = s.billing.AgedDebt(c.UserContext(), ""); p.Report == nil {
+			return err
+		}
+		return s.renderForm(c, "aged-debt", p.Page, p, err, "as_of")
+	}
 	if err != nil {
 		return err
 	}
@@ -67,7 +75,22 @@ func (s *Server) handleAgedDebtAPI(c *fiber.Ctx) error {
 	for _, x := range r.Rows {
 		tiers[string(x.Tier)] = row(x)
 	}
-	return c.JSON(fiber.Map{"as_of": r.AsOf, "tiers": tiers, "total": row(r.Totals)})
+	invoices := []fiber.Map{}
+	for _, a := range r.Invoices {
+		m := fiber.Map{"invoice": a.Number, "customer": a.Customer, "organisation": a.URN, "tier": a.Tier, "due_date": a.DueDate,
+			"days_past_due": a.DaysPastDue, "bucket": a.Bucket, "balance_pence": int64(a.Balance), "credit_pence": int64(a.Credit),
+			"last_reminder": nil}
+		if !a.LastReminder.IsZero() {
+			m["last_reminder"] = a.LastReminder
+		}
+		invoices = append(invoices, m)
+	}
+	inCredit := []fiber.Map{}
+	for _, a := range r.InCredit {
+		inCredit = append(inCredit, fiber.Map{"organisation": a.URN, "customer": a.Customer, "credit_pence": int64(a.Credit)})
+	}
+	return c.JSON(fiber.Map{"as_of": r.AsOf, "tiers": tiers, "total": row(r.Totals), "credit_applied_pence": int64(r.CreditApplied),
+		"in_credit": inCredit, "invoices": invoices})
 }
 
 type paymentsPage struct {

@@ -75,6 +75,21 @@ func TestReceiptAPI_SplitAndRefund(t *testing.T) {
 	if acct["owed_pence"] != 0.0 || acct["credit_pence"] != 3000.0 || acct["net_pence"] != -3000.0 {
 		t.Errorf("account after the receipt: owed %v credit %v net %v", acct["owed_pence"], acct["credit_pence"], acct["net_pence"])
 	}
+	_, aged := call("GET", "/api/v1/aged-debt", "")
+	if ic, _ := aged["in_credit"].([]any); len(ic) != 1 || ic[0].(map[string]any)["credit_pence"] != 3000.0 {
+		t.Errorf("aged debt in credit: %v, want 990004 with £30.00", aged["in_credit"])
+	}
+	if s, _ := call("GET", "/api/v1/aged-debt?as_of=2099-01-01", ""); s != http.StatusUnprocessableEntity {
+		t.Errorf("aged debt in the future: %d, want 422", s)
+	}
+	fin2 := app.agent(t)
+	fin2.signIn(financeEmail)
+	if p := fin2.get("/finance/aged-debt"); p.status != http.StatusOK || !strings.Contains(p.body, "Accounts in credit") {
+		t.Errorf("aged debt page: %d %s", p.status, excerpt(p.body))
+	}
+	if p := fin2.get("/finance/aged-debt?as_of=31/12/2026"); p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, `id="as_of-error"`) {
+		t.Errorf("aged debt page with a bad date: %d %s", p.status, excerpt(p.body))
+	}
 	credit := m1["credit"].(string)
 	if s, m := call("POST", "/api/v1/accounts/990001/refunds", `{"credit":"`+credit+`","method":"bacs","reason":"x"}`); s != http.StatusNotFound {
 		t.Errorf("refund of 990004's credit through 990001's account: %d %v, want 404", s, m)
