@@ -11,7 +11,7 @@ GOFILES  := $(shell git ls-files '*.go' 2>/dev/null)
 # statement is compiled again on each use (see store.DB.StablePlans).
 export CGO_CFLAGS := -O2 -g -DSQLITE_ENABLE_QPSG
 
-.PHONY: run build test test-deps test-go test-browser lint assets clean fuzz bench histories
+.PHONY: run build test test-deps test-go test-browser lint assets clean fuzz bench histories ledger-histories
 
 ## run: build and serve Traded with demo data on $(ADDR)
 run: build
@@ -32,11 +32,13 @@ lint:
 	$(GO) vet ./...
 
 ## test-go: every Go test under the race detector, then 1,500 random booking
-## histories against the money oracle without it (fixed seed: CI stays
-## repeatable; `make histories` explores new seeds)
+## histories against the money oracle and 400 random ledger histories
+## against the ledger model without it (fixed seeds: CI stays repeatable;
+## `make histories` and `make ledger-histories` explore new seeds)
 test-go:
 	$(GO) test -race -count=1 ./...
 	TRADED_HISTORIES=1500 $(GO) test -count=1 -run '^TestBookingHistories$$' ./billing/
+	TRADED_LEDGER_HISTORIES=400 $(GO) test -count=1 -run '^TestLedgerHistories$$' ./billing/
 
 ## histories: COUNT random booking histories (default 10000) from SEED
 ## (default a new one, printed) against internal/oracle; a failure prints
@@ -45,6 +47,12 @@ COUNT ?= 10000
 SEED  ?= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
 histories:
 	TRADED_HISTORIES=$(COUNT) TRADED_HISTORY_SEED=$(SEED) $(GO) test -count=1 -timeout 60m -run '^TestBookingHistories$$' -v ./billing/
+
+## ledger-histories: COUNT random ledger histories (payments, split
+## receipts, credit notes, allocations, reversals, refunds) from SEED
+## against the ledger model; a failure prints its steps.
+ledger-histories:
+	TRADED_LEDGER_HISTORIES=$(COUNT) TRADED_LEDGER_SEED=$(SEED) $(GO) test -count=1 -timeout 60m -run '^TestLedgerHistories$$' -v ./billing/
 
 ## test-browser: real pages in Debian's chromium, with axe-core on each
 test-browser: build

@@ -254,66 +254,74 @@ func (s *Service) RecordReceipt(ctx context.Context, actor store.Actor, in Recei
 				return err
 			}
 		}
-		var exists bool
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM organisations WHERE id = ?)`, in.OrganisationID).Scan(&exists); err != nil {
-			return fmt.Errorf("record receipt: %w", err)
-		}
-		if !exists {
-			return traded.Errorf(traded.ENOTFOUND, "There is no organisation %d.", in.OrganisationID)
-		}
-		var total pricing.Money
-		seen := map[string]bool{}
-		invoices := make([]*Invoice, len(in.Splits))
-		for k, sp := range in.Splits {
-			inv, err := findInvoiceHeader(ctx, tx, `i.number = ?`, normaliseInvoiceNumber(sp.InvoiceNumber))
-			if err != nil {
-				return err
-			}
-			switch {
-			case inv.OrganisationID != in.OrganisationID:
-				return traded.FieldErrorf("splits", "Invoice %s is not on this organisation's account.", inv.Number)
-			case seen[inv.Number]:
-				return traded.FieldErrorf("splits", "Invoice %s is named twice: name each invoice once.", inv.Number)
-			case in.Method == MethodJournal && inv.Settlement != "journal":
-				return traded.FieldErrorf("method", "Invoice %s is paid by BACS or card: an internal journal settles only maintained schools' invoices.", inv.Number)
-			case sp.Amount <= 0:
-				return traded.FieldErrorf("splits", "Enter how much of the receipt pays invoice %s.", inv.Number)
-			}
-			if err := allocatable(inv); err != nil {
-				return err
-			}
-			if sp.Amount > inv.Balance() {
-				return traded.FieldErrorf("splits", "Invoice %s owes %s: split at most that to it.", inv.Number, inv.Balance())
-			}
-			seen[inv.Number] = true
-			invoices[k] = inv
-			total += sp.Amount
-		}
-		if total > in.Amount {
-			return traded.FieldErrorf("splits", "The splits add up to %s, more than the %s received.", total, in.Amount)
-		}
-		if in.Method == MethodJournal && total != in.Amount {
-			return traded.FieldErrorf("splits", "A journal settles named invoices: split all %s across them.", in.Amount)
-		}
-		var quoted int64
-		if len(invoices) == 1 {
-			quoted = invoices[0].ID
-		}
-		c, err := insertPayment(ctx, tx, actor, in.OrganisationID, quoted, in.PaymentInput, "", 0, 0)
-		if err != nil {
-			return err
-		}
-		for k, inv := range invoices {
-			if err := allocate(ctx, tx, actor, c, inv, in.Splits[k].Amount); err != nil {
-				return err
-			}
-		}
-		res = &ReceiptResult{PaymentID: c.id, Allocated: c.used, OnAccount: c.left()}
-		return tx.Audit(ctx, actor, "payment.record", "organisation", strconv.FormatInt(in.OrganisationID, 10),
-			fmt.Sprintf("%s %s received %s ref %q; %s allocated to %d invoices, %s on account", in.Method, in.Amount, in.ReceivedOn,
-				in.Reference, c.used, len(invoices), c.left()))
+		var err error
+		res, err = receipt(ctx, tx, actor, in, 0)
+		return err
 	})
 	return res, err
+}
+
+// receipt is RecordReceipt inside tx, for a receipt that may come from a
+// bank statement line (bankLine, 0 for none).
+func receipt(ctx context.Context, tx *store.Tx, actor store.Actor, in ReceiptInput, bankLine int64) (*ReceiptResult, error) {
+	var exists bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM organisations WHERE id = ?)`, in.OrganisationID).Scan(&exists); err != nil {
+		return nil, fmt.Errorf("record receipt: %w", err)
+	}
+	if !exists {
+		return nil, traded.Errorf(traded.ENOTFOUND, "There is no organisation %d.", in.OrganisationID)
+	}
+	var total pricing.Money
+	seen := map[string]bool{}
+	invoices := make([]*Invoice, len(in.Splits))
+	for k, sp := range in.Splits {
+		inv, err := findInvoiceHeader(ctx, tx, `i.number = ?`, normaliseInvoiceNumber(sp.InvoiceNumber))
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case inv.OrganisationID != in.OrganisationID:
+			return nil, traded.FieldErrorf("splits", "Invoice %s is not on this organisation's account.", inv.Number)
+		case seen[inv.Number]:
+			return nil, traded.FieldErrorf("splits", "Invoice %s is named twice: name each invoice once.", inv.Number)
+		case in.Method == MethodJournal && inv.Settlement != "journal":
+			return nil, traded.FieldErrorf("method", "Invoice %s is paid by BACS or card: an internal journal settles only maintained schools' invoices.", inv.Number)
+		case sp.Amount <= 0:
+			return nil, traded.FieldErrorf("splits", "Enter how much of the receipt pays invoice %s.", inv.Number)
+		}
+		if err := allocatable(inv); err != nil {
+			return nil, err
+		}
+		if sp.Amount > inv.Balance() {
+			return nil, traded.FieldErrorf("splits", "Invoice %s owes %s: split at most that to it.", inv.Number, inv.Balance())
+		}
+		seen[inv.Number] = true
+		invoices[k] = inv
+		total += sp.Amount
+	}
+	if total > in.Amount {
+		return nil, traded.FieldErrorf("splits", "The splits add up to %s, more than the %s received.", total, in.Amount)
+	}
+	if in.Method == MethodJournal && total != in.Amount {
+		return nil, traded.FieldErrorf("splits", "A journal settles named invoices: split all %s across them.", in.Amount)
+	}
+	var quoted int64
+	if len(invoices) == 1 {
+		quoted = invoices[0].ID
+	}
+	c, err := insertPayment(ctx, tx, actor, in.OrganisationID, quoted, in.PaymentInput, "", bankLine, 0)
+	if err != nil {
+		return nil, err
+	}
+	for k, inv := range invoices {
+		if err := allocate(ctx, tx, actor, c, inv, in.Splits[k].Amount); err != nil {
+			return nil, err
+		}
+	}
+	res := &ReceiptResult{PaymentID: c.id, Allocated: c.used, OnAccount: c.left()}
+	return res, tx.Audit(ctx, actor, "payment.record", "organisation", strconv.FormatInt(in.OrganisationID, 10),
+		fmt.Sprintf("%s %s received %s ref %q; %s allocated to %d invoices, %s on account", in.Method, in.Amount, in.ReceivedOn,
+			in.Reference, c.used, len(invoices), c.left()))
 }
 
 // checkPaymentInput checks what every hand-recorded payment must have.
