@@ -385,15 +385,19 @@ func checkLedger(ctx context.Context, db *store.DB, svc *billing.Service, m *led
 			return fmt.Errorf("org %d: statement closes at %s, the ledger nets to %s", org, st.Closing, acct.Net())
 		}
 	}
-	// No document anywhere holds more than it can.
+	// No document of these accounts holds more than it can. (Histories
+	// share a database; each checks its own organisations.)
 	var over int
 	err := db.Read().QueryRowContext(ctx, `SELECT
-		(SELECT count(*) FROM invoices i WHERE COALESCE((SELECT SUM(amount_pence) FROM allocations a WHERE a.invoice_id = i.id), 0)
-			NOT BETWEEN 0 AND i.total_pence)
-		+ (SELECT count(*) FROM payments p WHERE COALESCE((SELECT SUM(amount_pence) FROM allocations a WHERE a.payment_id = p.id), 0)
+		(SELECT count(*) FROM invoices i WHERE i.organisation_id IN (?1, ?2)
+			AND COALESCE((SELECT SUM(amount_pence) FROM allocations a WHERE a.invoice_id = i.id), 0) NOT BETWEEN 0 AND i.total_pence)
+		+ (SELECT count(*) FROM payments p WHERE p.organisation_id IN (?1, ?2)
+			AND COALESCE((SELECT SUM(amount_pence) FROM allocations a WHERE a.payment_id = p.id), 0)
 			+ COALESCE((SELECT SUM(amount_pence) FROM refunds r WHERE r.payment_id = p.id AND r.status <> 'failed'), 0) NOT BETWEEN 0 AND p.amount_pence)
-		+ (SELECT count(*) FROM credit_notes c WHERE COALESCE((SELECT SUM(amount_pence) FROM allocations a WHERE a.credit_note_id = c.id), 0)
-			+ COALESCE((SELECT SUM(amount_pence) FROM refunds r WHERE r.credit_note_id = c.id AND r.status <> 'failed'), 0) NOT BETWEEN 0 AND c.total_pence)`).Scan(&over)
+		+ (SELECT count(*) FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id WHERE i.organisation_id IN (?1, ?2)
+			AND COALESCE((SELECT SUM(amount_pence) FROM allocations a WHERE a.credit_note_id = c.id), 0)
+			+ COALESCE((SELECT SUM(amount_pence) FROM refunds r WHERE r.credit_note_id = c.id AND r.status <> 'failed'), 0) NOT BETWEEN 0 AND c.total_pence)`,
+		m.orgIDs[0], m.orgIDs[1]).Scan(&over)
 	if err != nil {
 		return err
 	}
