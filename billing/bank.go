@@ -77,6 +77,12 @@ type BankLine struct {
 	Status        string // matched, review or ignored
 	InvoiceNumber string // matched: the invoice paid; review: the one referred to or suggested
 	Note          string
+	// Proposal, on a line waiting for review that names several invoices,
+	// is how it pays them as the ledger stands now (see proposeSplit).
+	Proposal []Split
+	// OrganisationURN is whose money a line waiting for review looks like:
+	// the customer of the invoice it names or that was suggested (0: unknown).
+	OrganisationURN int64
 }
 
 // bankRow is a parsed data row of a statement file.
@@ -246,27 +252,28 @@ func (s *Service) matchBankLine(ctx context.Context, tx *store.Tx, desc string, 
 	switch {
 	case len(found) == 1:
 		inv := found[0]
-		batch, posted, err := journalBatchOf(ctx, tx, inv.ID)
-		if err != nil {
-			return bankMatch{}, err
-		}
+		why, err := notBankPayable(ctx, tx, inv)
 		switch {
-		case inv.FullyCredited():
-			return review(inv, "%s has been credited in full, line pays %s", inv.Number, amount), nil
-		case inv.Settlement == "journal" && (batch == 0 || posted):
-			// A maintained school's invoice is settled by the journal
-			// recharge; money from the bank for it is an exception a
-			// person decides (a refund, or a payment recorded by hand).
-			return review(inv, "%s is settled by internal journal, line pays %s", inv.Number, amount), nil
-		case batch != 0 && !posted:
-			return review(inv, "%s is in journal batch %d awaiting posting, line pays %s", inv.Number, batch, amount), nil
-		case inv.Balance() <= 0:
-			return review(inv, "%s is already paid, line pays %s", inv.Number, amount), nil
+		case err != nil:
+			return bankMatch{}, err
+		case why != "":
+			return review(inv, "%s, line pays %s", why, amount), nil
 		case inv.Balance() != amount:
 			return review(inv, "%s owes %s, line pays %s", inv.Number, inv.Balance(), amount), nil
+		case !payerMatches(desc, inv.CustomerName):
+			return review(inv, "%s is %s's invoice, but the payer looks like someone else", inv.Number, inv.CustomerName), nil
 		}
 		return bankMatch{status: BankLineMatched, invoiceID: inv.ID, invoiceNumber: inv.Number}, nil
 	case len(found) > 1:
+		if split, err := proposeSplit(ctx, tx, desc, amount); err != nil {
+			return bankMatch{}, err
+		} else if split != nil {
+			parts := make([]string, len(split))
+			for i, sp := range split {
+				parts[i] = sp.InvoiceNumber + " " + sp.Amount.String()
+			}
+			return review(nil, "split proposed: %s", strings.Join(parts, " + ")), nil
+		}
 		var owed pricing.Money
 		numbers := make([]string, len(found))
 		for i, inv := range found {
@@ -290,6 +297,64 @@ func (s *Service) matchBankLine(ctx context.Context, tx *store.Tx, desc string, 
 		return review(candidates[0], "%s; possible match %s", note, candidates[0].Number), nil
 	}
 	return review(nil, "%s; several open invoices owe %s", note, amount), nil
+}
+
+// notBankPayable says why a bank payment may not settle inv ("" when it
+// may): credited in full, settled by internal journal (money from the bank
+// for a maintained school's invoice is an exception a person decides: a
+// refund, or a payment recorded by hand), in a journal batch, or paid.
+func notBankPayable(ctx context.Context, q queryer, inv *Invoice) (string, error) {
+	batch, posted, err := journalBatchOf(ctx, q, inv.ID)
+	switch {
+	case err != nil:
+		return "", err
+	case inv.Stored != StatusIssued:
+		return fmt.Sprintf("%s has not been issued", inv.Number), nil
+	case inv.FullyCredited():
+		return fmt.Sprintf("%s has been credited in full", inv.Number), nil
+	case batch != 0 && !posted:
+		return fmt.Sprintf("%s is in journal batch %d awaiting posting", inv.Number, batch), nil
+	case inv.Settlement == "journal":
+		return fmt.Sprintf("%s is settled by internal journal", inv.Number), nil
+	case inv.Balance() <= 0:
+		return fmt.Sprintf("%s is already paid", inv.Number), nil
+	}
+	return "", nil
+}
+
+// proposeSplit returns how a line naming several invoices pays them: each
+// its balance, when every one can be paid from the bank, they are one
+// customer's, the payer looks like that customer and the balances add up
+// to the line's amount exactly; nil otherwise.
+func proposeSplit(ctx context.Context, q queryer, desc string, amount pricing.Money) ([]Split, error) {
+	refs := invoiceRefs(desc)
+	if len(refs) < 2 || amount <= 0 {
+		return nil, nil
+	}
+	var out []Split
+	var sum pricing.Money
+	var org int64
+	for _, ref := range refs {
+		inv, err := findInvoiceHeader(ctx, q, `i.number = ?`, ref)
+		if traded.ErrorCode(err) == traded.ENOTFOUND {
+			return nil, nil
+		} else if err != nil {
+			return nil, err
+		}
+		why, err := notBankPayable(ctx, q, inv)
+		if err != nil {
+			return nil, err
+		}
+		if why != "" || (org != 0 && inv.OrganisationID != org) || !payerMatches(desc, inv.CustomerName) {
+			return nil, nil
+		}
+		org = inv.OrganisationID
+		out, sum = append(out, Split{InvoiceNumber: inv.Number, Amount: inv.Balance()}), sum+inv.Balance()
+	}
+	if sum != amount {
+		return nil, nil
+	}
+	return out, nil
 }
 
 // openInvoicesOwing returns up to two issued invoices whose balance is
@@ -710,6 +775,119 @@ func (s *Service) ConfirmBankLine(ctx context.Context, actor store.Actor, lineID
 	})
 }
 
+// reviewLine reads a bank line that must be waiting for review: its date,
+// description and amount. ENOTFOUND for an unknown line, ECONFLICT for one
+// not waiting.
+func reviewLine(ctx context.Context, tx *store.Tx, lineID int64) (string, string, pricing.Money, error) {
+	var status, postedOn, desc string
+	var amount int64
+	err := tx.QueryRowContext(ctx, `SELECT status, posted_on, description, amount_pence FROM bank_lines WHERE id = ?`, lineID).
+		Scan(&status, &postedOn, &desc, &amount)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", 0, traded.Errorf(traded.ENOTFOUND, "There is no bank statement line %d.", lineID)
+	} else if err != nil {
+		return "", "", 0, fmt.Errorf("bank line %d: %w", lineID, err)
+	}
+	if status != BankLineReview || amount <= 0 {
+		return "", "", 0, traded.Errorf(traded.ECONFLICT, "That bank line is not money in waiting for review.")
+	}
+	return postedOn, desc, pricing.Money(amount), nil
+}
+
+// SplitBankLine settles a line waiting for review as one receipt split
+// across invoices of one organisation (each at most what it owes; what the
+// splits leave is credit on that account) and marks it matched. A
+// journal-settled invoice is never paid from the bank: refund the line
+// instead. It returns ENOTFOUND for an unknown line or invoice, EINVALID
+// for bad splits, and ECONFLICT for a line not waiting for review.
+func (s *Service) SplitBankLine(ctx context.Context, actor store.Actor, lineID int64, splits []Split) error {
+	if len(splits) == 0 {
+		return traded.FieldErrorf("splits", "Give each invoice the line pays and how much, one a line: TS-000007 120.00.")
+	}
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		postedOn, desc, amount, err := reviewLine(ctx, tx, lineID)
+		if err != nil {
+			return err
+		}
+		first, err := findInvoiceHeader(ctx, tx, `i.number = ?`, normaliseInvoiceNumber(splits[0].InvoiceNumber))
+		if err != nil {
+			return err
+		}
+		for _, sp := range splits {
+			inv, err := findInvoiceHeader(ctx, tx, `i.number = ?`, normaliseInvoiceNumber(sp.InvoiceNumber))
+			if err != nil {
+				return err
+			}
+			if inv.Settlement == "journal" {
+				return traded.FieldErrorf("splits", "%s is settled by internal journal: the bank does not pay it. Refund the line instead.", inv.Number)
+			}
+		}
+		res, err := receipt(ctx, tx, actor, ReceiptInput{OrganisationID: first.OrganisationID, PaymentInput: PaymentInput{Method: MethodBACS,
+			Amount: amount, ReceivedOn: postedOn, Reference: truncateRunes(desc, 200)}, Splits: splits}, lineID)
+		if err != nil {
+			return err
+		}
+		parts := make([]string, len(splits))
+		for i, sp := range splits {
+			parts[i] = normaliseInvoiceNumber(sp.InvoiceNumber) + " " + sp.Amount.String()
+		}
+		note := fmt.Sprintf("split by %s: %s", actor.Label(), strings.Join(parts, " + "))
+		if res.OnAccount > 0 {
+			note += fmt.Sprintf("; %s on account", res.OnAccount)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE bank_lines SET status = 'matched', invoice_id = NULL, note = ? WHERE id = ?`, note, lineID); err != nil {
+			return fmt.Errorf("split bank line %d: %w", lineID, err)
+		}
+		return tx.Audit(ctx, actor, "bank.split", "bank_line", strconv.FormatInt(lineID, 10), note)
+	})
+}
+
+// RefundBankLine settles a line waiting for review that the council must
+// send back (paid twice, paid for a journal-settled invoice, or meant for
+// nothing owed): it records the money received on the organisation's
+// account and a BACS refund of all of it, so both show on the account and
+// its statement, and marks the line matched. It returns ENOTFOUND for an
+// unknown line or organisation, EINVALID without a reason, and ECONFLICT
+// for a line not waiting for review.
+func (s *Service) RefundBankLine(ctx context.Context, actor store.Actor, lineID, orgID int64, reason string) error {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return traded.FieldErrorf("reason", "Say why the money is being sent back, for example \"paid twice\".")
+	}
+	if utf8.RuneCountInString(reason) > 200 {
+		return traded.FieldErrorf("reason", "A reason has at most 200 characters.")
+	}
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		postedOn, desc, amount, err := reviewLine(ctx, tx, lineID)
+		if err != nil {
+			return err
+		}
+		var exists bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM organisations WHERE id = ?)`, orgID).Scan(&exists); err != nil {
+			return fmt.Errorf("refund bank line %d: %w", lineID, err)
+		}
+		if !exists {
+			return traded.FieldErrorf("organisation", "Choose the organisation the money came from.")
+		}
+		c, err := insertPayment(ctx, tx, actor, orgID, 0, PaymentInput{Method: MethodBACS, Amount: amount, ReceivedOn: postedOn,
+			Reference: truncateRunes(desc, 200)}, "", lineID, 0)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO refunds (organisation_id, payment_id, method, amount_pence, refunded_on, reference,
+			reason, status, idempotency_key, created_at, created_by) VALUES (?, ?, 'bacs', ?, ?, ?, ?, 'done', ?, ?, ?)`,
+			orgID, c.id, int64(amount), tx.Now.In(traded.London).Format(store.DateFormat), fmt.Sprintf("Bank line %d", lineID), reason,
+			fmt.Sprintf("bank-line-%d", lineID), store.FormatTime(tx.Now), actor.Label()); err != nil {
+			return fmt.Errorf("refund bank line %d: %w", lineID, err)
+		}
+		note := fmt.Sprintf("refunded by %s: %s", actor.Label(), reason)
+		if _, err := tx.ExecContext(ctx, `UPDATE bank_lines SET status = 'matched', invoice_id = NULL, note = ? WHERE id = ?`, note, lineID); err != nil {
+			return fmt.Errorf("refund bank line %d: %w", lineID, err)
+		}
+		return tx.Audit(ctx, actor, "bank.refund", "bank_line", strconv.FormatInt(lineID, 10), fmt.Sprintf("%s %s", amount, note))
+	})
+}
+
 // DismissBankLine marks a line waiting for review as not ours (money paid
 // in that is for another council service, or sent in error): it leaves
 // review, pays nothing and keeps the reason. It returns ENOTFOUND for an
@@ -775,5 +953,27 @@ func (s *Service) FindBankLines(ctx context.Context, status string) ([]*BankLine
 		l.Amount = pricing.Money(amount)
 		out = append(out, &l)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find bank lines: %w", err)
+	}
+	rows.Close()
+	for _, l := range out {
+		if l.Status != BankLineReview {
+			continue
+		}
+		if l.Proposal, err = proposeSplit(ctx, s.db.Read(), l.Description, l.Amount); err != nil {
+			return nil, err
+		}
+		refs := invoiceRefs(l.Description)
+		if l.InvoiceNumber != "" {
+			refs = append([]string{l.InvoiceNumber}, refs...)
+		}
+		for _, ref := range refs {
+			if inv, err := findInvoiceHeader(ctx, s.db.Read(), `i.number = ?`, ref); err == nil {
+				l.OrganisationURN = inv.CustomerURN
+				break
+			}
+		}
+	}
+	return out, nil
 }

@@ -140,6 +140,10 @@ var authzMatrix = []authzRoute{
 		form: url.Values{"invoice": {"TS-000001"}}},
 	{method: "POST", path: "/finance/bank/lines/:id/dismiss", want: "401 403 403 404 404 403 403",
 		form: url.Values{"reason": {"School meals income"}}},
+	{method: "POST", path: "/finance/bank/lines/:id/split", want: "401 403 403 404 404 403 403",
+		form: url.Values{"splits": {"TS-000001 1.00"}}},
+	{method: "POST", path: "/finance/bank/lines/:id/refund", want: "401 403 403 404 404 403 403",
+		form: url.Values{"organisation": {"990001"}, "reason": {"Paid twice"}}},
 	// Finance batches both 990001 invoices; the admin then finds nothing left.
 	// The ledger of 990001. Its one credit note went to its own invoice, so
 	// nothing is left to allocate or refund (409); :id is no allocation.

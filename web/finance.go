@@ -22,6 +22,8 @@ func (s *Server) financeRoutes(app *fiber.App) {
 	app.Post("/finance/bank", s.require(finance), s.handleBankImport)
 	app.Post("/finance/bank/lines/:id/confirm", s.require(finance), s.handleBankConfirm)
 	app.Post("/finance/bank/lines/:id/dismiss", s.require(finance), s.handleBankDismiss)
+	app.Post("/finance/bank/lines/:id/split", s.require(finance), s.handleBankSplit)
+	app.Post("/finance/bank/lines/:id/refund", s.require(finance), s.handleBankRefund)
 	app.Get("/finance/journal", s.require(finance), s.handleJournalPage)
 	app.Post("/finance/journal", s.require(finance), s.handleJournalCreate)
 	app.Get("/finance/journal/:id/csv", s.require(finance), s.handleJournalCSV)
@@ -272,6 +274,59 @@ func (s *Server) handleBankImportAPI(c *fiber.Ctx) error {
 func (s *Server) handleBankConfirm(c *fiber.Ctx) error {
 	return s.bankLineAction(c, "The payment has been recorded against the invoice.", func(actor store.Actor, id int64) error {
 		return s.billing.ConfirmBankLine(c.UserContext(), actor, id, strings.TrimSpace(c.FormValue("invoice")))
+	})
+}
+
+// handleBankSplit settles a review line as a receipt split across
+// invoices: the form's "splits" has one "TS-000007 120.00" a line.
+func (s *Server) handleBankSplit(c *fiber.Ctx) error {
+	return s.bankLineAction(c, "The line has been recorded as one receipt split across the invoices.", func(actor store.Actor, id int64) error {
+		splits, err := parseSplits(c.FormValue("splits"))
+		if err != nil {
+			return err
+		}
+		return s.billing.SplitBankLine(c.UserContext(), actor, id, splits)
+	})
+}
+
+// parseSplits reads lines of "invoice amount" (amount in pounds).
+func parseSplits(text string) ([]billing.Split, error) {
+	var out []billing.Split
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(strings.NewReplacer(",", " ", "£", " ").Replace(line))
+		if len(f) == 0 {
+			continue
+		}
+		if len(f) != 2 {
+			return nil, traded.FieldErrorf("splits", "Write each split as an invoice number and an amount, like TS-000007 120.00: %q is not.", strings.TrimSpace(line))
+		}
+		m, err := pricing.ParseMoney(f[1])
+		if err != nil {
+			return nil, traded.FieldErrorf("splits", "%q is not an amount in pounds, like 120.00.", f[1])
+		}
+		out = append(out, billing.Split{InvoiceNumber: f[0], Amount: m})
+	}
+	if len(out) > 100 {
+		return nil, traded.FieldErrorf("splits", "A line is split across at most 100 invoices.")
+	}
+	return out, nil
+}
+
+// handleBankRefund records a review line as money received from an
+// organisation (by URN) and refunded to it in full.
+func (s *Server) handleBankRefund(c *fiber.Ctx) error {
+	return s.bankLineAction(c, "The line has been recorded on the account and refunded by BACS.", func(actor store.Actor, id int64) error {
+		urn, err := strconv.ParseInt(strings.TrimSpace(c.FormValue("organisation")), 10, 64)
+		if err != nil || urn <= 0 {
+			return traded.FieldErrorf("organisation", "Enter the URN of the organisation the money came from.")
+		}
+		org, err := s.booking.FindOrganisationByURN(c.UserContext(), urn)
+		if traded.ErrorCode(err) == traded.ENOTFOUND {
+			return traded.FieldErrorf("organisation", "There is no organisation with URN %d.", urn)
+		} else if err != nil {
+			return err
+		}
+		return s.billing.RefundBankLine(c.UserContext(), actor, id, org.ID, c.FormValue("reason"))
 	})
 }
 

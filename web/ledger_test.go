@@ -152,3 +152,52 @@ func TestAccountPage_SplitReceipt(t *testing.T) {
 }
 
 var tokenField = regexp.MustCompile(`name="token" value="([^"]+)"`)
+
+// TestBankPage_SplitAndRefund: a statement line naming two invoices for
+// their sum is offered as a split on the bank page and recorded from it; a
+// line for nothing owed is refunded from it.
+func TestBankPage_SplitAndRefund(t *testing.T) {
+	app := newAccountsApp(t, web.Config{Dev: true})
+	fin := app.token(t, financeEmail)
+	inv := ledgerInvoices(t, app, 990004, 12000, 8000)
+	csv := "Date,Description,Amount\n" + app.clock.Now().Format("2006-01-02") + ",BASILDON MEADOWS " + inv[0] + " " + inv[1] + ",200.00\n" +
+		app.clock.Now().Format("2006-01-02") + ",BASILDON MEADOWS DUPLICATE,55.00\n"
+	if status, body := app.do("POST", "/api/v1/bank-statements?filename=lloyds.csv", csv, "Authorization", fin); status != http.StatusCreated ||
+		!strings.Contains(body, `"review":2`) {
+		t.Fatalf("import: %d %s", status, body)
+	}
+	ua := app.agent(t)
+	ua.signIn(financeEmail)
+	p := ua.get("/finance/bank")
+	want := inv[0] + " 120.00\n" + inv[1] + " 80.00\n"
+	if !strings.Contains(p.body, want) {
+		t.Fatalf("the bank page does not propose the split %q: %s", want, excerpt(p.body))
+	}
+	var ids []string
+	for _, m := range regexp.MustCompile(`/finance/bank/lines/(\d+)/split`).FindAllStringSubmatch(p.body, -1) {
+		ids = append(ids, m[1])
+	}
+	if len(ids) != 2 {
+		t.Fatalf("split forms for lines %v, want 2", ids)
+	}
+	// The proposed split is in the form of the line it belongs to: the last
+	// split form before it.
+	before := regexp.MustCompile(`/finance/bank/lines/(\d+)/split`).FindAllStringSubmatch(p.body[:strings.Index(p.body, want)], -1)
+	splitID, refundID := before[len(before)-1][1], ids[0]
+	if refundID == splitID {
+		refundID = ids[1]
+	}
+	if bad := ua.submit("/finance/bank/lines/"+splitID+"/split", url.Values{"splits": {inv[0] + " lots"}}); bad.status != http.StatusUnprocessableEntity {
+		t.Errorf("a bad split: %d", bad.status)
+	}
+	if r := ua.submit("/finance/bank/lines/"+splitID+"/split", url.Values{"splits": {want}}); r.status != http.StatusSeeOther {
+		t.Fatalf("split: %d %s", r.status, excerpt(r.body))
+	}
+	if r := ua.submit("/finance/bank/lines/"+refundID+"/refund", url.Values{"organisation": {"990004"}, "reason": {"Paid twice"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("refund: %d %s", r.status, excerpt(r.body))
+	}
+	_, body := app.do("GET", "/api/v1/accounts/990004", "", "Authorization", fin)
+	if !strings.Contains(body, `"owed_pence":0`) || !strings.Contains(body, `"net_pence":0`) || !strings.Contains(body, `"amount_pence":5500`) {
+		t.Errorf("account after the split and the refund: %s", body)
+	}
+}

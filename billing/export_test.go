@@ -1,0 +1,4 @@
+package billing
+
+// PayerMatches is payerMatches, for the tests of package billing_test.
+var PayerMatches = payerMatches
