@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/charmap"
@@ -60,6 +61,8 @@ type BankImportLine struct {
 type BankImport struct {
 	StatementID int64
 	Filename    string
+	Layout      string // the bank whose export layout the file has ("" for another)
+	DateOrder   string // how its slashed dates were read (DayFirst or MonthFirst), if it had any
 	Lines       []BankImportLine
 
 	Matched, Review, AlreadyImported, Ignored, Rejected int
@@ -87,11 +90,12 @@ type BankLine struct {
 
 // bankRow is a parsed data row of a statement file.
 type bankRow struct {
-	lineNo int
-	date   string
-	desc   string
-	amount pricing.Money
-	reject string
+	lineNo  int
+	rawDate string // as the file writes it; date is it read
+	date    string
+	desc    string
+	amount  pricing.Money
+	reject  string
 }
 
 // ImportBankStatement reads a bank statement CSV and records, in one
@@ -104,17 +108,42 @@ type bankRow struct {
 // written, for a file that is not a statement (no date, description or
 // amount column, too large, or no rows).
 func (s *Service) ImportBankStatement(ctx context.Context, actor store.Actor, filename string, r io.Reader) (*BankImport, error) {
-	rows, err := parseStatement(r)
+	return s.ImportBankStatementWith(ctx, actor, filename, r, BankImportOptions{})
+}
+
+// Date orders of a statement's slashed dates.
+const (
+	DayFirst   = "dmy" // 03/11/2026 is 3 November, as British banks write it
+	MonthFirst = "mdy" // 03/11/2026 is 11 March
+)
+
+// BankImportOptions are what a person says about a statement file.
+type BankImportOptions struct {
+	// DateOrder is DayFirst or MonthFirst; "" lets the import decide: day
+	// first for the UK banks' own layouts, or when a day past 12 proves
+	// it, month first when a month past 12 proves that; otherwise the
+	// import is refused with EINVALID on "date_order", asking.
+	DateOrder string
+}
+
+// ImportBankStatementWith is ImportBankStatement with what a person said
+// about the file.
+func (s *Service) ImportBankStatementWith(ctx context.Context, actor store.Actor, filename string, r io.Reader, opt BankImportOptions) (*BankImport, error) {
+	if opt.DateOrder != "" && opt.DateOrder != DayFirst && opt.DateOrder != MonthFirst {
+		return nil, traded.FieldErrorf("date_order", "Choose whether the dates are day first (dmy) or month first (mdy).")
+	}
+	st, err := parseStatement(r, opt.DateOrder)
 	if err != nil {
 		return nil, err
 	}
+	rows := st.rows
 	filename = strings.TrimSpace(filepath.Base(strings.ReplaceAll(filename, `\`, "/")))
 	if filename == "." || filename == "/" || filename == "" {
 		filename = "statement.csv"
 	}
 	filename = truncateRunes(filename, 200)
 
-	imp := &BankImport{Filename: filename}
+	imp := &BankImport{Filename: filename, Layout: st.layout, DateOrder: st.dateOrder}
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO bank_statements (filename, imported_at, imported_by) VALUES (?, ?, ?)`,
 			filename, store.FormatTime(tx.Now), actor.Label())
@@ -440,7 +469,14 @@ func normaliseDescription(s string) string {
 // parseStatement reads a statement file into rows. It returns EINVALID when
 // the file is too large, has no header row with the columns needed, or has
 // no rows.
-func parseStatement(r io.Reader) ([]bankRow, error) {
+// statement is a parsed statement file.
+type statement struct {
+	rows      []bankRow
+	layout    string
+	dateOrder string
+}
+
+func parseStatement(r io.Reader, dateOrder string) (*statement, error) {
 	raw, err := io.ReadAll(io.LimitReader(r, maxStatementBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read bank statement: %w", err)
@@ -462,6 +498,7 @@ func parseStatement(r io.Reader) ([]bankRow, error) {
 
 	var cols *statementColumns
 	var best *statementColumns
+	var pending [][]string // a headerless file's first rows: data, read again below
 	for i := 0; cols == nil && i < 20; i++ {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -476,6 +513,10 @@ func parseStatement(r io.Reader) ([]bankRow, error) {
 		c := findColumns(rec)
 		if c.complete() {
 			cols = c
+		} else if h := headerlessColumns(rec); h != nil && i == 0 {
+			// HSBC's exports have no header row: the first row is a
+			// transaction, and the columns are known by what is in them.
+			cols, pending = h, [][]string{rec}
 		} else if best == nil || c.found() > best.found() {
 			best = c
 		}
@@ -488,6 +529,9 @@ func parseStatement(r io.Reader) ([]bankRow, error) {
 	}
 
 	var rows []bankRow
+	for _, rec := range pending {
+		rows = append(rows, cols.parse(1, rec))
+	}
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -506,10 +550,86 @@ func parseStatement(r io.Reader) ([]bankRow, error) {
 		}
 		rows = append(rows, cols.parse(line, rec))
 	}
+	// Rows with neither a date nor an amount (a "Previous statement
+	// balance" line, a total) are not transactions.
+	kept := rows[:0]
+	for _, row := range rows {
+		if row.rawDate != "" || row.reject != "no date" {
+			kept = append(kept, row)
+		}
+	}
+	rows = kept
 	if len(rows) == 0 {
 		return nil, traded.FieldErrorf("file", "That statement has no transactions in it.")
 	}
-	return rows, nil
+	st := &statement{rows: rows, layout: cols.layout}
+	if st.dateOrder, err = decideDateOrder(rows, cols.layout, dateOrder); err != nil {
+		return nil, err
+	}
+	for i := range st.rows {
+		row := &st.rows[i]
+		if row.reject != "" || row.rawDate == "" {
+			continue
+		}
+		date, ok := parseBankDate(row.rawDate, st.dateOrder)
+		if !ok {
+			row.reject = fmt.Sprintf("%q is not a date (dd/mm/yyyy, yyyy-mm-dd or 02 Jan 2026)", row.rawDate)
+			continue
+		}
+		row.date = date
+	}
+	return st, nil
+}
+
+// slashedDate is a date written with its day and month as numbers.
+var slashedDate = regexp.MustCompile(`^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})\b`)
+
+// decideDateOrder says how to read a file's slashed dates (see
+// BankImportOptions.DateOrder); "" when the file has none.
+func decideDateOrder(rows []bankRow, layout, given string) (string, error) {
+	dayFirst, monthFirst, ambiguous, any := false, false, "", false
+	for _, row := range rows {
+		m := slashedDate.FindStringSubmatch(row.rawDate)
+		if m == nil {
+			continue
+		}
+		any = true
+		a, _ := strconv.Atoi(m[1])
+		b, _ := strconv.Atoi(m[2])
+		switch {
+		case a > 12 && b <= 12:
+			dayFirst = true
+		case b > 12 && a <= 12:
+			monthFirst = true
+		case a != b && ambiguous == "":
+			ambiguous = strings.TrimSpace(m[0])
+		}
+	}
+	switch {
+	case !any:
+		return "", nil
+	case given != "":
+		return given, nil
+	case dayFirst && monthFirst:
+		return "", traded.FieldErrorf("date_order", "The dates in that file are written both day first and month first: check the export.")
+	case monthFirst:
+		return MonthFirst, nil
+	case dayFirst || layout != "":
+		return DayFirst, nil
+	case ambiguous != "":
+		return "", traded.FieldErrorf("date_order", "The dates in that file could be day first or month first (is %s the %s or the %s?): say which, and import it again.",
+			ambiguous, ordinalDate(ambiguous, DayFirst), ordinalDate(ambiguous, MonthFirst))
+	}
+	return DayFirst, nil
+}
+
+// ordinalDate is a slashed date read in the order, as people say it.
+func ordinalDate(s, order string) string {
+	if d, ok := parseBankDate(s, order); ok {
+		t, _ := time.Parse(store.DateFormat, d)
+		return t.Format("2 January 2006")
+	}
+	return s
 }
 
 // statementColumns are where a statement's fields are; -1 when absent.
@@ -519,12 +639,13 @@ type statementColumns struct {
 	amount      int
 	credit      int
 	debit       int
+	layout      string // the bank, when the header is one of the UK banks' own export layouts
 }
 
 var (
 	dateHeaders        = []string{"date", "transaction date", "posting date"}
-	descriptionHeaders = []string{"description", "reference", "narrative", "details", "transaction description"}
-	amountHeaders      = []string{"amount"}
+	descriptionHeaders = []string{"description", "reference", "narrative", "details", "transaction description", "memo"}
+	amountHeaders      = []string{"amount", "value"}
 	creditHeaders      = []string{"credit", "paid in", "credit amount", "money in"}
 	debitHeaders       = []string{"debit", "paid out", "debit amount", "money out"}
 )
@@ -562,7 +683,82 @@ func findColumns(header []string) *statementColumns {
 			}
 		}
 	}
+	c.layout = bankLayout(names)
 	return c
+}
+
+// bankLayouts are the CSV exports of the UK business banks, by the headers
+// that tell them apart (testdata/banks has a sample of each). Their dates
+// are day first.
+var bankLayouts = []struct {
+	bank    string
+	headers []string
+}{
+	{"Lloyds", []string{"transaction date", "transaction type", "sort code", "account number", "transaction description", "debit amount", "credit amount"}},
+	{"NatWest", []string{"date", "type", "description", "value", "balance", "account name"}},
+	{"Barclays", []string{"number", "date", "account", "amount", "subcategory", "memo"}},
+	{"Santander", []string{"date", "description", "money in", "money out", "balance"}},
+}
+
+func bankLayout(names []string) string {
+	for _, l := range bankLayouts {
+		all := true
+		for _, want := range l.headers {
+			all = all && slicesContains(names, want)
+		}
+		if all {
+			return l.bank
+		}
+	}
+	return ""
+}
+
+func slicesContains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// headerlessColumns reads the columns of a file with no header row from
+// its first row, as HSBC exports it ("23/11/2026,BGC OAK ACADEMY,395.00",
+// or HSBCnet's "404401-12345678,23/11/2026,GBP,395.00,BGC OAK ACADEMY,CR"):
+// the first cell that is a date, the first after it that is an amount, and
+// the longest other cell as the description. nil when the row is not that.
+func headerlessColumns(rec []string) *statementColumns {
+	c := &statementColumns{date: -1, amount: -1, credit: -1, debit: -1, layout: "HSBC"}
+	longest := -1
+	for i, f := range rec {
+		f = strings.TrimSpace(f)
+		switch {
+		case c.date < 0 && isBankDate(f):
+			c.date = i
+		case c.date >= 0 && c.amount < 0 && isBankAmount(f):
+			c.amount = i
+		case strings.IndexFunc(f, unicode.IsLetter) >= 0 && len(f) > 3 && (longest < 0 || len(f) > len(strings.TrimSpace(rec[longest]))):
+			longest = i
+		}
+	}
+	if c.date < 0 || c.amount < 0 || longest < 0 {
+		return nil
+	}
+	c.description = []int{longest}
+	return c
+}
+
+func isBankDate(s string) bool {
+	_, ok := parseBankDate(s, DayFirst)
+	return ok
+}
+
+func isBankAmount(s string) bool {
+	if strings.IndexFunc(s, unicode.IsDigit) < 0 || !strings.ContainsAny(s, ".") {
+		return false
+	}
+	_, err := parseBankAmount(s)
+	return err == nil
 }
 
 func (c *statementColumns) complete() bool {
@@ -612,15 +808,15 @@ func (c *statementColumns) parse(line int, rec []string) bankRow {
 
 	d := field(c.date)
 	if d == "" {
+		// No date: a balance or total row when it has no amount either
+		// (parseStatement drops those), else a broken transaction.
 		row.reject = "no date"
+		if field(c.amount) != "" || field(c.credit) != "" || field(c.debit) != "" {
+			row.rawDate, row.reject = "", "no date on a transaction"
+		}
 		return row
 	}
-	date, ok := parseBankDate(d)
-	if !ok {
-		row.reject = fmt.Sprintf("%q is not a date (dd/mm/yyyy, yyyy-mm-dd or 02 Jan 2026)", d)
-		return row
-	}
-	row.date = date
+	row.rawDate = d
 
 	if c.amount >= 0 {
 		a := field(c.amount)
@@ -682,13 +878,21 @@ func parseBankAmount(s string) (pricing.Money, error) {
 	return m, nil
 }
 
-var bankDateLayouts = []string{"2/1/2006", "2006-01-02", "2 Jan 2006", "2-Jan-2006", "2 January 2006", "2.1.2006",
-	"2/1/2006 15:04", "2/1/2006 15:04:05", "2006-01-02 15:04:05", "2006-01-02T15:04:05"} // a spreadsheet may add a time
+var bankDateLayouts = []string{"2/1/2006", "2006-01-02", "2 Jan 2006", "2-Jan-2006", "2 January 2006", "2.1.2006", "2/1/06",
+	"2-Jan-06", "2 Jan 06", "2/1/2006 15:04", "2/1/2006 15:04:05", "2006-01-02 15:04:05", "2006-01-02T15:04:05"} // a spreadsheet may add a time
 
-// parseBankDate reads a statement date as YYYY-MM-DD. Slashed dates are day
-// first, as British banks write them.
-func parseBankDate(s string) (string, bool) {
-	for _, layout := range bankDateLayouts {
+// parseBankDate reads a statement date as YYYY-MM-DD. Slashed dates are
+// read in the order given (DayFirst, as British banks write them, unless
+// MonthFirst).
+func parseBankDate(s, order string) (string, bool) {
+	layouts := bankDateLayouts
+	if order == MonthFirst {
+		layouts = make([]string, len(bankDateLayouts))
+		for i, l := range bankDateLayouts {
+			layouts[i] = strings.Replace(strings.Replace(l, "2/1/", "1/2/", 1), "2.1.", "1.2.", 1)
+		}
+	}
+	for _, layout := range layouts {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t.Format(store.DateFormat), true
 		}

@@ -383,7 +383,8 @@ func TestService_ImportBankStatementColumns(t *testing.T) {
 			"06/12/2026,TOMORROW,TS000001,195.00,\r\n" +
 			"07/12/2026,BOTH,,1.00,1.00\r\n" +
 			"08/12/2026,NEITHER,,,\r\n"
-		imp, err := r.svc.ImportBankStatement(r.ctx, r.actor, `C:\Users\finance\dec.csv`, strings.NewReader(file))
+		imp, err := r.svc.ImportBankStatementWith(r.ctx, r.actor, `C:\Users\finance\dec.csv`, strings.NewReader(file),
+			billing.BankImportOptions{DateOrder: billing.DayFirst})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -941,7 +942,7 @@ func TestSettlement_JournalOnlyForMaintained(t *testing.T) {
 	r.wantState(oak, pounds("120"), billing.StatusIssued)
 
 	imp, err := r.svc.ImportBankStatement(r.ctx, r.actor, "s.csv", strings.NewReader(
-		"Date,Description,Amount\n02/11/2026,STOUR VALLEY PS "+stour+",315.00\n02/11/2026,OAK ACADEMY "+oak+",120.00\n"))
+		"Date,Description,Amount\n2026-11-02,STOUR VALLEY PS "+stour+",315.00\n2026-11-02,OAK ACADEMY "+oak+",120.00\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -961,7 +962,7 @@ func TestBankLine_NotOurs(t *testing.T) {
 	r.on("2026-11-02")
 	oak := r.invoice(500201, pounds("120"))
 	imp, err := r.svc.ImportBankStatement(r.ctx, r.actor, "s.csv", strings.NewReader(
-		"Date,Description,Amount\n02/11/2026,ESSEX SCHOOL MEALS REF 4471,64.20\n02/11/2026,OAK ACADEMY "+oak+",120.00\n"))
+		"Date,Description,Amount\n2026-11-02,ESSEX SCHOOL MEALS REF 4471,64.20\n2026-11-02,OAK ACADEMY "+oak+",120.00\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -235,9 +235,10 @@ func (s *Server) handleBankImport(c *fiber.Ctx) error {
 		return err
 	}
 	defer f.Close()
-	imp, err := s.billing.ImportBankStatement(c.UserContext(), currentUser(c).Actor(c.IP()), fh.Filename, f)
+	imp, err := s.billing.ImportBankStatementWith(c.UserContext(), currentUser(c).Actor(c.IP()), fh.Filename, f,
+		billing.BankImportOptions{DateOrder: c.FormValue("date_order")})
 	if err != nil {
-		return s.renderForm(c, "bank", p.Page, p, withField(err, "statement"))
+		return s.renderForm(c, "bank", p.Page, p, withField(err, "statement"), "date_order")
 	}
 	p.Import = imp
 	if p.Review, err = s.billing.FindBankLines(c.UserContext(), billing.BankLineReview); err != nil {
@@ -258,7 +259,8 @@ func withField(err error, field string) error {
 
 func (s *Server) handleBankImportAPI(c *fiber.Ctx) error {
 	name := c.Query("filename", "statement.csv")
-	imp, err := s.billing.ImportBankStatement(c.UserContext(), currentUser(c).Actor(c.IP()), name, bytes.NewReader(c.Body()))
+	imp, err := s.billing.ImportBankStatementWith(c.UserContext(), currentUser(c).Actor(c.IP()), name, bytes.NewReader(c.Body()),
+		billing.BankImportOptions{DateOrder: c.Query("date_order")})
 	if err != nil {
 		return err
 	}
@@ -267,7 +269,8 @@ func (s *Server) handleBankImportAPI(c *fiber.Ctx) error {
 		lines = append(lines, fiber.Map{"line": l.LineNo, "date": l.Date, "description": l.Description, "amount_pence": int64(l.Amount),
 			"outcome": l.Outcome, "invoice": l.InvoiceNumber, "note": l.Note})
 	}
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"statement_id": imp.StatementID, "matched": imp.Matched, "review": imp.Review,
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"statement_id": imp.StatementID, "layout": imp.Layout, "date_order": imp.DateOrder,
+		"matched": imp.Matched, "review": imp.Review,
 		"already_imported": imp.AlreadyImported, "ignored": imp.Ignored, "rejected": imp.Rejected, "lines": lines})
 }
 

@@ -201,3 +201,19 @@ func TestBankPage_SplitAndRefund(t *testing.T) {
 		t.Errorf("account after the split and the refund: %s", body)
 	}
 }
+
+// TestBankImportAPI_DateOrder: an ambiguous file is a 422 naming
+// date_order; with ?date_order= it is read that way.
+func TestBankImportAPI_DateOrder(t *testing.T) {
+	app := newAccountsApp(t, web.Config{Dev: true})
+	fin := app.token(t, financeEmail)
+	csv := "Date,Description,Amount\n03/11/2026,SOMEONE,10.00\n04/11/2026,SOMEONE ELSE,11.00\n"
+	if status, body := app.do("POST", "/api/v1/bank-statements", csv, "Authorization", fin); status != http.StatusUnprocessableEntity ||
+		!strings.Contains(body, `"field":"date_order"`) {
+		t.Errorf("ambiguous: %d %s", status, body)
+	}
+	if status, body := app.do("POST", "/api/v1/bank-statements?date_order=dmy", csv, "Authorization", fin); status != http.StatusCreated ||
+		!strings.Contains(body, `"date":"2026-11-03"`) {
+		t.Errorf("day first: %d %s", status, body)
+	}
+}
