@@ -3,14 +3,18 @@ package billing
 import (
 	"context"
 	"fmt"
+	"time"
 
+	"traded"
 	"traded/mail"
+	"traded/pricing"
 	"traded/store"
 )
 
 // queueInvoiceMail queues the issued invoice, with its PDF, to the
 // organisation's billing email and its school business managers, inside the
-// issuing transaction.
+// issuing transaction. With nobody to send it to, the invoice is flagged
+// (invoices_not_mailed) for finance, and audited.
 func (s *Service) queueInvoiceMail(ctx context.Context, tx *store.Tx, orgID int64, number string) error {
 	inv, err := findInvoiceHeader(ctx, tx, `i.number = ?`, number)
 	if err != nil {
@@ -19,6 +23,14 @@ func (s *Service) queueInvoiceMail(ctx context.Context, tx *store.Tx, orgID int6
 	to, err := s.billingContacts(ctx, tx, orgID)
 	if err != nil {
 		return err
+	}
+	if len(to) == 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO invoices_not_mailed (invoice_id, noted_at) VALUES (?, ?)
+			ON CONFLICT (invoice_id) DO NOTHING`, inv.ID, store.FormatTime(tx.Now)); err != nil {
+			return fmt.Errorf("flag invoice %s not mailed: %w", inv.Number, err)
+		}
+		return tx.Audit(ctx, store.System, "invoice.not_mailed", "invoice", inv.Number,
+			fmt.Sprintf("%s has no billing email and no school business manager", inv.CustomerName))
 	}
 	body := fmt.Sprintf("Dear colleague,\n\nPlease find attached invoice %s from %s for %s, due by %s.\n\n%s\n\nYou can see your school's invoices at %s/invoices.\n\n%s\n",
 		inv.Number, s.cfg.Supplier.Name, inv.Total, inv.DueDate, s.howToPay(inv), s.cfg.BaseURL, s.cfg.Supplier.Name)
@@ -129,4 +141,75 @@ func (s *Service) queueCreditNoteMail(ctx context.Context, tx *store.Tx, inv *In
 		}
 	}
 	return nil
+}
+
+// NotMailed is an issued invoice nobody has been sent.
+type NotMailed struct {
+	Number   string
+	Customer string
+	URN      int64
+	Total    pricing.Money
+	NotedAt  time.Time
+}
+
+// FindNotMailed returns the invoices that could not be emailed for want of
+// a billing contact and have not been sent since, oldest first.
+func (s *Service) FindNotMailed(ctx context.Context) ([]*NotMailed, error) {
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT i.number, i.customer_name, i.customer_urn, i.total_pence, n.noted_at
+		FROM invoices_not_mailed n JOIN invoices i ON i.id = n.invoice_id WHERE n.sent_at IS NULL ORDER BY n.noted_at, i.seq`)
+	if err != nil {
+		return nil, fmt.Errorf("invoices not mailed: %w", err)
+	}
+	defer rows.Close()
+	var out []*NotMailed
+	for rows.Next() {
+		var n NotMailed
+		var total int64
+		var at string
+		if err := rows.Scan(&n.Number, &n.Customer, &n.URN, &total, &at); err != nil {
+			return nil, fmt.Errorf("invoices not mailed: %w", err)
+		}
+		n.Total, n.NotedAt = pricing.Money(total), store.MustTime(at)
+		out = append(out, &n)
+	}
+	return out, rows.Err()
+}
+
+// IsNotMailed reports whether an invoice is flagged as never emailed.
+func (s *Service) IsNotMailed(ctx context.Context, invoiceID int64) (bool, error) {
+	var flagged bool
+	err := s.db.Read().QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM invoices_not_mailed WHERE invoice_id = ? AND sent_at IS NULL)`,
+		invoiceID).Scan(&flagged)
+	return flagged, err
+}
+
+// SendInvoice emails an issued invoice again to the organisation's billing
+// contacts (and clears its not-mailed flag). It returns ENOTFOUND for an
+// unknown invoice, ECONFLICT for a draft or when the organisation still
+// has no billing contact.
+func (s *Service) SendInvoice(ctx context.Context, actor store.Actor, number string) error {
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		inv, err := findInvoiceHeader(ctx, tx, `i.number = ?`, normaliseInvoiceNumber(number))
+		if err != nil {
+			return err
+		}
+		if inv.Stored != StatusIssued {
+			return traded.Errorf(traded.ECONFLICT, "Invoice %s has not been issued.", inv.Number)
+		}
+		to, err := s.billingContacts(ctx, tx, inv.OrganisationID)
+		if err != nil {
+			return err
+		}
+		if len(to) == 0 {
+			return traded.Errorf(traded.ECONFLICT, "%s has no billing email and no school business manager: set a billing email on the organisation first.", inv.CustomerName)
+		}
+		if err := s.queueInvoiceMail(ctx, tx, inv.OrganisationID, inv.Number); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE invoices_not_mailed SET sent_at = ?, sent_by = ? WHERE invoice_id = ? AND sent_at IS NULL`,
+			store.FormatTime(tx.Now), actor.Label(), inv.ID); err != nil {
+			return fmt.Errorf("send invoice %s: %w", inv.Number, err)
+		}
+		return tx.Audit(ctx, actor, "invoice.send", "invoice", inv.Number, fmt.Sprintf("to %d contacts", len(to)))
+	})
 }

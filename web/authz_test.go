@@ -127,6 +127,8 @@ var authzMatrix = []authzRoute{
 	{method: "POST", path: "/invoices/:number/pay", want: "401 409 403 403 403 403 404"},
 	{method: "POST", path: "/invoices/:number/payments", want: "401 403 403 303 303 403 403",
 		form: url.Values{"method": {"bacs"}, "amount": {"1.00"}}},
+	// 990001 has a school business manager: the invoice can be sent again.
+	{method: "POST", path: "/invoices/:number/send", want: "401 403 403 303 303 403 403"},
 	{method: "POST", path: "/invoices/:number/credit-notes", want: "401 403 403 303 303 403 403",
 		form: url.Values{"reason": {"authorization matrix"}, "credit_amount": {"1.00"}}},
 	{method: "GET", path: "/credit-notes/:cn", want: "303 200 404 200 200 404 404"},

@@ -28,6 +28,7 @@ func (s *Server) billingRoutes(app *fiber.App) {
 	app.Get("/invoices/:number", s.require(signedIn), s.handleInvoicePage)
 	app.Post("/invoices/:number/pay", s.require(manager), s.handlePayByCard)
 	app.Post("/invoices/:number/payments", s.require(finance), s.handlePaymentForm)
+	app.Post("/invoices/:number/send", s.require(finance), s.handleSendInvoice)
 	app.Post("/invoices/:number/credit-notes", s.require(finance), s.handleCreditNoteForm)
 	app.Get("/credit-notes/:cn", s.require(signedIn), s.handleCreditNotePDF)
 }
@@ -421,6 +422,7 @@ type invoicePage struct {
 	CanPay      bool
 	Finance     bool
 	HowToPay    string
+	NotMailed   bool // no billing contact when it was issued, and not sent since
 }
 
 func (s *Server) invoicePage(c *fiber.Ctx) (*invoicePage, error) {
@@ -439,7 +441,27 @@ func (s *Server) invoicePage(c *fiber.Ctx) (*invoicePage, error) {
 	if p.CreditNotes, err = s.billing.FindCreditNotes(c.UserContext(), inv.ID); err != nil {
 		return nil, err
 	}
+	if p.Finance {
+		if p.NotMailed, err = s.billing.IsNotMailed(c.UserContext(), inv.ID); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
+}
+
+// handleSendInvoice emails an invoice again to the school's billing
+// contacts: for one flagged as never sent, once a contact is set.
+func (s *Server) handleSendInvoice(c *fiber.Ctx) error {
+	p, err := s.invoicePage(c)
+	if err != nil {
+		return err
+	}
+	if err := s.billing.SendInvoice(c.UserContext(), currentUser(c).Actor(c.IP()), p.Invoice.Number); err != nil {
+		return s.renderForm(c, "invoice", p.Page, p, err)
+	}
+	s.wakeMail()
+	s.setFlash(c, "Invoice "+p.Invoice.Number+" has been emailed to the school's billing contacts.")
+	return c.Redirect("/invoices/"+p.Invoice.Number, fiber.StatusSeeOther)
 }
 
 func (s *Server) handleInvoicePage(c *fiber.Ctx) error {

@@ -28,6 +28,7 @@ type homePage struct {
 	Today        string
 	StatusCounts []statusCount
 	AgedDebt     *billing.AgedDebtReport
+	NotMailed    []*billing.NotMailed // invoices no one was sent: no billing contact
 	CanBuy       bool
 
 	// Bookings, for school staff.
@@ -114,6 +115,9 @@ func (s *Server) handleHome(c *fiber.Ctx) error {
 			p.StatusCounts = append(p.StatusCounts, statusCount{st, n})
 		}
 		if p.AgedDebt, err = s.billing.AgedDebt(ctx, ""); err != nil {
+			return err
+		}
+		if p.NotMailed, err = s.billing.FindNotMailed(ctx); err != nil {
 			return err
 		}
 		return s.render(c, "home-finance", p)

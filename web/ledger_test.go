@@ -217,3 +217,48 @@ func TestBankImportAPI_DateOrder(t *testing.T) {
 		t.Errorf("day first: %d %s", status, body)
 	}
 }
+
+// TestInvoiceNotMailed: an invoice to a school with no billing contact is
+// flagged on the finance home page and the invoice, cannot be sent until a
+// contact is set, and is sent once it is.
+func TestInvoiceNotMailed(t *testing.T) {
+	app := newAccountsApp(t, web.Config{Dev: true})
+	ctx := context.Background()
+	bk := booking.NewService(app.db)
+	// 990002 has no users and no billing email in the demo base.
+	org, err := bk.FindOrganisationByURN(ctx, 990002)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := app.count(t, `SELECT count(*) FROM users WHERE organisation_id = ?`, org.ID); n != 0 || org.BillingEmail != "" {
+		t.Fatalf("setup: 990002 has %d users, billing email %q", n, org.BillingEmail)
+	}
+	number := ledgerInvoices(t, app, 990002, 31500)[0]
+	if n := app.count(t, `SELECT count(*) FROM outbox WHERE kind = 'invoice'`); n != 0 {
+		t.Fatalf("%d invoice mails queued to nobody", n)
+	}
+	fin := app.agent(t)
+	fin.signIn(financeEmail)
+	if p := fin.get("/"); !strings.Contains(p.body, "1 invoice has not been emailed") || !strings.Contains(p.body, number) {
+		t.Errorf("finance home does not flag %s: %s", number, excerpt(p.body))
+	}
+	p := fin.get("/invoices/" + number)
+	if !strings.Contains(p.body, "This invoice has not been emailed") {
+		t.Errorf("invoice page does not say it was not emailed")
+	}
+	if r := fin.submit("/invoices/"+number+"/send", nil); r.status != http.StatusConflict {
+		t.Errorf("send with no contact: %d", r.status)
+	}
+	if err := bk.SetBillingDetails(ctx, store.System, 990002, "", false, "accounts@ysgol-llyn.example"); err != nil {
+		t.Fatal(err)
+	}
+	if r := fin.submit("/invoices/"+number+"/send", nil); r.status != http.StatusSeeOther {
+		t.Fatalf("send: %d %s", r.status, excerpt(r.body))
+	}
+	if n := app.count(t, `SELECT count(*) FROM outbox WHERE kind = 'invoice' AND to_addr = 'accounts@ysgol-llyn.example'`); n != 1 {
+		t.Errorf("%d invoice mails to the new contact, want 1", n)
+	}
+	if p := fin.get("/"); strings.Contains(p.body, "not been emailed") {
+		t.Errorf("the flag stayed after sending")
+	}
+}
