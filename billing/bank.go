@@ -12,6 +12,7 @@ import (
 	"io"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -704,22 +705,13 @@ func bankLayout(names []string) string {
 	for _, l := range bankLayouts {
 		all := true
 		for _, want := range l.headers {
-			all = all && slicesContains(names, want)
+			all = all && slices.Contains(names, want)
 		}
 		if all {
 			return l.bank
 		}
 	}
 	return ""
-}
-
-func slicesContains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // headerlessColumns reads the columns of a file with no header row from

@@ -300,20 +300,27 @@ func (s *Server) handleReceiptAPI(c *fiber.Ctx) error {
 		"allocated_pence": int64(res.Allocated), "on_account_pence": int64(res.OnAccount), "replayed": res.Replayed})
 }
 
-func (s *Server) handleAllocateAPI(c *fiber.Ctx) error {
+// accountRequest reads the organisation in the path and the JSON body into
+// req, and the credit that credit (a field of req) names.
+func (s *Server) accountRequest(c *fiber.Ctx, req any, credit *string) (*booking.Organisation, billing.CreditRef, error) {
 	org, err := s.accountOrg(c)
 	if err != nil {
-		return err
+		return nil, billing.CreditRef{}, err
 	}
+	if err := decodeJSON(c, req); err != nil {
+		return nil, billing.CreditRef{}, err
+	}
+	ref, err := billing.ParseCreditRef(*credit)
+	return org, ref, err
+}
+
+func (s *Server) handleAllocateAPI(c *fiber.Ctx) error {
 	var req struct {
 		Credit      string `json:"credit"`
 		Invoice     string `json:"invoice"`
 		AmountPence int64  `json:"amount_pence"`
 	}
-	if err := decodeJSON(c, &req); err != nil {
-		return err
-	}
-	ref, err := billing.ParseCreditRef(req.Credit)
+	org, ref, err := s.accountRequest(c, &req, &req.Credit)
 	if err != nil {
 		return err
 	}
@@ -343,10 +350,6 @@ func (s *Server) handleUnallocateAPI(c *fiber.Ctx) error {
 // "reference", "reason"}. An Idempotency-Key makes a retry answer with the
 // first refund, and finishes a card refund Stripe did not answer.
 func (s *Server) handleRefundAPI(c *fiber.Ctx) error {
-	org, err := s.accountOrg(c)
-	if err != nil {
-		return err
-	}
 	var req struct {
 		Credit      string `json:"credit"`
 		Method      string `json:"method"`
@@ -355,10 +358,7 @@ func (s *Server) handleRefundAPI(c *fiber.Ctx) error {
 		Reference   string `json:"reference"`
 		Reason      string `json:"reason"`
 	}
-	if err := decodeJSON(c, &req); err != nil {
-		return err
-	}
-	ref, err := billing.ParseCreditRef(req.Credit)
+	org, ref, err := s.accountRequest(c, &req, &req.Credit)
 	if err != nil {
 		return err
 	}
