@@ -48,6 +48,8 @@ type Line struct {
 	VATRateBP    int64
 	VAT          pricing.Money
 	VATNote      string        // why no VAT, on exempt lines
+	IncomeCode   string        // the product's income (nominal) code at issue
+	VATCode      string        // the product's VAT code at issue
 	Credited     pricing.Money // gross credited so far
 	CreditedVAT  pricing.Money // the VAT part of Credited
 }
@@ -184,8 +186,10 @@ func (s *Service) createInvoice(ctx context.Context, tx *store.Tx, in InvoiceInp
 		}
 		vat := VAT(net, rate)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO invoice_lines (invoice_id, position, product_code, description, quantity,
-			unit_pence, net_pence, vat_treatment, vat_rate_bp, vat_pence, vat_note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			d.id, i+1, l.ProductCode, l.Description, l.Quantity, int64(l.Unit), int64(net), p.VATTreatment, rate, int64(vat), note); err != nil {
+			unit_pence, net_pence, vat_treatment, vat_rate_bp, vat_pence, vat_note, income_code, vat_code)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			d.id, i+1, l.ProductCode, l.Description, l.Quantity, int64(l.Unit), int64(net), p.VATTreatment, rate, int64(vat), note,
+			p.IncomeCode, p.VATCode); err != nil {
 			return draft{}, fmt.Errorf("create invoice line: %w", err)
 		}
 		d.net += net
@@ -327,7 +331,7 @@ func findInvoiceHeader(ctx context.Context, q queryer, where string, arg any) (*
 
 func findLines(ctx context.Context, q queryer, invoiceID int64) ([]*Line, error) {
 	rows, err := q.QueryContext(ctx, `SELECT l.id, l.position, l.product_code, l.description, l.quantity, l.unit_pence, l.net_pence,
-			l.vat_treatment, l.vat_rate_bp, l.vat_pence, l.vat_note,
+			l.vat_treatment, l.vat_rate_bp, l.vat_pence, l.vat_note, l.income_code, l.vat_code,
 			COALESCE((SELECT SUM(c.net_pence + c.vat_pence) FROM credit_note_lines c WHERE c.invoice_line_id = l.id), 0),
 			COALESCE((SELECT SUM(c.vat_pence) FROM credit_note_lines c WHERE c.invoice_line_id = l.id), 0)
 		FROM invoice_lines l WHERE l.invoice_id = ? ORDER BY l.position`, invoiceID)
@@ -340,7 +344,7 @@ func findLines(ctx context.Context, q queryer, invoiceID int64) ([]*Line, error)
 		var l Line
 		var unit, net, vat, credited, creditedVAT int64
 		if err := rows.Scan(&l.ID, &l.Position, &l.ProductCode, &l.Description, &l.Quantity, &unit, &net, &l.VATTreatment,
-			&l.VATRateBP, &vat, &l.VATNote, &credited, &creditedVAT); err != nil {
+			&l.VATRateBP, &vat, &l.VATNote, &l.IncomeCode, &l.VATCode, &credited, &creditedVAT); err != nil {
 			return nil, fmt.Errorf("invoice lines: %w", err)
 		}
 		l.Unit, l.Net, l.VAT = pricing.Money(unit), pricing.Money(net), pricing.Money(vat)
@@ -361,7 +365,8 @@ type InvoiceFilter struct {
 	Status         string // a derived status, judged today
 	Search         string // number, customer name, URN or PO number
 	Source         string
-	Limit          int // 0: 100
+	From, To       string // issue dates, both included (YYYY-MM-DD)
+	Limit          int    // 0: 100
 	Offset         int
 }
 
@@ -385,6 +390,12 @@ func (s *Service) FindInvoices(ctx context.Context, f InvoiceFilter) ([]*Invoice
 	}
 	if f.Source != "" {
 		where, args = append(where, "i.source = ?"), append(args, f.Source)
+	}
+	if f.From != "" {
+		where, args = append(where, "i.issue_date >= ?"), append(args, f.From)
+	}
+	if f.To != "" {
+		where, args = append(where, "i.issue_date <= ?"), append(args, f.To)
 	}
 	if q := strings.TrimSpace(f.Search); q != "" {
 		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q) + "%"

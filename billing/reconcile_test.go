@@ -784,9 +784,9 @@ func TestService_Export(t *testing.T) {
 			t.Errorf("header: got %q", recs[0])
 		}
 		want := [][]string{
-			{oakInv, "2026-11-22", "2026-12-22", "Oak Academy", "700001", "academy", "PO1", "395.00", "0.00", "395.00", "395.00", "0.00", "0.00", "paid"},
-			{risky, "2026-11-22", "2026-12-22", "'@Risky School", "700002", "external", "PO1", "495.00", "0.00", "495.00", "100.00", "95.50", "299.50", "part_paid"},
-			{maple, "2026-11-22", "2026-12-22", "Maple Primary", "700003", "maintained", "PO1", "315.00", "0.00", "315.00", "0.00", "0.00", "315.00", "issued"},
+			{oakInv, "2026-11-22", "2026-12-22", "Oak Academy", "700001", "academy", "PO1", "395.00", "0.00", "395.00", "395.00", "0.00", "0.00", "paid", ""},
+			{risky, "2026-11-22", "2026-12-22", "'@Risky School", "700002", "external", "PO1", "495.00", "0.00", "495.00", "100.00", "95.50", "299.50", "part_paid", ""},
+			{maple, "2026-11-22", "2026-12-22", "Maple Primary", "700003", "maintained", "PO1", "315.00", "0.00", "315.00", "0.00", "0.00", "315.00", "issued", ""},
 		}
 		if len(recs) != 4 {
 			t.Fatalf("got %d rows, want 4: %q", len(recs), recs)
@@ -817,7 +817,7 @@ func TestService_Export(t *testing.T) {
 
 	t.Run("CreditNotes", func(t *testing.T) {
 		var buf bytes.Buffer
-		if err := r.svc.ExportCreditNotesCSV(r.ctx, &buf); err != nil {
+		if err := r.svc.ExportCreditNotesCSV(r.ctx, &buf, billing.Period{}); err != nil {
 			t.Fatal(err)
 		}
 		recs := parseCSV(t, buf.Bytes())
@@ -830,7 +830,7 @@ func TestService_Export(t *testing.T) {
 
 	t.Run("Payments", func(t *testing.T) {
 		var buf bytes.Buffer
-		if err := r.svc.ExportPaymentsCSV(r.ctx, &buf); err != nil {
+		if err := r.svc.ExportPaymentsCSV(r.ctx, &buf, billing.Period{}); err != nil {
 			t.Fatal(err)
 		}
 		recs := parseCSV(t, buf.Bytes())
@@ -839,8 +839,8 @@ func TestService_Export(t *testing.T) {
 			t.Fatalf("got %q", recs)
 		}
 		want := [][]string{
-			{strconv.FormatInt(pays[1].ID, 10), "2026-11-23", oakInv, "Oak Academy", "bacs", "395.00", "ref " + oakInv, r.actor.Name},
-			{strconv.FormatInt(pays[0].ID, 10), "2026-11-24", risky, "'@Risky School", "bacs", "100.00", `'=HYPERLINK("x")`, r.actor.Name},
+			{strconv.FormatInt(pays[1].ID, 10), "2026-11-23", oakInv, "Oak Academy", "bacs", "395.00", "ref " + oakInv, r.actor.Name, "700001", "395.00"},
+			{strconv.FormatInt(pays[0].ID, 10), "2026-11-24", risky, "'@Risky School", "bacs", "100.00", `'=HYPERLINK("x")`, r.actor.Name, "700002", "100.00"},
 		}
 		if !slices.EqualFunc(recs[1:], want, slices.Equal) {
 			t.Errorf("got %q, want %q", recs[1:], want)

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"traded"
@@ -21,6 +23,8 @@ type Product struct {
 	VATTreatment string // exempt, standard, zero, outside_scope
 	VATRateBP    int64  // basis points: 2000 is 20%
 	VATNote      string // printed on exempt lines: why no VAT is charged
+	IncomeCode   string // the nominal code of the council's ledger its sales are credited to
+	VATCode      string // the ledger's VAT code for its treatment (S, Z, E, O by default)
 }
 
 // PriceListInfo describes one stored price list version.
@@ -34,9 +38,11 @@ type PriceListInfo struct {
 	CreatedBy   string
 }
 
+const productColumns = `code, name, description, kind, vat_treatment, vat_rate_bp, vat_note, income_code, vat_code`
+
 // FindProducts returns the active products in catalogue order.
 func (s *Service) FindProducts(ctx context.Context) ([]*Product, error) {
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT code, name, description, kind, vat_treatment, vat_rate_bp, vat_note
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+productColumns+`
 		FROM products WHERE active = 1 ORDER BY sort, code`)
 	if err != nil {
 		return nil, fmt.Errorf("find products: %w", err)
@@ -46,7 +52,7 @@ func (s *Service) FindProducts(ctx context.Context) ([]*Product, error) {
 	for rows.Next() {
 		var p Product
 		var kind string
-		if err := rows.Scan(&p.Code, &p.Name, &p.Description, &kind, &p.VATTreatment, &p.VATRateBP, &p.VATNote); err != nil {
+		if err := rows.Scan(&p.Code, &p.Name, &p.Description, &kind, &p.VATTreatment, &p.VATRateBP, &p.VATNote, &p.IncomeCode, &p.VATCode); err != nil {
 			return nil, fmt.Errorf("find products: %w", err)
 		}
 		p.Kind = pricing.Kind(kind)
@@ -61,8 +67,8 @@ func (s *Service) FindProductTx(ctx context.Context, tx *store.Tx, code string) 
 	v, err := tx.Cached("product "+code, []string{"products"}, func() (any, error) {
 		var p Product
 		var kind string
-		err := tx.QueryRowContext(ctx, `SELECT code, name, description, kind, vat_treatment, vat_rate_bp, vat_note
-		FROM products WHERE code = ?`, code).Scan(&p.Code, &p.Name, &p.Description, &kind, &p.VATTreatment, &p.VATRateBP, &p.VATNote)
+		err := tx.QueryRowContext(ctx, `SELECT `+productColumns+` FROM products WHERE code = ?`, code).Scan(
+			&p.Code, &p.Name, &p.Description, &kind, &p.VATTreatment, &p.VATRateBP, &p.VATNote, &p.IncomeCode, &p.VATCode)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, traded.FieldErrorf("product", "There is no product %q.", code)
 		} else if err != nil {
@@ -76,6 +82,66 @@ func (s *Service) FindProductTx(ctx context.Context, tx *store.Tx, code string) 
 	}
 	p := *v.(*Product)
 	return &p, nil
+}
+
+// CheckLedgerCode returns EINVALID on field unless code is a code a finance
+// ledger takes: 1 to 20 letters, digits, dots, dashes or slashes. Codes are
+// compared and exported exactly as typed (after trimming).
+func CheckLedgerCode(field, what, code string) error {
+	if code == "" {
+		return traded.FieldErrorf(field, "Enter the %s.", what)
+	}
+	if len(code) > 20 || strings.IndexFunc(code, func(r rune) bool {
+		return !(r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || strings.ContainsRune("./-_", r))
+	}) >= 0 {
+		return traded.FieldErrorf(field, "The %s %q must be up to 20 letters, digits, dots, dashes or slashes.", what, code)
+	}
+	return nil
+}
+
+// ProductCodes are the ledger codes of one product.
+type ProductCodes struct {
+	IncomeCode string
+	VATCode    string
+}
+
+// SetProductCodes sets the income (nominal) and VAT codes products' sales
+// are posted with, by product code, in one transaction. Invoices issued
+// before keep the codes they were issued with. It returns EINVALID, on the
+// field "income_code.{product}" or "vat_code.{product}", for an unknown
+// product or a bad code, and then changes nothing.
+func (s *Service) SetProductCodes(ctx context.Context, actor store.Actor, codes map[string]ProductCodes) error {
+	clean := map[string]ProductCodes{}
+	for code, pc := range codes {
+		pc.IncomeCode, pc.VATCode = strings.TrimSpace(pc.IncomeCode), strings.TrimSpace(pc.VATCode)
+		if err := CheckLedgerCode("income_code."+code, "income code", pc.IncomeCode); err != nil {
+			return err
+		}
+		if err := CheckLedgerCode("vat_code."+code, "VAT code", pc.VATCode); err != nil {
+			return err
+		}
+		clean[code] = pc
+	}
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		for _, code := range slices.Sorted(maps.Keys(clean)) {
+			pc := clean[code]
+			p, err := s.FindProductTx(ctx, tx, code)
+			if err != nil {
+				return traded.FieldErrorf("income_code."+code, "There is no product %q.", code)
+			}
+			if p.IncomeCode == pc.IncomeCode && p.VATCode == pc.VATCode {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE products SET income_code = ?, vat_code = ? WHERE code = ?`, pc.IncomeCode, pc.VATCode, code); err != nil {
+				return fmt.Errorf("set product codes: %w", err)
+			}
+			if err := tx.Audit(ctx, actor, "product.codes", "product", code,
+				fmt.Sprintf("income code %q (was %q), VAT code %q (was %q)", pc.IncomeCode, p.IncomeCode, pc.VATCode, p.VATCode)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // FindPriceLists returns every stored price list version, newest year first.

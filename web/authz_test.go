@@ -171,7 +171,11 @@ var authzMatrix = []authzRoute{
 	{method: "POST", path: "/finance/journal", want: "401 403 403 303 409 403"},
 	{method: "GET", path: "/finance/journal/:id/csv", want: "303 403 403 404 404 403 403"},
 	{method: "POST", path: "/finance/journal/:id/post", want: "401 403 403 404 404 403 403"},
+	{method: "GET", path: "/finance/exports", want: "303 403 403 200 200 403"},
 	{method: "GET", path: "/finance/exports/:name", want: "303 403 403 200 200 403 403"},
+	{method: "GET", path: "/finance/ledger-codes", want: "303 403 403 200 200 403"},
+	{method: "POST", path: "/finance/ledger-codes", want: "401 403 403 422 422 403",
+		form: url.Values{"debtors": {"1100"}}},
 	{method: "POST", path: "/admin/organisations/:urn/billing", want: "401 403 403 403 303 403 403",
 		form: url.Values{"cost_centre": {"CC100"}}},
 	// A school's own statement; LA roles name the school (none given: 422).
@@ -180,6 +184,9 @@ var authzMatrix = []authzRoute{
 	{method: "GET", path: "/api/v1/payments", want: "401 403 403 200 200 403"},
 	{method: "POST", path: "/api/v1/bank-statements", want: "401 403 403 422 422 403", json: `{}`},
 	{method: "GET", path: "/api/v1/exports/:name", want: "401 403 403 200 200 403 403"},
+	{method: "GET", path: "/api/v1/vat-summary", want: "401 403 403 200 200 403"},
+	{method: "GET", path: "/api/v1/ledger-codes", want: "401 403 403 200 200 403"},
+	{method: "PUT", path: "/api/v1/ledger-codes", want: "401 403 403 200 200 403", json: `{"settings":{"bank":"1200"}}`},
 
 	// Booking. :id is the booking of 990001's teacher, and also the user id
 	// of that teacher (tests line the two up); :did is its delegate, :session

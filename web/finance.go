@@ -28,7 +28,6 @@ func (s *Server) financeRoutes(app *fiber.App) {
 	app.Post("/finance/journal", s.require(finance), s.handleJournalCreate)
 	app.Get("/finance/journal/:id/csv", s.require(finance), s.handleJournalCSV)
 	app.Post("/finance/journal/:id/post", s.require(finance), s.handleJournalPost)
-	app.Get("/finance/exports/:name", s.require(finance), s.handleExport)
 	app.Post("/admin/organisations/:urn/billing", s.require(admin), s.handleBillingDetails)
 	app.Get("/statement", s.require(signedIn), s.handleStatement)
 
@@ -36,7 +35,6 @@ func (s *Server) financeRoutes(app *fiber.App) {
 	api.Get("/aged-debt", s.require(finance), s.handleAgedDebtAPI)
 	api.Get("/payments", s.require(finance), s.handlePaymentsAPI)
 	api.Post("/bank-statements", s.require(finance), s.handleBankImportAPI)
-	api.Get("/exports/:name", s.require(finance), s.handleExport)
 }
 
 type agedDebtPage struct {
@@ -425,34 +423,6 @@ func (s *Server) handleJournalPost(c *fiber.Ctx) error {
 	}
 	s.setFlash(c, fmt.Sprintf("Journal batch %d is posted: its invoices are paid.", id))
 	return c.Redirect("/finance/journal", fiber.StatusSeeOther)
-}
-
-// handleExport sends invoices, credit notes or payments as CSV a finance
-// system can import.
-func (s *Server) handleExport(c *fiber.Ctx) error {
-	var buf bytes.Buffer
-	var err error
-	name := strings.TrimSuffix(c.Params("name"), ".csv")
-	switch name {
-	case "invoices":
-		err = s.billing.ExportInvoicesCSV(c.UserContext(), &buf, billing.InvoiceFilter{Status: c.Query("status")})
-	case "credit-notes":
-		err = s.billing.ExportCreditNotesCSV(c.UserContext(), &buf)
-	case "payments":
-		err = s.billing.ExportPaymentsCSV(c.UserContext(), &buf)
-	default:
-		return traded.Errorf(traded.ENOTFOUND, "There is no export %q: choose invoices, credit-notes or payments.", name)
-	}
-	if err != nil {
-		return err
-	}
-	return sendCSV(c, fmt.Sprintf("%s-%s.csv", name, s.billing.Today()), buf.Bytes())
-}
-
-func sendCSV(c *fiber.Ctx, filename string, data []byte) error {
-	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s"`, filename))
-	return c.Send(data)
 }
 
 func (s *Server) handleBillingDetails(c *fiber.Ctx) error {

@@ -52,6 +52,7 @@ var navFor = map[booking.Role][]NavItem{
 	booking.RoleTeacher: {{Label: "Home", Href: "/"}, {Label: "Programme", Href: "/programme"}, {Label: "Your bookings", Href: "/bookings"},
 		{Label: "Your account", Href: "/account"}},
 	booking.RoleFinance: {{Label: "Home", Href: "/"}, {Label: "Invoices", Href: "/invoices"}, {Label: "Organisations", Href: "/admin/organisations"},
+		{Label: "Exports", Href: "/finance/exports"},
 		{Label: "Catalogue", Href: "/catalogue"}, {Label: "Your account", Href: "/account"}},
 	booking.RoleAdmin: {{Label: "Home", Href: "/"}, {Label: "Sessions", Href: "/admin/sessions"}, {Label: "Consultancy", Href: "/consultancy"},
 		{Label: "Invoices", Href: "/invoices"},
@@ -206,8 +207,11 @@ func templateFuncs() template.FuncMap {
 			}
 			return false
 		},
-		"methodLabel": billing.MethodLabel,
-		"neg":         func(m pricing.Money) pricing.Money { return -m },
+		"methodLabel":  billing.MethodLabel,
+		"neg":          func(m pricing.Money) pricing.Money { return -m },
+		"vatTreatment": billing.VATTreatmentLabel,
+		// vatRate shows a rate in basis points as people write it: 20%, 17.5%.
+		"vatRate": func(bp int64) string { return billing.RatePercent(bp) + "%" },
 
 		// field builds the arguments of partials/input from the page:
 		// {{template "partials/input" (field . "email" "Email address" "email" "hint" "autocomplete")}}

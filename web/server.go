@@ -160,6 +160,7 @@ func (s *Server) routes() {
 	s.adminRoutes(app)
 	s.billingRoutes(app)
 	s.ledgerRoutes(app)
+	s.exportRoutes(app)
 	s.financeRoutes(app)
 	s.bookingRoutes(app)
 	s.calendarRoutes(app)

@@ -1,0 +1,260 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"traded"
+	"traded/billing"
+	"traded/booking"
+	"traded/pricing"
+	"traded/store"
+)
+
+// Finance's exports for the council's ledger: CSVs by date range (page
+// and API), the VAT summary for the VAT return, and the ledger codes they
+// are written with (income and VAT codes per product, the control accounts
+// of the journal), which finance edits on a page or through the API.
+func (s *Server) exportRoutes(app *fiber.App) {
+	app.Get("/finance/exports", s.require(finance), s.handleExportsPage)
+	app.Get("/finance/exports/:name", s.require(finance), s.handleExport)
+	app.Get("/finance/ledger-codes", s.require(finance), s.handleLedgerCodesPage)
+	app.Post("/finance/ledger-codes", s.require(finance), s.handleLedgerCodesForm)
+
+	api := app.Group("/api/v1")
+	api.Get("/exports/:name", s.require(finance), s.handleExport)
+	api.Get("/vat-summary", s.require(finance), s.handleVATSummaryAPI)
+	api.Get("/ledger-codes", s.require(finance), s.handleLedgerCodesAPI)
+	api.Put("/ledger-codes", s.require(finance), s.handleLedgerCodesPut)
+}
+
+// exportPeriod reads ?from= and ?to=.
+func exportPeriod(c *fiber.Ctx) (billing.Period, error) {
+	return billing.ParsePeriod(c.Query("from"), c.Query("to"))
+}
+
+// handleExport sends one export as CSV, for the period ?from= to ?to=;
+// ?status= filters invoices, ?bom=no leaves out the byte order mark.
+func (s *Server) handleExport(c *fiber.Ctx) error {
+	name := strings.TrimSuffix(c.Params("name"), ".csv")
+	if _, err := billing.FindExport(name); err != nil {
+		return err
+	}
+	p, err := exportPeriod(c)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	opt := billing.ExportOptions{Status: c.Query("status"), NoBOM: c.Query("bom") == "no"}
+	if err := s.billing.WriteExport(c.UserContext(), &buf, name, p, opt); err != nil {
+		return err
+	}
+	return sendCSV(c, fmt.Sprintf("%s-%s.csv", name, p), buf.Bytes())
+}
+
+func sendCSV(c *fiber.Ctx, filename string, data []byte) error {
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s"`, filename))
+	return c.Send(data)
+}
+
+type exportsPage struct {
+	*Page
+	Period  billing.Period
+	Exports []billing.Export
+	VAT     *billing.VATSummary
+	Quick   []NavItem // this month, last month, this financial year
+}
+
+// handleExportsPage lists the exports for a period (this month unless
+// ?from= and ?to= say otherwise) with the period's VAT summary.
+func (s *Server) handleExportsPage(c *fiber.Ctx) error {
+	p := &exportsPage{Page: s.page(c, "Exports for the finance ledger"), Exports: billing.Exports}
+	p.Breadcrumbs = []NavItem{{Label: "Home", Href: "/"}}
+	now := s.now().In(traded.London)
+	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	fy := billing.FinancialYear(pricing.Maintained, now)
+	span := func(label string, from, to time.Time) NavItem {
+		return NavItem{Label: label, Href: "/finance/exports?from=" + from.Format(store.DateFormat) + "&to=" + to.Format(store.DateFormat)}
+	}
+	p.Quick = []NavItem{
+		span("This month", month, month.AddDate(0, 1, -1)),
+		span("Last month", month.AddDate(0, -1, 0), month.AddDate(0, 0, -1)),
+		{Label: "Financial year " + fy.Label, Href: "/finance/exports?from=" + fy.From + "&to=" + fy.To},
+	}
+	from, to := c.Query("from"), c.Query("to")
+	if from == "" && to == "" {
+		from, to = month.Format(store.DateFormat), month.AddDate(0, 1, -1).Format(store.DateFormat)
+	}
+	period, err := billing.ParsePeriod(from, to)
+	p.Form["from"], p.Form["to"] = from, to
+	if err != nil {
+		c.Status(p.withError(err, c))
+		return s.render(c, "exports", p)
+	}
+	p.Period = period
+	if p.VAT, err = s.billing.VATSummary(c.UserContext(), period); err != nil {
+		return err
+	}
+	return s.render(c, "exports", p)
+}
+
+func (s *Server) handleVATSummaryAPI(c *fiber.Ctx) error {
+	p, err := exportPeriod(c)
+	if err != nil {
+		return err
+	}
+	sum, err := s.billing.VATSummary(c.UserContext(), p)
+	if err != nil {
+		return err
+	}
+	rows := []fiber.Map{}
+	for _, r := range sum.Rows {
+		rows = append(rows, fiber.Map{"month": r.Month, "vat_code": r.VATCode, "vat_treatment": r.Treatment, "vat_rate_basis_points": r.RateBP,
+			"invoiced_net_pence": int64(r.InvoicedNet), "invoiced_vat_pence": int64(r.InvoicedVAT),
+			"credited_net_pence": int64(r.CreditedNet), "credited_vat_pence": int64(r.CreditedVAT),
+			"net_pence": int64(r.Net()), "vat_pence": int64(r.VAT())})
+	}
+	return c.JSON(fiber.Map{"from": p.From, "to": p.To, "rows": rows,
+		"box1_output_vat_pence": int64(sum.OutputVAT), "box6_sales_pence": int64(sum.Sales)})
+}
+
+type ledgerCodesPage struct {
+	*Page
+	Products []*booking.Product
+	Settings []billing.LedgerSetting
+}
+
+func (s *Server) ledgerCodesPage(c *fiber.Ctx) (*ledgerCodesPage, error) {
+	p := &ledgerCodesPage{Page: s.page(c, "Ledger codes")}
+	p.Breadcrumbs = []NavItem{{Label: "Home", Href: "/"}, {Label: "Exports", Href: "/finance/exports"}}
+	var err error
+	if p.Products, err = s.booking.FindProducts(c.UserContext()); err != nil {
+		return nil, err
+	}
+	if p.Settings, err = s.billing.LedgerSettings(c.UserContext()); err != nil {
+		return nil, err
+	}
+	for _, pr := range p.Products {
+		p.Form["income_code."+pr.Code], p.Form["vat_code."+pr.Code] = pr.IncomeCode, pr.VATCode
+	}
+	for _, l := range p.Settings {
+		p.Form[l.Name] = l.Code
+	}
+	return p, nil
+}
+
+func (s *Server) handleLedgerCodesPage(c *fiber.Ctx) error {
+	p, err := s.ledgerCodesPage(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "ledger-codes", p)
+}
+
+// handleLedgerCodesForm saves every code on the page: the products' first
+// (checked together, so one bad code changes nothing), then the settings.
+func (s *Server) handleLedgerCodesForm(c *fiber.Ctx) error {
+	p, err := s.ledgerCodesPage(c)
+	if err != nil {
+		return err
+	}
+	products := map[string]booking.ProductCodes{}
+	var fields []string
+	for _, pr := range p.Products {
+		products[pr.Code] = booking.ProductCodes{IncomeCode: c.FormValue("income_code." + pr.Code), VATCode: c.FormValue("vat_code." + pr.Code)}
+		fields = append(fields, "income_code."+pr.Code, "vat_code."+pr.Code)
+	}
+	settings := map[string]string{}
+	for _, l := range p.Settings {
+		settings[l.Name] = c.FormValue(l.Name)
+		fields = append(fields, l.Name)
+	}
+	err = s.saveLedgerCodes(c, products, settings)
+	if err != nil {
+		return s.renderForm(c, "ledger-codes", p.Page, p, err, fields...)
+	}
+	s.setFlash(c, "The ledger codes are saved. Invoices issued from now on carry them; those issued before keep theirs.")
+	return c.Redirect("/finance/ledger-codes", fiber.StatusSeeOther)
+}
+
+// saveLedgerCodes checks every code before writing any, so a bad one in
+// the settings leaves the products' codes as they were too.
+func (s *Server) saveLedgerCodes(c *fiber.Ctx, products map[string]booking.ProductCodes, settings map[string]string) error {
+	for name, code := range settings {
+		if err := booking.CheckLedgerCode(name, "code", strings.TrimSpace(code)); err != nil {
+			return err
+		}
+	}
+	actor := currentUser(c).Actor(c.IP())
+	if len(products) > 0 {
+		if err := s.booking.SetProductCodes(c.UserContext(), actor, products); err != nil {
+			return err
+		}
+	}
+	if len(settings) > 0 {
+		return s.billing.SetLedgerSettings(c.UserContext(), actor, settings)
+	}
+	return nil
+}
+
+type ledgerCodesJSON struct {
+	Products []productCodesJSON `json:"products"`
+	Settings map[string]string  `json:"settings"`
+}
+
+type productCodesJSON struct {
+	Code       string `json:"code"`
+	Name       string `json:"name,omitempty"`
+	IncomeCode string `json:"income_code"`
+	VATCode    string `json:"vat_code"`
+}
+
+func (s *Server) handleLedgerCodesAPI(c *fiber.Ctx) error {
+	p, err := s.ledgerCodesPage(c)
+	if err != nil {
+		return err
+	}
+	out := ledgerCodesJSON{Products: []productCodesJSON{}, Settings: map[string]string{}}
+	for _, pr := range p.Products {
+		out.Products = append(out.Products, productCodesJSON{Code: pr.Code, Name: pr.Name, IncomeCode: pr.IncomeCode, VATCode: pr.VATCode})
+	}
+	for _, l := range p.Settings {
+		out.Settings[l.Name] = l.Code
+	}
+	return c.JSON(out)
+}
+
+// handleLedgerCodesPut changes the products and settings the body names,
+// leaving the rest, and answers with every code.
+func (s *Server) handleLedgerCodesPut(c *fiber.Ctx) error {
+	var req ledgerCodesJSON
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	products := map[string]booking.ProductCodes{}
+	for _, pr := range req.Products {
+		if _, dup := products[pr.Code]; dup {
+			return traded.FieldErrorf("products", "Product %q is named twice.", pr.Code)
+		}
+		products[pr.Code] = booking.ProductCodes{IncomeCode: pr.IncomeCode, VATCode: pr.VATCode}
+	}
+	known, err := s.billing.LedgerSettings(c.UserContext())
+	if err != nil {
+		return err
+	}
+	for name := range req.Settings {
+		if !slices.ContainsFunc(known, func(l billing.LedgerSetting) bool { return l.Name == name }) {
+			return traded.FieldErrorf(name, "There is no ledger setting %q.", name)
+		}
+	}
+	if err := s.saveLedgerCodes(c, products, req.Settings); err != nil {
+		return err
+	}
+	return s.handleLedgerCodesAPI(c)
+}

@@ -1,0 +1,119 @@
+package web_test
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"traded/web"
+)
+
+// TestExportsPage_PeriodAndVAT: finance picks a period on the exports page,
+// sees its VAT summary and downloads each export for it; a bad date is a
+// 422 with the message beside the field; the API takes the same period.
+func TestExportsPage_PeriodAndVAT(t *testing.T) {
+	app := newAccountsApp(t, web.Config{Dev: true})
+	inv := ledgerInvoices(t, app, 990004, 12000)
+	today := app.clock.Now().Format("2006-01-02")
+	fin := app.agent(t)
+	fin.signIn(financeEmail)
+
+	p := fin.get("/finance/exports")
+	if p.status != http.StatusOK {
+		t.Fatalf("exports page: %d %s", p.status, excerpt(p.body))
+	}
+	for _, name := range []string{"invoices", "invoice-lines", "credit-notes", "credit-note-lines", "payments", "allocations", "refunds",
+		"vat-summary", "ledger-journal"} {
+		if !strings.Contains(p.body, `href="/finance/exports/`+name+`.csv?from=`) {
+			t.Errorf("the exports page has no link to %s for its period", name)
+		}
+	}
+	if !strings.Contains(p.body, "Box 1: VAT due on sales") || !strings.Contains(p.body, "Financial year") {
+		t.Errorf("exports page lacks the VAT boxes or the quick periods: %s", excerpt(p.body))
+	}
+	if bad := fin.get("/finance/exports?from=2026-12-31&to=2026-12-01"); bad.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(bad.body, `id="to-error"`) {
+		t.Errorf("a period ending before it starts: %d %s", bad.status, excerpt(bad.body))
+	}
+
+	tok := app.token(t, financeEmail)
+	status, body := app.do("GET", "/api/v1/exports/invoice-lines.csv?from="+today+"&to="+today, "", "Authorization", tok)
+	if status != http.StatusOK || !strings.HasPrefix(body, "\ufeff") {
+		t.Fatalf("invoice lines: %d %q", status, body)
+	}
+	recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(body, "\ufeff"))).ReadAll()
+	if err != nil || len(recs) != 2 || recs[1][0] != inv[0] || recs[1][len(recs[1])-1] != "4020" {
+		t.Errorf("invoice lines: %q %v", recs, err)
+	}
+	if status, body := app.do("GET", "/api/v1/exports/ledger-journal.csv?bom=no&from=2020-01-01&to=2020-12-31", "", "Authorization", tok); status != http.StatusOK ||
+		strings.HasPrefix(body, "\ufeff") || strings.Count(body, "\r\n") != 1 {
+		t.Errorf("an empty year's journal without BOM: %d %q", status, body)
+	}
+	if status, _ := app.do("GET", "/api/v1/exports/invoices.csv?from=1%2F12%2F2026", "", "Authorization", tok); status != http.StatusUnprocessableEntity {
+		t.Errorf("a bad from date: %d, want 422", status)
+	}
+	if status, _ := app.do("GET", "/api/v1/exports/ledger.csv", "", "Authorization", tok); status != http.StatusNotFound {
+		t.Errorf("an unknown export: %d, want 404", status)
+	}
+	status, body = app.do("GET", "/api/v1/vat-summary?from="+today[:7], "", "Authorization", tok)
+	var vat map[string]any
+	if err := json.Unmarshal([]byte(body), &vat); status != http.StatusOK || err != nil || vat["box6_sales_pence"] != 12000.0 {
+		t.Errorf("VAT summary: %d %s", status, body)
+	}
+}
+
+// TestLedgerCodes_PageAndAPI: finance changes a product's income code and
+// a control account on the page; one bad code re-shows the form and
+// changes nothing; the API reads and changes the same codes.
+func TestLedgerCodes_PageAndAPI(t *testing.T) {
+	app := newAccountsApp(t, web.Config{Dev: true})
+	fin := app.agent(t)
+	fin.signIn(financeEmail)
+	p := fin.get("/finance/ledger-codes")
+	if p.status != http.StatusOK || !strings.Contains(p.body, `name="income_code.psa-session" type="text" spellcheck="false" value="4020"`) {
+		t.Fatalf("ledger codes page: %d %s", p.status, excerpt(p.body))
+	}
+	form := url.Values{}
+	for _, m := range inputValue.FindAllStringSubmatch(p.body, -1) {
+		form.Set(m[1], m[2])
+	}
+	form.Set("income_code.psa-session", "4021")
+	form.Set("debtors", "SL 1100") // a space: refused
+	if bad := fin.submit("/finance/ledger-codes", form); bad.status != http.StatusUnprocessableEntity || !strings.Contains(bad.body, `id="debtors-error"`) ||
+		!strings.Contains(bad.body, `value="SL 1100"`) {
+		t.Errorf("a bad control account: %d %s", bad.status, excerpt(bad.body))
+	}
+	if n := app.count(t, `SELECT count(*) FROM products WHERE income_code = '4021'`); n != 0 {
+		t.Errorf("a refused form changed %d products", n)
+	}
+	form.Set("debtors", "SL-1100")
+	if ok := fin.submit("/finance/ledger-codes", form); ok.status != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", ok.status, excerpt(ok.body))
+	}
+	tok := app.token(t, financeEmail)
+	status, body := app.do("GET", "/api/v1/ledger-codes", "", "Authorization", tok)
+	if status != http.StatusOK || !strings.Contains(body, `"code":"psa-session","name":"Primary Statutory Assessment training session","income_code":"4021"`) ||
+		!strings.Contains(body, `"debtors":"SL-1100"`) {
+		t.Errorf("ledger codes API: %d %s", status, body)
+	}
+	status, body = app.do("PUT", "/api/v1/ledger-codes", `{"products":[{"code":"moderation","income_code":"4031","vat_code":"E"}],"settings":{"bank":"1201"}}`,
+		"Authorization", tok)
+	if status != http.StatusOK || !strings.Contains(body, `"income_code":"4031"`) || !strings.Contains(body, `"bank":"1201"`) {
+		t.Errorf("PUT ledger codes: %d %s", status, body)
+	}
+	for _, bad := range []string{
+		`{"settings":{"suspense":"9999"}}`,
+		`{"products":[{"code":"nothing","income_code":"1","vat_code":"E"}]}`,
+		`{"products":[{"code":"moderation","income_code":"=1+1","vat_code":"E"}]}`,
+	} {
+		if status, body := app.do("PUT", "/api/v1/ledger-codes", bad, "Authorization", tok); status != http.StatusUnprocessableEntity {
+			t.Errorf("PUT %s: %d %s, want 422", bad, status, body)
+		}
+	}
+}
+
+var inputValue = regexp.MustCompile(`name="([^"]+)" type="text" spellcheck="false" value="([^"]*)"`)
