@@ -91,9 +91,19 @@ func TestLedgerHistories(t *testing.T) {
 	bk := booking.NewService(db)
 	svc := billing.NewService(db, bk, billing.DefaultConfig(), nil)
 	var steps int
+	var customers []journalOrg
 	for i := range n {
 		rng := rand.New(rand.NewPCG(seed, uint64(i)))
 		script, err := runLedgerHistory(t, db, clock, bk, svc, rng, i)
+		for k := range 2 {
+			urn := int64(600000 + i*10 + k)
+			if org, ferr := bk.FindOrganisationByURN(context.Background(), urn); ferr == nil {
+				customers = append(customers, journalOrg{history: i, urn: urn, id: org.ID})
+			}
+		}
+		if err == nil && (i%25 == 24 || i == n-1) {
+			err = checkJournal(context.Background(), svc, customers)
+		}
 		steps += len(script)
 		if err != nil {
 			var b strings.Builder
@@ -328,6 +338,42 @@ func runLedgerHistory(t *testing.T, db *store.DB, clock *traded.FixedClock, bk *
 		}
 	}
 	return script, nil
+}
+
+// journalOrg is a customer of one history, for checkJournal.
+type journalOrg struct {
+	history int
+	urn, id int64
+}
+
+// checkJournal checks the histories so far against the ledger journal
+// export: every document balances (LedgerJournal refuses otherwise), and
+// each customer's debtors control lines net to what its account says it
+// owes less its credit. (Refunds here are BACS, done at once, so none is
+// pending.) The journal covers the whole database, so it is checked every
+// few histories rather than after each.
+func checkJournal(ctx context.Context, svc *billing.Service, orgs []journalOrg) error {
+	lines, err := svc.LedgerJournal(ctx, billing.Period{})
+	if err != nil {
+		return err
+	}
+	debtors := map[int64]pricing.Money{}
+	for _, l := range lines {
+		if l.Account == "1100" {
+			debtors[l.URN] += l.Debit - l.Credit
+		}
+	}
+	for _, o := range orgs {
+		acct, err := svc.FindAccount(ctx, o.id)
+		if err != nil {
+			return err
+		}
+		if debtors[o.urn] != acct.Net() {
+			return fmt.Errorf("history %d, URN %d: the journal's debtors control nets to %s, the account to %s", o.history, o.urn,
+				debtors[o.urn], acct.Net())
+		}
+	}
+	return nil
 }
 
 // creditLabel is a credit's label as the service shows it.
