@@ -657,11 +657,35 @@ func TestReport_PaymentsByMonth(t *testing.T) {
 		t.Errorf("days: got %+v, want %+v", got, want)
 	}
 
+	// By default: the council's financial year, April to March, the
+	// months still to come included.
 	r.on("2026-11-22")
 	got, _ = r.svc.PaymentsByMonth(r.ctx, "", "")
-	if len(got) != 12 || got[0].Month != "2025-12" || got[11].Month != "2026-11" || got[11].Total != pounds("50") {
+	if len(got) != 12 || got[0].Month != "2026-04" || got[11].Month != "2027-03" || got[7].Total != pounds("50") {
 		t.Errorf("default: got %+v", got)
 	}
+	// An academy's year runs September to August; a tier keeps its
+	// customers' payments; a year can be named.
+	ac, err := r.svc.Payments(r.ctx, billing.PaymentsQuery{Tier: pricing.Academy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ac.Period.Label != "2026/27" || ac.Period.From != "2026-09-01" || ac.Period.To != "2027-08-31" || ac.Total != pounds("170") ||
+		ac.Months[0].BACS != pounds("150") || ac.Months[2].Journal != 0 {
+		t.Errorf("academies this year: %+v", ac)
+	}
+	mt, _ := r.svc.Payments(r.ctx, billing.PaymentsQuery{Tier: pricing.Maintained, Year: "2026/27"})
+	if mt.Period.From != "2026-04-01" || mt.Total != pounds("30") || mt.Months[7].Journal != pounds("30") {
+		t.Errorf("maintained 2026/27: %+v", mt)
+	}
+	last, _ := r.svc.Payments(r.ctx, billing.PaymentsQuery{Year: "2025/26"})
+	if last.Period.From != "2025-04-01" || last.Period.To != "2026-03-31" || last.Total != 0 || len(last.Months) != 12 {
+		t.Errorf("last year: %+v", last)
+	}
+	_, err = r.svc.Payments(r.ctx, billing.PaymentsQuery{Year: "2026"})
+	wantCode(t, err, traded.EINVALID)
+	_, err = r.svc.Payments(r.ctx, billing.PaymentsQuery{Tier: "trust"})
+	wantCode(t, err, traded.EINVALID)
 
 	for _, bad := range [][2]string{{"2026-13", "2026-12"}, {"2026-09", "September"}, {"2026-11", "2026-09"}, {"2000-01", "2030-01"}} {
 		_, err := r.svc.PaymentsByMonth(r.ctx, bad[0], bad[1])

@@ -268,37 +268,83 @@ const maxReportMonths = 240
 // PaymentsByMonth sums the payments received in each calendar month from
 // from to to inclusive, by method, every month present even when nothing
 // came in. Each bound is a month (YYYY-MM) or a day (YYYY-MM-DD); both ""
-// mean the twelve months to this one. It returns EINVALID for bad bounds.
+// mean the council's financial year to date's months (see Payments). It
+// returns EINVALID for bad bounds.
 func (s *Service) PaymentsByMonth(ctx context.Context, from, to string) ([]MonthPayments, error) {
-	if from == "" && to == "" {
-		now := s.db.Now().In(traded.London)
-		first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
-		from, to = first.AddDate(0, -11, 0).Format("2006-01"), first.Format("2006-01")
-	}
-	start, err := parsePeriodBound(from, false)
+	r, err := s.Payments(ctx, PaymentsQuery{From: from, To: to})
 	if err != nil {
-		return nil, traded.FieldErrorf("from", "Enter the first month as YYYY-MM or a day as YYYY-MM-DD.")
+		return nil, err
 	}
-	end, err := parsePeriodBound(to, true)
-	if err != nil {
-		return nil, traded.FieldErrorf("to", "Enter the last month as YYYY-MM or a day as YYYY-MM-DD.")
+	return r.Months, nil
+}
+
+// PaymentsQuery chooses the months and the customers of a payments report.
+type PaymentsQuery struct {
+	// Tier keeps the payments of customers of one tier (their tier today);
+	// "" keeps everyone's.
+	Tier pricing.Tier
+	// Year is a financial year ("2026/27") in the tier's reckoning (see
+	// FinancialYear; everyone's together follow the council's April to
+	// March); "" is the one today is in.
+	Year string
+	// From and To, when either is set, give the span instead of Year: each
+	// a month (YYYY-MM) or a day (YYYY-MM-DD).
+	From, To string
+}
+
+// PaymentsReport is the money received in each month of a period, by method.
+type PaymentsReport struct {
+	Period Period // with the financial year's label, when it is one
+	Tier   pricing.Tier
+	Months []MonthPayments
+	Total  pricing.Money
+}
+
+// Payments sums the payments received in each month of the query's
+// financial year or span, by method, every month present even when nothing
+// came in (the months of a year still to come too). It returns EINVALID for
+// a bad year, tier or bounds.
+func (s *Service) Payments(ctx context.Context, q PaymentsQuery) (*PaymentsReport, error) {
+	r := &PaymentsReport{Tier: q.Tier}
+	if q.Tier != "" {
+		if _, err := pricing.ParseTier(string(q.Tier)); err != nil {
+			return nil, traded.FieldErrorf("tier", "Choose a tier: maintained, academy or external.")
+		}
 	}
-	if end < start {
-		return nil, traded.FieldErrorf("to", "The period ends before it starts.")
+	if q.From == "" && q.To == "" {
+		fy, err := financialYearNamed(q.Tier, q.Year, s.db.Now().In(traded.London))
+		if err != nil {
+			return nil, err
+		}
+		r.Period = fy
+	} else {
+		start, err := parsePeriodBound(q.From, false)
+		if err != nil {
+			return nil, traded.FieldErrorf("from", "Enter the first month as YYYY-MM or a day as YYYY-MM-DD.")
+		}
+		end, err := parsePeriodBound(q.To, true)
+		if err != nil {
+			return nil, traded.FieldErrorf("to", "Enter the last month as YYYY-MM or a day as YYYY-MM-DD.")
+		}
+		if end < start {
+			return nil, traded.FieldErrorf("to", "The period ends before it starts.")
+		}
+		r.Period = Period{From: start, To: end}
 	}
-	startMonth, _ := time.Parse("2006-01", start[:7])
-	endMonth, _ := time.Parse("2006-01", end[:7])
-	var out []MonthPayments
+	startMonth, _ := time.Parse("2006-01", r.Period.From[:7])
+	endMonth, _ := time.Parse("2006-01", r.Period.To[:7])
 	index := map[string]int{}
 	for m := startMonth; !m.After(endMonth); m = m.AddDate(0, 1, 0) {
-		if len(out) == maxReportMonths {
+		if len(r.Months) == maxReportMonths {
 			return nil, traded.FieldErrorf("to", "A chart covers at most %d months.", maxReportMonths)
 		}
-		index[m.Format("2006-01")] = len(out)
-		out = append(out, MonthPayments{Month: m.Format("2006-01")})
+		index[m.Format("2006-01")] = len(r.Months)
+		r.Months = append(r.Months, MonthPayments{Month: m.Format("2006-01")})
 	}
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT substr(received_on, 1, 7), method, SUM(amount_pence) FROM payments
-		WHERE received_on >= ? AND received_on <= ? GROUP BY 1, 2`, start, end)
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT substr(p.received_on, 1, 7), p.method, SUM(p.amount_pence)
+		FROM payments p JOIN organisations o ON o.id = p.organisation_id
+		WHERE p.received_on >= ? AND p.received_on <= ? AND (?3 = '' OR COALESCE(o.tier_override, o.tier) = ?3) GROUP BY 1, 2`,
+		r.Period.From, r.Period.To, string(q.Tier))
 	if err != nil {
 		return nil, fmt.Errorf("payments by month: %w", err)
 	}
@@ -313,7 +359,7 @@ func (s *Service) PaymentsByMonth(ctx context.Context, from, to string) ([]Month
 		if !ok {
 			continue
 		}
-		m := &out[i]
+		m := &r.Months[i]
 		switch method {
 		case MethodBACS:
 			m.BACS += pricing.Money(sum)
@@ -323,8 +369,22 @@ func (s *Service) PaymentsByMonth(ctx context.Context, from, to string) ([]Month
 			m.Card += pricing.Money(sum)
 		}
 		m.Total += pricing.Money(sum)
+		r.Total += pricing.Money(sum)
 	}
-	return out, rows.Err()
+	return r, rows.Err()
+}
+
+// financialYearNamed is the financial year named like "2026/27" in the
+// tier's reckoning, or the one today is in when name is "".
+func financialYearNamed(tier pricing.Tier, name string, today time.Time) (Period, error) {
+	if name == "" {
+		return FinancialYear(tier, today), nil
+	}
+	y, err := pricing.ParseAcademicYear(name)
+	if err != nil {
+		return Period{}, traded.FieldErrorf("year", "Enter a financial year such as %s.", FinancialYear(tier, today).Label)
+	}
+	return FinancialYear(tier, time.Date(int(y), time.September, 1, 0, 0, 0, 0, time.UTC)), nil
 }
 
 // parsePeriodBound reads YYYY-MM or YYYY-MM-DD as a day: a month's first

@@ -3,6 +3,7 @@ package web_test
 import (
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -117,3 +118,44 @@ func TestLedgerCodes_PageAndAPI(t *testing.T) {
 }
 
 var inputValue = regexp.MustCompile(`name="([^"]+)" type="text" spellcheck="false" value="([^"]*)"`)
+
+// TestPaymentsPage_FinancialYear: the payments chart covers a financial
+// year, the council's April to March unless finance picks academies
+// (September to August); a bad year is a 422 with this year's chart.
+func TestPaymentsPage_FinancialYear(t *testing.T) {
+	app := newAccountsApp(t, web.Config{Dev: true})
+	fin := app.agent(t)
+	fin.signIn(financeEmail)
+	now := app.clock.Now()
+	y := now.Year()
+	if now.Month() < 4 {
+		y--
+	}
+	council := fmt.Sprintf("%d/%02d", y, (y+1)%100)
+	if p := fin.get("/finance/payments"); p.status != http.StatusOK || !strings.Contains(p.body, "Payments received in "+council) ||
+		!strings.Contains(p.body, fmt.Sprintf("1 April %d", y)) {
+		t.Errorf("payments page: %d %s", p.status, excerpt(p.body))
+	}
+	ay := now.Year()
+	if now.Month() < 9 {
+		ay--
+	}
+	if p := fin.get("/finance/payments?tier=academy"); p.status != http.StatusOK || !strings.Contains(p.body, fmt.Sprintf("1 September %d", ay)) ||
+		!strings.Contains(p.body, "from Essex academies") {
+		t.Errorf("academies' payments: %d %s", p.status, excerpt(p.body))
+	}
+	if p := fin.get("/finance/payments?year=last"); p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "Enter a financial year") {
+		t.Errorf("a bad year: %d %s", p.status, excerpt(p.body))
+	}
+	tok := app.token(t, financeEmail)
+	status, body := app.do("GET", fmt.Sprintf("/api/v1/payments?tier=academy&year=%d/%02d", ay-1, ay%100), "", "Authorization", tok)
+	var r struct {
+		From   string `json:"from"`
+		To     string `json:"to"`
+		Months []any  `json:"months"`
+	}
+	if err := json.Unmarshal([]byte(body), &r); status != http.StatusOK || err != nil || r.From != fmt.Sprintf("%d-09-01", ay-1) ||
+		r.To != fmt.Sprintf("%d-08-31", ay) || len(r.Months) != 12 {
+		t.Errorf("payments API for last academic year: %d %s", status, body)
+	}
+}

@@ -95,9 +95,13 @@ func (s *Server) handleAgedDebtAPI(c *fiber.Ctx) error {
 
 type paymentsPage struct {
 	*Page
+	Report *billing.PaymentsReport
 	Months []billing.MonthPayments
 	Chart  chart
 	Total  pricing.Money
+	Tier   string
+	Tiers  []pricing.Tier
+	Years  []string // financial years to choose from
 }
 
 // chart is a stacked bar chart drawn as inline SVG: payments per month by
@@ -167,29 +171,47 @@ func paymentsChart(months []billing.MonthPayments) chart {
 	return ch
 }
 
+// paymentsQuery reads ?tier=, ?year= (a financial year) and ?from= and ?to=.
+func paymentsQuery(c *fiber.Ctx) billing.PaymentsQuery {
+	return billing.PaymentsQuery{Tier: pricing.Tier(c.Query("tier")), Year: c.Query("year"), From: c.Query("from"), To: c.Query("to")}
+}
+
 func (s *Server) handlePaymentsPage(c *fiber.Ctx) error {
-	months, err := s.billing.PaymentsByMonth(c.UserContext(), c.Query("from"), c.Query("to"))
+	q := paymentsQuery(c)
+	p := &paymentsPage{Page: s.page(c, "Payments received"), Tier: string(q.Tier), Tiers: pricing.Tiers}
+	r, err := s.billing.Payments(c.UserContext(), q)
 	if err != nil {
-		return err
+		if traded.ErrorCode(err) != traded.EINVALID {
+			return err
+		}
+		c.Status(p.withError(err, c))
+		q = billing.PaymentsQuery{}
+		if r, err = s.billing.Payments(c.UserContext(), q); err != nil {
+			return err
+		}
+		p.Tier = ""
 	}
-	p := &paymentsPage{Page: s.page(c, "Payments received"), Months: months, Chart: paymentsChart(months)}
-	for _, m := range months {
-		p.Total += m.Total
+	p.Report, p.Months, p.Chart, p.Total = r, r.Months, paymentsChart(r.Months), r.Total
+	// the financial years to choose from: this one and the four before, in the tier's reckoning
+	now := s.now().In(traded.London)
+	for i := range 5 {
+		p.Years = append(p.Years, billing.FinancialYear(q.Tier, now.AddDate(-i, 0, 0)).Label)
 	}
 	return s.render(c, "payments", p)
 }
 
 func (s *Server) handlePaymentsAPI(c *fiber.Ctx) error {
-	months, err := s.billing.PaymentsByMonth(c.UserContext(), c.Query("from"), c.Query("to"))
+	r, err := s.billing.Payments(c.UserContext(), paymentsQuery(c))
 	if err != nil {
 		return err
 	}
 	out := []fiber.Map{}
-	for _, m := range months {
+	for _, m := range r.Months {
 		out = append(out, fiber.Map{"month": m.Month, "bacs_pence": int64(m.BACS), "journal_pence": int64(m.Journal),
 			"card_pence": int64(m.Card), "total_pence": int64(m.Total)})
 	}
-	return c.JSON(fiber.Map{"months": out})
+	return c.JSON(fiber.Map{"from": r.Period.From, "to": r.Period.To, "financial_year": r.Period.Label, "tier": r.Tier,
+		"total_pence": int64(r.Total), "months": out})
 }
 
 type bankPage struct {

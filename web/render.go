@@ -210,6 +210,18 @@ func templateFuncs() template.FuncMap {
 		"methodLabel":  billing.MethodLabel,
 		"neg":          func(m pricing.Money) pricing.Money { return -m },
 		"vatTreatment": billing.VATTreatmentLabel,
+		// tierPlural names a tier's customers together: "Essex academies".
+		"tierPlural": func(t pricing.Tier) string {
+			switch t {
+			case pricing.Maintained:
+				return "Essex LA-maintained schools"
+			case pricing.Academy:
+				return "Essex academies"
+			case pricing.External:
+				return "schools and academies outside Essex"
+			}
+			return t.Label()
+		},
 		// vatRate shows a rate in basis points as people write it: 20%, 17.5%.
 		"vatRate": func(bp int64) string { return billing.RatePercent(bp) + "%" },
 
