@@ -83,11 +83,26 @@ type Invoice struct {
 	Credited        pricing.Money // credit notes issued against it
 	CreatedAt       time.Time
 	Lines           []*Line
+	LastReminder    time.Time // the last payment reminder sent; FindInvoices fills it
 }
 
 // Balance is what is still owed: the total less what has been allocated to
 // it. It is never negative: what pays beyond it stays on the account.
 func (inv *Invoice) Balance() pricing.Money { return inv.Total - inv.Paid - inv.CreditAllocated }
+
+// DaysOverdue is how many days past its due date the invoice is on the day
+// (YYYY-MM-DD), or 0 when it is not overdue then.
+func (inv *Invoice) DaysOverdue(today string) int {
+	if inv.Status(today) != StatusOverdue {
+		return 0
+	}
+	due, err1 := time.Parse(store.DateFormat, inv.DueDate)
+	day, err2 := time.Parse(store.DateFormat, today)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return int(day.Sub(due).Hours() / 24)
+}
 
 // FullyCredited reports whether credit notes have taken back the whole of a
 // non-zero invoice.
@@ -441,5 +456,37 @@ func (s *Service) FindInvoices(ctx context.Context, f InvoiceFilter) ([]*Invoice
 		}
 		out = append(out, inv)
 	}
-	return out, total, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("find invoices: %w", err)
+	}
+	rows.Close()
+	return out, total, lastReminders(ctx, s.db.Read(), out)
+}
+
+// lastReminders fills in when each invoice was last reminded.
+func lastReminders(ctx context.Context, q queryer, invoices []*Invoice) error {
+	if len(invoices) == 0 {
+		return nil
+	}
+	byID := make(map[int64]*Invoice, len(invoices))
+	ids := make([]string, 0, len(invoices))
+	for _, inv := range invoices {
+		byID[inv.ID] = inv
+		ids = append(ids, strconv.FormatInt(inv.ID, 10))
+	}
+	rows, err := q.QueryContext(ctx, `SELECT invoice_id, MAX(sent_at) FROM invoice_reminders
+		WHERE invoice_id IN (SELECT value FROM json_each(?)) GROUP BY invoice_id`, "["+strings.Join(ids, ",")+"]")
+	if err != nil {
+		return fmt.Errorf("last reminders: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var at string
+		if err := rows.Scan(&id, &at); err != nil {
+			return fmt.Errorf("last reminders: %w", err)
+		}
+		byID[id].LastReminder = store.MustTime(at)
+	}
+	return rows.Err()
 }

@@ -2,8 +2,10 @@ package web
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -83,6 +85,8 @@ type invoiceLineJSON struct {
 	VATRateBP    int64  `json:"vat_rate_basis_points"`
 	VATPence     int64  `json:"vat_pence"`
 	VATNote      string `json:"vat_note,omitempty"`
+	VATCode      string `json:"vat_code"`
+	IncomeCode   string `json:"income_code"`
 }
 
 type invoiceJSON struct {
@@ -106,9 +110,12 @@ type invoiceJSON struct {
 	PaidPence     int64        `json:"paid_pence"`
 	CreditedPence int64        `json:"credited_pence"`
 	// credit notes' credit allocated to it; balance is total less paid and this
-	CreditAllocatedPence int64             `json:"credit_allocated_pence"`
-	BalancePence         int64             `json:"balance_pence"`
-	Lines                []invoiceLineJSON `json:"lines,omitempty"`
+	CreditAllocatedPence int64 `json:"credit_allocated_pence"`
+	BalancePence         int64 `json:"balance_pence"`
+	DaysOverdue          int   `json:"days_overdue"`
+	// in lists only: when the last payment reminder went, or null
+	LastReminder *time.Time        `json:"last_reminder,omitempty"`
+	Lines        []invoiceLineJSON `json:"lines,omitempty"`
 }
 
 func (s *Server) toInvoiceJSON(inv *billing.Invoice) invoiceJSON {
@@ -117,11 +124,14 @@ func (s *Server) toInvoiceJSON(inv *billing.Invoice) invoiceJSON {
 		Settlement: inv.Settlement, IssueDate: inv.IssueDate, TaxPoint: inv.TaxPoint, DueDate: inv.DueDate,
 		Supplier: inv.SupplierName, SupplierVAT: inv.SupplierVAT, NetPence: int64(inv.Net), VATPence: int64(inv.VAT),
 		TotalPence: int64(inv.Total), PaidPence: int64(inv.Paid), CreditedPence: int64(inv.Credited),
-		CreditAllocatedPence: int64(inv.CreditAllocated), BalancePence: int64(inv.Balance())}
+		CreditAllocatedPence: int64(inv.CreditAllocated), BalancePence: int64(inv.Balance()), DaysOverdue: inv.DaysOverdue(s.billing.Today())}
+	if !inv.LastReminder.IsZero() {
+		j.LastReminder = &inv.LastReminder
+	}
 	for _, l := range inv.Lines {
 		j.Lines = append(j.Lines, invoiceLineJSON{Position: l.Position, Product: l.ProductCode, Description: l.Description,
 			Quantity: l.Quantity, UnitPence: int64(l.Unit), NetPence: int64(l.Net), VATTreatment: l.VATTreatment,
-			VATRateBP: l.VATRateBP, VATPence: int64(l.VAT), VATNote: l.VATNote})
+			VATRateBP: l.VATRateBP, VATPence: int64(l.VAT), VATNote: l.VATNote, VATCode: l.VATCode, IncomeCode: l.IncomeCode})
 	}
 	return j
 }
@@ -393,6 +403,7 @@ type invoicesPage struct {
 	Statuses []string
 	Finance  bool
 	Today    string
+	Overdue  bool // some invoice listed is overdue: show days overdue and the last reminder
 }
 
 func (s *Server) handleInvoicesPage(c *fiber.Ctx) error {
@@ -410,6 +421,8 @@ func (s *Server) handleInvoicesPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	p.Wide = p.Finance
+	p.Overdue = slices.ContainsFunc(p.Invoices, func(inv *billing.Invoice) bool { return inv.DaysOverdue(p.Today) > 0 })
 	return s.render(c, "invoices", p)
 }
 

@@ -74,7 +74,7 @@ type exportsPage struct {
 // handleExportsPage lists the exports for a period (this month unless
 // ?from= and ?to= say otherwise) with the period's VAT summary.
 func (s *Server) handleExportsPage(c *fiber.Ctx) error {
-	p := &exportsPage{Page: s.page(c, "Exports for the finance ledger"), Exports: billing.Exports}
+	p := &exportsPage{Page: s.widePage(c, "Exports for the finance ledger"), Exports: billing.Exports}
 	p.Breadcrumbs = []NavItem{{Label: "Home", Href: "/"}}
 	now := s.now().In(traded.London)
 	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
@@ -131,7 +131,7 @@ type ledgerCodesPage struct {
 }
 
 func (s *Server) ledgerCodesPage(c *fiber.Ctx) (*ledgerCodesPage, error) {
-	p := &ledgerCodesPage{Page: s.page(c, "Ledger codes")}
+	p := &ledgerCodesPage{Page: s.widePage(c, "Ledger codes")}
 	p.Breadcrumbs = []NavItem{{Label: "Home", Href: "/"}, {Label: "Exports", Href: "/finance/exports"}}
 	var err error
 	if p.Products, err = s.booking.FindProducts(c.UserContext()); err != nil {

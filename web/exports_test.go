@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -9,7 +10,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"traded"
+	"traded/billing"
+	"traded/booking"
+	"traded/store"
 	"traded/web"
 )
 
@@ -157,5 +163,46 @@ func TestPaymentsPage_FinancialYear(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &r); status != http.StatusOK || err != nil || r.From != fmt.Sprintf("%d-09-01", ay-1) ||
 		r.To != fmt.Sprintf("%d-08-31", ay) || len(r.Months) != 12 {
 		t.Errorf("payments API for last academic year: %d %s", status, body)
+	}
+}
+
+// TestInvoiceList_Overdue: finance's list of overdue invoices says how many
+// days past due each is and when the last reminder went, in the wide layout.
+func TestInvoiceList_Overdue(t *testing.T) {
+	app := newAccountsApp(t, web.Config{Dev: true})
+	inv := ledgerInvoices(t, app, 990004, 12000, 8000)
+	ctx := context.Background()
+	bill := billing.NewService(app.db, booking.NewService(app.db), billing.DefaultConfig(), nil)
+	first, err := bill.FindInvoiceByNumber(ctx, inv[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	due, _ := time.Parse("2006-01-02", first.DueDate)
+	// The 7-day reminder went a day late (reminders wait for a school day).
+	sent := due.Add(8*24*time.Hour + 10*time.Hour)
+	if err := app.db.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO invoice_reminders (invoice_id, stage, sent_at) VALUES (?, 7, ?)`, first.ID, store.FormatTime(sent))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	app.clock.Set(sent)
+	reminded := sent.In(traded.London).Format("2 Jan 2006")
+	app.clock.Set(app.clock.Now().Add(3 * 24 * time.Hour))
+	fin := app.agent(t)
+	fin.signIn(financeEmail)
+	p := fin.get("/invoices?status=overdue")
+	if p.status != http.StatusOK || !strings.Contains(p.body, "traded-width-container--wide") || !strings.Contains(p.body, "Days overdue") {
+		t.Fatalf("overdue invoices: %d %s", p.status, excerpt(p.body))
+	}
+	row := regexp.MustCompile(`(?s)<tr class="govuk-table__row">\s*<td[^>]*><a class="govuk-link" href="/invoices/` + inv[0] + `">.*?</tr>`).FindString(p.body)
+	if !strings.Contains(row, `govuk-table__cell--numeric">11</td>`) || !strings.Contains(row, reminded) {
+		t.Errorf("the overdue row does not say 11 days and the reminder of %s: %s", reminded, row)
+	}
+	// A school sees its own overdue invoices the same way, at the usual width.
+	mgr := app.agent(t)
+	mgr.signIn(otherManagerEmail)
+	if p := mgr.get("/invoices"); p.status != http.StatusOK || strings.Contains(p.body, "traded-width-container--wide") || !strings.Contains(p.body, "Last reminder") {
+		t.Errorf("the school's invoices: %d %s", p.status, excerpt(p.body))
 	}
 }

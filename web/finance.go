@@ -47,7 +47,7 @@ func (s *Server) handleAgedDebtPage(c *fiber.Ctx) error {
 	r, err := s.billing.AgedDebt(c.UserContext(), c.Query("as_of"))
 	if traded.ErrorCode(err) == traded.EINVALID {
 		// a bad date: today's report, with the error on the date field
-		p := &agedDebtPage{Page: s.page(c, "Aged debt"), Buckets: billing.AgedBuckets}
+		p := &agedDebtPage{Page: s.widePage(c, "Aged debt"), Buckets: billing.AgedBuckets}
 		if p.Report, _ = s.billing.AgedDebt(c.UserContext(), ""); p.Report == nil {
 			return err
 		}
@@ -56,7 +56,7 @@ func (s *Server) handleAgedDebtPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "aged-debt", &agedDebtPage{Page: s.page(c, "Aged debt"), Report: r, Buckets: billing.AgedBuckets})
+	return s.render(c, "aged-debt", &agedDebtPage{Page: s.widePage(c, "Aged debt"), Report: r, Buckets: billing.AgedBuckets})
 }
 
 func (s *Server) handleAgedDebtAPI(c *fiber.Ctx) error {
@@ -221,7 +221,7 @@ type bankPage struct {
 }
 
 func (s *Server) bankPage(c *fiber.Ctx) (*bankPage, error) {
-	p := &bankPage{Page: s.page(c, "Bank statements")}
+	p := &bankPage{Page: s.widePage(c, "Bank statements")}
 	var err error
 	p.Review, err = s.billing.FindBankLines(c.UserContext(), billing.BankLineReview)
 	return p, err

@@ -63,7 +63,7 @@ func (s *Server) ledgerPageFor(c *fiber.Ctx) (*ledgerPage, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &ledgerPage{Page: s.page(c, "Account: "+org.Name), Org: org, Account: a, Token: rand.Text(),
+	p := &ledgerPage{Page: s.widePage(c, "Account: "+org.Name), Org: org, Account: a, Token: rand.Text(),
 		CardRefund: s.billing.CardRefundsEnabled(), Today: s.billing.Today()}
 	p.Breadcrumbs = []NavItem{{Label: "Home", Href: "/"}, {Label: "Invoices", Href: "/invoices"}}
 	return p, nil

@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"html/template"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +29,9 @@ type Page struct {
 	Form map[string]string
 	// FieldErrors holds each input's message, by input name.
 	FieldErrors map[string]string
+	// Wide lays the page out up to 1200px instead of GOV.UK's 960px, for
+	// finance's tables: a 1280px window shows them without wrapping a figure.
+	Wide bool
 }
 
 // NavItem is a link in the header or breadcrumbs.
@@ -62,6 +66,13 @@ var navFor = map[booking.Role][]NavItem{
 }
 
 // page returns the frame for a page with the given title.
+// widePage is page laid out wide (Page.Wide), for finance's tables.
+func (s *Server) widePage(c *fiber.Ctx, title string) *Page {
+	p := s.page(c, title)
+	p.Wide = true
+	return p
+}
+
 func (s *Server) page(c *fiber.Ctx, title string) *Page {
 	u := currentUser(c)
 	p := &Page{Title: title, User: u, Form: map[string]string{}, FieldErrors: map[string]string{}}
@@ -133,6 +144,15 @@ func templateFuncs() template.FuncMap {
 		"pounds":         func(p int64) string { return pricing.Money(p).String() },
 		"statusLabel":    billing.StatusLabel,
 		"londonTime":     func(t time.Time) string { return t.In(traded.London).Format("3:04pm") },
+		"londonShortDay": func(t time.Time) string { return t.In(traded.London).Format("2 Jan 2006") },
+		// shortDay shows a stored date in a table: 22 Nov 2026.
+		"shortDay": func(d string) string {
+			t, err := time.Parse("2006-01-02", d)
+			if err != nil {
+				return d
+			}
+			return t.Format("2 Jan 2006")
+		},
 		// day shows a stored date (YYYY-MM-DD) as people write it: 22 November 2026.
 		"day": func(d string) string {
 			t, err := time.Parse("2006-01-02", d)
@@ -225,6 +245,9 @@ func templateFuncs() template.FuncMap {
 		// vatRate shows a rate in basis points as people write it: 20%, 17.5%.
 		"vatRate": func(bp int64) string { return billing.RatePercent(bp) + "%" },
 
+		// width sets the input's width in characters (govuk-input--width-N):
+		// {{template "partials/input" (width 10 (field . "amount" ...))}}
+		"width": func(n int, f fieldArgs) fieldArgs { f.Width = strconv.Itoa(n); return f },
 		// field builds the arguments of partials/input from the page:
 		// {{template "partials/input" (field . "email" "Email address" "email" "hint" "autocomplete")}}
 		"field": func(p *Page, name, label, typ, hint, autocomplete string) fieldArgs {

@@ -483,3 +483,115 @@ serverTest('finance records a payment, issues a credit note, runs the journal an
     await context.close();
   }
 });
+
+// wrappedFigures lists the figures (numeric cells and the dates kept on one
+// line) that a 1280px window breaks over more than one line, and whether the
+// page scrolls sideways.
+async function layoutProblems(page) {
+  return page.evaluate(() => {
+    const out = [];
+    if (document.scrollingElement.scrollWidth > window.innerWidth) {
+      out.push(`the page scrolls sideways: ${document.scrollingElement.scrollWidth}px in a ${window.innerWidth}px window`);
+    }
+    for (const cell of document.querySelectorAll('main td.govuk-table__cell--numeric, main td.traded-nowrap')) {
+      const range = document.createRange();
+      range.selectNodeContents(cell);
+      const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+      if (tops.size > 1) out.push(`"${cell.innerText.trim()}" wraps over ${tops.size} lines`);
+    }
+    return out;
+  });
+}
+
+// parseCSV is a small RFC 4180 reader, not the Go encoding/csv that wrote
+// the file: quoted fields, doubled quotes, CRLF.
+function parseCSV(text) {
+  const rows = [];
+  let row = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') (field += '"'), i++;
+      else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') row.push(field), (field = '');
+    else if (ch === '\r' && text[i + 1] === '\n') {
+      row.push(field), rows.push(row), (row = []), (field = ''), i++;
+    } else field += ch;
+  }
+  if (field || row.length) row.push(field), rows.push(row);
+  return rows;
+}
+
+serverTest('finance refunds a bank line to an account, reads the ledger at 1280px and exports a balanced journal', async () => {
+  const { context, page, problems } = await session('finance@traded.example');
+  try {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    // A statement line whose description has a line break (a quoted CSV
+    // field) and Welsh letters: it names no invoice, so it waits for a person.
+    await open(page, '/finance/bank');
+    const today = londonToday().iso;
+    const statement = path.join(work, 'multiline.csv');
+    writeFileSync(statement, ['Date,Description,Amount', `${today},"GRAYS RIVERSIDE\nYSGOL LLŶN OVERPAID",20.00`, ''].join('\r\n'));
+    await page.getByLabel('Bank statement (CSV)').setInputFiles(statement);
+    let res = await submit(page, page.getByRole('button', { name: 'Import statement' }));
+    assert.equal(res.status(), 200);
+    assert.match(await banner(page), /Imported multiline\.csv: 0 matched, 1 to review/);
+    const reviewTable = page.locator('table').filter({ has: page.locator('caption', { hasText: /to review/ }) });
+    const row = reviewTable.locator('tbody tr').filter({ hasText: 'YSGOL LLŶN OVERPAID' });
+    assert.equal(await row.count(), 1, 'the two-line description is not one review line');
+    await row.getByText('Refund it').click();
+    await row.getByLabel('URN of the organisation it came from').fill('990008');
+    await row.getByLabel('Why it is sent back').fill('Paid in error — Grays’ “school fund”');
+    res = await submit(page, row.getByRole('button', { name: /^Refund by BACS/ }));
+    assert.equal(res.status(), 200, `refund answered ${res.status()}`);
+    await checkA11y(page, 'bank after a refund');
+
+    // The account shows the receipt and its refund; axe at 1280px, no figure wraps.
+    let text = await open(page, '/finance/accounts/990008', { label: 'Grays Riverside account' });
+    assert.equal(await h1Of(page), 'Account: Grays Riverside Academy');
+    assert.match(text, /GRAYS RIVERSIDE YSGOL LLŶN OVERPAID/, 'the receipt does not carry the bank description');
+    const refunds = await tableRows(page, 'Credit paid back');
+    assert.equal(refunds.length, 1, `refunds: ${JSON.stringify(refunds)}`);
+    assert.equal(refunds[0][3], 'Paid in error — Grays’ “school fund”');
+    assert.equal(refunds[0][4], '£20.00');
+    assert.deepEqual(await layoutProblems(page), [], 'the account page at 1280px');
+    await screenshot(page, 'billing-account');
+
+    // The invoice list and aged debt fit a 1280px window.
+    await open(page, '/invoices');
+    assert.deepEqual(await layoutProblems(page), [], '/invoices at 1280px');
+    await screenshot(page, 'billing-invoices-1280');
+    await open(page, '/finance/aged-debt');
+    assert.deepEqual(await layoutProblems(page), [], 'aged debt at 1280px');
+
+    // Exports: this month's journal balances, line by line and in total.
+    text = await open(page, '/finance/exports', { label: 'exports' });
+    assert.match(text, /Box 1: VAT due on sales/);
+    const { file } = await download(page, page.getByRole('link', { name: 'Download Ledger journal (CSV)' }), 'journal.csv');
+    const raw = readFileSync(file, 'utf8');
+    assert.ok(raw.startsWith('\ufeff'), 'the journal has no byte order mark for Excel');
+    const [header, ...lines] = parseCSV(raw.slice(1));
+    assert.deepEqual(header.slice(0, 9), ['journal_date', 'document_type', 'document', 'line', 'account', 'cost_centre', 'vat_code', 'debit', 'credit']);
+    const col = (name) => header.indexOf(name);
+    const sums = {};
+    for (const l of lines) {
+      const doc = `${l[col('document_type')]} ${l[col('document')]}`;
+      sums[doc] = (sums[doc] || 0) + Math.round(Number(l[col('debit')]) * 100) - Math.round(Number(l[col('credit')]) * 100);
+    }
+    assert.ok(Object.keys(sums).length >= 3, `this month's journal has documents: ${JSON.stringify(sums)}`);
+    for (const [doc, net] of Object.entries(sums)) assert.equal(net, 0, `${doc} does not balance`);
+    const refundLine = lines.find((l) => l[col('document_type')] === 'refund');
+    assert.ok(refundLine && refundLine[col('description')].includes('Paid in error'), 'the refund is not in the journal');
+
+    await open(page, '/finance/ledger-codes', { label: 'ledger codes' });
+    text = await open(page, '/finance/payments?tier=academy', { label: 'academies payments' });
+    assert.match(text, /1 September/, 'the academies chart does not start in September');
+    assert.deepEqual(problems(), [], 'script errors, 5xx answers or failed requests');
+  } finally {
+    await context.close();
+  }
+});
