@@ -108,8 +108,8 @@ const roles = [
     email: 'finance@traded.example',
     name: 'Fran Finance',
     h1: 'Billing',
-    nav: ['/', '/invoices', '/admin/organisations', '/catalogue', '/account'],
-    extra: ['/finance/aged-debt', '/finance/payments', '/finance/bank', '/finance/journal', '/statement?organisation=990004'],
+    nav: ['/', '/invoices', '/admin/organisations', '/finance/exports', '/catalogue', '/account'],
+    extra: ['/finance/aged-debt', '/finance/payments', '/finance/bank', '/finance/journal', '/finance/ledger-codes', '/finance/accounts/990004', '/statement?organisation=990004'],
   },
   {
     role: 'admin',
