@@ -335,6 +335,9 @@ func checkPaymentInput(in PaymentInput, today string) error {
 	if in.Amount > pricing.MaxAmount {
 		return traded.FieldErrorf("amount", "Enter an amount of at most %s.", pricing.MaxAmount)
 	}
+	if _, err := traded.CleanLine("reference", "reference", in.Reference, traded.MaxLine); err != nil {
+		return err
+	}
 	if in.ReceivedOn != "" {
 		if _, err := time.Parse(store.DateFormat, in.ReceivedOn); err != nil {
 			return traded.FieldErrorf("received_on", "Enter the date received as YYYY-MM-DD.")

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"traded"
 	"traded/pricing"
 )
 
@@ -83,7 +84,7 @@ func (d *journalDoc) add(account, costCentre, vatCode string, debit, credit pric
 	}
 	d.lines = append(d.lines, JournalLine{Date: d.date, DocumentType: d.kind, Document: d.id, Line: len(d.lines) + 1,
 		Account: account, CostCentre: costCentre, VATCode: vatCode, Debit: debit, Credit: credit,
-		Description: oneLine(desc), URN: d.urn, Customer: d.customer})
+		Description: traded.OneLine(desc), URN: d.urn, Customer: d.customer})
 	d.debit, d.credit = d.debit+debit, d.credit+credit
 }
 
@@ -308,12 +309,6 @@ func (s *Service) exportLedgerJournal(ctx context.Context, cw *csv.Writer, p Per
 			l.Debit.Decimal(), l.Credit.Decimal(), cell(l.Description), urn(l.URN), cell(l.Customer)})
 	}
 	return nil
-}
-
-// oneLine folds line breaks and tabs into spaces: a journal import reads a
-// row per line, whatever the CSV quoting says.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }
 
 // VATRow is the net and VAT of one month's documents with one VAT code.

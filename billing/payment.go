@@ -249,12 +249,12 @@ func (s *Service) CreateCreditNote(ctx context.Context, actor store.Actor, numbe
 
 // createCreditNote is CreateCreditNote inside tx.
 func (s *Service) createCreditNote(ctx context.Context, tx *store.Tx, actor store.Actor, number string, in CreditInput) (*CreditNote, error) {
-	reason := strings.TrimSpace(in.Reason)
+	reason, err := traded.CleanText("reason", "reason", in.Reason, 500)
+	if err != nil {
+		return nil, err
+	}
 	if reason == "" {
 		return nil, traded.FieldErrorf("reason", "Give the reason for the credit note.")
-	}
-	if len(reason) > 500 {
-		return nil, traded.FieldErrorf("reason", "A reason has at most 500 characters.")
 	}
 	if in.Amount < 0 {
 		return nil, traded.FieldErrorf("amount", "Enter an amount more than £0.00.")

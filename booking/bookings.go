@@ -189,11 +189,7 @@ const maxPO = 50
 
 // cleanPO trims a PO number and checks its length.
 func cleanPO(po string) (string, error) {
-	po = strings.TrimSpace(po)
-	if len(po) > maxPO || strings.ContainsAny(po, "\r\n") {
-		return "", traded.FieldErrorf("po_number", "A purchase-order number is one line of at most %d characters.", maxPO)
-	}
-	return po, nil
+	return traded.CleanLine("po_number", "purchase-order number", po, maxPO)
 }
 
 // newUID returns a new calendar UID: a UUIDv7, which begins with the time,
@@ -218,9 +214,13 @@ func (s *Service) validateDelegates(in []DelegateInput) ([]DelegateInput, error)
 	seen := map[string]bool{}
 	out := make([]DelegateInput, 0, len(in))
 	for i, d := range in {
-		name := strings.TrimSpace(d.Name)
-		if name == "" || len(name) > 200 {
-			return nil, traded.FieldErrorf(fmt.Sprintf("delegates[%d].name", i), "Enter the full name of delegate %d.", i+1)
+		field := fmt.Sprintf("delegates[%d].name", i)
+		name, err := traded.CleanLine(field, fmt.Sprintf("name of delegate %d", i+1), d.Name, traded.MaxName)
+		if err != nil {
+			return nil, err
+		}
+		if name == "" {
+			return nil, traded.FieldErrorf(field, "Enter the full name of delegate %d.", i+1)
 		}
 		email, err := mail.ValidateAddress(fmt.Sprintf("delegates[%d].email", i), d.Email)
 		if err != nil {

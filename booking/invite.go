@@ -111,12 +111,12 @@ func (c InviteConfig) InviteEvent(b *Booking, d *Delegate, now time.Time) *ical.
 
 	addr, name := c.organizer()
 	org := ical.NewProp(ical.PropOrganizer)
-	org.Params.Set(ical.ParamCommonName, name)
+	org.Params.Set(ical.ParamCommonName, paramText(name))
 	org.SetValueType(ical.ValueCalendarAddress)
 	org.Value = "mailto:" + addr
 	ev.Props.Set(org)
 	att := ical.NewProp(ical.PropAttendee)
-	att.Params.Set(ical.ParamCommonName, d.Name)
+	att.Params.Set(ical.ParamCommonName, paramText(d.Name))
 	att.Params.Set(ical.ParamRole, "REQ-PARTICIPANT")
 	att.Params.Set(ical.ParamParticipationStatus, "ACCEPTED")
 	att.SetValueType(ical.ValueCalendarAddress)
@@ -288,13 +288,13 @@ func (c InviteConfig) VisitEvent(cr *Consultancy, v *Visit, schoolAddress string
 	ev.Props.SetText(ical.PropDescription, desc)
 	addr, name := c.organizer()
 	org := ical.NewProp(ical.PropOrganizer)
-	org.Params.Set(ical.ParamCommonName, name)
+	org.Params.Set(ical.ParamCommonName, paramText(name))
 	org.SetValueType(ical.ValueCalendarAddress)
 	org.Value = "mailto:" + addr
 	ev.Props.Set(org)
 	for _, a := range attendees {
 		att := ical.NewProp(ical.PropAttendee)
-		att.Params.Set(ical.ParamCommonName, a.Name)
+		att.Params.Set(ical.ParamCommonName, paramText(a.Name))
 		att.Params.Set(ical.ParamRole, "REQ-PARTICIPANT")
 		att.SetValueType(ical.ValueCalendarAddress)
 		att.Value = "mailto:" + a.Email
@@ -311,6 +311,14 @@ func (c InviteConfig) VisitEvent(cr *Consultancy, v *Visit, schoolAddress string
 		ev.Children = append(ev.Children, alarm)
 	}
 	return ev.Component
+}
+
+// paramText encodes a parameter value (a CN: a person's name) as RFC 6868
+// says, since RFC 5545 parameter values cannot hold a double quote or a
+// line break: ^ is ^^, a line break ^n and " is ^'. go-ical then quotes a
+// value holding ; : or ,. A name without those characters is unchanged.
+func paramText(s string) string {
+	return strings.NewReplacer("^", "^^", "\r\n", "^n", "\n", "^n", "\r", "^n", `"`, "^'").Replace(s)
 }
 
 // Attendee is someone invited to a visit.

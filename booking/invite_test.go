@@ -3,6 +3,7 @@ package booking_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
@@ -37,22 +38,25 @@ type parsedCalendar struct {
 }
 
 type parsedEvent struct {
-	UID         string   `json:"uid"`
-	Sequence    *int     `json:"sequence"`
-	Status      string   `json:"status"`
-	Summary     string   `json:"summary"`
-	StartUTC    string   `json:"dtstart_utc"`
-	EndUTC      string   `json:"dtend_utc"`
-	StartZone   string   `json:"dtstart_zone"`      // ical.js: the zone the start resolved to ("floating" if none)
-	StartOlson  string   `json:"dtstart_utc_olson"` // python: the start by the TZID's name alone (pytz)
-	TZID        string   `json:"tzid"`
-	Organizer   string   `json:"organizer"`
-	Attendee    string   `json:"attendee"`
-	Attendees   []string `json:"attendees"`
-	Location    string   `json:"location"`
-	URL         string   `json:"url"`
-	Description string   `json:"description"`
-	Alarms      []string `json:"alarms"`
+	UID        string   `json:"uid"`
+	Sequence   *int     `json:"sequence"`
+	Status     string   `json:"status"`
+	Summary    string   `json:"summary"`
+	StartUTC   string   `json:"dtstart_utc"`
+	EndUTC     string   `json:"dtend_utc"`
+	StartZone  string   `json:"dtstart_zone"`      // ical.js: the zone the start resolved to ("floating" if none)
+	StartOlson string   `json:"dtstart_utc_olson"` // python: the start by the TZID's name alone (pytz)
+	TZID       string   `json:"tzid"`
+	Organizer  string   `json:"organizer"`
+	Attendee   string   `json:"attendee"`
+	Attendees  []string `json:"attendees"`
+	// the CN parameters, RFC 6868 decoded
+	OrganizerName *string   `json:"organizer_name"`
+	AttendeeNames []*string `json:"attendee_names"`
+	Location      string    `json:"location"`
+	URL           string    `json:"url"`
+	Description   string    `json:"description"`
+	Alarms        []string  `json:"alarms"`
 }
 
 // icsParsers are the two parsers no one here wrote, each a command that
@@ -535,4 +539,51 @@ func TestFold(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestInvite_NamesPeopleType: delegates' names as people type them (a
+// straight double quote, an apostrophe, commas and semicolons, Welsh,
+// Polish, Irish, Arabic, CJK and emoji, a caret, a backslash) go into the
+// invite's CN, and ical.js and python3-icalendar read each back exactly;
+// the summary and description keep the session's title the same way.
+func TestInvite_NamesPeopleType(t *testing.T) {
+	f := newBookingFixture(t)
+	manager := f.user(managerMaintained)
+	sess := f.course(coursePSA)
+	names := []string{
+		`Jo "JJ" Smith`,
+		"Seán Ó Briain, Deputy; KS2 lead",
+		"Ŵyn ap Llŷr",
+		"Łukasz Żółć",
+		"فاطمة الزهراء",
+		"王小明 🎓",
+		`Back\slash ^caret^ 'single'`,
+	}
+	var in []booking.DelegateInput
+	for i, n := range names {
+		in = append(in, booking.DelegateInput{Name: n, Email: fmt.Sprintf("person-%d@chelmervalley.example", i)})
+	}
+	b, err := f.svc.CreateBooking(f.ctx, manager, "127.0.0.1", booking.BookingRequest{SessionID: sess.ID, URN: urnMaintained, Delegates: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range b.Delegates {
+		if d.Name != names[i] {
+			t.Fatalf("delegate %d stored as %q, want %q", i, d.Name, names[i])
+		}
+		cal := inviteCalendar(t, booking.MethodRequest, b, d, f.clock.Now())
+		for parser, pc := range parseICS(t, cal) {
+			if len(pc.Errors) != 0 || len(pc.Events) != 1 {
+				t.Errorf("%s: %s: errors %q, %d events", names[i], parser, pc.Errors, len(pc.Events))
+				continue
+			}
+			ev := pc.Events[0]
+			if len(ev.AttendeeNames) != 1 || ev.AttendeeNames[0] == nil || *ev.AttendeeNames[0] != names[i] {
+				t.Errorf("%s: %s reads the attendee's CN as %v", names[i], parser, ev.AttendeeNames)
+			}
+			if ev.Summary != sess.Title {
+				t.Errorf("%s: %s reads the summary as %q", names[i], parser, ev.Summary)
+			}
+		}
+	}
 }

@@ -192,8 +192,11 @@ func (s *Service) CreateUser(ctx context.Context, actor store.Actor, in UserInpu
 	if err != nil {
 		return nil, err
 	}
-	name := strings.TrimSpace(in.Name)
-	if name == "" || utf8.RuneCountInString(name) > 200 {
+	name, err := traded.CleanLine("name", "name", in.Name, traded.MaxName)
+	if err != nil {
+		return nil, err
+	}
+	if name == "" {
 		return nil, traded.FieldErrorf("name", "Enter the person's full name.")
 	}
 	if _, err := ParseRole(string(in.Role)); err != nil {
@@ -406,7 +409,9 @@ func (s *Service) Authenticate(ctx context.Context, email, password, remoteAddr 
 }
 
 func (s *Service) auditFailedSignIn(ctx context.Context, u *User, email, remoteAddr, reason string) {
-	a := store.Actor{Name: email, RemoteAddr: remoteAddr}
+	// The address as typed, which nothing has checked: one line, and no
+	// longer than an address can be, in the audit log.
+	a := store.Actor{Name: traded.Clip(strings.ToValidUTF8(traded.OneLine(email), "?"), traded.MaxEmail), RemoteAddr: remoteAddr}
 	id := ""
 	if u != nil {
 		a.UserID, id = u.ID, strconv.FormatInt(u.ID, 10)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
 	"log"
@@ -13,6 +14,8 @@ import (
 	"mime/quotedprintable"
 	"net"
 	netmail "net/mail"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -612,5 +615,50 @@ func TestWorker_RendersAttachmentsAtSendTime(t *testing.T) {
 	body, _ := io.ReadAll(msg.Body)
 	if !bytes.Contains(body, []byte(base64.StdEncoding.EncodeToString([]byte("%PDF-1.4 invoice TS-000042")))) {
 		t.Errorf("the rendered PDF is not attached:\n%s", body)
+	}
+}
+
+// TestBuild_PythonReadsHeaders: Python's email package (not net/mail, which
+// Build writes with) reads the To name and Subject back exactly, whatever
+// people typed; a line break that reached a name or subject is folded to a
+// space, never a header line of its own.
+func TestBuild_PythonReadsHeaders(t *testing.T) {
+	const python = "/usr/bin/python3"
+	if _, err := os.Stat(python); err != nil {
+		t.Fatalf("Debian's python3 is missing: %v", err)
+	}
+	cases := []struct{ name, subject, wantName, wantSubject string }{
+		{`Jo "JJ" Smith`, `Booking "confirmed"`, `Jo "JJ" Smith`, `Booking "confirmed"`},
+		{"Seán Ó Briain, Deputy; KS2", "Llŷr’s place: Łódź 🎓", "Seán Ó Briain, Deputy; KS2", "Llŷr’s place: Łódź 🎓"},
+		{"فاطمة الزهراء", "王小明 (booking)", "فاطمة الزهراء", "王小明 (booking)"},
+		{"Jo\r\nBcc: evil@example.com", "Hi\nBcc: evil@example.com", "Jo Bcc: evil@example.com", "Hi Bcc: evil@example.com"},
+	}
+	const script = `import email, email.policy, json, sys
+m = email.message_from_bytes(sys.stdin.buffer.read(), policy=email.policy.default)
+to = m["To"].addresses
+json.dump({"name": to[0].display_name, "addr": to[0].addr_spec, "subject": str(m["Subject"]), "bcc": m["Bcc"] is not None, "defects": [str(d) for d in m.defects]}, sys.stdout)`
+	for _, c := range cases {
+		raw, err := mail.Build("traded@essex.gov.uk", "Essex Traded Services", "traded.test",
+			mail.Message{ID: 1, To: "jo@school.example", ToName: c.name, Subject: c.subject, Text: "x"}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(python, "-c", script)
+		cmd.Stdin = bytes.NewReader(raw)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%q: python: %v", c.name, err)
+		}
+		var got struct {
+			Name, Addr, Subject string
+			Bcc                 bool
+			Defects             []string
+		}
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Name != c.wantName || got.Addr != "jo@school.example" || got.Subject != c.wantSubject || got.Bcc || len(got.Defects) > 0 {
+			t.Errorf("%q / %q: Python reads %+v", c.name, c.subject, got)
+		}
 	}
 }

@@ -17,6 +17,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"traded"
 )
 
 // SMTP sends mail through an SMTP server (net/smtp), with STARTTLS when the
@@ -91,9 +94,11 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 func Build(from, fromName, domain string, m Message, now time.Time) ([]byte, error) {
 	var b bytes.Buffer
 	h := func(k, v string) { fmt.Fprintf(&b, "%s: %s\r\n", k, v) }
-	h("From", (&mailAddress{fromName, from}).String())
-	h("To", (&mailAddress{m.ToName, m.To}).String())
-	h("Subject", mime.QEncoding.Encode("utf-8", m.Subject))
+	// A header is one line whatever reached the message: names and the
+	// subject are folded to one line before net/mail and RFC 2047 encode them.
+	h("From", (&mailAddress{traded.OneLine(fromName), from}).String())
+	h("To", (&mailAddress{traded.OneLine(m.ToName), m.To}).String())
+	h("Subject", mime.QEncoding.Encode("utf-8", traded.OneLine(m.Subject)))
 	h("Date", now.UTC().Format(time.RFC1123Z))
 	if domain == "" {
 		domain = "traded.local"
@@ -176,7 +181,19 @@ type mailAddress struct{ name, addr string }
 
 // String writes the address as RFC 5322 wants it: net/mail quotes a display
 // name with specials ("Smith, Jo") and encodes one that is not ASCII.
+//
+// A name that is not ASCII is B-encoded rather than net/mail's Q-encoding:
+// net/mail splits a name into encoded words mid-word once it passes about
+// 20 characters of Arabic or CJK, and some readers (CPython's email
+// package among them) keep the space RFC 2047 says to drop between them.
+// One B-encoded word holds about 40 bytes of UTF-8; a longer name is split
+// by mime on character boundaries.
 func (a *mailAddress) String() string {
+	for _, r := range a.name {
+		if r >= utf8.RuneSelf {
+			return mime.BEncoding.Encode("utf-8", a.name) + " <" + a.addr + ">"
+		}
+	}
 	return (&mail.Address{Name: a.name, Address: a.addr}).String()
 }
 

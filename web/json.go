@@ -29,7 +29,7 @@ func decodeJSON(c *fiber.Ctx, v any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return traded.Errorf(traded.EMALFORMED, "The request body must hold one JSON object and nothing after it.")
 	}
-	return nil
+	return checkJSONText(v)
 }
 
 func jsonError(err error) error {

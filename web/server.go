@@ -143,6 +143,7 @@ func (s *Server) routes() {
 
 	app.Use(s.authenticate)
 	app.Use(s.csrfProtection())
+	app.Use(checkFormText)
 
 	// The JSON API. Each route names who may call it (see authz.go).
 	api := app.Group("/api/v1")

@@ -77,6 +77,8 @@ try {
       organizer: text(comp.getFirstPropertyValue("organizer")),
       attendee: attendees.length === 1 ? attendees[0] : null,
       attendees,
+      organizer_name: text(comp.getFirstProperty("organizer")?.getParameter("cn") ?? null),
+      attendee_names: comp.getAllProperties("attendee").map((p) => text(p.getParameter("cn") ?? null)),
       location: text(ev.location),
       url: text(comp.getFirstPropertyValue("url")),
       description: text(ev.description),

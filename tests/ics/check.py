@@ -21,6 +21,23 @@ from datetime import datetime, timezone
 import icalendar
 
 
+def cn(prop):
+    """The CN parameter of a property, with RFC 6868's ^n ^' ^^ decoded:
+    icalendar 4 returns parameter values as written and predates RFC 6868."""
+    if prop is None or "CN" not in prop.params:
+        return None
+    raw = str(prop.params["CN"])
+    out, i = [], 0
+    while i < len(raw):
+        if raw[i] == "^" and i + 1 < len(raw) and raw[i + 1] in "n'^":
+            out.append({"n": "\n", "'": '"', "^": "^"}[raw[i + 1]])
+            i += 2
+        else:
+            out.append(raw[i])
+            i += 1
+    return "".join(out)
+
+
 def main():
     out = {"parser": "icalendar " + icalendar.__version__, "method": None, "timezones": [], "events": [], "errors": []}
     try:
@@ -85,6 +102,8 @@ def main():
                 "organizer": text(ev.get("ORGANIZER")),
                 "attendee": text(attendees[0]) if len(attendees) == 1 else None,
                 "attendees": [text(a) for a in attendees],
+                "organizer_name": cn(ev.get("ORGANIZER")),
+                "attendee_names": [cn(a) for a in attendees],
                 "location": text(ev.get("LOCATION")),
                 "url": text(ev.get("URL")),
                 "description": text(ev.get("DESCRIPTION")),
