@@ -10,6 +10,7 @@ package mail
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/mail"
@@ -22,6 +23,7 @@ import (
 // Message is one email to one recipient.
 type Message struct {
 	ID          int64  // the outbox id, once queued
+	MessageID   string // the random part of its Message-ID, set when queued
 	Kind        string // what it is, for the admin's outbox view: "sign_in_link", "invoice", ...
 	To          string
 	ToName      string
@@ -74,8 +76,8 @@ func Enqueue(ctx context.Context, tx *store.Tx, m Message) (int64, error) {
 		atts = string(b)
 	}
 	now := store.FormatTime(tx.Now)
-	res, err := tx.ExecContext(ctx, `INSERT INTO outbox (created_at, kind, to_addr, to_name, subject, body_text, attachments, next_attempt_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, now, m.Kind, m.To, m.ToName, m.Subject, m.Text, atts, now)
+	res, err := tx.ExecContext(ctx, `INSERT INTO outbox (created_at, kind, to_addr, to_name, subject, body_text, attachments, next_attempt_at,
+		message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, now, m.Kind, m.To, m.ToName, m.Subject, m.Text, atts, now, strings.ToLower(rand.Text()))
 	if err != nil {
 		return 0, fmt.Errorf("enqueue mail: %w", err)
 	}

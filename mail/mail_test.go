@@ -16,6 +16,7 @@ import (
 	netmail "net/mail"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -174,8 +175,10 @@ func readMessage(t *testing.T, raw []byte, m mail.Message) *netmail.Message {
 	if err != nil || subject != m.Subject {
 		t.Errorf("Subject %q decodes to %q, %v; want %q", h.Get("Subject"), subject, err, m.Subject)
 	}
-	if got, want := h.Get("Message-Id"), "<outbox-"+itoa(m.ID)+"@traded.test>"; got != want {
-		t.Errorf("Message-ID %q, want %q", got, want)
+	// a message built by hand has no token; one from the outbox has one
+	if got := h.Get("Message-Id"); !regexp.MustCompile(`^<outbox-`+itoa(m.ID)+`(\.[a-z2-7]{26})?@traded\.test>$`).MatchString(got) ||
+		m.MessageID != "" && got != "<outbox-"+itoa(m.ID)+"."+m.MessageID+"@traded.test>" {
+		t.Errorf("Message-ID %q, want <outbox-%d[.TOKEN]@traded.test>", got, m.ID)
 	}
 	if _, err := h.Date(); err != nil {
 		t.Errorf("Date %q: %v", h.Get("Date"), err)
@@ -466,7 +469,7 @@ func TestWorker_SendDue(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		seen[msg.Header.Get("Message-Id")+" "+m.to[0]] = true
+		seen[tokenRE.ReplaceAllString(msg.Header.Get("Message-Id"), "@")+" "+m.to[0]] = true
 	}
 	for i, to := range []string{"one@school.example", "two@school.example", "three@school.example"} {
 		if key := "<outbox-" + itoa(ids[i]) + "@traded.test> " + to; !seen[key] {
@@ -660,5 +663,69 @@ json.dump({"name": to[0].display_name, "addr": to[0].addr_spec, "subject": str(m
 		if got.Name != c.wantName || got.Addr != "jo@school.example" || got.Subject != c.wantSubject || got.Bcc || len(got.Defects) > 0 {
 			t.Errorf("%q / %q: Python reads %+v", c.name, c.subject, got)
 		}
+	}
+}
+
+// tokenRE is the random token of a Message-ID, for tests that key by outbox id.
+var tokenRE = regexp.MustCompile(`\.[a-z2-7]{26}@`)
+
+// TestBuild_MessageIDs: two databases' message 1 have different
+// Message-IDs; the same queued message keeps its id when built again (a
+// retry), so receivers can drop the duplicate.
+func TestBuild_MessageIDs(t *testing.T) {
+	ctx := context.Background()
+	var ids []string
+	for range 2 {
+		db, _ := storetest.Open(t)
+		if err := db.Write(ctx, func(tx *store.Tx) error {
+			_, err := mail.Enqueue(ctx, tx, mail.Message{To: "jo@school.example", Subject: "x", Text: "x"})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var token string
+		if err := db.Read().QueryRowContext(ctx, `SELECT message_id FROM outbox WHERE id = 1`).Scan(&token); err != nil {
+			t.Fatal(err)
+		}
+		m := mail.Message{ID: 1, MessageID: token, To: "jo@school.example", Subject: "x", Text: "x"}
+		for range 2 {
+			raw, err := mail.Build("traded@essex.gov.uk", "", "traded.test", m, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg, _ := netmail.ReadMessage(bytes.NewReader(raw))
+			ids = append(ids, msg.Header.Get("Message-Id"))
+		}
+	}
+	if ids[0] != ids[1] || ids[2] != ids[3] || ids[0] == ids[2] || !strings.HasPrefix(ids[0], "<outbox-1.") {
+		t.Errorf("Message-IDs %q: want one per database, the same on a retry", ids)
+	}
+}
+
+// TestWorker_UnwritableDatabase: when the outbox cannot be written (a
+// read-only file, a full disk), the worker sends nothing, rather than the
+// same message every round because its sending cannot be recorded.
+func TestWorker_UnwritableDatabase(t *testing.T) {
+	ctx := context.Background()
+	db, _ := storetest.Open(t)
+	srv := startSMTP(t)
+	w := mail.NewWorker(db, sender(srv.port), quietLog())
+	if err := db.Write(ctx, func(tx *store.Tx) error {
+		if _, err := mail.Enqueue(ctx, tx, mail.Message{Kind: "test", To: "one@school.example", Subject: "Hello", Text: "Hello.\n"}); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `CREATE TRIGGER outbox_readonly BEFORE UPDATE ON outbox
+			BEGIN SELECT RAISE(ABORT, 'attempt to write a readonly database'); END`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 5 {
+		if n, err := w.SendDue(ctx); n != 0 || err == nil {
+			t.Fatalf("round %d: sent %d, %v; want nothing sent and the error", round+1, n, err)
+		}
+	}
+	if got := srv.messages(); len(got) != 0 {
+		t.Errorf("the server received %d messages from a worker that cannot record a send", len(got))
 	}
 }

@@ -35,9 +35,9 @@ type SMTP struct {
 	Domain string
 }
 
-// Send delivers m. The Message-ID derives from the outbox id, so a message
-// retried after a crash carries the same id and receiving servers can drop
-// the duplicate.
+// Send delivers m. The Message-ID is kept with the queued message, so a
+// message retried after a crash carries the same id and receiving servers
+// can drop the duplicate.
 func (s *SMTP) Send(ctx context.Context, m Message) error {
 	raw, err := Build(s.From, s.FromName, s.Domain, m, time.Now())
 	if err != nil {
@@ -103,7 +103,14 @@ func Build(from, fromName, domain string, m Message, now time.Time) ([]byte, err
 	if domain == "" {
 		domain = "traded.local"
 	}
-	h("Message-ID", fmt.Sprintf("<outbox-%d@%s>", m.ID, domain))
+	// The outbox id, for people reading logs, and the random token queued
+	// with the message, so no two messages share an id whatever database
+	// they came from; a retry of the same message keeps it.
+	if m.MessageID != "" {
+		h("Message-ID", fmt.Sprintf("<outbox-%d.%s@%s>", m.ID, m.MessageID, domain))
+	} else {
+		h("Message-ID", fmt.Sprintf("<outbox-%d@%s>", m.ID, domain))
+	}
 	h("MIME-Version", "1.0")
 	if m.Kind != "" {
 		h("X-Traded-Kind", m.Kind)

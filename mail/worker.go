@@ -113,6 +113,18 @@ func (w *Worker) SendDue(ctx context.Context) (int, error) {
 		if err != nil || !ok {
 			return sent, err
 		}
+		// Claim the message before sending it: if the database cannot
+		// record that much (read-only, full), nothing is sent, rather than
+		// the same message going every round because its sending cannot be
+		// recorded. A crash after the send leaves it claimed until
+		// claimHold has passed; it then goes again with the same Message-ID.
+		if err := w.db.Write(ctx, func(tx *store.Tx) error {
+			_, err := tx.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND status = 'queued'`,
+				store.FormatTime(tx.Now.Add(claimHold)), m.ID)
+			return err
+		}); err != nil {
+			return sent, fmt.Errorf("claim mail %d: %w", m.ID, err)
+		}
 		rerr := w.render(ctx, &m)
 		serr := rerr
 		if serr == nil {
@@ -120,7 +132,14 @@ func (w *Worker) SendDue(ctx context.Context) (int, error) {
 		}
 		if serr != nil && ctx.Err() != nil {
 			// Stopped mid-send (the dial was cancelled): no fault of the
-			// server's, so no attempt counted; it goes at the next start.
+			// server's, so no attempt counted and the claim let go; it goes
+			// at the next start.
+			rctx := context.WithoutCancel(ctx)
+			_ = w.db.Write(rctx, func(tx *store.Tx) error {
+				_, err := tx.ExecContext(rctx, `UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND status = 'queued'`,
+					store.FormatTime(tx.Now), m.ID)
+				return err
+			})
 			return sent, ctx.Err()
 		}
 		// Record what happened even if ctx ends meanwhile (a shutdown): a
@@ -159,14 +178,18 @@ func (w *Worker) SendDue(ctx context.Context) (int, error) {
 	return sent, ctx.Err()
 }
 
+// claimHold is how long a message being sent is held from other rounds: longer
+// than any one send (the SMTP client's deadline is 30 seconds).
+const claimHold = 5 * time.Minute
+
 // next returns the oldest due message.
 func (w *Worker) next(ctx context.Context) (Message, int, bool, error) {
 	var m Message
 	var atts string
 	var attempts int
-	err := w.db.Read().QueryRowContext(ctx, `SELECT id, kind, to_addr, to_name, subject, body_text, attachments, attempts
+	err := w.db.Read().QueryRowContext(ctx, `SELECT id, COALESCE(message_id, ''), kind, to_addr, to_name, subject, body_text, attachments, attempts
 		FROM outbox WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 1`,
-		store.FormatTime(w.db.Now())).Scan(&m.ID, &m.Kind, &m.To, &m.ToName, &m.Subject, &m.Text, &atts, &attempts)
+		store.FormatTime(w.db.Now())).Scan(&m.ID, &m.MessageID, &m.Kind, &m.To, &m.ToName, &m.Subject, &m.Text, &atts, &attempts)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return m, 0, false, nil

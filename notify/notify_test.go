@@ -404,7 +404,8 @@ func decodeInvite(t *testing.T, what string, body []byte) invite {
 	return inv
 }
 
-var messageID = regexp.MustCompile(`^<outbox-(\d+)@traded\.test>$`)
+// messageID is the outbox id and the random token queued with the message.
+var messageID = regexp.MustCompile(`^<outbox-(\d+)\.[a-z2-7]{26}@traded\.test>$`)
 
 // checkHeaders checks the headers of a message to one person.
 func (f *fixture) checkHeaders(t *testing.T, m *received, name, email, subject string) {
@@ -417,7 +418,7 @@ func (f *fixture) checkHeaders(t *testing.T, m *received, name, email, subject s
 	}
 	id := messageID.FindStringSubmatch(m.messageID)
 	if id == nil {
-		t.Errorf("Message-ID %q, want <outbox-N@traded.test>", m.messageID)
+		t.Errorf("Message-ID %q, want <outbox-N.TOKEN@traded.test>", m.messageID)
 		return
 	}
 	var to, subj string
@@ -721,15 +722,17 @@ func TestNotifier_SMTPDownThenUp(t *testing.T) {
 	if len(got) != len(queued) {
 		t.Errorf("after the server came back: delivered %d, want %d: %s", len(got), len(queued), describe(got))
 	}
-	ids := map[string]int{}
+	ids := map[string]int{} // by outbox id
 	for _, m := range got {
-		ids[m.messageID]++
+		if id := messageID.FindStringSubmatch(m.messageID); id != nil {
+			ids[id[1]]++
+		}
 	}
 	for _, r := range f.outbox(t, before) {
 		if r.status != "sent" {
 			t.Errorf("message %d to %s: %s, want sent", r.id, r.to, r.status)
 		}
-		if n := ids[fmt.Sprintf("<outbox-%d@traded.test>", r.id)]; n != 1 {
+		if n := ids[fmt.Sprint(r.id)]; n != 1 {
 			t.Errorf("message %d delivered %d times, want exactly once", r.id, n)
 		}
 	}

@@ -54,6 +54,8 @@ type DB struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	health healthState // CheckWritable's last answer
 }
 
 // Open opens (creating it and its folder if need be) the database at path.

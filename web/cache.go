@@ -71,7 +71,7 @@ func (s *Server) public(c *fiber.Ctx, key string, tables []string, render func()
 	version := s.db.Version(c.UserContext(), tables...)
 	h := fnv.New64a()
 	h.Write([]byte(key))
-	etag := fmt.Sprintf(`W/"%x-%x"`, h.Sum64(), version)
+	etag := fmt.Sprintf(`W/"%s-%x-%x"`, s.epoch, h.Sum64(), version)
 	c.Set(fiber.HeaderETag, etag)
 	c.Set(fiber.HeaderCacheControl, "public, max-age=30")
 	if matchETag(c.Get(fiber.HeaderIfNoneMatch), etag) {

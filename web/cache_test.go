@@ -3,14 +3,19 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"traded"
 	"traded/booking"
 	"traded/pricing"
+	"traded/store"
+	"traded/web"
 )
 
 // The public programme is served from a cache to visitors who are not
@@ -111,5 +116,47 @@ func TestQuote_CachedUntilTheSchoolSubscribes(t *testing.T) {
 	}
 	if after := quote(); !regexp.MustCompile(`"subscriber":true.*"total_pence":0`).MatchString(after) {
 		t.Errorf("after subscribing, the quote is stale: %s", after)
+	}
+}
+
+// TestETag_NewAfterRestart: a server started again on the same database
+// (whose table versions start again from nothing) never answers 304 to an
+// ETag the old one gave.
+func TestETag_NewAfterRestart(t *testing.T) {
+	a := newTestApp(t)
+	status, _ := a.do("GET", "/programme", "")
+	first := a.agent(t).get("/programme")
+	if status != http.StatusOK || first.header.Get("ETag") == "" {
+		t.Fatalf("first server: %d, ETag %q", status, first.header.Get("ETag"))
+	}
+	srv, err := web.New(web.Config{Dev: true, BaseURL: "http://traded.test"}, a.db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &testApp{t: t, srv: srv, db: a.db, clock: a.clock}
+	again := b.agent(t).get("/programme", "If-None-Match", first.header.Get("ETag"))
+	if again.status != http.StatusOK || again.header.Get("ETag") == first.header.Get("ETag") {
+		t.Errorf("after a restart: %d, ETag %q (the old server's was %q)", again.status, again.header.Get("ETag"), first.header.Get("ETag"))
+	}
+}
+
+// TestHealth_Unwritable: /healthz answers 503 once the database cannot be
+// written, not only when it cannot be read.
+func TestHealth_Unwritable(t *testing.T) {
+	ok := newTestApp(t)
+	if status, body := ok.do("GET", "/healthz", ""); status != http.StatusOK || body != "ok" {
+		t.Errorf("a writable database: %d %q", status, body)
+	}
+	bad := newTestApp(t)
+	ctx := context.Background()
+	if err := bad.db.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `CREATE TRIGGER health_readonly BEFORE INSERT ON store_health
+			BEGIN SELECT RAISE(ABORT, 'attempt to write a readonly database'); END`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := bad.do("GET", "/healthz", ""); status != http.StatusServiceUnavailable || strings.Contains(body, bad.db.Path) {
+		t.Errorf("an unwritable database: %d %q, want 503 without the file's path", status, body)
 	}
 }

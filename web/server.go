@@ -5,10 +5,12 @@ package web
 
 import (
 	"context"
+	"crypto/rand"
 	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -72,11 +74,15 @@ type Server struct {
 	notifier *notify.Notifier
 	sessions *session.Store
 	cache    publicCache
+	// epoch is drawn at random when the server starts and goes in every
+	// ETag: the table versions an ETag is made of start again at each
+	// restart, so without it a browser's old ETag could match a new page.
+	epoch string
 }
 
 // New builds the app and parses every template, failing fast on a bad one.
 func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, log: log, db: db, booking: booking.NewService(db)}
+	s := &Server{cfg: cfg, log: log, db: db, booking: booking.NewService(db), epoch: strings.ToLower(rand.Text()[:10])}
 	s.booking.BaseURL = cfg.BaseURL
 	s.booking.Rules = cfg.BookingRules
 	if cfg.Billing.Supplier.Name == "" {
@@ -183,10 +189,20 @@ func requestID(c *fiber.Ctx) string {
 	return id
 }
 
+// handleHealth answers 200 "ok" while the database can be read and
+// written, and 503 otherwise.
 func (s *Server) handleHealth(c *fiber.Ctx) error {
-	if err := s.db.Read().PingContext(c.UserContext()); err != nil {
-		return err
+	err := s.db.Read().PingContext(c.UserContext())
+	if err == nil {
+		err = s.db.CheckWritable(c.UserContext())
 	}
+	if err != nil {
+		s.log.Error("health check failed", "err", err)
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		// the details (a file path) are in the log, not for anyone who asks
+		return c.Status(fiber.StatusServiceUnavailable).SendString("unhealthy: the database cannot be read or written")
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.SendString("ok")
 }
 

@@ -564,7 +564,7 @@ func bookingStatusFollows(was, is string, cancelled, tried bool) bool {
 	return is == was
 }
 
-var messageIDRE = regexp.MustCompile(`^<outbox-(\d+)@` + regexp.QuoteMeta(crashMailDomain) + `>$`)
+var messageIDRE = regexp.MustCompile(`^<outbox-(\d+)\.[a-z2-7]{26}@` + regexp.QuoteMeta(crashMailDomain) + `>$`)
 
 // mailOnce: every outbox message was sent and received, and received once,
 // except for the one case a crash cannot avoid (see TestCrash_SIGKILL).

@@ -108,7 +108,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fs := flag.NewFlagSet("restore", flag.ContinueOnError)
 		fs.SetOutput(stderr)
 		path := dbFlag(fs)
-		if err := fs.Parse(rest); err != nil {
+		if err := parseFlags(fs, rest); err != nil {
 			return err
 		}
 		if fs.NArg() != 1 {
@@ -129,14 +129,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return fmt.Errorf("unknown command %q", cmd)
 }
 
-// env returns the environment variable's value, or def.
-func env(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok && v != "" {
-		return v
-	}
-	return def
-}
-
 // envBool reads a boolean environment variable ("1", "true", "yes").
 func envBool(name string) bool {
 	switch strings.ToLower(os.Getenv(name)) {
@@ -148,7 +140,7 @@ func envBool(name string) bool {
 
 // dbFlag adds --db (TRADED_DB) to a flag set.
 func dbFlag(fs *flag.FlagSet) *string {
-	return fs.String("db", env("TRADED_DB", "./data/traded.db"), "SQLite database file, created with its folder if missing (env TRADED_DB)")
+	return fs.String("db", "./data/traded.db", "SQLite database file, created with its folder if missing (env TRADED_DB)")
 }
 
 // openDB opens and migrates the database, on the system clock.
@@ -166,6 +158,10 @@ func openDBWithClock(ctx context.Context, path string, clock traded.Clock) (*sto
 		db.Close()
 		return nil, err
 	}
+	if err := db.CheckWritable(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
@@ -178,7 +174,7 @@ func withDB(args []string, name string, stderr io.Writer, more func(*flag.FlagSe
 	if more != nil {
 		more(fs)
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	db, err := openDB(context.Background(), *path)

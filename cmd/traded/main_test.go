@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -123,4 +124,65 @@ func TestOffsetClock(t *testing.T) {
 	if d := now.Sub(start); d < 0 || d > time.Minute {
 		t.Errorf("the clock started at %s reads %s", start, now)
 	}
+}
+
+// TestOpen_RefusesUnwritableDatabase: a database that opens but cannot be
+// written stops every command at start with a message saying so, rather
+// than a server that answers healthy and fails at the first booking.
+func TestOpen_RefusesUnwritableDatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "traded.db")
+	db, err := openDB(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Write(context.Background(), func(tx *store.Tx) error {
+		_, err := tx.ExecContext(context.Background(), `CREATE TRIGGER health_readonly BEFORE UPDATE ON store_health
+			BEGIN SELECT RAISE(ABORT, 'attempt to write a readonly database'); END`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	_, stderr, err := runCLI(t, "serve", "--db", path, "--addr", "127.0.0.1:0")
+	if err == nil || !strings.Contains(err.Error()+stderr, "cannot be written") {
+		t.Errorf("serve on an unwritable database: %v %q", err, stderr)
+	}
+}
+
+// TestConfig_Strict: a malformed environment value stops start-up with a
+// message naming the variable; so does an out-of-range one; the command
+// line wins over the environment; yes/no words work for booleans.
+func TestConfig_Strict(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "traded.db")
+	for _, tc := range []struct{ env, value, want string }{
+		{"TRADED_OFFER_HOLD", "abc", `TRADED_OFFER_HOLD="abc" is not a valid --offer-hold`},
+		{"TRADED_OFFER_HOLD", "0s", "--offer-hold (TRADED_OFFER_HOLD) must be more than 0"},
+		{"TRADED_SMTP_PORT", "twenty-five", `TRADED_SMTP_PORT="twenty-five" is not a valid --smtp-port`},
+		{"TRADED_SMTP_PORT", "70000", "--smtp-port (TRADED_SMTP_PORT) must be between 1 and 65535"},
+		{"TRADED_CANCEL_WORKING_DAYS", "ten", `TRADED_CANCEL_WORKING_DAYS="ten" is not a valid --cancel-working-days`},
+		{"TRADED_DEMO", "maybe", `TRADED_DEMO="maybe" is not a valid --demo`},
+		{"TRADED_PAYMENT_TERMS_DAYS", "30d", `TRADED_PAYMENT_TERMS_DAYS="30d" is not a valid --payment-terms`},
+	} {
+		t.Run(tc.env+"="+tc.value, func(t *testing.T) {
+			t.Setenv(tc.env, tc.value)
+			_, _, err := runCLI(t, "serve", "--addr", "127.0.0.1:0", "--db", db)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("serve with %s=%q: %v, want %q", tc.env, tc.value, err, tc.want)
+			}
+		})
+	}
+	t.Run("CommandLineWins", func(t *testing.T) {
+		t.Setenv("TRADED_OFFER_HOLD", "abc") // refused before the command line is read
+		fs := flag.NewFlagSet("x", flag.ContinueOnError)
+		hold := fs.Duration("offer-hold", time.Hour, "")
+		demo := fs.Bool("demo", false, "")
+		if err := parseFlags(fs, []string{"--offer-hold", "2h"}); err == nil {
+			t.Errorf("a bad variable is refused even when the flag is given: got no error")
+		}
+		t.Setenv("TRADED_OFFER_HOLD", "30m")
+		t.Setenv("TRADED_DEMO", "yes")
+		if err := parseFlags(fs, []string{"--offer-hold", "2h"}); err != nil || *hold != 2*time.Hour || !*demo {
+			t.Errorf("env 30m, flag 2h, TRADED_DEMO=yes: %v, hold %s, demo %t", err, *hold, *demo)
+		}
+	})
 }

@@ -32,14 +32,13 @@ type mailFlags struct {
 }
 
 func addMailFlags(fs *flag.FlagSet) *mailFlags {
-	port, _ := strconv.Atoi(env("TRADED_SMTP_PORT", "25"))
 	return &mailFlags{
-		host:     fs.String("smtp-host", env("TRADED_SMTP_HOST", ""), "SMTP server for outgoing mail; empty prints mail to the log (env TRADED_SMTP_HOST)"),
-		port:     fs.Int("smtp-port", port, "SMTP port (env TRADED_SMTP_PORT)"),
-		from:     fs.String("smtp-from", env("TRADED_SMTP_FROM", "traded.services@essex.gov.uk"), "sender address (env TRADED_SMTP_FROM)"),
-		fromName: fs.String("smtp-from-name", env("TRADED_SMTP_FROM_NAME", "Essex County Council traded services"), "sender name (env TRADED_SMTP_FROM_NAME)"),
-		user:     fs.String("smtp-user", env("TRADED_SMTP_USER", ""), "SMTP username; the password is read from TRADED_SMTP_PASSWORD"),
-		domain:   fs.String("mail-domain", env("TRADED_MAIL_DOMAIN", "traded.essex.gov.uk"), "domain of Message-IDs (env TRADED_MAIL_DOMAIN)"),
+		host:     fs.String("smtp-host", "", "SMTP server for outgoing mail; empty prints mail to the log (env TRADED_SMTP_HOST)"),
+		port:     fs.Int("smtp-port", 25, "SMTP port (env TRADED_SMTP_PORT)"),
+		from:     fs.String("smtp-from", "traded.services@essex.gov.uk", "sender address (env TRADED_SMTP_FROM)"),
+		fromName: fs.String("smtp-from-name", "Essex County Council traded services", "sender name (env TRADED_SMTP_FROM_NAME)"),
+		user:     fs.String("smtp-user", "", "SMTP username; the password is read from TRADED_SMTP_PASSWORD"),
+		domain:   fs.String("mail-domain", "traded.essex.gov.uk", "domain of Message-IDs (env TRADED_MAIL_DOMAIN)"),
 	}
 }
 
@@ -48,7 +47,7 @@ func (m *mailFlags) sender(log *slog.Logger) mail.Sender {
 		return &mail.Log{Log: log}
 	}
 	return &mail.SMTP{Host: *m.host, Port: *m.port, From: *m.from, FromName: *m.fromName,
-		Username: *m.user, Password: env("TRADED_SMTP_PASSWORD", ""), Domain: *m.domain}
+		Username: *m.user, Password: os.Getenv("TRADED_SMTP_PASSWORD"), Domain: *m.domain}
 }
 
 // billingFlags are the supplier, bank and card settings.
@@ -62,21 +61,20 @@ type billingFlags struct {
 
 func addBillingFlags(fs *flag.FlagSet) *billingFlags {
 	d := billing.DefaultConfig()
-	terms, _ := strconv.Atoi(env("TRADED_PAYMENT_TERMS_DAYS", strconv.Itoa(d.PaymentTermsDays)))
 	return &billingFlags{
-		supplier:        fs.String("supplier-name", env("TRADED_SUPPLIER_NAME", d.Supplier.Name), "supplier name on invoices (env TRADED_SUPPLIER_NAME)"),
-		address:         fs.String("supplier-address", env("TRADED_SUPPLIER_ADDRESS", strings.Join(d.Supplier.Address, ", ")), "supplier address, lines separated by commas (env TRADED_SUPPLIER_ADDRESS)"),
-		vat:             fs.String("vat-number", env("TRADED_VAT_NUMBER", d.Supplier.VATNumber), "supplier VAT registration number (env TRADED_VAT_NUMBER)"),
-		email:           fs.String("supplier-email", env("TRADED_SUPPLIER_EMAIL", d.Supplier.Email), "contact email on invoices (env TRADED_SUPPLIER_EMAIL)"),
-		phone:           fs.String("supplier-phone", env("TRADED_SUPPLIER_PHONE", d.Supplier.Phone), "contact telephone on invoices (env TRADED_SUPPLIER_PHONE)"),
-		bankName:        fs.String("bank-name", env("TRADED_BANK_NAME", d.Bank.BankName), "bank for BACS payments (env TRADED_BANK_NAME)"),
-		bankAccountName: fs.String("bank-account-name", env("TRADED_BANK_ACCOUNT_NAME", d.Bank.AccountName), "BACS account name (env TRADED_BANK_ACCOUNT_NAME)"),
-		sortCode:        fs.String("bank-sort-code", env("TRADED_BANK_SORT_CODE", d.Bank.SortCode), "BACS sort code (env TRADED_BANK_SORT_CODE)"),
-		account:         fs.String("bank-account", env("TRADED_BANK_ACCOUNT", d.Bank.Account), "BACS account number (env TRADED_BANK_ACCOUNT)"),
-		terms:           fs.Int("payment-terms", terms, "days from issue to due date (env TRADED_PAYMENT_TERMS_DAYS)"),
-		stripeKey:       fs.String("stripe-key", env("TRADED_STRIPE_SECRET_KEY", ""), "Stripe secret key; empty turns card payment off (env TRADED_STRIPE_SECRET_KEY)"),
-		stripeAPI:       fs.String("stripe-api", env("TRADED_STRIPE_API", ""), "Stripe API address, for stripe-mock in tests (env TRADED_STRIPE_API)"),
-		stripeHook:      fs.String("stripe-webhook-secret", env("TRADED_STRIPE_WEBHOOK_SECRET", ""), "Stripe webhook signing secret (env TRADED_STRIPE_WEBHOOK_SECRET)"),
+		supplier:        fs.String("supplier-name", d.Supplier.Name, "supplier name on invoices (env TRADED_SUPPLIER_NAME)"),
+		address:         fs.String("supplier-address", strings.Join(d.Supplier.Address, ", "), "supplier address, lines separated by commas (env TRADED_SUPPLIER_ADDRESS)"),
+		vat:             fs.String("vat-number", d.Supplier.VATNumber, "supplier VAT registration number (env TRADED_VAT_NUMBER)"),
+		email:           fs.String("supplier-email", d.Supplier.Email, "contact email on invoices (env TRADED_SUPPLIER_EMAIL)"),
+		phone:           fs.String("supplier-phone", d.Supplier.Phone, "contact telephone on invoices (env TRADED_SUPPLIER_PHONE)"),
+		bankName:        fs.String("bank-name", d.Bank.BankName, "bank for BACS payments (env TRADED_BANK_NAME)"),
+		bankAccountName: fs.String("bank-account-name", d.Bank.AccountName, "BACS account name (env TRADED_BANK_ACCOUNT_NAME)"),
+		sortCode:        fs.String("bank-sort-code", d.Bank.SortCode, "BACS sort code (env TRADED_BANK_SORT_CODE)"),
+		account:         fs.String("bank-account", d.Bank.Account, "BACS account number (env TRADED_BANK_ACCOUNT)"),
+		terms:           fs.Int("payment-terms", d.PaymentTermsDays, "days from issue to due date (env TRADED_PAYMENT_TERMS_DAYS)"),
+		stripeKey:       fs.String("stripe-key", "", "Stripe secret key; empty turns card payment off (env TRADED_STRIPE_SECRET_KEY)"),
+		stripeAPI:       fs.String("stripe-api", "", "Stripe API address, for stripe-mock in tests (env TRADED_STRIPE_API)"),
+		stripeHook:      fs.String("stripe-webhook-secret", "", "Stripe webhook signing secret (env TRADED_STRIPE_WEBHOOK_SECRET)"),
 	}
 }
 
@@ -108,26 +106,34 @@ func (b *billingFlags) config(baseURL string) (billing.Config, billing.CardPayme
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", env("TRADED_ADDR", ":8080"), "address to listen on (env TRADED_ADDR)")
+	addr := fs.String("addr", ":8080", "address to listen on (env TRADED_ADDR)")
 	path := dbFlag(fs)
-	withDemo := fs.Bool("demo", envBool("TRADED_DEMO"), "load demo data at start (env TRADED_DEMO)")
-	demoClock := fs.String("demo-clock", env("TRADED_DEMO_CLOCK", ""), "with --demo only: run the clock from this RFC 3339 instant, to show or test the service as if on another day (env TRADED_DEMO_CLOCK)")
-	dev := fs.Bool("dev", envBool("TRADED_DEV"), "local development: cookies without Secure (env TRADED_DEV; implied by --demo)")
-	baseURL := fs.String("base-url", env("TRADED_BASE_URL", ""), "public address for links in mail and calendars (env TRADED_BASE_URL; default http://localhost:PORT)")
-	quiet := fs.Bool("quiet", envBool("TRADED_QUIET"), "log only failed requests (env TRADED_QUIET)")
-	proxies := fs.String("trusted-proxies", env("TRADED_TRUSTED_PROXIES", ""), "comma-separated addresses of reverse proxies whose X-Forwarded-For to believe (env TRADED_TRUSTED_PROXIES)")
-	cancelDays, _ := strconv.Atoi(env("TRADED_CANCEL_WORKING_DAYS", "10"))
-	freeCancel := fs.Int("cancel-working-days", cancelDays, "free cancellation ends this many working days before a session (env TRADED_CANCEL_WORKING_DAYS)")
-	offerHold := fs.Duration("offer-hold", envDuration("TRADED_OFFER_HOLD", 48*time.Hour), "how long a waiting-list offer is held (env TRADED_OFFER_HOLD)")
-	stages := fs.String("payment-reminders", env("TRADED_PAYMENT_REMINDERS", "7,30,60"), "days overdue at which payment reminders go, on school days only (env TRADED_PAYMENT_REMINDERS)")
+	withDemo := fs.Bool("demo", false, "load demo data at start (env TRADED_DEMO)")
+	demoClock := fs.String("demo-clock", "", "with --demo only: run the clock from this RFC 3339 instant, to show or test the service as if on another day (env TRADED_DEMO_CLOCK)")
+	dev := fs.Bool("dev", false, "local development: cookies without Secure (env TRADED_DEV; implied by --demo)")
+	baseURL := fs.String("base-url", "", "public address for links in mail and calendars (env TRADED_BASE_URL; default http://localhost:PORT)")
+	quiet := fs.Bool("quiet", false, "log only failed requests (env TRADED_QUIET)")
+	proxies := fs.String("trusted-proxies", "", "comma-separated addresses of reverse proxies whose X-Forwarded-For to believe (env TRADED_TRUSTED_PROXIES)")
+	freeCancel := fs.Int("cancel-working-days", 10, "free cancellation ends this many working days before a session (env TRADED_CANCEL_WORKING_DAYS)")
+	offerHold := fs.Duration("offer-hold", 48*time.Hour, "how long a waiting-list offer is held (env TRADED_OFFER_HOLD)")
+	stages := fs.String("payment-reminders", "7,30,60", "days overdue at which payment reminders go, on school days only (env TRADED_PAYMENT_REMINDERS)")
 	grace := fs.Duration("shutdown-grace", 20*time.Second, "how long SIGTERM waits for requests in flight")
 	pprofAddr := fs.String("pprof", "", "serve Go's profiler (net/http/pprof) on this address, such as 127.0.0.1:6060, for diagnosing; never a public one")
 	mf := addMailFlags(fs)
 	bf := addBillingFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	log := newLogger(stderr)
+	for _, k := range unknownEnv() {
+		log.Warn("ignored: no setting is called this; see README, Configuration", "variable", k)
+	}
+	if *offerHold <= 0 {
+		return fmt.Errorf("--offer-hold (TRADED_OFFER_HOLD) must be more than 0, such as 48h")
+	}
+	if *mf.port < 1 || *mf.port > 65535 {
+		return fmt.Errorf("--smtp-port (TRADED_SMTP_PORT) must be between 1 and 65535")
+	}
 	// Held while serving, so `traded restore` cannot replace the file in use.
 	lock, err := store.AcquireLock(*path)
 	if err != nil {
@@ -261,14 +267,6 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// envDuration reads a duration ("48h") from the environment, or def.
-func envDuration(name string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(os.Getenv(name)); err == nil && d > 0 {
-		return d
-	}
-	return def
 }
 
 // pprofMux serves Go's profiles under /debug/pprof/.

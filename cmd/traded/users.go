@@ -28,7 +28,7 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		role = fs.String("role", "", "school_manager, teacher, finance, admin or adviser (required)")
 		org = fs.String("org", "", "URN of the school, for school_manager and teacher")
 		fromStdin = fs.Bool("password-stdin", false, "read the password from standard input; without it the user is emailed a link to set one")
-		baseURL = fs.String("base-url", env("TRADED_BASE_URL", "http://localhost:8080"), "public address for the emailed link (env TRADED_BASE_URL)")
+		baseURL = fs.String("base-url", "http://localhost:8080", "public address for the emailed link (env TRADED_BASE_URL)")
 	}, func(db *store.DB, _ *flag.FlagSet) error {
 		in := booking.UserInput{Email: *email, Name: *name, Role: booking.Role(*role)}
 		if *org != "" {
