@@ -85,15 +85,21 @@ func Load(ctx context.Context, svc *booking.Service, cfg billing.Config) error {
 // LoadBase puts the demo catalogue, term dates, sessions, schools and users
 // into the database, with no sales: the fixture the web tests start from.
 func LoadBase(ctx context.Context, svc *booking.Service) error {
+	// The demo is laid out from the clock it starts with: the published
+	// 2021/22 year (all past), the current academic year, and the next one,
+	// whose programme a council publishes before the summer, so that on any
+	// day of the year there are sessions and events ahead to book.
 	current := pricing.AcademicYearOf(svc.DB().Now(), traded.London)
-	if _, err := svc.PriceList(ctx, current); traded.ErrorCode(err) == traded.ENOTFOUND {
-		if _, err := svc.RollForward(ctx, actor, Published, current, Uplift, false); err != nil {
-			return fmt.Errorf("demo price list: %w", err)
+	for _, y := range []struct{ from, to pricing.AcademicYear }{{Published, current}, {current, current + 1}} {
+		if _, err := svc.PriceList(ctx, y.to); traded.ErrorCode(err) == traded.ENOTFOUND {
+			if _, err := svc.RollForward(ctx, actor, y.from, y.to, Uplift, false); err != nil {
+				return fmt.Errorf("demo price list %s: %w", y.to, err)
+			}
+		} else if err != nil {
+			return err
 		}
-	} else if err != nil {
-		return err
 	}
-	for _, year := range []pricing.AcademicYear{Published, current} {
+	for _, year := range []pricing.AcademicYear{Published, current, current + 1} {
 		if err := loadYear(ctx, svc, year); err != nil {
 			return fmt.Errorf("demo %s: %w", year, err)
 		}

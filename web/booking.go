@@ -616,8 +616,33 @@ func (s *Server) handleProgramme(c *fiber.Ctx) error {
 		return err
 	}
 	current := pricing.AcademicYearOf(s.now(), traded.London)
+	if c.Query("year", c.Query("academic_year")) == "" {
+		year = s.programmeYear(c, current)
+	}
 	return s.public(c, fmt.Sprintf("programme %s %s", year, current), []string{"sessions", "courses", "term_dates"},
 		func() error { return s.renderProgramme(c, year, current) })
+}
+
+// programmeYear is the year the programme opens on: the current academic
+// year while any of its sessions is still to start, else the next year when
+// it has sessions (in the summer, when this year's are over and next
+// year's programme is published), else the current one.
+func (s *Server) programmeYear(c *fiber.Ctx, current pricing.AcademicYear) pricing.AcademicYear {
+	now := s.now()
+	list, err := s.booking.FindSessions(c.UserContext(), booking.SessionFilter{Year: &current})
+	if err != nil {
+		return current
+	}
+	for _, x := range list {
+		if x.StartsAt.After(now) {
+			return current
+		}
+	}
+	next := current + 1
+	if more, err := s.booking.FindSessions(c.UserContext(), booking.SessionFilter{Year: &next}); err == nil && len(more) > 0 {
+		return next
+	}
+	return current
 }
 
 // renderProgramme renders the programme of year, offering the years around

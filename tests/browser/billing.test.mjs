@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startTraded, launchBrowser, checkA11y, screenshot, signIn, demoPassword } from './harness.mjs';
+import { startTraded, launchBrowser, checkA11y, screenshot, signIn, demoPassword, clockNow } from './harness.mjs';
 import { requestFault } from './flow.mjs';
 
 let server;
@@ -151,14 +151,14 @@ function pdfText(file) {
   return execFileSync('pdftotext', ['-layout', '-enc', 'UTF-8', file, '-'], { encoding: 'utf8' });
 }
 
-// London's today, and its academic year (September to August) as "2026/27".
+// London's today on the servers' clock, and its academic year (September to August) as "2026/27".
 function londonToday() {
   const parts = Object.fromEntries(
     new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', year: 'numeric', month: '2-digit', day: '2-digit' })
-      .formatToParts(new Date())
+      .formatToParts(clockNow())
       .map((p) => [p.type, p.value]),
   );
-  const long = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', year: 'numeric', month: 'long', day: 'numeric' }).format(new Date());
+  const long = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', year: 'numeric', month: 'long', day: 'numeric' }).format(clockNow());
   return { year: Number(parts.year), month: Number(parts.month), iso: `${parts.year}-${parts.month}-${parts.day}`, long };
 }
 function academicYear() {

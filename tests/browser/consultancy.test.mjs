@@ -15,7 +15,7 @@
 
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTraded, launchBrowser, checkA11y, screenshot, demoPassword } from './harness.mjs';
+import { startTraded, launchBrowser, checkA11y, screenshot, demoPassword, clockNow } from './harness.mjs';
 import {
   serverTest as flowTest, signedIn, goTo, press, button, headerLink, h1Of, mainText, banner, statusTag as requestStatus,
   summaryValue, visitRows, longDay,
@@ -47,7 +47,7 @@ const go = (user, p) => goTo(server, user, p);
 // current academic year, whose rates the demo sets: true from September to
 // early August.
 function visitDay() {
-  const d = new Date();
+  const d = clockNow();
   d.setUTCHours(12, 0, 0, 0);
   d.setUTCDate(d.getUTCDate() + 21);
   for (;;) {

@@ -38,6 +38,24 @@ function freePort() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * browserClock is the instant every demo server of the browser suites starts
+ * its clock at (--demo-clock): TRADED_BROWSER_CLOCK, an RFC 3339 instant, or
+ * a fixed Tuesday in the autumn term. No suite runs on the real clock, so a
+ * suite that passes today passes on any day; `make test-browser-dates` runs
+ * them at dates across the year.
+ */
+export const browserClock = process.env.TRADED_BROWSER_CLOCK || '2026-11-24T09:00:00Z';
+const loadedAt = Date.now();
+
+/**
+ * clockNow is the servers' time: browserClock plus the time since the tests
+ * started (a server given its own --demo-clock keeps its own).
+ */
+export function clockNow() {
+  return new Date(Date.parse(browserClock) + (Date.now() - loadedAt));
+}
+
+/**
  * startTraded starts `traded serve` on a free port with a fresh database in a
  * temporary directory and waits until GET /healthz answers 200 (30 s).
  *
@@ -63,6 +81,7 @@ export async function startTraded({ demo = true, timeoutMs = 30_000, args: extra
   const addr = `127.0.0.1:${port}`;
   const args = ['serve', '--addr', addr, '--db', path.join(dir, 'traded.db')];
   if (demo) args.push('--demo');
+  if (demo && !extra.includes('--demo-clock')) args.push('--demo-clock', clockNow().toISOString().replace(/\.\d+Z$/, 'Z'));
   args.push(...extra);
 
   const out = [];
