@@ -26,6 +26,7 @@ import (
 	"syscall"
 
 	"traded"
+	"traded/booking"
 	"traded/store"
 )
 
@@ -156,7 +157,9 @@ func openDB(ctx context.Context, path string) (*store.DB, error) {
 	return openDBWithClock(ctx, path, traded.SystemClock{})
 }
 
-// openDBWithClock opens and migrates the database on the given clock.
+// openDBWithClock opens and migrates the database on the given clock, and
+// loads what is new in the shipped list of bank holidays (admins' edits
+// win; see booking.Service.SeedBankHolidays).
 func openDBWithClock(ctx context.Context, path string, clock traded.Clock) (*store.DB, error) {
 	db, err := store.Open(path, clock)
 	if err != nil {
@@ -165,6 +168,10 @@ func openDBWithClock(ctx context.Context, path string, clock traded.Clock) (*sto
 	if _, err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if _, err := booking.NewService(db).SeedBankHolidays(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("load bank holidays: %w", err)
 	}
 	return db, nil
 }
