@@ -166,6 +166,7 @@ func (s *Server) routes() {
 	s.calendarRoutes(app)
 	s.consultancyRoutes(app)
 	s.outboxRoutes(app)
+	s.holidayRoutes(app)
 }
 
 // securityHeaders sets the headers every answer carries.
