@@ -109,7 +109,7 @@ func TestBankHolidays_API(t *testing.T) {
 	}
 	var year struct {
 		Year         int
-		Covered      bool `json:"covered_by_list"`
+		Covered      bool          `json:"covered_by_list"`
 		BankHolidays []holidayJSON `json:"bank_holidays"`
 		Removed      []holidayJSON
 	}

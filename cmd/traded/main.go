@@ -8,6 +8,7 @@
 //	traded demo             load demo data
 //	traded user add         add a user
 //	traded token ...        API tokens (create, revoke, list)
+//	traded bank-holidays .. bank holidays (list, add, remove)
 //
 // Every flag has an environment-variable equivalent (TRADED_ADDR for --addr,
 // and so on); a flag given on the command line wins.
@@ -62,6 +63,7 @@ commands:
   demo                       load the demo data into the database (--db)
   user add                   add a user (--email, --name, --role, --org URN, --password-stdin)
   token create|revoke|list   API bearer tokens (create prints the token once)
+  bank-holidays list|add|remove   England and Wales bank holidays (--year; --date, --name)
   backup FILE                a consistent copy of the database, safe while Traded runs
   restore FILE               replace the database with a backup (refused while Traded runs)
 
@@ -122,6 +124,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return nil
 	case "token":
 		return runToken(ctx, rest, stdout, stderr)
+	case "bank-holidays":
+		return runBankHolidays(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
