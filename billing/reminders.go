@@ -50,7 +50,7 @@ func (s *Service) SendPaymentReminders(ctx context.Context, stages []int) (*Remi
 	switch {
 	case len(terms) == 0:
 		return &ReminderRun{Held: true, Reason: fmt.Sprintf("there are no term dates for %s", year)}, nil
-	case !booking.IsWorkingDay(today):
+	case !s.booking.Holidays().IsWorkingDay(today):
 		return &ReminderRun{Held: true, Reason: "not a working day"}, nil
 	case !booking.InTerm(terms, today):
 		return &ReminderRun{Held: true, Reason: "school holidays"}, nil

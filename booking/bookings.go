@@ -611,7 +611,7 @@ func (s *Service) FreeCancellationUntil(sess *Session) time.Time {
 	}
 	start := sess.StartsAt.In(traded.London)
 	day := time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, time.UTC)
-	cut := AddWorkingDays(day, -days)
+	cut := s.Holidays().AddWorkingDays(day, -days)
 	return time.Date(cut.Year(), cut.Month(), cut.Day(), 0, 0, 0, 0, traded.London).AddDate(0, 0, 1).UTC()
 }
 

@@ -22,33 +22,15 @@ func Easter(year int) time.Time {
 	return time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC)
 }
 
-// oneOffBankHolidays are England's proclaimed bank holidays and the moves of
-// the regular ones that the rules below do not give.
-var oneOffBankHolidays = map[string]string{
-	"2020-05-08": "VE Day (early May bank holiday moved)",
-	"2022-06-02": "Spring bank holiday (moved for the Platinum Jubilee)",
-	"2022-06-03": "Platinum Jubilee bank holiday",
-	"2022-09-19": "State Funeral of Queen Elizabeth II",
-	"2023-05-08": "Bank holiday for the coronation of King Charles III",
-}
-
-// movedRegular are regular bank holidays that did not fall on their rule's day
-// (the rule's date is then not a holiday).
-var movedRegular = map[string]bool{
-	"2020-05-04": true, // early May moved to 8 May
-	"2022-05-30": true, // spring moved to 2 June
-}
-
-// BankHolidays returns England and Wales's bank holidays in the calendar year,
-// with their names, as dates at midnight UTC.
-func BankHolidays(year int) map[string]string {
+// RuleBankHolidays returns the bank holidays that the usual rules give
+// England and Wales in the calendar year, date → name: New Year's Day,
+// Good Friday, Easter Monday, the first and last Mondays of May, the last
+// Monday of August, Christmas Day and Boxing Day, with substitute days for
+// those at a weekend. It knows no proclaimed or moved holiday: Holidays
+// uses it only for years the published list does not cover.
+func RuleBankHolidays(year int) map[string]string {
 	out := map[string]string{}
-	add := func(d time.Time, name string) {
-		key := d.Format("2006-01-02")
-		if !movedRegular[key] {
-			out[key] = name
-		}
-	}
+	add := func(d time.Time, name string) { out[d.Format("2006-01-02")] = name }
 	date := func(m time.Month, d int) time.Time { return time.Date(year, m, d, 0, 0, 0, 0, time.UTC) }
 
 	// New Year's Day, or the Monday after if it falls at a weekend.
@@ -56,7 +38,7 @@ func BankHolidays(year int) map[string]string {
 	for ny.Weekday() == time.Saturday || ny.Weekday() == time.Sunday {
 		ny = ny.AddDate(0, 0, 1)
 	}
-	add(ny, "New Year's Day")
+	add(ny, "New Year’s Day")
 	easter := Easter(year)
 	add(easter.AddDate(0, 0, -2), "Good Friday")
 	add(easter.AddDate(0, 0, 1), "Easter Monday")
@@ -75,11 +57,6 @@ func BankHolidays(year int) map[string]string {
 	}
 	add(xmas, "Christmas Day")
 	add(boxing, "Boxing Day")
-	for d, name := range oneOffBankHolidays {
-		if d[:4] == time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC).Format("2006") {
-			out[d] = name
-		}
-	}
 	return out
 }
 
@@ -99,39 +76,98 @@ func lastMonday(year int, m time.Month) time.Time {
 	return d
 }
 
+// Holidays is one state of England and Wales's bank holidays: the
+// published list for the years it covers, the rules beyond them, and the
+// admins' additions and removals on top. It never changes once made, so
+// it is safe for concurrent use; Service.Holidays returns the current one.
+// Work out every date of one answer from the same Holidays.
+type Holidays struct {
+	covered map[int]bool              // years the published list covers
+	listed  map[int]map[string]string // year → date → name: the rows in force
+	removed map[string]bool           // dates an admin removed (the rules give them no more)
+
+	ruleYears sync.Map // int -> map[string]string, years the list does not cover
+}
+
+// newHolidays returns the Holidays of the rows (date → name) in force and
+// the removed dates, with the list covering the years given.
+func newHolidays(covered map[int]bool, rows map[string]string, removed map[string]bool) *Holidays {
+	h := &Holidays{covered: covered, listed: map[int]map[string]string{}, removed: removed}
+	for d, name := range rows {
+		y := yearOfDate(d)
+		if h.listed[y] == nil {
+			h.listed[y] = map[string]string{}
+		}
+		h.listed[y][d] = name
+	}
+	return h
+}
+
+// yearOfDate is the year of a YYYY-MM-DD date.
+func yearOfDate(d string) int {
+	y := 0
+	for _, c := range d[:4] {
+		y = y*10 + int(c-'0')
+	}
+	return y
+}
+
+// Covers reports whether the published list covers the calendar year, so
+// that only its rows (and admins' changes) count there.
+func (h *Holidays) Covers(year int) bool { return h.covered[year] }
+
+// InYear returns the bank holidays of the calendar year, date → name. The
+// map is shared: do not modify it.
+func (h *Holidays) InYear(year int) map[string]string {
+	if h.covered[year] {
+		if m := h.listed[year]; m != nil {
+			return m
+		}
+		return map[string]string{}
+	}
+	if m, ok := h.ruleYears.Load(year); ok {
+		return m.(map[string]string)
+	}
+	m := RuleBankHolidays(year)
+	for d := range m {
+		if h.removed[d] {
+			delete(m, d)
+		}
+	}
+	for d, name := range h.listed[year] {
+		m[d] = name
+	}
+	got, _ := h.ruleYears.LoadOrStore(year, m)
+	return got.(map[string]string)
+}
+
+// Name returns the name of the bank holiday on the calendar date of d, and
+// whether there is one.
+func (h *Holidays) Name(d time.Time) (string, bool) {
+	name, ok := h.InYear(d.Year())[d.Format("2006-01-02")]
+	return name, ok
+}
+
 // IsWorkingDay reports whether the calendar date of d (its year, month and
-// day, whatever its zone) is Monday to Friday and not a bank holiday in England.
-func IsWorkingDay(d time.Time) bool {
+// day, whatever its zone) is Monday to Friday and not a bank holiday.
+func (h *Holidays) IsWorkingDay(d time.Time) bool {
 	if d.Weekday() == time.Saturday || d.Weekday() == time.Sunday {
 		return false
 	}
-	_, holiday := bankHolidaysOf(d.Year())[d.Format("2006-01-02")]
+	_, holiday := h.Name(d)
 	return !holiday
-}
-
-// holidayYears memoises BankHolidays for IsWorkingDay, which every booking
-// page and answer calls many times (the free-cancellation date counts back
-// working days). The maps it holds are never modified.
-var holidayYears sync.Map // int -> map[string]string
-
-func bankHolidaysOf(year int) map[string]string {
-	if m, ok := holidayYears.Load(year); ok {
-		return m.(map[string]string)
-	}
-	m, _ := holidayYears.LoadOrStore(year, BankHolidays(year))
-	return m.(map[string]string)
 }
 
 // AddWorkingDays returns the date n working days after (n < 0: before) the
 // calendar date d, keeping d's clock time and zone.
-func AddWorkingDays(d time.Time, n int) time.Time {
+func (h *Holidays) AddWorkingDays(d time.Time, n int) time.Time {
 	step := 1
 	if n < 0 {
 		step, n = -1, -n
 	}
 	for n > 0 {
 		d = d.AddDate(0, 0, step)
-		if IsWorkingDay(d) {
+		if h.IsWorkingDay(d) {
 			n--
 		}
 	}

@@ -22,23 +22,27 @@ func date(s string) time.Time {
 
 func TestBankHolidays(t *testing.T) {
 	// England and Wales, as published.
+	h := booking.ShippedHolidays()
 	want2026 := []string{"2026-01-01", "2026-04-03", "2026-04-06", "2026-05-04", "2026-05-25", "2026-08-31", "2026-12-25", "2026-12-28"}
-	got := booking.BankHolidays(2026)
-	if len(got) != len(want2026) {
-		t.Errorf("2026 has %d bank holidays, want %d: %v", len(got), len(want2026), got)
-	}
-	for _, d := range want2026 {
-		if _, ok := got[d]; !ok {
-			t.Errorf("%s missing from 2026", d)
+	for name, got := range map[string]map[string]string{"list": h.InYear(2026), "rules": booking.RuleBankHolidays(2026)} {
+		if len(got) != len(want2026) {
+			t.Errorf("%s: 2026 has %d bank holidays, want %d: %v", name, len(got), len(want2026), got)
+		}
+		for _, d := range want2026 {
+			if _, ok := got[d]; !ok {
+				t.Errorf("%s: %s missing from 2026", name, d)
+			}
 		}
 	}
-	for _, d := range []string{"2022-06-02", "2022-06-03", "2022-09-19", "2023-05-08", "2022-12-26", "2022-12-27", "2021-12-27", "2021-12-28"} {
-		if _, ok := booking.BankHolidays(date(d).Year())[d]; !ok {
+	for _, d := range []string{"2020-05-08", "2022-06-02", "2022-06-03", "2022-09-19", "2023-05-08", "2022-12-26", "2022-12-27", "2021-12-27", "2021-12-28"} {
+		if h.IsWorkingDay(date(d)) {
 			t.Errorf("%s is not a bank holiday", d)
 		}
 	}
-	if _, ok := booking.BankHolidays(2022)["2022-05-30"]; ok {
-		t.Error("2022-05-30 is a bank holiday, but 2022's spring holiday moved to 2 June")
+	for _, d := range []string{"2020-05-04", "2022-05-30"} {
+		if !h.IsWorkingDay(date(d)) {
+			t.Errorf("%s is a bank holiday, but that year's holiday moved", d)
+		}
 	}
 	if e := booking.Easter(2027).Format("2006-01-02"); e != "2027-03-28" {
 		t.Errorf("Easter 2027 = %s, want 2027-03-28", e)
@@ -46,6 +50,7 @@ func TestBankHolidays(t *testing.T) {
 }
 
 func TestAddWorkingDays(t *testing.T) {
+	h := booking.ShippedHolidays()
 	for _, tt := range []struct {
 		from string
 		n    int
@@ -56,8 +61,10 @@ func TestAddWorkingDays(t *testing.T) {
 		{"2026-12-24", 1, "2026-12-29"},   // over Christmas and the Boxing Day substitute
 		{"2027-04-08", -10, "2027-03-23"}, // back over Easter 2027 (26 and 29 March)
 		{"2026-06-05", -10, "2026-05-21"}, // back over the spring bank holiday
+		{"2022-06-10", -6, "2022-05-31"},  // back over the Platinum Jubilee's 2 and 3 June; 30 May was not a holiday
+		{"2031-05-06", -1, "2031-05-02"},  // beyond the list, the rules: early May bank holiday 5 May 2031
 	} {
-		if got := booking.AddWorkingDays(date(tt.from), tt.n).Format("2006-01-02"); got != tt.want {
+		if got := h.AddWorkingDays(date(tt.from), tt.n).Format("2006-01-02"); got != tt.want {
 			t.Errorf("AddWorkingDays(%s, %d) = %s, want %s", tt.from, tt.n, got, tt.want)
 		}
 	}

@@ -429,12 +429,13 @@ func (s *Service) QuoteConsultancy(ctx context.Context, admin *User, remoteAddr 
 	}
 	seen := map[string]bool{}
 	var first time.Time
+	holidays := s.Holidays()
 	for i, v := range in.Visits {
 		d, err := time.Parse(store.DateFormat, v.Date)
 		if err != nil {
 			return traded.FieldErrorf("visits", "Visit %d: enter the date as YYYY-MM-DD.", i+1)
 		}
-		if !IsWorkingDay(d) {
+		if !holidays.IsWorkingDay(d) {
 			return traded.FieldErrorf("visits", "Visit %d: %s is not a working day.", i+1, d.Format("Monday 2 January 2006"))
 		}
 		if v.Part != "day" && v.Part != "am" && v.Part != "pm" {
@@ -657,7 +658,7 @@ func (s *Service) CancelVisit(ctx context.Context, by *User, remoteAddr string, 
 		d, _ := time.Parse(store.DateFormat, date)
 		today := tx.Now.In(traded.London)
 		todayDate := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
-		if !todayDate.Before(AddWorkingDays(d, -10)) {
+		if !todayDate.Before(s.Holidays().AddWorkingDays(d, -10)) {
 			switch c.LateCancelRule {
 			case "full":
 				charge = halfDaysOf(part)

@@ -8,6 +8,7 @@ package booking
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"traded/store"
 )
@@ -30,6 +31,9 @@ type Service struct {
 	// priceLists caches loaded lists by id. A stored list never changes (the
 	// prices table refuses updates), so a loaded one is good for ever.
 	priceLists sync.Map // int64 -> *pricing.PriceList
+
+	// holidays is the bank holidays last read from their tables (see Holidays).
+	holidays atomic.Pointer[holidaySnapshot]
 }
 
 // NewService returns a Service over db.

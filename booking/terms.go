@@ -123,8 +123,8 @@ func TypicalTerms(year pricing.AcademicYear) []Term {
 		}
 		return t
 	}
-	a1Start := d(y, time.September, 3) // the first weekday from 3 September
-	for !IsWorkingDay(a1Start) {
+	a1Start := d(y, time.September, 3) // the first weekday from 3 September (never a bank holiday)
+	for a1Start.Weekday() == time.Saturday || a1Start.Weekday() == time.Sunday {
 		a1Start = a1Start.AddDate(0, 0, 1)
 	}
 	octHalf := lastMonday(y, time.October)

@@ -187,8 +187,9 @@ func loadYear(ctx context.Context, svc *booking.Service, year pricing.AcademicYe
 	for _, t := range terms {
 		byTerm[t.Term] = t
 	}
+	holidays := svc.Holidays()
 	for _, sl := range programme {
-		start := sessionDate(byTerm[sl.term], sl.week, sl.weekday)
+		start := sessionDate(holidays, byTerm[sl.term], sl.week, sl.weekday)
 		at := time.Date(start.Year(), start.Month(), start.Day(), sl.hh, sl.mm, 0, 0, traded.London)
 		_, err := svc.CreateSession(ctx, actor, booking.SessionInput{
 			CourseCode: sl.course,
@@ -207,7 +208,7 @@ func loadYear(ctx context.Context, svc *booking.Service, year pricing.AcademicYe
 
 // sessionDate returns the weekday of the week'th week of the term, moved a
 // week on if that falls before the term starts, and kept to a working day.
-func sessionDate(t booking.Term, week int, wd time.Weekday) time.Time {
+func sessionDate(holidays *booking.Holidays, t booking.Term, week int, wd time.Weekday) time.Time {
 	monday := t.StartsOn
 	for monday.Weekday() != time.Monday {
 		monday = monday.AddDate(0, 0, -1)
@@ -216,7 +217,7 @@ func sessionDate(t booking.Term, week int, wd time.Weekday) time.Time {
 	if d.Before(t.StartsOn) {
 		d = d.AddDate(0, 0, 7)
 	}
-	for !booking.IsWorkingDay(d) {
+	for !holidays.IsWorkingDay(d) {
 		d = d.AddDate(0, 0, 1)
 	}
 	return d

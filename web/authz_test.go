@@ -240,6 +240,14 @@ var authzMatrix = []authzRoute{
 	{method: "POST", path: "/admin/outbox/:id/resend", want: "401 403 403 403 409 403 403", fill: "/admin/outbox/1/resend"},
 	{method: "GET", path: "/admin/terms", want: "303 403 403 403 200 403"},
 	{method: "POST", path: "/admin/terms", want: "401 403 403 403 422 403", form: url.Values{"year": {"2026/27"}}},
+	// Bank holidays: 3 June 2031 is a Tuesday and no bank holiday, so
+	// removing it is a 404 to an admin; a bad date is a 422.
+	{method: "GET", path: "/admin/bank-holidays", want: "303 403 403 403 200 403"},
+	{method: "POST", path: "/admin/bank-holidays", want: "401 403 403 403 422 403", form: url.Values{"date": {"3/6/2031"}, "name": {"Matrix"}}},
+	{method: "POST", path: "/admin/bank-holidays/:date/remove", want: "401 403 403 403 404 403 403", fill: "/admin/bank-holidays/2031-06-03/remove"},
+	{method: "GET", path: "/api/v1/bank-holidays", want: "401 403 403 403 200 403"},
+	{method: "POST", path: "/api/v1/bank-holidays", want: "401 403 403 403 422 403", json: `{"date":"2031-13-01","name":"Matrix"}`},
+	{method: "DELETE", path: "/api/v1/bank-holidays/:date", want: "401 403 403 403 404 403 403", fill: "/api/v1/bank-holidays/2031-06-03"},
 
 	// Consultancy. :id is no request: 404 to those allowed to look.
 	{method: "GET", path: "/consultancy", want: "303 200 403 200 200 200"},
@@ -403,7 +411,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			switch {
 			case r.method == "GET":
 				got = u.get(p)
-			case r.json != "":
+			case r.json != "" || r.method == "DELETE":
 				got = u.send(r.method, p, strings.NewReader(strings.ReplaceAll(r.json, "{caller}", caller.name)), "application/json", "X-Csrf-Token", u.csrf)
 			default:
 				form := url.Values{}

@@ -176,8 +176,9 @@ func (s *Server) consultancyPageFor(c *fiber.Ctx, cr *booking.Consultancy) (*con
 	now := s.now().In(traded.London)
 	p.Today = now.Format(store.DateFormat)
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	holidays := s.booking.Holidays()
 	for _, v := range cr.Visits {
-		if d, err := time.Parse(store.DateFormat, v.Date); err == nil && !today.Before(booking.AddWorkingDays(d, -10)) {
+		if d, err := time.Parse(store.DateFormat, v.Date); err == nil && !today.Before(holidays.AddWorkingDays(d, -10)) {
 			p.LateFrom[v.ID] = true
 		}
 	}
@@ -365,12 +366,13 @@ func (s *Server) handlePlanner(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	holidays := s.booking.Holidays()
 	for _, a := range advisers {
 		row := plannerRow{Adviser: a}
 		for i, day := range p.Days {
 			cell := plannerCell{Free: true, Label: "Free"}
 			d, _ := time.Parse(store.DateFormat, day)
-			if !booking.IsWorkingDay(d) {
+			if !holidays.IsWorkingDay(d) {
 				cell = plannerCell{Label: "Bank holiday"}
 			} else if ad := plan[a.ID][day]; ad != nil {
 				var parts []string

@@ -173,6 +173,7 @@ func (s *Server) routes() {
 	s.calendarRoutes(app)
 	s.consultancyRoutes(app)
 	s.outboxRoutes(app)
+	s.holidayRoutes(app)
 }
 
 // securityHeaders sets the headers every answer carries.

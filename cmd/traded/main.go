@@ -8,6 +8,7 @@
 //	traded demo             load demo data
 //	traded user add         add a user
 //	traded token ...        API tokens (create, revoke, list)
+//	traded bank-holidays .. bank holidays (list, add, remove)
 //
 // Every flag has an environment-variable equivalent (TRADED_ADDR for --addr,
 // and so on); a flag given on the command line wins.
@@ -26,6 +27,7 @@ import (
 	"syscall"
 
 	"traded"
+	"traded/booking"
 	"traded/store"
 )
 
@@ -61,6 +63,7 @@ commands:
   demo                       load the demo data into the database (--db)
   user add                   add a user (--email, --name, --role, --org URN, --password-stdin)
   token create|revoke|list   API bearer tokens (create prints the token once)
+  bank-holidays list|add|remove   England and Wales bank holidays (--year; --date, --name)
   backup FILE                a consistent copy of the database, safe while Traded runs
   restore FILE               replace the database with a backup (refused while Traded runs)
 
@@ -121,6 +124,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return nil
 	case "token":
 		return runToken(ctx, rest, stdout, stderr)
+	case "bank-holidays":
+		return runBankHolidays(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -148,7 +153,9 @@ func openDB(ctx context.Context, path string) (*store.DB, error) {
 	return openDBWithClock(ctx, path, traded.SystemClock{})
 }
 
-// openDBWithClock opens and migrates the database on the given clock.
+// openDBWithClock opens and migrates the database on the given clock, and
+// loads what is new in the shipped list of bank holidays (admins' edits
+// win; see booking.Service.SeedBankHolidays).
 func openDBWithClock(ctx context.Context, path string, clock traded.Clock) (*store.DB, error) {
 	db, err := store.Open(path, clock)
 	if err != nil {
@@ -161,6 +168,10 @@ func openDBWithClock(ctx context.Context, path string, clock traded.Clock) (*sto
 	if err := db.CheckWritable(ctx); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if _, err := booking.NewService(db).SeedBankHolidays(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("load bank holidays: %w", err)
 	}
 	return db, nil
 }
