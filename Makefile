@@ -11,7 +11,7 @@ GOFILES  := $(shell git ls-files '*.go' 2>/dev/null)
 # statement is compiled again on each use (see store.DB.StablePlans).
 export CGO_CFLAGS := -O2 -g -DSQLITE_ENABLE_QPSG
 
-.PHONY: run build test test-deps test-go test-browser lint assets clean fuzz bench histories ledger-histories
+.PHONY: run build test test-deps test-go test-browser test-browser-dates lint assets clean fuzz bench histories ledger-histories emitters
 
 ## run: build and serve Traded with demo data on $(ADDR)
 run: build
@@ -53,6 +53,12 @@ histories:
 ## against the ledger model; a failure prints its steps.
 ledger-histories:
 	TRADED_LEDGER_HISTORIES=$(COUNT) TRADED_LEDGER_SEED=$(SEED) $(GO) test -count=1 -timeout 60m -run '^TestLedgerHistories$$' -v ./billing/
+
+## emitters: the property test over every output with NAMES random names
+## (default 1000, about 4 minutes) from SEED
+NAMES ?= 1000
+emitters:
+	TRADED_EMITTER_NAMES=$(NAMES) TRADED_EMITTER_SEED=$(SEED) $(GO) test -count=1 -timeout 60m -run '^TestEmitters_RandomNames$$' -v ./web/
 
 ## test-browser: real pages in Debian's chromium, with axe-core on each
 test-browser: build

@@ -200,7 +200,32 @@ func Calendar(method, name string, events ...*ical.Component) ([]byte, error) {
 	if err := ical.NewEncoder(&buf).Encode(cal); err != nil {
 		return nil, fmt.Errorf("encode calendar: %w", err)
 	}
-	return Fold(buf.Bytes()), nil
+	return Fold(quoteCN(buf.Bytes())), nil
+}
+
+// quoteCN puts every CN parameter value in double quotes. go-ical quotes a
+// value only when it holds ; : or , but a name ending in a backslash,
+// unquoted, makes python3-icalendar read the next parameter as part of the
+// name (CN=Jo \;PARTSTAT=...). A quoted value is valid whatever it holds,
+// and paramText has already made sure it holds no double quote.
+func quoteCN(b []byte) []byte {
+	lines := strings.SplitAfter(string(b), "\r\n")
+	for i, line := range lines {
+		if !strings.HasPrefix(line, "ATTENDEE;") && !strings.HasPrefix(line, "ORGANIZER;") {
+			continue
+		}
+		at := strings.Index(line, ";CN=")
+		if at < 0 || strings.HasPrefix(line[at+4:], `"`) {
+			continue
+		}
+		start := at + 4
+		end := start + strings.IndexAny(line[start:], ";:")
+		if end < start {
+			continue
+		}
+		lines[i] = line[:start] + `"` + line[start:end] + `"` + line[end:]
+	}
+	return []byte(strings.Join(lines, ""))
 }
 
 // Fold folds content lines longer than 75 octets (RFC 5545 3.1): CRLF and a
@@ -315,10 +340,14 @@ func (c InviteConfig) VisitEvent(cr *Consultancy, v *Visit, schoolAddress string
 
 // paramText encodes a parameter value (a CN: a person's name) as RFC 6868
 // says, since RFC 5545 parameter values cannot hold a double quote or a
-// line break: ^ is ^^, a line break ^n and " is ^'. go-ical then quotes a
-// value holding ; : or ,. A name without those characters is unchanged.
+// line break: ^ is ^^, a line break ^n and " is ^'; quoteCN then quotes it.
+// A backslash is doubled: RFC 5545 has no escapes in parameters, but ical.js
+// and python3-icalendar both read \, as a comma and \\ as one backslash, so
+// "Jo \, Smith" only comes back whole written "Jo \\, Smith" (found by
+// the property test over every emitter). A name without these characters is
+// unchanged.
 func paramText(s string) string {
-	return strings.NewReplacer("^", "^^", "\r\n", "^n", "\n", "^n", "\r", "^n", `"`, "^'").Replace(s)
+	return strings.NewReplacer("\\", "\\\\", "^", "^^", "\r\n", "^n", "\n", "^n", "\r", "^n", `"`, "^'").Replace(s)
 }
 
 // Attendee is someone invited to a visit.

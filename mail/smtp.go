@@ -186,18 +186,27 @@ func Build(from, fromName, domain string, m Message, now time.Time) ([]byte, err
 
 type mailAddress struct{ name, addr string }
 
+// maxEncodedName keeps a To line under RFC 5322's 998 characters with room
+// for the address: a name of 200 characters of any script fits.
+const maxEncodedName = 900
+
 // String writes the address as RFC 5322 wants it: net/mail quotes a display
 // name with specials ("Smith, Jo") and encodes one that is not ASCII.
 //
-// A name that is not ASCII is B-encoded rather than net/mail's Q-encoding:
-// net/mail splits a name into encoded words mid-word once it passes about
-// 20 characters of Arabic or CJK, and some readers (CPython's email
-// package among them) keep the space RFC 2047 says to drop between them.
-// One B-encoded word holds about 40 bytes of UTF-8; a longer name is split
-// by mime on character boundaries.
+// A name that is not ASCII is written as one B-encoded word rather than
+// net/mail's Q-encoding, which splits a name into encoded words mid-word
+// past about 20 characters of Arabic or CJK: some readers (CPython's email
+// package among them) keep the space RFC 2047 says to drop between words,
+// so "Pádraig" came back as "Pád raig". (Found by the property test over
+// every emitter, web/emitters_test.go.)
 func (a *mailAddress) String() string {
 	for _, r := range a.name {
 		if r >= utf8.RuneSelf {
+			// One encoded word, even past RFC 2047's 75 characters, which
+			// readers accept; split only when it would not fit a header line.
+			if w := "=?utf-8?b?" + base64.StdEncoding.EncodeToString([]byte(a.name)) + "?="; len(w) <= maxEncodedName {
+				return w + " <" + a.addr + ">"
+			}
 			return mime.BEncoding.Encode("utf-8", a.name) + " <" + a.addr + ">"
 		}
 	}

@@ -22,7 +22,7 @@ func TestText_NamesPeopleType(t *testing.T) {
 	b := bookByAPI(t, app, tok, sess.ID, [2]string{`Jo "JJ" Smith`, "jo@chelmervalley.example"},
 		[2]string{"Seán Ó Briain; KS2, Year 6", "sean@chelmervalley.example"})
 	for _, path := range []string{fmt.Sprintf("/api/v1/bookings/%d/invite.ics", b.ID)} {
-		if status, body := app.do("GET", path, "", "Authorization", tok); status != http.StatusOK || !strings.Contains(body, `CN=Jo ^'JJ^' Smith`) {
+		if status, body := app.do("GET", path, "", "Authorization", tok); status != http.StatusOK || !strings.Contains(body, `CN="Jo ^'JJ^' Smith"`) {
 			t.Errorf("GET %s: %d %s", path, status, body)
 		}
 	}

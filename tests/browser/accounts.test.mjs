@@ -118,7 +118,7 @@ const roles = [
     h1: 'Catalogue and sessions',
     nav: ['/', '/admin/sessions', '/consultancy', '/invoices', '/admin/organisations', '/admin/users', '/admin/audit', '/account'],
     extra: ['/admin/users', '/admin/organisations', '/admin/organisations/990001', '/admin/audit', '/programme', '/catalogue',
-      '/admin/planner', '/admin/consultancy/report', '/admin/outbox', '/admin/terms'],
+      '/admin/planner', '/admin/consultancy/report', '/admin/outbox', '/admin/terms', '/admin/bank-holidays'],
   },
   {
     role: 'adviser',
