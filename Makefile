@@ -22,7 +22,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/traded
 
 ## test: install test dependencies, then lint, unit, integration and browser tests
-test: test-deps lint test-go test-browser
+test: test-deps lint test-go test-browser test-browser-dates
 
 test-deps:
 	./scripts/test-deps.sh
@@ -63,6 +63,16 @@ emitters:
 ## test-browser: real pages in Debian's chromium, with axe-core on each
 test-browser: build
 	npm run --silent test:browser
+
+## test-browser-dates: the suites whose story depends on the day (booking,
+## consultancy) again on demo clocks across the year; test-browser runs
+## everything on the default clock (TRADED_BROWSER_CLOCK, autumn term).
+BROWSER_DATES ?= 2026-09-07T08:30:00Z 2027-03-16T09:00:00Z 2027-07-20T09:00:00Z
+test-browser-dates: build
+	@for d in $(BROWSER_DATES); do \
+	  echo "browser suites on the clock $$d"; \
+	  TRADED_BROWSER_CLOCK=$$d node --test --test-concurrency=1 tests/browser/booking.test.mjs tests/browser/consultancy.test.mjs || exit 1; \
+	done
 
 ## assets: rebuild web/static from govuk-frontend (committed; needs npm ci)
 assets:

@@ -10,6 +10,7 @@ package demo
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"traded"
@@ -79,7 +80,69 @@ func Load(ctx context.Context, svc *booking.Service, cfg billing.Config) error {
 	if err := LoadBase(ctx, svc); err != nil {
 		return err
 	}
+	if err := loadUpcoming(ctx, svc); err != nil {
+		return fmt.Errorf("demo upcoming sessions: %w", err)
+	}
 	return loadBilling(ctx, svc, cfg, pricing.AcademicYearOf(svc.DB().Now(), traded.London))
+}
+
+// upcoming are the extra sessions the demo adds ahead of the clock it
+// starts with, so that whatever the day there are PSA sessions and
+// moderation events of the current academic year to book, with time to
+// cancel free: the programme by term alone has no moderation after early
+// March and nothing at all after May. The term-based programme stays as it
+// is (tests of fixed dates rely on it).
+var upcoming = []struct {
+	course   string
+	weeks    int // ahead of the day the demo is loaded
+	weekday  time.Weekday
+	hh, mm   int
+	capacity int
+}{
+	{"psa-y6-refresher", 3, time.Tuesday, 16, 0, 100},
+	{"mod-y2-new", 3, time.Wednesday, 13, 30, 40},
+	{"psa-ks2-taf", 4, time.Thursday, 16, 0, 100},
+	{"mod-y6-new", 4, time.Wednesday, 13, 30, 40},
+}
+
+// loadUpcoming adds the upcoming sessions once (a database that has them is
+// left alone), each on the weekday of its week ahead, moved to a working
+// day, and only while that is still in the current academic year.
+func loadUpcoming(ctx context.Context, svc *booking.Service) error {
+	now := svc.DB().Now().In(traded.London)
+	year := pricing.AcademicYearOf(now, traded.London)
+	existing, err := svc.FindSessions(ctx, booking.SessionFilter{Year: &year})
+	if err != nil {
+		return err
+	}
+	for _, x := range existing {
+		if strings.HasSuffix(x.JoiningURL, "-upcoming") {
+			return nil
+		}
+	}
+	holidays := svc.Holidays()
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	for _, u := range upcoming {
+		d := today.AddDate(0, 0, 7*u.weeks)
+		for d.Weekday() != u.weekday {
+			d = d.AddDate(0, 0, 1)
+		}
+		for !holidays.IsWorkingDay(d) {
+			d = d.AddDate(0, 0, 1)
+		}
+		at := time.Date(d.Year(), d.Month(), d.Day(), u.hh, u.mm, 0, 0, traded.London)
+		if pricing.AcademicYearOf(at, traded.London) != year {
+			continue // the year ends first: next year's programme is ahead instead
+		}
+		if _, err := svc.CreateSession(ctx, actor, booking.SessionInput{
+			CourseCode: u.course, StartsAt: at.UTC(), Duration: time.Hour, Capacity: u.capacity,
+			JoiningURL: fmt.Sprintf("https://meet.essex.example/traded/%s-%d-upcoming", u.course, int(year)),
+			Presenter:  "Essex Primary Assessment Team",
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // LoadBase puts the demo catalogue, term dates, sessions, schools and users
