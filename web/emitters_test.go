@@ -138,11 +138,11 @@ func TestEmitters_RandomNames(t *testing.T) {
 		}
 		icsPath := file(fmt.Sprintf("invite-%d.ics", i), []byte(ics))
 		checks = append(checks, emitterCheck{Kind: "ics", Path: icsPath, Want: name, what: "invite (python3-icalendar)"})
-		out, err := exec.Command(node, filepath.Join(root, "tests", "ics", "check.mjs"), icsPath).Output()
+		jsOut, err := exec.Command(node, filepath.Join(root, "tests", "ics", "check.mjs"), icsPath).Output()
 		var js parsedICS
-		if err != nil || json.Unmarshal(out, &js) != nil || len(js.Errors) > 0 || len(js.Events) != 1 ||
+		if err != nil || json.Unmarshal(jsOut, &js) != nil || len(js.Errors) > 0 || len(js.Events) != 1 ||
 			len(js.Events[0].AttendeeNames) != 1 || js.Events[0].AttendeeNames[0] != name {
-			t.Errorf("%q: ical.js reads the invite as %s (%v)", name, out, err)
+			t.Errorf("%q: ical.js reads the invite as %s (%v)", name, jsOut, err)
 		}
 
 		page := manager.get(fmt.Sprintf("/bookings/%d", b.ID))
@@ -181,6 +181,37 @@ func TestEmitters_RandomNames(t *testing.T) {
 		invoices[number] = name
 	}
 
+	// The school's calendar feed holds every one of them.
+	feedToken, err := bk.FeedToken(ctx, app.user(t, managerEmail), booking.FeedSchool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, feed := app.do("GET", "/calendar/"+feedToken+".ics", "")
+	if status != http.StatusOK {
+		t.Fatalf("the school's feed answered %d: %s", status, feed)
+	}
+	feedPath := file("feed.ics", []byte(feed))
+	for _, name := range names {
+		checks = append(checks, emitterCheck{Kind: "ics", Path: feedPath, Want: name, what: "school feed (python3-icalendar)"})
+	}
+	out, err := exec.Command(node, filepath.Join(root, "tests", "ics", "check.mjs"), feedPath).Output()
+	var feedJS parsedICS
+	if err != nil || json.Unmarshal(out, &feedJS) != nil || len(feedJS.Errors) > 0 || len(feedJS.Events) != count {
+		t.Errorf("ical.js reads the school feed with %d events, errors %v (%v)", len(feedJS.Events), feedJS.Errors, err)
+	} else {
+		got := map[string]bool{}
+		for _, ev := range feedJS.Events {
+			for _, n := range ev.AttendeeNames {
+				got[n] = true
+			}
+		}
+		for _, name := range names {
+			if !got[name] {
+				t.Errorf("ical.js does not find %q in the school feed", name)
+			}
+		}
+	}
+
 	fin := app.token(t, financeEmail)
 	status, csvBody := app.do("GET", "/api/v1/exports/invoices.csv", "", "Authorization", fin)
 	if status != http.StatusOK {
@@ -197,7 +228,7 @@ func TestEmitters_RandomNames(t *testing.T) {
 	}
 
 	manifest, _ := json.Marshal(checks)
-	out, err := exec.Command(python, filepath.Join(root, "tests", "emitters", "check.py"), file("manifest.json", manifest)).Output()
+	out, err = exec.Command(python, filepath.Join(root, "tests", "emitters", "check.py"), file("manifest.json", manifest)).Output()
 	if err != nil {
 		t.Fatalf("check.py: %v", err)
 	}
@@ -215,7 +246,7 @@ func TestEmitters_RandomNames(t *testing.T) {
 			t.Errorf("%s: want %q, read %v", checks[i].what, checks[i].Want, r.Got)
 		}
 	}
-	t.Logf("%d names, %d read-backs by Python and %d by ical.js, %d failed; for example %q", count, len(checks), count, failed, names[:min(5, len(names))])
+	t.Logf("%d names, %d read-backs by Python and %d by ical.js (each invite and the school feed), %d failed; for example %q", count, len(checks), count+1, failed, names[:min(5, len(names))])
 }
 
 // parsedICS is what tests/ics/check.mjs prints, as far as this test reads it.
