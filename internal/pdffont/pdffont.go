@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf16"
 
 	"github.com/jung-kurt/gofpdf"
@@ -194,6 +195,14 @@ func visual(s string) string {
 		for j+1 < len(runs) && runs[j+1].rtl && !hasStrongL(runs[j].text) {
 			j += 2
 		}
+		// Spaces at either end of the stretch sit between it and
+		// left-to-right text, so they stay where they are.
+		first := strings.TrimLeftFunc(runs[i].text, unicode.IsSpace)
+		b.WriteString(runs[i].text[:len(runs[i].text)-len(first)])
+		runs[i].text = first
+		last := strings.TrimRightFunc(runs[j-1].text, unicode.IsSpace)
+		trail := runs[j-1].text[len(last):]
+		runs[j-1].text = last
 		for k := j - 1; k >= i; k-- {
 			if runs[k].rtl {
 				b.WriteString(bidi.ReverseString(runs[k].text))
@@ -201,6 +210,7 @@ func visual(s string) string {
 				b.WriteString(runs[k].text)
 			}
 		}
+		b.WriteString(trail)
 		i = j
 	}
 	return b.String()
