@@ -75,10 +75,10 @@ func placeholder(c byte, name string) string {
 // scripts are the characters a document can print: Latin (with Welsh's
 // ẁ ẃ ẅ ỳ), Greek, Cyrillic, Hebrew, Arabic with its presentation forms,
 // punctuation, currency and the replacement character. gofpdf parses a font
-// again for every document, and its cost grows with the glyphs in the file:
-// the whole of DejaVu Sans (6,000 glyphs) took 25 ms a document, these
-// about a third of the glyphs half that. Anything else DejaVu has (box
-// drawing, mathematics, Braille...) prints as a missing glyph.
+// again for every document, and part of its cost grows with the glyphs in
+// the file; most of it does not (README, Performance), so this saves less
+// than hoped. Anything else DejaVu has (box drawing, mathematics,
+// Braille...) prints as a missing glyph.
 var scripts = [][2]rune{
 	{0x20, 0x7e}, {0xa0, 0x24f}, {0x2b0, 0x36f}, {0x370, 0x52f}, {0x591, 0x5f4},
 	{0x600, 0x6ff}, {0x1e00, 0x1eff}, {0x2000, 0x206f}, {0x20a0, 0x20bf},
