@@ -105,7 +105,10 @@ func cutFaces() {
 func Add(pdf *gofpdf.Fpdf) {
 	cutOnce.Do(cutFaces)
 	for _, f := range faces {
-		pdf.AddUTF8FontFromBytes(f.family, "", f.cut)
+		// A copy each: gofpdf writes into the bytes it is given (its
+		// checksums pad table data in place), which raced between two
+		// documents drawn at once.
+		pdf.AddUTF8FontFromBytes(f.family, "", bytes.Clone(f.cut))
 	}
 }
 
