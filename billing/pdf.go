@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jung-kurt/gofpdf"
+	"traded/internal/gofpdf"
 
 	"traded/internal/pdffont"
 	"traded/pricing"

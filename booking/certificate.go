@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jung-kurt/gofpdf"
+	"traded/internal/gofpdf"
 
 	"traded"
 	"traded/internal/pdffont"

@@ -30,8 +30,9 @@ import (
 	"unicode"
 	"unicode/utf16"
 
-	"github.com/jung-kurt/gofpdf"
 	"golang.org/x/text/unicode/bidi"
+
+	"traded/internal/gofpdf"
 )
 
 var (
