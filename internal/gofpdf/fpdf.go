@@ -23,7 +23,9 @@ package gofpdf
 
 import (
 	"bytes"
+	"crypto/sha1"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -1809,8 +1811,67 @@ func (f *Fpdf) AddFontFromBytes(familyStr, styleStr string, jsonFileBytes, zFile
 // jsonFileBytes contain all bytes of JSON file.
 //
 // zFileBytes contain all bytes of Z file.
+//
+// It parses the font for this document alone; to draw many documents in one
+// font, parse it once with ParseUTF8Font and use AddUTF8FontParsed.
 func (f *Fpdf) AddUTF8FontFromBytes(familyStr, styleStr string, utf8Bytes []byte) {
-	f.addFontFromBytes(fontFamilyEscape(familyStr), styleStr, nil, nil, utf8Bytes)
+	if f.err != nil {
+		return
+	}
+	font, err := ParseUTF8Font(utf8Bytes)
+	if err != nil {
+		f.err = fmt.Errorf("get font metrics: %w", err)
+		return
+	}
+	f.AddUTF8FontParsed(familyStr, styleStr, font)
+}
+
+// AddUTF8FontParsed makes a font parsed by ParseUTF8Font available to this
+// document, as AddUTF8FontFromBytes does, without parsing it again. The
+// font is shared, never changed: any number of documents may use it at
+// once. (Traded's change to gofpdf.)
+func (f *Fpdf) AddUTF8FontParsed(familyStr, styleStr string, font *UTF8Font) {
+	if f.err != nil {
+		return
+	}
+	familyStr = fontFamilyEscape(familyStr)
+	fontkey := getFontKey(familyStr, styleStr)
+	if _, ok := f.fonts[fontkey]; ok {
+		return
+	}
+	m := font.metrics
+	var sbarr map[int]int
+	if f.aliasNbPagesStr == "" {
+		sbarr = makeSubsetRange(57)
+	} else {
+		sbarr = makeSubsetRange(32)
+	}
+	def := fontDefType{
+		Tp:   "UTF8",
+		Name: fontkey,
+		Desc: FontDescType{
+			Ascent:       m.Ascent,
+			Descent:      m.Descent,
+			CapHeight:    m.CapHeight,
+			Flags:        m.Flags,
+			FontBBox:     m.Bbox,
+			ItalicAngle:  m.ItalicAngle,
+			StemV:        m.StemV,
+			MissingWidth: round(m.DefaultWidth),
+		},
+		Up:        int(round(m.UnderlinePosition)),
+		Ut:        round(m.UnderlineThickness),
+		Cw:        m.CharWidths, // shared: read, never written
+		utf8File:  font.file(),
+		usedRunes: sbarr,
+	}
+	// Upstream JSON-encoded the whole definition, a 65,536-entry width
+	// table included, and hashed that: a third of the time to draw an
+	// invoice. The font's bytes are hashed once, in ParseUTF8Font; the key
+	// keeps two families of one file apart, as upstream's did.
+	sum := sha1.Sum([]byte(font.id + "\x00" + fontkey))
+	def.i = hex.EncodeToString(sum[:])
+	f.fonts[fontkey] = def
 }
 
 func (f *Fpdf) addFontFromBytes(familyStr, styleStr string, jsonFileBytes, zFileBytes, utf8Bytes []byte) {

@@ -18,7 +18,9 @@ package gofpdf
 
 import (
 	"bytes"
+	"crypto/sha1"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"sort"
@@ -55,6 +57,62 @@ type utf8FontFile struct {
 	DefaultWidth         float64
 	symbolData           map[int]map[string][]int
 	CodeSymbolDictionary map[int]int
+	shared               *UTF8Font // parsed once, read only; nil for UTF8CutFont
+}
+
+// UTF8Font is a TrueType font parsed once, to be added to any number of
+// documents, at once or one after another, with AddUTF8FontParsed. It is
+// never written to after ParseUTF8Font returns. (Traded's change to
+// gofpdf: upstream parsed the whole font again for every document.)
+type UTF8Font struct {
+	data    []byte
+	id      string        // hash of data, for the font ID
+	metrics *utf8FontFile // what parseFile found: widths, ascent, flags...
+
+	// What GenerateCutFont used to work out again for every document.
+	tables         map[string]*tableDescription
+	locaFormat     int
+	metricsCount   int
+	numSymbols     int
+	charSymbol     map[int]int // rune to glyph, the whole cmap
+	symbolPosition []int       // glyph offsets in glyf, from loca
+}
+
+// ParseUTF8Font parses a TrueType font (its bytes are copied) for
+// AddUTF8FontParsed.
+func ParseUTF8Font(ttf []byte) (*UTF8Font, error) {
+	data := bytes.Clone(ttf)
+	m := newUTF8Font(&fileReader{array: data})
+	if err := m.parseFile(); err != nil {
+		return nil, err
+	}
+	m.fileReader = nil // each document reads through its own reader
+	c := newUTF8Font(&fileReader{array: data})
+	locaFormat, metricsCount, numSymbols, ok := c.prepareCut()
+	if !ok {
+		return nil, fmt.Errorf("font has no Unicode cmap")
+	}
+	sum := sha1.Sum(data)
+	return &UTF8Font{
+		data:           data,
+		id:             hex.EncodeToString(sum[:]),
+		metrics:        m,
+		tables:         c.tableDescriptions,
+		locaFormat:     locaFormat,
+		metricsCount:   metricsCount,
+		numSymbols:     numSymbols,
+		charSymbol:     c.charSymbolDictionary,
+		symbolPosition: c.symbolPosition,
+	}, nil
+}
+
+// file is a fresh per-document reader of the shared font: reading moves a
+// position, and subsetting fills in per-document results.
+func (u *UTF8Font) file() *utf8FontFile {
+	f := *u.metrics
+	f.fileReader = &fileReader{array: u.data}
+	f.shared = u
+	return &f
 }
 
 type tableDescription struct {
@@ -70,7 +128,10 @@ type fileReader struct {
 }
 
 func (fr *fileReader) Read(s int) []byte {
-	b := fr.array[fr.readerPosition : fr.readerPosition+int64(s)]
+	// A full slice expression: an append to what is read (getMetrics,
+	// generateChecksum) copies instead of writing into the font's bytes,
+	// which may be shared between documents (UTF8Font).
+	b := fr.array[fr.readerPosition : fr.readerPosition+int64(s) : fr.readerPosition+int64(s)]
 	fr.readerPosition += int64(s)
 	return b
 }
@@ -637,38 +698,22 @@ func (utf *utf8FontFile) generateCMAPTable(cidSymbolPairCollection map[int]int, 
 
 // GenerateCutFont fill utf8FontFile from .utf file, only with runes from usedRunes
 func (utf *utf8FontFile) GenerateCutFont(usedRunes map[int]int) []byte {
-	utf.fileReader.readerPosition = 0
-	utf.symbolPosition = make([]int, 0)
-	utf.charSymbolDictionary = make(map[int]int)
-	utf.tableDescriptions = make(map[string]*tableDescription)
-	utf.outTablesData = make(map[string][]byte)
-	utf.Ascent = 0
-	utf.Descent = 0
-	utf.skip(4)
-	utf.LastRune = 0
-	utf.generateTableDescriptions()
-
-	utf.SeekTable("head")
-	utf.skip(50)
-	LocaFormat := utf.readUint16()
-
-	utf.SeekTable("hhea")
-	utf.skip(34)
-	metricsCount := utf.readUint16()
-	oldMetrics := metricsCount
-
-	utf.SeekTable("maxp")
-	utf.skip(4)
-	numSymbols := utf.readUint16()
-
-	symbolCharDictionary := utf.generateCMAP()
-	if symbolCharDictionary == nil {
-		return nil
+	var LocaFormat, metricsCount, numSymbols int
+	if u := utf.shared; u != nil {
+		utf.fileReader.readerPosition = 0
+		utf.tableDescriptions = u.tables
+		utf.charSymbolDictionary = u.charSymbol
+		utf.symbolPosition = u.symbolPosition
+		LocaFormat, metricsCount, numSymbols = u.locaFormat, u.metricsCount, u.numSymbols
+	} else {
+		var ok bool
+		if LocaFormat, metricsCount, numSymbols, ok = utf.prepareCut(); !ok {
+			return nil
+		}
 	}
-
-	utf.parseHMTXTable(metricsCount, numSymbols, symbolCharDictionary, 1.0)
-
-	utf.parseLOCATable(LocaFormat, numSymbols)
+	utf.outTablesData = make(map[string][]byte)
+	utf.LastRune = 0
+	oldMetrics := metricsCount
 
 	cidSymbolPairCollection, symbolArray, symbolCollection, symbolCollectionKeys := utf.parseSymbols(usedRunes)
 
@@ -788,6 +833,36 @@ func (utf *utf8FontFile) GenerateCutFont(usedRunes map[int]int) []byte {
 	utf.setOutTable("OS/2", os2Data)
 
 	return utf.assembleTables()
+}
+
+// prepareCut reads what subsetting needs and no document changes: the
+// tables, the cmap and the glyph offsets. Upstream's GenerateCutFont did
+// this (and built a width table it did not use) for every document.
+func (utf *utf8FontFile) prepareCut() (locaFormat, metricsCount, numSymbols int, ok bool) {
+	utf.fileReader.readerPosition = 0
+	utf.symbolPosition = make([]int, 0)
+	utf.charSymbolDictionary = make(map[int]int)
+	utf.tableDescriptions = make(map[string]*tableDescription)
+	utf.skip(4)
+	utf.generateTableDescriptions()
+
+	utf.SeekTable("head")
+	utf.skip(50)
+	locaFormat = utf.readUint16()
+
+	utf.SeekTable("hhea")
+	utf.skip(34)
+	metricsCount = utf.readUint16()
+
+	utf.SeekTable("maxp")
+	utf.skip(4)
+	numSymbols = utf.readUint16()
+
+	if utf.generateCMAP() == nil {
+		return 0, 0, 0, false
+	}
+	utf.parseLOCATable(locaFormat, numSymbols)
+	return locaFormat, metricsCount, numSymbols, true
 }
 
 func (utf *utf8FontFile) getSymbols(originalSymbolIdx int, start *int, symbolSet map[int]int, SymbolsCollection map[int]int, SymbolsCollectionKeys []int) (*int, map[int]int, map[int]int, []int) {

@@ -26,6 +26,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 func round(f float64) int {
@@ -82,13 +83,27 @@ func slicesEqual(a, b []float64) bool {
 }
 
 // sliceCompress returns a zlib-compressed copy of the specified byte array
+//
+// The writers are pooled: a zlib writer is about 1 MB to set up, which
+// upstream did for every page, font and CIDToGIDMap. Reset gives a writer
+// the state of a new one, so the output is the same bytes either way.
+// (Traded's change to gofpdf.)
 func sliceCompress(data []byte) []byte {
 	var buf bytes.Buffer
-	cmp, _ := zlib.NewWriterLevel(&buf, zlib.BestSpeed)
+	buf.Grow(len(data)/2 + 64)
+	cmp := zlibPool.Get().(*zlib.Writer)
+	cmp.Reset(&buf)
 	cmp.Write(data)
 	cmp.Close()
+	cmp.Reset(nil) // let the pool hold no output buffer
+	zlibPool.Put(cmp)
 	return buf.Bytes()
 }
+
+var zlibPool = sync.Pool{New: func() any {
+	w, _ := zlib.NewWriterLevel(nil, zlib.BestSpeed)
+	return w
+}}
 
 // sliceUncompress returns an uncompressed copy of the specified zlib-compressed byte array
 func sliceUncompress(data []byte) (outData []byte, err error) {

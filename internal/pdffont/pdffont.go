@@ -60,6 +60,8 @@ type face struct {
 	name   string // PostScript name
 	family string // what gofpdf knows it by
 	cut    []byte // ttf cut to the scripts below
+	parsed *gofpdf.UTF8Font
+	err    error
 }
 
 var faces = []*face{
@@ -75,11 +77,10 @@ func placeholder(c byte, name string) string {
 
 // scripts are the characters a document can print: Latin (with Welsh's
 // ẁ ẃ ẅ ỳ), Greek, Cyrillic, Hebrew, Arabic with its presentation forms,
-// punctuation, currency and the replacement character. gofpdf parses a font
-// again for every document, and part of its cost grows with the glyphs in
-// the file; most of it does not (README, Performance), so this saves less
-// than hoped. Anything else DejaVu has (box drawing, mathematics,
-// Braille...) prints as a missing glyph.
+// punctuation, currency and the replacement character. Each face is cut
+// and parsed once per process (see Add); a smaller font is less to parse,
+// to hold and to search when subsetting. Anything else DejaVu has (box
+// drawing, mathematics, Braille...) prints as a missing glyph.
 var scripts = [][2]rune{
 	{0x20, 0x7e}, {0xa0, 0x24f}, {0x2b0, 0x36f}, {0x370, 0x52f}, {0x591, 0x5f4},
 	{0x600, 0x6ff}, {0x1e00, 0x1eff}, {0x2000, 0x206f}, {0x20a0, 0x20bf},
@@ -88,8 +89,9 @@ var scripts = [][2]rune{
 
 var cutOnce sync.Once
 
-// cutFaces cuts each face down to scripts, once: gofpdf's UTF8CutFont
-// gives the same bytes every time.
+// cutFaces cuts each face down to scripts and parses it, once: gofpdf's
+// UTF8CutFont gives the same bytes every time, and a parsed font is shared
+// by every document (internal/gofpdf: upstream parsed it again for each).
 func cutFaces() {
 	var set []rune
 	for _, r := range scripts {
@@ -99,6 +101,7 @@ func cutFaces() {
 	}
 	for _, f := range faces {
 		f.cut = gofpdf.UTF8CutFont(f.ttf, string(set))
+		f.parsed, f.err = gofpdf.ParseUTF8Font(f.cut)
 	}
 }
 
@@ -106,10 +109,14 @@ func cutFaces() {
 func Add(pdf *gofpdf.Fpdf) {
 	cutOnce.Do(cutFaces)
 	for _, f := range faces {
-		// A copy each: gofpdf writes into the bytes it is given (its
-		// checksums pad table data in place), which raced between two
-		// documents drawn at once.
-		pdf.AddUTF8FontFromBytes(f.family, "", bytes.Clone(f.cut))
+		if f.err != nil {
+			pdf.SetError(fmt.Errorf("font %s: %w", f.name, f.err))
+			return
+		}
+		// Shared between documents drawn at once: internal/gofpdf no
+		// longer writes into a font's bytes while subsetting (upstream's
+		// checksums padded table data in place, which raced).
+		pdf.AddUTF8FontParsed(f.family, "", f.parsed)
 	}
 }
 
