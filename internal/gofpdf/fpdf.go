@@ -4169,6 +4169,7 @@ func (f *Fpdf) putfonts() {
 				fontName := "utf8" + font.Name
 				usedRunes := font.usedRunes
 				delete(usedRunes, 0)
+				font.utf8File.embedding = true
 				utf8FontStream := font.utf8File.GenerateCutFont(usedRunes)
 				utf8FontSize := len(utf8FontStream)
 				compressedFontStream := sliceCompress(utf8FontStream)
@@ -4219,7 +4220,11 @@ func (f *Fpdf) putfonts() {
 				f.out("endobj")
 
 				// Embed CIDToGIDMap
-				cidToGidMap := make([]byte, 256*256*2)
+				// Only as far as the last rune the document uses: no CID
+				// beyond it is drawn, and upstream's 128 KB map (all but a
+				// few entries zero) was compressed again for every document.
+				// (Traded's change to gofpdf.)
+				cidToGidMap := make([]byte, 2*(font.utf8File.LastRune+1))
 
 				for cc, glyph := range CodeSignDictionary {
 					cidToGidMap[cc*2] = byte(glyph >> 8)
@@ -4249,121 +4254,76 @@ func (f *Fpdf) putfonts() {
 	return
 }
 
+// generateCIDFontMap writes the font's /W array: the width of each CID
+// below 256 and of each rune the document uses, a run of four or more equal
+// widths as "first last width", the rest as "first [ widths ]". Upstream
+// ported PHP arrays (untypedKeyMap, searched from the start on every put),
+// which took a quarter of the time to draw an invoice; this gives the same
+// widths in an array of the same form. (Traded's change to gofpdf.)
 func (f *Fpdf) generateCIDFontMap(font *fontDefType, LastRune int) {
-	rangeID := 0
-	cidArray := make(map[int]*untypedKeyMap)
-	cidArrayKeys := make([]int, 0)
-	prevCid := -2
-	prevWidth := -1
-	interval := false
-	startCid := 1
-	cwLen := LastRune + 1
-
-	// for each character
-	for cid := startCid; cid < cwLen; cid++ {
-		if font.Cw[cid] == 0x00 {
-			continue
-		}
+	var cids, widths []int
+	for cid := 1; cid <= LastRune && cid < len(font.Cw); cid++ {
 		width := font.Cw[cid]
-		if width == 65535 {
-			width = 0
+		if width == 0 {
+			continue
 		}
 		if numb, OK := font.usedRunes[cid]; cid > 255 && (!OK || numb == 0) {
 			continue
 		}
-
-		if cid == prevCid+1 {
-			if width == prevWidth {
-
-				if width == cidArray[rangeID].get(0) {
-					cidArray[rangeID].put(nil, width)
-				} else {
-					cidArray[rangeID].pop()
-					rangeID = prevCid
-					r := untypedKeyMap{
-						valueSet: make([]int, 0),
-						keySet:   make([]interface{}, 0),
-					}
-					cidArray[rangeID] = &r
-					cidArrayKeys = append(cidArrayKeys, rangeID)
-					cidArray[rangeID].put(nil, prevWidth)
-					cidArray[rangeID].put(nil, width)
+		if width == 65535 {
+			width = 0
+		}
+		cids = append(cids, cid)
+		widths = append(widths, width)
+	}
+	// same is the end of the stretch of widths equal to widths[k] before end.
+	same := func(k, end int) int {
+		e := k + 1
+		for e < end && widths[e] == widths[k] {
+			e++
+		}
+		return e
+	}
+	w := make([]byte, 0, 8*len(cids)+16)
+	w = append(w, "/W ["...)
+	for i := 0; i < len(cids); {
+		j := i + 1
+		for j < len(cids) && cids[j] == cids[j-1]+1 {
+			j++
+		}
+		for k := i; k < j; {
+			if e := same(k, j); e-k >= 4 || (k == i && e == j) {
+				w = append(w, ' ')
+				w = strconv.AppendInt(w, int64(cids[k]), 10)
+				w = append(w, ' ')
+				w = strconv.AppendInt(w, int64(cids[e-1]), 10)
+				w = append(w, ' ')
+				w = strconv.AppendInt(w, int64(widths[k]), 10)
+				k = e
+				continue
+			}
+			l := k
+			for l < j {
+				e := same(l, j)
+				if e-l >= 4 {
+					break
 				}
-				interval = true
-				cidArray[rangeID].put("interval", 1)
-			} else {
-				if interval {
-					// new range
-					rangeID = cid
-					r := untypedKeyMap{
-						valueSet: make([]int, 0),
-						keySet:   make([]interface{}, 0),
-					}
-					cidArray[rangeID] = &r
-					cidArrayKeys = append(cidArrayKeys, rangeID)
-					cidArray[rangeID].put(nil, width)
-				} else {
-					cidArray[rangeID].put(nil, width)
-				}
-				interval = false
+				l = e
 			}
-		} else {
-			rangeID = cid
-			r := untypedKeyMap{
-				valueSet: make([]int, 0),
-				keySet:   make([]interface{}, 0),
+			w = append(w, ' ')
+			w = strconv.AppendInt(w, int64(cids[k]), 10)
+			w = append(w, " ["...)
+			for _, v := range widths[k:l] {
+				w = append(w, ' ')
+				w = strconv.AppendInt(w, int64(v), 10)
 			}
-			cidArray[rangeID] = &r
-			cidArrayKeys = append(cidArrayKeys, rangeID)
-			cidArray[rangeID].put(nil, width)
-			interval = false
+			w = append(w, " ]\n"...)
+			k = l
 		}
-		prevCid = cid
-		prevWidth = width
-
+		i = j
 	}
-	previousKey := -1
-	nextKey := -1
-	isInterval := false
-	for g := 0; g < len(cidArrayKeys); {
-		key := cidArrayKeys[g]
-		ws := *cidArray[key]
-		cws := len(ws.keySet)
-		if (key == nextKey) && (!isInterval) && (ws.getIndex("interval") < 0 || cws < 4) {
-			if cidArray[key].getIndex("interval") >= 0 {
-				cidArray[key].delete("interval")
-			}
-			cidArray[previousKey] = arrayMerge(cidArray[previousKey], cidArray[key])
-			cidArrayKeys = remove(cidArrayKeys, key)
-		} else {
-			g++
-			previousKey = key
-		}
-		nextKey = key + cws
-		// ui := ws.getIndex("interval")
-		// ui = ui + 1
-		if ws.getIndex("interval") >= 0 {
-			if cws > 3 {
-				isInterval = true
-			} else {
-				isInterval = false
-			}
-			cidArray[key].delete("interval")
-			nextKey--
-		} else {
-			isInterval = false
-		}
-	}
-	var w fmtBuffer
-	for _, k := range cidArrayKeys {
-		ws := cidArray[k]
-		if len(arrayCountValues(ws.valueSet)) == 1 {
-			w.printf(" %d %d %d", k, k+len(ws.valueSet)-1, ws.get(0))
-		} else {
-			w.printf(" %d [ %s ]\n", k, implode(" ", ws.valueSet))
-		}
-	}
-	f.out("/W [" + w.String() + " ]")
+	w = append(w, " ]"...)
+	f.out(string(w))
 }
 
 func implode(sep string, arr []int) string {

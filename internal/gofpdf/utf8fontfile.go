@@ -32,6 +32,25 @@ const symbolScale = 1 << 3
 const symbolContinue = 1 << 5
 const symbolAllScale = 1 << 6
 const symbol2x2 = 1 << 7
+const symbolInstructions = 1 << 8
+
+// stripInstructions is a simple glyph without its hinting instructions
+// (their length, after the contours' end points, set to 0).
+func stripInstructions(data []byte) []byte {
+	contours := int(int16(unpackUint16(data[0:2])))
+	at := 10 + 2*contours
+	if contours < 0 || at+2 > len(data) {
+		return data
+	}
+	n := unpackUint16(data[at : at+2])
+	if n == 0 || at+2+n > len(data) {
+		return data
+	}
+	out := make([]byte, 0, len(data)-n)
+	out = append(out, data[:at]...)
+	out = append(out, 0, 0)
+	return append(out, data[at+2+n:]...)
+}
 
 // CID map Init
 const toUnicode = "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n/CIDSystemInfo\n<</Registry (Adobe)\n/Ordering (UCS)\n/Supplement 0\n>> def\n/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n1 beginbfrange\n<0000> <FFFF> <0000>\nendbfrange\nendcmap\nCMapName currentdict /CMap defineresource pop\nend\nend"
@@ -58,6 +77,11 @@ type utf8FontFile struct {
 	symbolData           map[int]map[string][]int
 	CodeSymbolDictionary map[int]int
 	shared               *UTF8Font // parsed once, read only; nil for UTF8CutFont
+	// embedding: the subset is for a PDF, so GenerateCutFont leaves out
+	// the name table and the hinting (cvt, fpgm, prep and each glyph's
+	// instructions), which PDF readers do not need. UTF8CutFont, whose
+	// result is a font to parse again, keeps them.
+	embedding bool
 }
 
 // UTF8Font is a TrueType font parsed once, to be added to any number of
@@ -720,10 +744,12 @@ func (utf *utf8FontFile) GenerateCutFont(usedRunes map[int]int) []byte {
 	metricsCount = len(symbolCollection)
 	numSymbols = metricsCount
 
-	utf.setOutTable("name", utf.getTableData("name"))
-	utf.setOutTable("cvt ", utf.getTableData("cvt "))
-	utf.setOutTable("fpgm", utf.getTableData("fpgm"))
-	utf.setOutTable("prep", utf.getTableData("prep"))
+	if !utf.embedding {
+		utf.setOutTable("name", utf.getTableData("name"))
+		utf.setOutTable("cvt ", utf.getTableData("cvt "))
+		utf.setOutTable("fpgm", utf.getTableData("fpgm"))
+		utf.setOutTable("prep", utf.getTableData("prep"))
+	}
 	utf.setOutTable("gasp", utf.getTableData("gasp"))
 
 	postTable := utf.getTableData("post")
@@ -759,10 +785,16 @@ func (utf *utf8FontFile) GenerateCutFont(usedRunes map[int]int) []byte {
 			posInSymbol := 10
 			flags := symbolContinue
 			nComponentElements := 0
+			instructed := false
 			for (flags & symbolContinue) != 0 {
 				nComponentElements++
 				up = unpackUint16(data[posInSymbol : posInSymbol+2])
 				flags = up
+				if utf.embedding && flags&symbolInstructions != 0 {
+					// data is a copy by now (insertUint16 below).
+					instructed = true
+					data = utf.insertUint16(data, posInSymbol, flags&^symbolInstructions)
+				}
 				up = unpackUint16(data[posInSymbol+2 : posInSymbol+4])
 				symbolIdx := up
 				if _, OK := utf.symbolData[originalSymbolIdx]; !OK {
@@ -787,10 +819,15 @@ func (utf *utf8FontFile) GenerateCutFont(usedRunes map[int]int) []byte {
 					posInSymbol += 8
 				}
 			}
+			if instructed {
+				data = data[:posInSymbol] // the instructions follow the components
+			}
+		} else if utf.embedding && symbolLen >= 12 {
+			data = stripInstructions(data)
 		}
 
 		glyfData = append(glyfData, data...)
-		pos += symbolLen
+		pos += len(data)
 		if pos%4 != 0 {
 			padding := 4 - (pos % 4)
 			glyfData = append(glyfData, make([]byte, padding)...)
