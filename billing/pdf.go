@@ -1,27 +1,28 @@
 package billing
 
 import (
-	"bytes"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/jung-kurt/gofpdf"
+	"traded/internal/gofpdf"
 
+	"traded/internal/pdffont"
 	"traded/pricing"
 )
 
-// The PDF documents are drawn with gofpdf's core Helvetica, which is
-// Windows-1252: every string passes through the document's cp1252 translator
-// (doc.tr) on its way to the page, or "£" would print as "Â£" and the curly
-// apostrophe in "St Mary’s" as "â€™".
+// The PDF documents are drawn in DejaVu Sans, embedded and cut to the
+// glyphs each uses (internal/pdffont), so "Łukasz", "Llŷr" and "Γιώργος"
+// print as written; text passes through pdffont's Cell and MultiCell, which
+// say what happens to a character the font lacks. Every document declares
+// its language (en-GB).
 //
 // The same document gives the same bytes every time: the creation and
 // modification dates come from its issue date, catalogues are sorted and
-// gofpdf writes an empty file ID. Supplier and customer come from the snapshot
+// gofpdf writes an empty file ID; a subset font's tag is a hash of the
+// document. Supplier and customer come from the snapshot
 // frozen on the invoice at issue, so re-rendering an old invoice after the
 // council's details change reproduces what was sent; only the bank details
 // and the contact email and phone come from cfg.
@@ -85,15 +86,8 @@ var creditPDFColumns = []pdfColumn{
 // doc is one document being drawn.
 type doc struct {
 	pdf     *gofpdf.Fpdf
-	tr      func(string) string
 	columns []pdfColumn // the table whose header repeats on a new page
 }
-
-// translators keeps cp1252 translators between documents: building one
-// parses gofpdf's code page map, a quarter of the time of a whole invoice. A
-// translator reuses its own buffer, so each is lent to one document at a
-// time and never shared.
-var translators sync.Pool
 
 func newDoc(title, docRef, supplier, issueDate string, fallback time.Time) *doc {
 	pdf := gofpdf.New("P", "mm", "A4", "")
@@ -101,11 +95,8 @@ func newDoc(title, docRef, supplier, issueDate string, fallback time.Time) *doc 
 	// (about 1 MB) for every page, which was nearly half of the time to
 	// render an invoice. An invoice is about 10 KB instead of 4 KB.
 	pdf.SetCompression(false)
-	tr, ok := translators.Get().(func(string) string)
-	if !ok {
-		tr = pdf.UnicodeTranslatorFromDescriptor("")
-	}
-	d := &doc{pdf: pdf, tr: tr}
+	pdffont.Add(pdf)
+	d := &doc{pdf: pdf}
 	stamp := pdfStamp(issueDate, fallback)
 	pdf.SetCreationDate(stamp)
 	pdf.SetModificationDate(stamp)
@@ -151,27 +142,27 @@ func pdfStamp(date string, fallback time.Time) time.Time {
 }
 
 func (d *doc) font(style string, size float64, rgb [3]int) {
-	d.pdf.SetFont("Helvetica", style, size)
+	d.pdf.SetFont(pdffont.Family(style), "", size)
 	d.pdf.SetTextColor(rgb[0], rgb[1], rgb[2])
 }
 
 // cell writes one line of text in a box at (x, y).
 func (d *doc) cell(x, y, w, h float64, s, align string) {
 	d.pdf.SetXY(x, y)
-	d.pdf.CellFormat(w, h, d.tr(s), "", 0, align, false, 0, "")
+	pdffont.Cell(d.pdf, w, h, s, align, "")
 }
 
 // para writes wrapped text in a column w wide from (x, y) and returns the y
 // below it.
 func (d *doc) para(x, y, w, h float64, s, align string) float64 {
 	d.pdf.SetXY(x, y)
-	d.pdf.MultiCell(w, h, d.tr(s), "", align, false)
+	pdffont.MultiCell(d.pdf, w, h, s, align)
 	return d.pdf.GetY()
 }
 
 // lines is how many lines s wraps to in a column w wide in the current font.
 func (d *doc) lines(s string, w float64) int {
-	return max(1, len(d.pdf.SplitLines([]byte(d.tr(s)), w)))
+	return pdffont.Lines(d.pdf, s, w)
 }
 
 func (d *doc) rule(y float64, rgb [3]int) {
@@ -393,21 +384,9 @@ func (d *doc) section(y float64, s string) float64 {
 	return y + 6.5
 }
 
-// bytes finishes the document and lends its translator to the next one.
+// bytes finishes the document.
 func (d *doc) bytes() ([]byte, error) {
-	var buf bytes.Buffer
-	err := d.pdf.Output(&buf)
-	if d.pdf.Err() || err != nil {
-		// A failed document may have failed making its translator:
-		// don't keep it.
-		if err == nil {
-			err = d.pdf.Error()
-		}
-		return nil, err
-	}
-	translators.Put(d.tr)
-	d.tr = nil
-	return buf.Bytes(), nil
+	return pdffont.Output(d.pdf)
 }
 
 // humanDate shows a stored YYYY-MM-DD date as people write it: "22 November
@@ -687,7 +666,7 @@ func (d *doc) payBox(y float64, inv *Invoice, number string, cfg Config, payURL 
 			d.font("B", 9, pdfInk)
 		}
 		d.pdf.SetXY(x+36, y)
-		d.pdf.CellFormat(textW-36, 4.6, d.tr(it.text), "", 0, "L", false, 0, it.link)
+		pdffont.Cell(d.pdf, textW-36, 4.6, it.text, "L", it.link)
 		y += 5.2
 	}
 }

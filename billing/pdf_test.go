@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"traded/internal/pdftest"
 	"traded/pricing"
 )
 
@@ -382,4 +383,59 @@ func TestPDFFormatting(t *testing.T) {
 		wantText(t, text, "Exempt (1)", "Out of scope (2)", "(1) "+exemptNote, "(2) Outside the scope of VAT: statutory work of the LA",
 			"Outside the scope of VAT")
 	})
+}
+
+// unicodeNames are people and schools whose names cp1252 Helvetica printed
+// with dots.
+var unicodeNames = []string{
+	"Ŵyn ap Llŷr", "Łukasz Żółć", "Seán Ó Briain", "محمد علي", "Γιώργος Παπαδόπουλος",
+	`Ysgol "Y Ddôl" and O'Neill’s`, "李小龍", "Amy 😀 Smith",
+}
+
+func TestRenderPDF_Unicode(t *testing.T) {
+	cfg := testPDFConfig()
+	for _, name := range unicodeNames {
+		t.Run(name, func(t *testing.T) {
+			inv := testPDFInvoice()
+			inv.CustomerName = name + " Primary School"
+			inv.Lines[1].Description = "Consultancy for " + name
+			b := renderInvoice(t, inv, cfg, "")
+			checkPDF(t, b)
+			text := pdftest.Text(t, b)
+			// The customer's name is the name and " Primary School": poppler
+			// loses the space where Arabic meets English on one line, so
+			// the name is looked for on its own there.
+			for _, want := range []string{name, inv.Lines[1].Description} {
+				if !strings.Contains(text, want) {
+					t.Errorf("invoice text lacks %q; got:\n%s", want, text)
+				}
+			}
+			if again := renderInvoice(t, inv, cfg, ""); !bytes.Equal(b, again) {
+				t.Errorf("two renders differ (%d and %d bytes)", len(b), len(again))
+			}
+			if len(b) > 60_000 {
+				t.Errorf("invoice is %d bytes, want at most 60,000", len(b))
+			}
+			pdftest.Fonts(t, b)
+			if !bytes.Contains(b, []byte("/Lang (en-GB)")) {
+				t.Error("no /Lang (en-GB) in the catalogue")
+			}
+
+			cn := &CreditNote{Number: "CN-000005", InvoiceNumber: inv.Number, IssueDate: "2026-11-14",
+				Reason: "Cancelled for " + name, Net: 45000, VAT: 9000, Total: 54000,
+				Lines: []CreditNoteLine{{InvoiceLine: 2, Description: inv.Lines[1].Description, Net: 45000, VAT: 9000}}}
+			cb, err := RenderCreditNotePDF(cn, inv, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkPDF(t, cb)
+			ctext := pdftest.Text(t, cb)
+			for _, want := range []string{name, cn.Reason, cn.Lines[0].Description} {
+				if !strings.Contains(ctext, want) {
+					t.Errorf("credit note text lacks %q; got:\n%s", want, ctext)
+				}
+			}
+			pdftest.Fonts(t, cb)
+		})
+	}
 }

@@ -1,13 +1,13 @@
 package booking
 
 import (
-	"bytes"
 	"fmt"
 	"time"
 
-	"github.com/jung-kurt/gofpdf"
+	"traded/internal/gofpdf"
 
 	"traded"
+	"traded/internal/pdffont"
 )
 
 // Certificate is what a certificate of attendance says.
@@ -24,16 +24,18 @@ type Certificate struct {
 }
 
 // RenderCertificate draws an A4 landscape certificate of attendance with
-// gofpdf. The same certificate always gives the same bytes.
+// gofpdf, in DejaVu Sans (internal/pdffont: a delegate's name prints as
+// written, in any script the font covers, and reads back exactly). The same
+// certificate always gives the same bytes. Its errors are gofpdf's own.
 func RenderCertificate(c Certificate) ([]byte, error) {
 	pdf := gofpdf.New("L", "mm", "A4", "")
-	tr := pdf.UnicodeTranslatorFromDescriptor("")
+	pdffont.Add(pdf)
 	stamp := time.Date(c.StartsAt.Year(), c.StartsAt.Month(), c.StartsAt.Day(), 0, 0, 0, 0, time.UTC)
 	pdf.SetCreationDate(stamp)
 	pdf.SetModificationDate(stamp)
 	pdf.SetCatalogSort(true)
-	pdf.SetTitle(tr("Certificate of attendance"), false)
-	pdf.SetAuthor(tr(c.Issuer), false)
+	pdf.SetTitle("Certificate of attendance", true)
+	pdf.SetAuthor(c.Issuer, true)
 	pdf.SetMargins(20, 20, 20)
 	pdf.SetAutoPageBreak(false, 0)
 	pdf.AddPage()
@@ -46,10 +48,10 @@ func RenderCertificate(c Certificate) ([]byte, error) {
 	pdf.Rect(13, 13, w-26, h-26, "D")
 
 	center := func(y float64, size float64, style, text string, r, g, b int) {
-		pdf.SetFont("Helvetica", style, size)
+		pdf.SetFont(pdffont.Family(style), "", size)
 		pdf.SetTextColor(r, g, b)
 		pdf.SetXY(20, y)
-		pdf.CellFormat(w-40, size*0.5, tr(text), "", 0, "C", false, 0, "")
+		pdffont.Cell(pdf, w-40, size*0.5, text, "C", "")
 	}
 	center(28, 16, "B", c.Issuer, 0, 48, 120)
 	center(40, 32, "B", "Certificate of attendance", 11, 12, 12)
@@ -61,10 +63,10 @@ func RenderCertificate(c Certificate) ([]byte, error) {
 		what = "attended part of"
 	}
 	center(110, 14, "", what, 80, 80, 80)
-	pdf.SetFont("Helvetica", "B", 18)
+	pdf.SetFont(pdffont.Family("B"), "", 18)
 	pdf.SetTextColor(11, 12, 12)
 	pdf.SetXY(30, 120)
-	pdf.MultiCell(w-60, 9, tr(c.Course), "", "C", false)
+	pdffont.MultiCell(pdf, w-60, 9, c.Course, "C")
 	start := c.StartsAt.In(traded.London)
 	end := start.Add(c.Duration)
 	center(pdf.GetY()+6, 14, "", fmt.Sprintf("on %s, %s to %s", start.Format("Monday 2 January 2006"),
@@ -74,11 +76,11 @@ func RenderCertificate(c Certificate) ([]byte, error) {
 	center(h-40, 10, "", c.IssuerDetail, 100, 100, 100)
 	center(h-32, 10, "", "Booking reference "+c.Reference, 100, 100, 100)
 
-	var buf bytes.Buffer
-	if err := pdf.Output(&buf); err != nil {
+	b, err := pdffont.Output(pdf)
+	if err != nil {
 		return nil, fmt.Errorf("certificate: %w", err)
 	}
-	return buf.Bytes(), nil
+	return b, nil
 }
 
 func durationText(d time.Duration) string {

@@ -1,0 +1,360 @@
+// Package pdffont is the typeface Traded's PDFs are drawn in, embedded in
+// the binary: DejaVu Sans regular and bold, version 2.37, copied from
+// Debian 12's fonts-dejavu-core (/usr/share/fonts/truetype/dejavu), under
+// the Bitstream Vera licence with DejaVu's changes in the public domain
+// (LICENSE, from the package's copyright file). Nothing is read from the
+// machine at run time.
+//
+// gofpdf's core Helvetica is Windows-1252 and printed "Łukasz" as ".ukasz".
+// The faces are cut, once, to Latin (Welsh, Polish, Irish, Vietnamese...),
+// Greek, Cyrillic, Hebrew and Arabic (see scripts), and gofpdf embeds only
+// the glyphs a document uses. Missing glyphs: a character outside those
+// scripts (Chinese, Devanagari, most symbols) prints as the font's empty
+// box, but gofpdf keeps its code in the text, so a reader that copies or
+// searches the text (pdftotext, a screen reader, a browser's find) gets the
+// name back exactly. A character beyond U+FFFF (most emoji) prints as "�"
+// and the text carries the original as ActualText (see Text). gofpdf does
+// not join Arabic letters: they print in the right order, unjoined. That is
+// the fallback: no second font is carried for scripts that Essex schools'
+// names have not needed.
+package pdffont
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf16"
+
+	"golang.org/x/text/unicode/bidi"
+
+	"traded/internal/gofpdf"
+)
+
+var (
+	//go:embed DejaVuSans.ttf
+	regularTTF []byte
+	//go:embed DejaVuSans-Bold.ttf
+	boldTTF []byte
+	// License is the fonts' licence, which goes wherever the fonts go.
+	//go:embed LICENSE
+	License string
+)
+
+// Lang is the language every document declares in its catalogue, for
+// screen readers and text-to-speech.
+const Lang = "en-GB"
+
+// face is one font file and the names it goes by. gofpdf names a UTF-8 font
+// "utf8" and its family in lower case and gives a subset no tag, though the
+// PDF standard (9.6.4) wants a subset's name to start with one ("ABCDEF+").
+// So each face is added under a family of letters as long as its name with
+// a tag, and Output writes the tagged name over it: the lengths match, so no
+// offset in the cross-reference table moves.
+type face struct {
+	ttf    []byte
+	name   string // PostScript name
+	family string // what gofpdf knows it by
+	cut    []byte // ttf cut to the scripts below
+	parsed *gofpdf.UTF8Font
+	err    error
+}
+
+var faces = []*face{
+	{ttf: regularTTF, name: "DejaVuSans", family: placeholder('r', "DejaVuSans")},
+	{ttf: boldTTF, name: "DejaVuSans-Bold", family: placeholder('b', "DejaVuSans-Bold")},
+}
+
+// placeholder is a family name which gofpdf turns into "utf8rrr..." exactly
+// as long as "ABCDEF+" and name.
+func placeholder(c byte, name string) string {
+	return strings.Repeat(string(c), len("ABCDEF+")+len(name)-len("utf8"))
+}
+
+// scripts are the characters a document can print: Latin (with Welsh's
+// ẁ ẃ ẅ ỳ), Greek, Cyrillic, Hebrew, Arabic with its presentation forms,
+// punctuation, currency and the replacement character. Each face is cut
+// and parsed once per process (see Add); a smaller font is less to parse,
+// to hold and to search when subsetting. Anything else DejaVu has (box
+// drawing, mathematics, Braille...) prints as a missing glyph.
+var scripts = [][2]rune{
+	{0x20, 0x7e}, {0xa0, 0x24f}, {0x2b0, 0x36f}, {0x370, 0x52f}, {0x591, 0x5f4},
+	{0x600, 0x6ff}, {0x1e00, 0x1eff}, {0x2000, 0x206f}, {0x20a0, 0x20bf},
+	{0x2100, 0x215f}, {0xfb1d, 0xfb4f}, {0xfb50, 0xfdff}, {0xfe70, 0xfeff}, {0xfffd, 0xfffd},
+}
+
+var cutOnce sync.Once
+
+// cutFaces cuts each face down to scripts and parses it, once: gofpdf's
+// UTF8CutFont gives the same bytes every time, and a parsed font is shared
+// by every document (internal/gofpdf: upstream parsed it again for each).
+func cutFaces() {
+	var set []rune
+	for _, r := range scripts {
+		for c := r[0]; c <= r[1]; c++ {
+			set = append(set, c)
+		}
+	}
+	for _, f := range faces {
+		f.cut = gofpdf.UTF8CutFont(f.ttf, string(set))
+		f.parsed, f.err = gofpdf.ParseUTF8Font(f.cut)
+	}
+}
+
+// Add makes both faces available to pdf. Call it before drawing any text.
+func Add(pdf *gofpdf.Fpdf) {
+	cutOnce.Do(cutFaces)
+	for _, f := range faces {
+		if f.err != nil {
+			pdf.SetError(fmt.Errorf("font %s: %w", f.name, f.err))
+			return
+		}
+		// Shared between documents drawn at once: internal/gofpdf no
+		// longer writes into a font's bytes while subsetting (upstream's
+		// checksums padded table data in place, which raced).
+		pdf.AddUTF8FontParsed(f.family, "", f.parsed)
+	}
+}
+
+// Family is the family to give gofpdf's SetFont, with an empty style, for a
+// style of "" or "B". Italic ("I") is drawn upright: no italic face is
+// carried, and the few notes set in italic are small and grey already.
+func Family(style string) string {
+	if strings.Contains(strings.ToUpper(style), "B") {
+		return faces[1].family
+	}
+	return faces[0].family
+}
+
+// Text is s as gofpdf should draw it, and the text a reader should copy
+// when that differs ("" when it does not). gofpdf writes characters as
+// 16-bit codes and panics on one beyond U+FFFF (an emoji): each is drawn as
+// U+FFFD, and the whole of s goes in the PDF as ActualText, which is what
+// poppler, Acrobat and screen readers copy. Right-to-left runs (Arabic,
+// Hebrew) are turned round into the order they are seen in, which is the
+// order readers expect to find them on the page; they read them back in
+// their own order without any ActualText.
+func Text(s string) (draw, actual string) {
+	plain := true
+	for _, r := range s {
+		if r > 0xffff || isRTL(r) {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return s, ""
+	}
+	draw = visual(s)
+	rs := []rune(draw)
+	wide := false
+	for i, r := range rs {
+		if r > 0xffff {
+			rs[i], wide = 0xfffd, true
+		}
+	}
+	if wide {
+		return string(rs), s
+	}
+	return draw, ""
+}
+
+func isRTL(r rune) bool {
+	if r < 0x590 {
+		return false
+	}
+	p, _ := bidi.LookupRune(r)
+	c := p.Class()
+	return c == bidi.R || c == bidi.AL
+}
+
+// visual puts the right-to-left runs of s, a left-to-right line, in the
+// order they are seen: each run's characters turned round (brackets
+// mirrored), and a number between two such runs kept as it is written
+// but moved with them.
+func visual(s string) string {
+	var p bidi.Paragraph
+	if _, err := p.SetString(s, bidi.DefaultDirection(bidi.LeftToRight)); err != nil {
+		return s
+	}
+	o, err := p.Order()
+	if err != nil {
+		return s
+	}
+	type run struct {
+		text string
+		rtl  bool
+	}
+	runs := make([]run, o.NumRuns())
+	for i := range runs {
+		r := o.Run(i)
+		runs[i] = run{r.String(), r.Direction() == bidi.RightToLeft}
+	}
+	var b strings.Builder
+	for i := 0; i < len(runs); {
+		if !runs[i].rtl {
+			b.WriteString(runs[i].text)
+			i++
+			continue
+		}
+		// A right-to-left stretch: its runs, and weak ones between them.
+		j := i + 1
+		for j+1 < len(runs) && runs[j+1].rtl && !hasStrongL(runs[j].text) {
+			j += 2
+		}
+		// Spaces at either end of the stretch sit between it and
+		// left-to-right text, so they stay where they are.
+		first := strings.TrimLeftFunc(runs[i].text, unicode.IsSpace)
+		b.WriteString(runs[i].text[:len(runs[i].text)-len(first)])
+		runs[i].text = first
+		last := strings.TrimRightFunc(runs[j-1].text, unicode.IsSpace)
+		trail := runs[j-1].text[len(last):]
+		runs[j-1].text = last
+		for k := j - 1; k >= i; k-- {
+			if runs[k].rtl {
+				b.WriteString(bidi.ReverseString(runs[k].text))
+			} else {
+				b.WriteString(runs[k].text)
+			}
+		}
+		b.WriteString(trail)
+		i = j
+	}
+	return b.String()
+}
+
+func hasStrongL(s string) bool {
+	for _, r := range s {
+		if p, _ := bidi.LookupRune(r); p.Class() == bidi.L {
+			return true
+		}
+	}
+	return false
+}
+
+// Cell draws s with pdf.CellFormat, without a border or fill; see Text.
+func Cell(pdf *gofpdf.Fpdf, w, h float64, s, align, link string) {
+	draw, actual := Text(s)
+	open(pdf, actual)
+	pdf.CellFormat(w, h, draw, "", 0, align, false, 0, link)
+	closeSpan(pdf, actual)
+}
+
+// MultiCell draws s wrapped to w with pdf.MultiCell; see Text. Text with an
+// ActualText span is kept on one page (a span may not cross pages): callers
+// make room for it first.
+func MultiCell(pdf *gofpdf.Fpdf, w, h float64, s, align string) {
+	draw, actual := Text(s)
+	if actual == "" {
+		pdf.MultiCell(w, h, draw, "", align, false)
+		return
+	}
+	auto, margin := pdf.GetAutoPageBreak()
+	pdf.SetAutoPageBreak(false, margin)
+	open(pdf, actual)
+	pdf.MultiCell(w, h, draw, "", align, false)
+	closeSpan(pdf, actual)
+	pdf.SetAutoPageBreak(auto, margin)
+}
+
+// Lines is how many lines s wraps to in a column w wide in pdf's current
+// font, at least one.
+func Lines(pdf *gofpdf.Fpdf, s string, w float64) int {
+	draw, _ := Text(s)
+	return max(1, len(pdf.SplitText(draw, w)))
+}
+
+func open(pdf *gofpdf.Fpdf, actual string) {
+	if actual == "" {
+		return
+	}
+	var b strings.Builder
+	b.WriteString("/Span <</ActualText <FEFF")
+	for _, u := range utf16.Encode([]rune(actual)) {
+		fmt.Fprintf(&b, "%04X", u)
+	}
+	b.WriteString(">>> BDC")
+	pdf.RawWriteStr(b.String())
+}
+
+func closeSpan(pdf *gofpdf.Fpdf, actual string) {
+	if actual != "" {
+		pdf.RawWriteStr("EMC")
+	}
+}
+
+// Output finishes pdf and returns its bytes with each face named as a
+// subset and the catalogue declaring Lang. The same document gives the same
+// bytes: a subset's tag is a hash of the document and the face's name.
+// Its errors are gofpdf's own, or a document laid out as gofpdf no longer
+// lays one out.
+func Output(pdf *gofpdf.Fpdf) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := pdf.Output(&buf); err != nil {
+		return nil, err
+	}
+	b := buf.Bytes()
+	sum := fnv.New64a()
+	sum.Write(b)
+	seed := sum.Sum64()
+	for _, f := range faces {
+		old := []byte("/utf8" + f.family + "\n")
+		h := seed ^ fnvString(f.name)
+		named := []byte("/" + subsetTag(h) + "+" + f.name + "\n")
+		if n := bytes.Count(b, old); n != 0 && n != 3 {
+			return nil, fmt.Errorf("pdf font %s: named %d times, want 3 (BaseFont twice and FontName)", f.name, n)
+		}
+		b = bytes.ReplaceAll(b, old, named)
+	}
+	return declareLang(b)
+}
+
+// declareLang adds /Lang to the catalogue. gofpdf writes the catalogue as
+// the last object, just before the cross-reference table, so only the
+// table's own offset (startxref) moves.
+func declareLang(b []byte) ([]byte, error) {
+	const catalog, startxref = "/Type /Catalog\n", "\nstartxref\n"
+	at := bytes.LastIndex(b, []byte(catalog))
+	sx := bytes.LastIndex(b, []byte(startxref))
+	xref := bytes.LastIndex(b, []byte("\nxref\n"))
+	if at < 0 || sx < 0 || xref < at {
+		return nil, fmt.Errorf("pdf language: no catalogue before the cross-reference table")
+	}
+	numAt := sx + len(startxref)
+	end := bytes.IndexByte(b[numAt:], '\n')
+	if end < 0 {
+		return nil, fmt.Errorf("pdf language: no startxref offset")
+	}
+	offset, err := strconv.Atoi(string(b[numAt : numAt+end]))
+	if err != nil || offset != xref+1 {
+		return nil, fmt.Errorf("pdf language: startxref %q is not the table at %d", b[numAt:numAt+end], xref+1)
+	}
+	lang := "/Lang (" + Lang + ")\n"
+	out := make([]byte, 0, len(b)+len(lang)+2)
+	out = append(out, b[:at+len(catalog)]...)
+	out = append(out, lang...)
+	out = append(out, b[at+len(catalog):numAt]...)
+	out = strconv.AppendInt(out, int64(offset+len(lang)), 10)
+	out = append(out, b[numAt+end:]...)
+	return out, nil
+}
+
+// subsetTag is six capital letters from h.
+func subsetTag(h uint64) string {
+	var t [6]byte
+	for i := range t {
+		t[i] = 'A' + byte(h%26)
+		h /= 26
+	}
+	return string(t[:])
+}
+
+func fnvString(s string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64()
+}
