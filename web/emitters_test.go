@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 
 	"traded/billing"
 	"traded/booking"
@@ -218,6 +219,7 @@ func TestEmitters_RandomNames(t *testing.T) {
 		t.Fatalf("invoices export: %d", status)
 	}
 	csvPath := file("invoices.csv", []byte(csvBody))
+	rtlPDF := 0
 	for number, name := range invoices {
 		want := name
 		if strings.ContainsAny(name[:1], "=+-@") {
@@ -225,7 +227,22 @@ func TestEmitters_RandomNames(t *testing.T) {
 		}
 		checks = append(checks, emitterCheck{Kind: "csv", Path: csvPath, Want: want, Column: "customer", KeyColumn: "number", Key: number,
 			what: "invoices export (csv)"})
+		status, pdf := app.do("GET", "/api/v1/invoices/"+number+".pdf", "", "Authorization", fin)
+		if status != http.StatusOK || !strings.HasPrefix(pdf, "%PDF-") {
+			t.Fatalf("%s.pdf answered %d", number, status)
+		}
+		// Known limit, issue 15 kept open: gofpdf does no bidirectional
+		// layout, and a name mixing right-to-left with other text (or an
+		// Arabic name wrapped over lines) does not come back from pdftotext
+		// in reading order. Those names are counted, not checked, until the
+		// PDFs carry each line's logical text (ActualText).
+		if strings.IndexFunc(name, func(r rune) bool { return unicode.Is(unicode.Arabic, r) || unicode.Is(unicode.Hebrew, r) }) >= 0 {
+			rtlPDF++
+			continue
+		}
+		checks = append(checks, emitterCheck{Kind: "pdf", Path: file(number+".pdf", []byte(pdf)), Want: name, what: "invoice PDF (pdftotext)"})
 	}
+	t.Logf("%d invoice PDFs with right-to-left names not read back (known limit)", rtlPDF)
 
 	manifest, _ := json.Marshal(checks)
 	out, err = exec.Command(python, filepath.Join(root, "tests", "emitters", "check.py"), file("manifest.json", manifest)).Output()
