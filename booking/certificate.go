@@ -85,13 +85,18 @@ func RenderCertificate(c Certificate) ([]byte, error) {
 
 func durationText(d time.Duration) string {
 	m := int(d.Minutes())
-	switch {
-	case m%60 == 0 && m == 60:
-		return "1 hour"
-	case m%60 == 0:
-		return fmt.Sprintf("%d hours", m/60)
-	case m < 60:
-		return fmt.Sprintf("%d minutes", m)
+	unit := func(n int, one, many string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return fmt.Sprintf("%d %s", n, many)
 	}
-	return fmt.Sprintf("%d hours %d minutes", m/60, m%60)
+	switch h, rest := m/60, m%60; {
+	case h == 0:
+		return unit(rest, "minute", "minutes")
+	case rest == 0:
+		return unit(h, "hour", "hours")
+	default:
+		return unit(h, "hour", "hours") + " " + unit(rest, "minute", "minutes")
+	}
 }

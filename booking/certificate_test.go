@@ -58,3 +58,14 @@ func BenchmarkRenderCertificate(b *testing.B) {
 		}
 	}
 }
+
+func TestDurationText(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		time.Minute: "1 minute", 45 * time.Minute: "45 minutes", time.Hour: "1 hour", 2 * time.Hour: "2 hours",
+		90 * time.Minute: "1 hour 30 minutes", 121 * time.Minute: "2 hours 1 minute",
+	} {
+		if got := booking.DurationText(d); got != want {
+			t.Errorf("DurationText(%s) = %q, want %q", d, got, want)
+		}
+	}
+}

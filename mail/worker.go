@@ -113,17 +113,17 @@ func (w *Worker) SendDue(ctx context.Context) (int, error) {
 		if err != nil || !ok {
 			return sent, err
 		}
-		// Claim the message before sending it: if the database cannot
-		// record that much (read-only, full), nothing is sent, rather than
-		// the same message going every round because its sending cannot be
-		// recorded. A crash after the send leaves it claimed until
-		// claimHold has passed; it then goes again with the same Message-ID.
+		// Touch the message before sending it: a write that changes
+		// nothing, but that an unwritable database (read-only, full)
+		// refuses, so nothing is sent rather than the same message every
+		// round because its sending cannot be recorded. (A hold on the
+		// message would also stop that, but would delay for its length the
+		// resend of a message whose sender was killed mid-send.)
 		if err := w.db.Write(ctx, func(tx *store.Tx) error {
-			_, err := tx.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND status = 'queued'`,
-				store.FormatTime(tx.Now.Add(claimHold)), m.ID)
+			_, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts WHERE id = ? AND status = 'queued'`, m.ID)
 			return err
 		}); err != nil {
-			return sent, fmt.Errorf("claim mail %d: %w", m.ID, err)
+			return sent, fmt.Errorf("mail %d: the outbox cannot be written: %w", m.ID, err)
 		}
 		rerr := w.render(ctx, &m)
 		serr := rerr
@@ -132,14 +132,7 @@ func (w *Worker) SendDue(ctx context.Context) (int, error) {
 		}
 		if serr != nil && ctx.Err() != nil {
 			// Stopped mid-send (the dial was cancelled): no fault of the
-			// server's, so no attempt counted and the claim let go; it goes
-			// at the next start.
-			rctx := context.WithoutCancel(ctx)
-			_ = w.db.Write(rctx, func(tx *store.Tx) error {
-				_, err := tx.ExecContext(rctx, `UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND status = 'queued'`,
-					store.FormatTime(tx.Now), m.ID)
-				return err
-			})
+			// server's, so no attempt counted; it goes at the next start.
 			return sent, ctx.Err()
 		}
 		// Record what happened even if ctx ends meanwhile (a shutdown): a
@@ -177,10 +170,6 @@ func (w *Worker) SendDue(ctx context.Context) (int, error) {
 	}
 	return sent, ctx.Err()
 }
-
-// claimHold is how long a message being sent is held from other rounds: longer
-// than any one send (the SMTP client's deadline is 30 seconds).
-const claimHold = 5 * time.Minute
 
 // next returns the oldest due message.
 func (w *Worker) next(ctx context.Context) (Message, int, bool, error) {

@@ -1,0 +1,4 @@
+package booking
+
+// DurationText is durationText, for the tests of package booking_test.
+var DurationText = durationText
