@@ -642,7 +642,7 @@ to = m["To"].addresses
 json.dump({"name": to[0].display_name, "addr": to[0].addr_spec, "subject": str(m["Subject"]), "bcc": m["Bcc"] is not None, "defects": [str(d) for d in m.defects]}, sys.stdout)`
 	for _, c := range cases {
 		raw, err := mail.Build("traded@essex.gov.uk", "Essex Traded Services", "traded.test",
-			mail.Message{ID: 1, To: "jo@school.example", ToName: c.name, Subject: c.subject, Text: "x"}, time.Now())
+			mail.Message{ID: 1, To: "jo@school.example", ToName: c.name, Subject: c.subject, Text: "x"}, storetest.Epoch)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -689,7 +689,7 @@ func TestBuild_MessageIDs(t *testing.T) {
 		}
 		m := mail.Message{ID: 1, MessageID: token, To: "jo@school.example", Subject: "x", Text: "x"}
 		for range 2 {
-			raw, err := mail.Build("traded@essex.gov.uk", "", "traded.test", m, time.Now())
+			raw, err := mail.Build("traded@essex.gov.uk", "", "traded.test", m, storetest.Epoch)
 			if err != nil {
 				t.Fatal(err)
 			}
