@@ -8,8 +8,11 @@ cd "$(dirname "$0")/.."
 
 # Debian packages: chromium for the browser tests, poppler-utils and qpdf to
 # read back PDFs, python3-icalendar as a second iCalendar parser,
-# python3-aiosmtpd as a real SMTP server, wrk for make bench.
-debs=(chromium poppler-utils qpdf python3-icalendar python3-aiosmtpd wrk)
+# python3-aiosmtpd as a real SMTP server, wrk for make bench; GNU FriBidi
+# (libfribidi-bin) as a second bidirectional algorithm and python3-pdfminer
+# to read a PDF's characters in the order they are drawn, for right-to-left
+# names in PDFs.
+debs=(chromium poppler-utils qpdf python3-icalendar python3-aiosmtpd wrk libfribidi-bin python3-pdfminer)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -130,14 +130,16 @@ func Family(style string) string {
 	return faces[0].family
 }
 
-// Text is s as gofpdf should draw it, and the text a reader should copy
-// when that differs ("" when it does not). gofpdf writes characters as
-// 16-bit codes and panics on one beyond U+FFFF (an emoji): each is drawn as
-// U+FFFD, and the whole of s goes in the PDF as ActualText, which is what
-// poppler, Acrobat and screen readers copy. Right-to-left runs (Arabic,
-// Hebrew) are turned round into the order they are seen in, which is the
-// order readers expect to find them on the page; they read them back in
-// their own order without any ActualText.
+// Text is s, one line, as gofpdf should draw it, and the text a reader
+// should copy when that differs ("" when it does not). gofpdf does no
+// bidirectional layout: a line with right-to-left runs (Arabic, Hebrew) is
+// drawn with each run turned round into the order it is seen in on a
+// left-to-right page, which is the order readers (poppler, pdf.js, screen
+// readers) expect to find it in; they give it back in logical order
+// themselves. gofpdf also writes characters as 16-bit codes and panics on
+// one beyond U+FFFF (an emoji): each is drawn as U+FFFD, and the line as it
+// was written goes in the PDF as ActualText, which is what poppler, Acrobat
+// and screen readers copy.
 func Text(s string) (draw, actual string) {
 	plain := true
 	for _, r := range s {
@@ -149,8 +151,7 @@ func Text(s string) (draw, actual string) {
 	if plain {
 		return s, ""
 	}
-	draw = visual(s)
-	rs := []rune(draw)
+	rs := []rune(visual(s))
 	wide := false
 	for i, r := range rs {
 		if r > 0xffff {
@@ -160,7 +161,7 @@ func Text(s string) (draw, actual string) {
 	if wide {
 		return string(rs), s
 	}
-	return draw, ""
+	return string(rs), ""
 }
 
 func isRTL(r rune) bool {
@@ -172,70 +173,6 @@ func isRTL(r rune) bool {
 	return c == bidi.R || c == bidi.AL
 }
 
-// visual puts the right-to-left runs of s, a left-to-right line, in the
-// order they are seen: each run's characters turned round (brackets
-// mirrored), and a number between two such runs kept as it is written
-// but moved with them.
-func visual(s string) string {
-	var p bidi.Paragraph
-	if _, err := p.SetString(s, bidi.DefaultDirection(bidi.LeftToRight)); err != nil {
-		return s
-	}
-	o, err := p.Order()
-	if err != nil {
-		return s
-	}
-	type run struct {
-		text string
-		rtl  bool
-	}
-	runs := make([]run, o.NumRuns())
-	for i := range runs {
-		r := o.Run(i)
-		runs[i] = run{r.String(), r.Direction() == bidi.RightToLeft}
-	}
-	var b strings.Builder
-	for i := 0; i < len(runs); {
-		if !runs[i].rtl {
-			b.WriteString(runs[i].text)
-			i++
-			continue
-		}
-		// A right-to-left stretch: its runs, and weak ones between them.
-		j := i + 1
-		for j+1 < len(runs) && runs[j+1].rtl && !hasStrongL(runs[j].text) {
-			j += 2
-		}
-		// Spaces at either end of the stretch sit between it and
-		// left-to-right text, so they stay where they are.
-		first := strings.TrimLeftFunc(runs[i].text, unicode.IsSpace)
-		b.WriteString(runs[i].text[:len(runs[i].text)-len(first)])
-		runs[i].text = first
-		last := strings.TrimRightFunc(runs[j-1].text, unicode.IsSpace)
-		trail := runs[j-1].text[len(last):]
-		runs[j-1].text = last
-		for k := j - 1; k >= i; k-- {
-			if runs[k].rtl {
-				b.WriteString(bidi.ReverseString(runs[k].text))
-			} else {
-				b.WriteString(runs[k].text)
-			}
-		}
-		b.WriteString(trail)
-		i = j
-	}
-	return b.String()
-}
-
-func hasStrongL(s string) bool {
-	for _, r := range s {
-		if p, _ := bidi.LookupRune(r); p.Class() == bidi.L {
-			return true
-		}
-	}
-	return false
-}
-
 // Cell draws s with pdf.CellFormat, without a border or fill; see Text.
 func Cell(pdf *gofpdf.Fpdf, w, h float64, s, align, link string) {
 	draw, actual := Text(s)
@@ -244,28 +181,115 @@ func Cell(pdf *gofpdf.Fpdf, w, h float64, s, align, link string) {
 	closeSpan(pdf, actual)
 }
 
-// MultiCell draws s wrapped to w with pdf.MultiCell; see Text. Text with an
-// ActualText span is kept on one page (a span may not cross pages): callers
-// make room for it first.
+// MultiCell draws s wrapped to w, as Lines breaks it, one line under
+// another from the current position, and leaves the position at the left
+// margin below the last line, as pdf.MultiCell does. Each line is drawn
+// with Cell, so it is turned into visual order and carries its logical text
+// by itself: a right-to-left name wrapped over two lines reads back line by
+// line, in reading order, and no marked span crosses a line or a page. An
+// align of "J" (justify) is drawn as "L".
 func MultiCell(pdf *gofpdf.Fpdf, w, h float64, s, align string) {
-	draw, actual := Text(s)
-	if actual == "" {
-		pdf.MultiCell(w, h, draw, "", align, false)
-		return
+	if align == "J" || align == "" {
+		align = "L"
 	}
-	auto, margin := pdf.GetAutoPageBreak()
-	pdf.SetAutoPageBreak(false, margin)
-	open(pdf, actual)
-	pdf.MultiCell(w, h, draw, "", align, false)
-	closeSpan(pdf, actual)
-	pdf.SetAutoPageBreak(auto, margin)
+	x := pdf.GetX()
+	auto, _ := pdf.GetAutoPageBreak()
+	_, ph := pdf.GetPageSize()
+	_, _, _, bottom := pdf.GetMargins()
+	for _, line := range split(pdf, s, w) {
+		// The page break is taken here, before a line's span opens,
+		// rather than by CellFormat inside it.
+		if auto && pdf.GetY()+h > ph-bottom {
+			pdf.AddPage()
+		}
+		pdf.SetX(x)
+		draw, actual := Text(line)
+		open(pdf, actual)
+		pdf.CellFormat(w, h, draw, "", 2, align, false, 0, "")
+		closeSpan(pdf, actual)
+	}
+	left, _, _, _ := pdf.GetMargins()
+	pdf.SetX(left)
 }
 
 // Lines is how many lines s wraps to in a column w wide in pdf's current
-// font, at least one.
+// font, at least one: exactly the lines MultiCell draws.
 func Lines(pdf *gofpdf.Fpdf, s string, w float64) int {
-	draw, _ := Text(s)
-	return max(1, len(pdf.SplitText(draw, w)))
+	return len(split(pdf, s, w))
+}
+
+// split breaks s, in logical order, into the lines it takes in a column w
+// wide in pdf's current font (gofpdf keeps a cell margin inside w each
+// side). A line breaks at a line feed; else at the last space that fits,
+// the space dropped; else before an ideograph or kana (Chinese and Japanese
+// are written without spaces; gofpdf's own MultiCell broke at one and
+// dropped it, as if it were a space); else inside a word too long for a
+// line. A character gofpdf cannot draw is measured as the font's missing
+// glyph, and one beyond U+FFFF as the U+FFFD it is drawn as, so that what
+// is measured is what is drawn. There is always one line, perhaps empty.
+func split(pdf *gofpdf.Fpdf, s string, w float64) []string {
+	_, size := pdf.GetFontSize()
+	limit := int((w - 2*pdf.GetCellMargin()) * 1000 / size)
+	rs := []rune(strings.TrimRight(strings.ReplaceAll(s, "\r", ""), "\n"))
+	var lines []string
+	start, width := 0, 0
+	space, ideo := -1, -1 // last break points in the current line
+	for i := 0; i < len(rs); i++ {
+		c := rs[i]
+		if c == '\n' {
+			lines = append(lines, string(rs[start:i]))
+			start, width, space, ideo = i+1, 0, -1, -1
+			continue
+		}
+		if c == ' ' {
+			space = i
+		} else if breaksBefore(c) && i > start {
+			ideo = i
+		}
+		width += runeWidth(pdf, c)
+		if width <= limit || i == start {
+			continue
+		}
+		// Too wide with c: break at the best point before it.
+		switch {
+		case space > start:
+			lines = append(lines, string(rs[start:space]))
+			start = space + 1
+		case ideo > start:
+			lines = append(lines, string(rs[start:ideo]))
+			start = ideo
+		default: // before c, which may be an ideograph or inside a long word
+			lines = append(lines, string(rs[start:i]))
+			start = i
+		}
+		space, ideo = -1, -1
+		width = 0
+		for k := start; k <= i; k++ {
+			width += runeWidth(pdf, rs[k])
+			if rs[k] == ' ' {
+				space = k
+			} else if breaksBefore(rs[k]) && k > start {
+				ideo = k
+			}
+		}
+	}
+	return append(lines, string(rs[start:]))
+}
+
+// breaksBefore is whether a line may break just before r with no space:
+// Han ideographs, kana and CJK punctuation.
+func breaksBefore(r rune) bool {
+	return r >= 0x2e80 && (unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) ||
+		unicode.Is(unicode.Katakana, r) || (r >= 0x3000 && r <= 0x303f))
+}
+
+// runeWidth is r's advance in the current font in thousandths of the font
+// size, as gofpdf draws it.
+func runeWidth(pdf *gofpdf.Fpdf, r rune) int {
+	if r > 0xffff {
+		r = 0xfffd
+	}
+	return pdf.GetStringSymbolWidth(string(r))
 }
 
 func open(pdf *gofpdf.Fpdf, actual string) {

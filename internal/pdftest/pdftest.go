@@ -16,7 +16,7 @@ func NeedTool(t testing.TB, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		t.Fatalf("%s is not installed: apt-get install -y poppler-utils qpdf", name)
+		t.Fatalf("%s is not installed: scripts/test-deps.sh installs it", name)
 	}
 	return p
 }

@@ -14,6 +14,13 @@ The manifest is a list of checks, each {"kind", "path", "want", ...}:
         decoded (icalendar 4 predates RFC 6868)
   pdf   a PDF (pdftotext -enc UTF-8, poppler): "want" appears in the text,
         white space folded
+  drawn a PDF line by line as its characters are drawn, left to right
+        (pdfminer, which does no bidirectional reordering): "want", a name
+        with right-to-left text, appears on consecutive lines, each line
+        the visual order GNU FriBidi (fribidi --ltr) gives for one run of
+        the name's space-separated words, brackets mirrored, characters
+        beyond U+FFFF drawn as U+FFFD. pdftotext is no judge of these:
+        poppler guesses each line's direction and reorders it itself
 
 It prints one {"ok", "got"} per check, as a JSON list, and never raises.
 """
@@ -78,6 +85,59 @@ def ics_names(path):
     return _ics[path]
 
 
+MIRROR = dict(zip("()[]{}<>«»‹›≤≥⁅⁆⁽⁾₍₎", ")(][}{><»«›‹≥≤⁆⁅⁾⁽₎₍"))
+
+
+def fold(s):
+    return " ".join(s.split())
+
+
+def fribidi_visual(lines):
+    """Each logical line as it is seen in a left-to-right paragraph."""
+    out = subprocess.run(["fribidi", "--ltr", "--nopad", "--nobreak", "--novisual", "--vtol", "--levels"],
+                         input="\n".join(lines) + "\n", capture_output=True, check=True, text=True).stdout.split("\n")
+    seen = []
+    for k, line in enumerate(lines):
+        vtol = [int(x) for x in out[2 * k].split()]
+        levels = [int(x) for x in out[2 * k + 1].split()]
+        chars = []
+        for i in vtol:
+            ch = line[i]
+            if levels[i] % 2:
+                ch = MIRROR.get(ch, ch)
+            chars.append("\ufffd" if ord(ch) > 0xFFFF else ch)
+        seen.append(fold("".join(chars)))
+    return seen
+
+
+def drawn_lines(path):
+    from pdfminer.high_level import extract_pages
+    from pdfminer.layout import LTTextContainer
+    lines = []
+    for page in extract_pages(path):
+        for box in page:
+            if isinstance(box, LTTextContainer):
+                lines += [fold(line.get_text()) for line in box]
+    return lines
+
+
+def check_drawn(path, want):
+    words = want.split(" ")
+    runs = [(a, b) for a in range(len(words)) for b in range(a + 1, len(words) + 1)]
+    seen = dict(zip(runs, fribidi_visual([" ".join(words[a:b]) for a, b in runs])))
+    lines = drawn_lines(path)
+    for start in range(len(lines)):
+        at, i = 0, start
+        while at < len(words) and i < len(lines):
+            b = next((b for b in range(len(words), at, -1) if seen[(at, b)] == lines[i]), None)
+            if b is None:
+                break
+            at, i = b, i + 1
+        if at == len(words):
+            return True, lines[start:i]
+    return False, lines[:12]
+
+
 def check(c):
     kind, path, want = c["kind"], c["path"], c["want"]
     if kind == "mail":
@@ -106,6 +166,8 @@ def check(c):
         text = subprocess.run(["pdftotext", "-enc", "UTF-8", path, "-"], capture_output=True, check=True).stdout.decode("utf-8")
         folded = " ".join(text.split())
         return " ".join(want.split()) in folded, folded[:300]
+    if kind == "drawn":
+        return check_drawn(path, want)
     return False, "unknown kind " + kind
 
 
