@@ -6,6 +6,7 @@ package web
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -74,6 +75,7 @@ type Server struct {
 	notifier *notify.Notifier
 	sessions *session.Store
 	cache    publicCache
+	proxies  proxies // Config.TrustedProxies, parsed
 	// epoch is drawn at random when the server starts and goes in every
 	// ETag: the table versions an ETag is made of start again at each
 	// restart, so without it a browser's old ETag could match a new page.
@@ -121,9 +123,17 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		IdleTimeout:           120 * time.Second,
 	}
 	if len(cfg.TrustedProxies) > 0 {
+		ps, err := parseProxies(cfg.TrustedProxies)
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxies: %w", err)
+		}
+		s.proxies = ps
+		// c.IP() answers with what clientAddress worked out from
+		// X-Forwarded-For, for requests from these proxies only.
 		fcfg.EnableTrustedProxyCheck = true
 		fcfg.TrustedProxies = cfg.TrustedProxies
-		fcfg.ProxyHeader = fiber.HeaderXForwardedFor
+		fcfg.ProxyHeader = clientIPHeader
+		fcfg.EnableIPValidation = true
 	}
 	s.app = fiber.New(fcfg)
 	s.routes()
@@ -137,6 +147,7 @@ func (s *Server) now() time.Time { return s.db.Clock.Now() }
 
 func (s *Server) routes() {
 	app := s.app
+	app.Use(s.clientAddress)
 	app.Use(requestid.New())
 	app.Use(s.logRequests)
 	app.Use(recover.New())
