@@ -29,6 +29,12 @@ import (
 // app hashes itself, when a link sets one, still cost 11.)
 func newAccountsApp(t *testing.T, cfg web.Config) *testApp {
 	t.Helper()
+	return newAccountsAppLog(t, cfg, io.Discard)
+}
+
+// newAccountsAppLog is newAccountsApp logging to w.
+func newAccountsAppLog(t *testing.T, cfg web.Config, w io.Writer) *testApp {
+	t.Helper()
 	db, clock := storetest.Open(t)
 	svc := booking.NewService(db)
 	svc.PasswordCost = bcrypt.MinCost
@@ -38,7 +44,7 @@ func newAccountsApp(t *testing.T, cfg web.Config) *testApp {
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = "http://traded.test"
 	}
-	srv, err := web.New(cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv, err := web.New(cfg, db, slog.New(slog.NewTextHandler(w, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

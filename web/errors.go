@@ -80,7 +80,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	code := traded.ErrorCode(err)
 	status := statusOf(code)
 	if code == traded.EINTERNAL {
-		s.log.Error("internal error", "method", c.Method(), "path", c.Path(), "request_id", requestID(c), "err", err)
+		s.log.Error("internal error", "method", c.Method(), "path", logPath(c.Path()), "request_id", requestID(c), "err", err)
 	}
 	if status == http.StatusTooManyRequests {
 		c.Set(fiber.HeaderRetryAfter, "60")
@@ -111,7 +111,26 @@ func wantsJSON(c *fiber.Ctx) bool {
 	return c.Accepts(fiber.MIMETextHTML, fiber.MIMEApplicationJSON) == fiber.MIMEApplicationJSON
 }
 
-// logRequests logs one line per request.
+// secretPaths are the paths whose last segment is a secret: emailed sign-in,
+// reset and set-password links and calendar feed tokens. The database keeps
+// only their hashes; logPath keeps them out of the log.
+var secretPaths = []string{"/sign-in/link/", "/reset-password/", "/set-password/", "/calendar/"}
+
+// logPath is path as the log may keep it: the secret in a link or feed
+// address replaced by "REDACTED", so that whoever reads the logs cannot
+// sign in, reset a password or read a school's calendar with it. Any path
+// under those prefixes is redacted, routed or not (a mistyped link is
+// still somebody's secret, nearly).
+func logPath(path string) string {
+	for _, p := range secretPaths {
+		if rest, ok := strings.CutPrefix(path, p); ok && rest != "" {
+			return p + "REDACTED"
+		}
+	}
+	return path
+}
+
+// logRequests logs one line per request (paths through logPath).
 func (s *Server) logRequests(c *fiber.Ctx) error {
 	start := s.now()
 	err := c.Next()
@@ -128,7 +147,7 @@ func (s *Server) logRequests(c *fiber.Ctx) error {
 	if s.cfg.QuietAccessLog && status < 500 {
 		return nil
 	}
-	s.log.Log(c.UserContext(), level, "request", "method", c.Method(), "path", c.Path(), "status", status,
+	s.log.Log(c.UserContext(), level, "request", "method", c.Method(), "path", logPath(c.Path()), "status", status,
 		"duration_ms", s.now().Sub(start).Milliseconds(), "request_id", requestID(c))
 	return nil
 }

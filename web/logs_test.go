@@ -1,0 +1,87 @@
+package web_test
+
+import (
+	"bytes"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"traded/web"
+)
+
+// lockedBuffer is a log destination that requests may write at once.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestLogs_NoSecrets runs a sign-in link, a staff invite's set-password
+// link, a password reset and a calendar feed through the pages, and greps
+// the server's log for every token: none may be there.
+func TestLogs_NoSecrets(t *testing.T) {
+	var log lockedBuffer
+	app := newAccountsAppLog(t, web.Config{Dev: true, BaseURL: "https://traded.test"}, &log)
+	var secrets []string
+
+	// A sign-in link, asked for on the page and used.
+	u := app.agent(t)
+	u.get("/sign-in/email")
+	wantStatus(t, "POST /sign-in/email", u.submit("/sign-in/email", url.Values{"email": {managerEmail}}), http.StatusOK)
+	tok := app.linkToken(t, managerEmail, "sign_in")
+	secrets = append(secrets, tok)
+	wantStatus(t, "GET the link", u.get("/sign-in/link/"+tok), http.StatusOK)
+	wantStatus(t, "POST the link", u.submit("/sign-in/link/"+tok, nil), http.StatusSeeOther)
+	wantStatus(t, "GET the spent link", u.get("/sign-in/link/"+tok), http.StatusGone)
+
+	// The manager invites a colleague, who sets a password by the link.
+	u.get("/school/staff")
+	wantStatus(t, "invite", u.submit("/school/staff", url.Values{"name": {"Nia Jones"}, "email": {"nia@chelmervalley.example"}}), http.StatusSeeOther)
+	set := app.linkToken(t, "nia@chelmervalley.example", "set_password")
+	secrets = append(secrets, set)
+	nia := app.agent(t)
+	wantStatus(t, "GET set-password", nia.get("/set-password/"+set), http.StatusOK)
+	wantStatus(t, "POST set-password", nia.submit("/set-password/"+set, url.Values{"password": {"a long new password"}, "confirm": {"a long new password"}}), http.StatusSeeOther)
+
+	// A password reset.
+	r := app.agent(t)
+	r.get("/forgot-password")
+	r.submit("/forgot-password", url.Values{"email": {teacherEmail}})
+	reset := app.linkToken(t, teacherEmail, "reset_password")
+	secrets = append(secrets, reset)
+	wantStatus(t, "GET reset", r.get("/reset-password/"+reset), http.StatusOK)
+	wantStatus(t, "POST reset", r.submit("/reset-password/"+reset, url.Values{"password": {"another new password"}, "confirm": {"another new password"}}), http.StatusSeeOther)
+
+	// The teacher's calendar feed, read, and a mistyped one.
+	feeds, _ := feedTokens(t, r)
+	if len(feeds) == 0 {
+		t.Fatal("no feed address on the account page")
+	}
+	secrets = append(secrets, feeds...)
+	wantStatus(t, "GET the feed", app.agent(t).get("/calendar/"+feeds[0]+".ics"), http.StatusOK)
+	wantStatus(t, "GET a mistyped feed", app.agent(t).get("/calendar/"+feeds[0]+"x.ics"), http.StatusNotFound)
+	wantStatus(t, "GET a mistyped link", app.agent(t).get("/sign-in/link/"+tok+"x"), http.StatusGone)
+
+	out := log.String()
+	if n := strings.Count(out, "REDACTED"); n < 10 {
+		t.Fatalf("the log has %d redacted paths: is it being written? %s", n, out)
+	}
+	for _, s := range secrets {
+		if strings.Contains(out, s) || strings.Contains(out, s[:12]) {
+			t.Errorf("the log holds the secret %s…", s[:6])
+		}
+	}
+}
