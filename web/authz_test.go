@@ -290,6 +290,24 @@ func appRoutes(app *testApp) map[string]bool {
 	return out
 }
 
+// checkHeaders checks the headers every answer carries, and that a private
+// one (to a signed-in user, or at a secret address) is Cache-Control:
+// no-store, so that a shared school computer keeps none of it.
+func checkHeaders(t *testing.T, what string, p *page, private bool) {
+	t.Helper()
+	for h, want := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"} {
+		if got := p.header.Get(h); got != want {
+			t.Errorf("%s: %s %q, want %q", what, h, got, want)
+		}
+	}
+	if !strings.Contains(p.header.Get("Content-Security-Policy"), "default-src 'self'") {
+		t.Errorf("%s: no Content-Security-Policy", what)
+	}
+	if got := p.header.Get("Cache-Control"); private && got != "no-store" {
+		t.Errorf("%s: Cache-Control %q, want no-store", what, got)
+	}
+}
+
 func TestAuthorizationMatrix(t *testing.T) {
 	// Every caller here comes from one address: lift the link forms' limit.
 	app := newAccountsApp(t, web.Config{Dev: true, LinkLimitPerAddress: 1000})
@@ -425,6 +443,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			if strconv.Itoa(got.status) != want[i] {
 				t.Errorf("%s %s as %s: %d, want %s: %s", r.method, p, caller.name, got.status, want[i], excerpt(got.body))
 			}
+			checkHeaders(t, r.method+" "+p+" as "+caller.name, got, caller.email != "" || strings.Contains(r.path, ":token"))
 			if caller.email == "" && r.method == "GET" && got.status == http.StatusSeeOther {
 				if loc := got.location(); loc != "/sign-in?next="+url.QueryEscape(p) {
 					t.Errorf("GET %s as anonymous: sent to %q, want /sign-in?next=%s", p, loc, url.QueryEscape(p))

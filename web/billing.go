@@ -239,7 +239,7 @@ func (s *Server) sendInvoicePDF(c *fiber.Ctx, number string) error {
 	}
 	c.Set(fiber.HeaderContentType, "application/pdf")
 	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`inline; filename="%s.pdf"`, inv.Number))
-	c.Set(fiber.HeaderCacheControl, "private, max-age=3600")
+	c.Set(fiber.HeaderCacheControl, "no-store") // private (securityHeaders)
 	c.Set(fiber.HeaderETag, fmt.Sprintf(`"%s-%d"`, inv.Number, len(pdf)))
 	return c.Send(pdf)
 }

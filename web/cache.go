@@ -61,11 +61,11 @@ func (pc *publicCache) put(key string, version uint64, ctype string, body []byte
 // not signed in: from the cache while the tables it is read from are
 // unchanged, or by render, whose answer is then kept. It sends an ETag and
 // answers a matching If-None-Match with 304 Not Modified. Signed-in users
-// (anyone with a session cookie) get render's answer, marked private.
+// (anyone with a session cookie) get render's answer, marked no-store.
 func (s *Server) public(c *fiber.Ctx, key string, tables []string, render func() error) error {
 	c.Vary(fiber.HeaderCookie)
 	if currentUser(c) != nil || c.Cookies(cookieName) != "" {
-		c.Set(fiber.HeaderCacheControl, "private, no-cache")
+		c.Set(fiber.HeaderCacheControl, "no-store") // private (securityHeaders)
 		return render()
 	}
 	version := s.db.Version(c.UserContext(), tables...)

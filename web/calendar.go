@@ -83,7 +83,7 @@ func (s *Server) handleFeed(c *fiber.Ctx) error {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, "text/calendar; charset=utf-8")
-	c.Set(fiber.HeaderCacheControl, "private, max-age=300")
+	c.Set(fiber.HeaderCacheControl, "no-store") // a private feed (securityHeaders)
 	return c.Send(cal)
 }
 

@@ -85,3 +85,48 @@ func TestLogs_NoSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaders_RouteClasses: the headers of each class of answer that the
+// matrix test does not see: HSTS outside --dev (and not in it), public
+// pages and static files cacheable, a private download no-store even when
+// it failed, and the feed at its secret address.
+func TestHeaders_RouteClasses(t *testing.T) {
+	live := newAccountsApp(t, web.Config{BaseURL: "https://traded.test"})
+	dev := newAccountsApp(t, web.Config{Dev: true, BaseURL: "https://traded.test"})
+	const hsts = "max-age=31536000; includeSubDomains"
+	for _, path := range []string{"/", "/sign-in", "/static/traded.css", "/healthz", "/nowhere"} {
+		if got := live.agent(t).get(path).header.Get("Strict-Transport-Security"); got != hsts {
+			t.Errorf("GET %s outside --dev: HSTS %q, want %q", path, got, hsts)
+		}
+		if got := dev.agent(t).get(path).header.Get("Strict-Transport-Security"); got != "" {
+			t.Errorf("GET %s in --dev: HSTS %q, want none", path, got)
+		}
+	}
+	anon := dev.agent(t)
+	for path, want := range map[string]string{"/programme": "public, max-age=30", "/static/traded.css": "public, max-age=3600"} {
+		p := anon.get(path)
+		checkHeaders(t, "GET "+path+" anonymous", p, false)
+		if got := p.header.Get("Cache-Control"); got != want {
+			t.Errorf("GET %s anonymous: Cache-Control %q, want %q", path, got, want)
+		}
+	}
+	u := dev.agent(t)
+	u.signIn(managerEmail)
+	for _, path := range []string{"/", "/static/traded.css", "/invoices", "/api/v1/me", "/api/v1/invoices/TS-999999.pdf", "/bookings/999999/invite.ics"} {
+		p := u.get(path)
+		want := "no-store"
+		if path == "/static/traded.css" {
+			want = "public, max-age=3600"
+		}
+		if got := p.header.Get("Cache-Control"); got != want {
+			t.Errorf("GET %s signed in (%d): Cache-Control %q, want %q", path, p.status, got, want)
+		}
+	}
+	tok := dev.token(t, managerEmail)
+	if p := dev.agent(t).get("/api/v1/exports/invoices.csv", "Authorization", tok); p.header.Get("Cache-Control") != "no-store" {
+		t.Errorf("an export by API token (%d): Cache-Control %q", p.status, p.header.Get("Cache-Control"))
+	}
+	if p := dev.agent(t).get("/calendar/nonexistent.ics"); p.header.Get("Cache-Control") != "no-store" {
+		t.Errorf("a feed address: Cache-Control %q", p.header.Get("Cache-Control"))
+	}
+}

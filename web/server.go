@@ -151,7 +151,7 @@ func (s *Server) routes() {
 	app.Use(requestid.New())
 	app.Use(s.logRequests)
 	app.Use(recover.New())
-	app.Use(securityHeaders)
+	app.Use(s.securityHeaders)
 
 	static, _ := fs.Sub(staticFS, "static")
 	app.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static), MaxAge: 3600}))
@@ -187,13 +187,47 @@ func (s *Server) routes() {
 	s.holidayRoutes(app)
 }
 
-// securityHeaders sets the headers every answer carries.
-func securityHeaders(c *fiber.Ctx) error {
+// securityHeaders sets the headers every answer carries, and after the
+// handler has run marks private answers Cache-Control: no-store (see
+// private). Outside --dev it sends HSTS: Traded is served over https
+// (behind a proxy that terminates TLS, or by itself), and a browser that
+// has seen it will not be talked down to http on a school's network.
+func (s *Server) securityHeaders(c *fiber.Ctx) error {
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("X-Frame-Options", "DENY")
 	c.Set("Referrer-Policy", "same-origin")
 	c.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'")
-	return c.Next()
+	if !s.cfg.Dev {
+		c.Set(fiber.HeaderStrictTransportSecurity, "max-age=31536000; includeSubDomains")
+	}
+	err := c.Next()
+	if private(c) {
+		c.Set(fiber.HeaderCacheControl, "no-store")
+	}
+	return err
+}
+
+// private is whether an answer is for one person only and must not be kept
+// by the browser or anything between (school computers are shared): every
+// answer to a signed-in user or an API token, pages and downloads alike
+// (invoice PDFs, certificates, CSV exports, invites), every answer that
+// came with a session cookie, and the emailed-link and calendar-feed
+// addresses, whose path is the secret. Static files and the public pages
+// of a visitor with no session are not private: those are cached.
+func private(c *fiber.Ctx) bool {
+	path := c.Path()
+	if strings.HasPrefix(path, "/static/") {
+		return false
+	}
+	if currentUser(c) != nil || c.Get(fiber.HeaderAuthorization) != "" || c.Cookies(cookieName) != "" {
+		return true
+	}
+	for _, p := range secretPaths {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func requestID(c *fiber.Ctx) string {
