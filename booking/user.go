@@ -292,6 +292,11 @@ func (s *Service) SetUserActive(ctx context.Context, by *User, remoteAddr string
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET active = ?, updated_at = ? WHERE id = ?`, active, store.FormatTime(tx.Now), u.ID); err != nil {
 			return fmt.Errorf("set user active: %w", err)
 		}
+		if !active {
+			if _, err := endSessions(ctx, tx, u.ID, ""); err != nil {
+				return err
+			}
+		}
 		action := "user.deactivate"
 		if active {
 			action = "user.reactivate"
@@ -439,7 +444,7 @@ func (s *Service) RecordSignOut(ctx context.Context, u *User, remoteAddr string)
 
 // ChangePassword sets a signed-in user's password after checking their
 // current one. It returns EINVALID for a wrong current or a weak new password.
-func (s *Service) ChangePassword(ctx context.Context, u *User, remoteAddr, current, next string) error {
+func (s *Service) ChangePassword(ctx context.Context, u *User, remoteAddr, current, next, keepSession string) error {
 	var hash string
 	if err := s.db.Read().QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = ?`, u.ID).Scan(&hash); err != nil {
 		return fmt.Errorf("change password: %w", err)
@@ -455,8 +460,29 @@ func (s *Service) ChangePassword(ctx context.Context, u *User, remoteAddr, curre
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, newHash, store.FormatTime(tx.Now), u.ID); err != nil {
 			return fmt.Errorf("change password: %w", err)
 		}
-		return tx.Audit(ctx, u.Actor(remoteAddr), "user.password", "user", strconv.FormatInt(u.ID, 10), "changed")
+		n, err := endSessions(ctx, tx, u.ID, keepSession)
+		if err != nil {
+			return err
+		}
+		return tx.Audit(ctx, u.Actor(remoteAddr), "user.password", "user", strconv.FormatInt(u.ID, 10), fmt.Sprintf("changed; %d other sessions ended", n))
 	})
+}
+
+// SessionKey is what a web session with the id (its cookie's value) is
+// stored under: the hex SHA-256, as for link and API tokens.
+func SessionKey(id string) string { return hashToken(id) }
+
+// endSessions ends the user's web sessions, all but the one stored under
+// keep (a SessionKey; "" for none), and returns how many. The web layer
+// stores the sessions (web/sessions.go); ending them belongs with the
+// change that calls for it, in its transaction, so a password change that
+// commits has signed the other browsers out.
+func endSessions(ctx context.Context, tx *store.Tx, userID int64, keep string) (int64, error) {
+	res, err := tx.ExecContext(ctx, `DELETE FROM web_sessions WHERE user_id = ? AND id <> ?`, userID, keep)
+	if err != nil {
+		return 0, fmt.Errorf("end sessions: %w", err)
+	}
+	return res.RowsAffected()
 }
 
 // newToken returns a random token for a person to hold and the hash we keep.
@@ -586,7 +612,13 @@ func (s *Service) UseLink(ctx context.Context, token, purpose, password, remoteA
 			if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, store.FormatTime(tx.Now), u.ID); err != nil {
 				return fmt.Errorf("use link: %w", err)
 			}
-			if err := tx.Audit(ctx, actor, "user.password", "user", id, purpose); err != nil {
+			// A reset (or a first password) ends every session the user
+			// had: whoever knew the old password is signed out too.
+			n, err := endSessions(ctx, tx, u.ID, "")
+			if err != nil {
+				return err
+			}
+			if err := tx.Audit(ctx, actor, "user.password", "user", id, fmt.Sprintf("%s; %d sessions ended", purpose, n)); err != nil {
 				return err
 			}
 		}

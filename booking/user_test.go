@@ -269,13 +269,13 @@ func TestService_ChangePassword(t *testing.T) {
 	a := newAccounts(t)
 	u := a.user("fin@traded.example", booking.RoleFinance, 0)
 
-	err := a.svc.ChangePassword(ctx, u, "", "wrong current", "a brand new password")
+	err := a.svc.ChangePassword(ctx, u, "", "wrong current", "a brand new password", "")
 	wantCode(t, err, traded.EINVALID)
 	if traded.ErrorField(err) != "current" {
 		t.Errorf("field %q, want current", traded.ErrorField(err))
 	}
-	wantCode(t, a.svc.ChangePassword(ctx, u, "", testPassword, "short"), traded.EINVALID)
-	if err := a.svc.ChangePassword(ctx, u, "", testPassword, "a brand new password"); err != nil {
+	wantCode(t, a.svc.ChangePassword(ctx, u, "", testPassword, "short", ""), traded.EINVALID)
+	if err := a.svc.ChangePassword(ctx, u, "", testPassword, "a brand new password", ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.svc.Authenticate(ctx, u.Email, testPassword, ""); traded.ErrorCode(err) != traded.EUNAUTHORIZED {

@@ -209,7 +209,12 @@ func (s *Server) handlePasswordChange(c *fiber.Ctx) error {
 	if c.FormValue("password") != c.FormValue("confirm") {
 		err = traded.FieldErrorf("confirm", "The new passwords do not match.")
 	} else {
-		err = s.booking.ChangePassword(c.UserContext(), u, c.IP(), c.FormValue("current"), c.FormValue("password"))
+		keep := ""
+		if sess, serr := s.sessions.Get(c); serr == nil {
+			keep = sessionKey(sess.ID())
+		}
+		// This browser stays signed in; every other session of u ends.
+		err = s.booking.ChangePassword(c.UserContext(), u, c.IP(), c.FormValue("current"), c.FormValue("password"), keep)
 	}
 	if err != nil {
 		p.Tokens, _ = s.booking.FindAPITokens(c.UserContext(), u.ID)

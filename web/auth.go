@@ -131,7 +131,11 @@ func (s *Server) signIn(c *fiber.Ctx, u *booking.User, flash ...string) error {
 	if len(flash) > 0 {
 		sess.Set(sessFlash, flash[0])
 	}
-	return sess.Save()
+	id := sess.ID() // Save hands sess back to Fiber's pool
+	if err := sess.Save(); err != nil {
+		return err
+	}
+	return (&sessionStorage{db: s.db}).bind(c.UserContext(), id, u.ID)
 }
 
 // setFlash leaves a one-off message for the next page the user sees.
