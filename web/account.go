@@ -78,6 +78,10 @@ func (s *Server) handleSignOut(c *fiber.Ctx) error {
 			return err
 		}
 	}
+	if currentUser(c) != nil {
+		// Forms from now on are a new visitor's.
+		c.Locals(localCSRF, s.csrfToken("visitor:"+s.newCSRFNonce(c)))
+	}
 	p := s.page(c, "You have signed out")
 	p.User, p.Nav = nil, navFor[""]
 	p.Message = "You have signed out. Close your browser if you are on a shared computer."

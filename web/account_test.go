@@ -160,7 +160,9 @@ func (u *userAgent) submit(path string, form url.Values) *page {
 func (u *userAgent) signInWithPassword(email, password string) *page {
 	u.t.Helper()
 	u.get("/sign-in")
-	return u.submit("/sign-in", url.Values{"email": {email}, "password": {password}})
+	p := u.submit("/sign-in", url.Values{"email": {email}, "password": {password}})
+	u.follow(p)
+	return p
 }
 
 // signIn signs in by an emailed link, queued through the service so that it
@@ -175,8 +177,19 @@ func (u *userAgent) signIn(email string) {
 	if p := u.get(path); p.status != http.StatusOK {
 		u.t.Fatalf("GET %s: %d", path, p.status)
 	}
-	if p := u.submit(path, nil); p.status != http.StatusSeeOther {
+	p := u.submit(path, nil)
+	if p.status != http.StatusSeeOther {
 		u.t.Fatalf("sign in %s by link: %d: %s", email, p.status, excerpt(p.body))
+	}
+	u.follow(p)
+}
+
+// follow loads where p redirects to, as a browser does, so that the agent
+// has the forms' token of its new session (tokens change at sign-in).
+func (u *userAgent) follow(p *page) {
+	u.t.Helper()
+	if loc := p.location(); p.status == http.StatusSeeOther && strings.HasPrefix(loc, "/") {
+		u.get(loc)
 	}
 }
 
@@ -623,6 +636,9 @@ func TestSignInLink(t *testing.T) {
 	if p.status != http.StatusSeeOther || p.location() != "/" || u.signedInAs() != managerEmail {
 		t.Fatalf("POST the link: %d to %q; signed in as %q", p.status, p.location(), u.signedInAs())
 	}
+	// The form's token was the visitor's: signing in changed it.
+	wantStatus(t, "POST the link again with the visitor's token", u.submit(path, nil), http.StatusForbidden)
+	u.get("/")
 	p = u.submit(path, nil)
 	wantStatus(t, "POST the link again", p, http.StatusGone)
 	if !strings.Contains(p.body, "This link has expired") {

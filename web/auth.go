@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/csrf"
 	"github.com/gofiber/fiber/v2/middleware/limiter"
 	"github.com/gofiber/fiber/v2/middleware/session"
 
@@ -124,6 +123,7 @@ func (s *Server) signIn(c *fiber.Ctx, u *booking.User, flash ...string) error {
 	if err := sess.Regenerate(); err != nil {
 		return err
 	}
+	s.newCSRFNonce(c) // the visitor's forms end with the visit
 	now := s.now().Unix()
 	sess.Set(sessUserID, u.ID)
 	sess.Set(sessSignedIn, now)
@@ -166,50 +166,6 @@ func (s *Server) takeFlash(c *fiber.Ctx) string {
 // publicPaths are the pages anyone may read that show no form to a visitor
 // who is not signed in.
 var publicPaths = map[string]bool{"/": true, "/programme": true, "/catalogue": true, "/accessibility": true}
-
-// csrfProtection guards every unsafe request that carries the session
-// cookie with a token from the page's form (or the X-CSRF-Token header).
-// Requests with a bearer token, and API calls with no cookie at all, carry
-// no ambient authority and are not checked.
-func (s *Server) csrfProtection() fiber.Handler {
-	return csrf.New(csrf.Config{
-		Next: func(c *fiber.Ctx) bool {
-			if c.Get(fiber.HeaderAuthorization) != "" {
-				return true
-			}
-			if strings.HasPrefix(c.Path(), "/api/") && c.Cookies(cookieName) == "" {
-				return true
-			}
-			// A visitor with no session reading a public page gets no
-			// token: those pages have no form that needs one when nobody
-			// is signed in, and a token for every such request would fill
-			// the token store (and stop the page being cached).
-			if c.Method() == fiber.MethodGet && c.Cookies(cookieName) == "" && publicPaths[c.Path()] {
-				return true
-			}
-			return strings.HasPrefix(c.Path(), "/static/") || c.Path() == "/healthz"
-		},
-		Extractor: func(c *fiber.Ctx) (string, error) {
-			if h := c.Get(csrf.HeaderName); h != "" {
-				return h, nil
-			}
-			if v := c.FormValue("_csrf"); v != "" {
-				return v, nil
-			}
-			return "", csrf.ErrTokenNotFound
-		},
-		CookieName:        "traded_csrf",
-		CookieHTTPOnly:    true,
-		CookieSecure:      !s.cfg.Dev,
-		CookieSameSite:    "Lax",
-		CookieSessionOnly: true,
-		Expiration:        MaxSessionAge,
-		ContextKey:        localCSRF,
-		ErrorHandler: func(c *fiber.Ctx, err error) error {
-			return traded.Errorf(traded.EFORBIDDEN, "This form has expired or did not come from this site. Go back, refresh the page and try again.")
-		},
-	})
-}
 
 // signInLimits rate-limits failed sign-ins: per address, and per account
 // (the email typed), counting only failures, over 15 minutes.

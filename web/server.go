@@ -76,6 +76,7 @@ type Server struct {
 	sessions *session.Store
 	cache    publicCache
 	proxies  proxies // Config.TrustedProxies, parsed
+	csrfKey  []byte  // see csrf.go
 	// epoch is drawn at random when the server starts and goes in every
 	// ETag: the table versions an ETag is made of start again at each
 	// restart, so without it a browser's old ETag could match a new page.
@@ -107,6 +108,11 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		w.Renders("invite", s.notifier.RenderInvite(s.booking))
 	}
 	s.sessions = s.newSessions()
+	key, err := loadCSRFKey(context.Background(), db)
+	if err != nil {
+		return nil, err
+	}
+	s.csrfKey = key
 	views := html.NewFileSystem(http.FS(templates.FS), ".html")
 	views.AddFuncMap(templateFuncs())
 	if err := views.Load(); err != nil {
@@ -159,7 +165,7 @@ func (s *Server) routes() {
 	app.Get("/robots.txt", func(c *fiber.Ctx) error { return c.Redirect("/static/robots.txt", http.StatusMovedPermanently) })
 
 	app.Use(s.authenticate)
-	app.Use(s.csrfProtection())
+	app.Use(s.csrfProtection)
 	app.Use(checkFormText)
 
 	// The JSON API. Each route names who may call it (see authz.go).
