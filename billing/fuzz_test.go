@@ -27,6 +27,9 @@ import (
 	"traded/store/storetest"
 )
 
+// fuzzNow is the fuzz ledger's clock once it is set up.
+var fuzzNow = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+
 // fuzzLedger is a billing database for fuzzing, shared by every input of one
 // fuzz worker: TS-000001 to TS-000004 are subscriptions (£395.00 for the
 // academies, £495.00 for Far School), TS-000005 is £123.45, TS-000006 is
@@ -88,7 +91,7 @@ func newFuzzLedger(f *testing.F) *fuzzLedger {
 	if _, err := svc.CreateCreditNote(ctx, actor, subscribe(200007), billing.CreditInput{Reason: "Discount", Amount: 9500}); err != nil {
 		f.Fatal(err)
 	}
-	clock.Set(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
+	clock.Set(fuzzNow)
 	l := &fuzzLedger{db: db, svc: svc, unreadable: map[string]bool{}}
 	l.invoices = l.snapshotInvoices(f)
 	return l
@@ -153,6 +156,9 @@ func (l *fuzzLedger) check(t *testing.T) {
 			i.total_pence - (SELECT COALESCE(SUM(total_pence), 0) FROM credit_notes c WHERE c.invoice_id = i.id)`},
 		{"card payments without their Checkout Session", `SELECT count(*) FROM payments WHERE method = 'card' AND stripe_checkout_id IS NULL`},
 		{"Stripe events left processing", `SELECT count(*) FROM stripe_events WHERE outcome = 'processing'`},
+		{"card payments not for a Checkout Session Traded made, its invoice and at most what it asked", `SELECT count(*) FROM payments p
+			WHERE p.method = 'card' AND NOT EXISTS (SELECT 1 FROM card_checkouts c WHERE c.stripe_session = p.stripe_checkout_id
+			AND c.invoice_id = p.invoice_id AND p.amount_pence <= c.amount_pence)`},
 	} {
 		var n int
 		if err := l.db.Read().QueryRow(q.sql).Scan(&n); err != nil {
@@ -328,23 +334,31 @@ func fuzzEvent(id, typ, session, number, currency, paymentStatus string, amount 
 }
 
 // FuzzStripeWebhook posts (payload, Stripe-Signature) pairs to
-// HandleStripeWebhook. When sign is set, the payload is signed now with the
+// HandleStripeWebhook. When sign is set, the payload is signed at the
+// ledger's clock with the
 // right secret and sigHeader, if any, is appended to the header as further
 // pairs, so the fuzzer explores events that get past the signature too.
 //
 //   - It never panics.
-//   - A payload that is not correctly signed is EMALFORMED and writes
+//   - A payload that is not correctly signed, or signed more than 5 minutes
+//     before or after the ledger's clock, is EMALFORMED and writes
 //     nothing: no stripe_events row, no payment, no audit entry.
 //   - An accepted one carries in its header a v1 HMAC of its payload under
 //     the secret (checked here without the Stripe library).
 //   - A signed event fails only as EMALFORMED (never EINTERNAL: the database
 //     is healthy), writes at most one event and one payment, leaves no event
 //     processing, changes no invoice, and a second delivery writes nothing.
+//   - A card payment is only ever for a Checkout Session in card_checkouts,
+//     on that checkout's invoice, for no more than it asked.
 func FuzzStripeWebhook(f *testing.F) {
 	paid := fuzzEvent("evt_fuzz_1", "checkout.session.completed", "cs_fuzz_1", "TS-000005", "gbp", "paid", 12345, "")
 	stale := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: paid, Secret: fuzzWebhookSecret,
 		Timestamp: time.Unix(1600000000, 0)})
-	wrong := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: paid, Secret: "whsec_wrong"})
+	wrong := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: paid, Secret: "whsec_wrong", Timestamp: fuzzNow})
+	ahead := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: paid, Secret: fuzzWebhookSecret,
+		Timestamp: fuzzNow.Add(10 * time.Minute)})
+	slightlyAhead := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: paid, Secret: fuzzWebhookSecret,
+		Timestamp: fuzzNow.Add(time.Minute)})
 	for _, s := range []struct {
 		payload []byte
 		header  string
@@ -383,13 +397,17 @@ func FuzzStripeWebhook(f *testing.F) {
 		{paid, "t=1", true},
 		{paid, "v0=abc,junk", true},
 		{paid, "v1=" + strings.Repeat("zz", 32), true},
+		// Signed a minute ahead: a clock a little fast, accepted.
+		{paid, slightlyAhead.Header, false},
 		// Not correctly signed.
 		{paid, "", false},
 		{paid, stale.Header, false},
 		{paid, wrong.Header, false},
+		{paid, ahead.Header, false},
+		{paid, ahead.Header + ",t=" + strconv.FormatInt(fuzzNow.Unix(), 10), false},
 		{paid, "t=abc,v1=" + hex.EncodeToString(make([]byte, 32)), false},
 		{paid, "v1=" + hex.EncodeToString(make([]byte, 32)), false},
-		{paid, "t=" + strconv.FormatInt(time.Now().Unix(), 10), false},
+		{paid, "t=" + strconv.FormatInt(fuzzNow.Unix(), 10), false},
 		{paid, "t=9999999999999999999999,v1=ab", false},
 		{paid, ",,,=,==", false},
 		{paid, "t=1,v1=\x00\xff", false},
@@ -400,24 +418,41 @@ func FuzzStripeWebhook(f *testing.F) {
 
 	l := newFuzzLedger(f)
 	ctx := context.Background()
-	// Open Pay by card attempts the expired and failed events can close.
+	// Pay by card attempts Traded made: events for their sessions can be
+	// recorded (or refused for their invoice, currency or amount), and the
+	// expired and failed events can close them. fuzz-key-1, which every
+	// fuzzEvent carries, is an attempt whose session Traded never stored.
 	if err := l.db.Write(ctx, func(tx *store.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO card_checkouts (invoice_id, idempotency_key, amount_pence, stripe_session, url, status,
-			created_at, created_by) SELECT id, 'fuzz-key-open', total_pence, 'cs_fuzz_open', 'https://checkout.test/open', 'open',
-			'2026-11-30T10:00:00Z', 'fuzz' FROM invoices WHERE number = 'TS-000004'`)
-		return err
+		for _, c := range []struct{ key, session, invoice string }{
+			{"fuzz-key-open", "cs_fuzz_open", "TS-000004"},
+			{"fuzz-key-a", "cs_fuzz_1", "TS-000005"},
+			{"fuzz-key-b", "cs_fuzz_2", "TS-000001"},
+			{"fuzz-key-c", "cs_fuzz_3", "TS-000002"},
+			{"fuzz-key-d", "cs_fuzz_4", "TS-000006"},
+			{"fuzz-key-e", "cs_fuzz_7", "TS-000003"},
+			{"fuzz-key-f", "cs_fuzz_max", "TS-000001"},
+			{"fuzz-key-1", "", "TS-000002"},
+		} {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO card_checkouts (invoice_id, idempotency_key, amount_pence, stripe_session, url, status,
+				created_at, created_by) SELECT id, ?, total_pence, NULLIF(?, ''), 'https://checkout.test/' || ?, 'open',
+				'2026-11-30T10:00:00Z', 'fuzz' FROM invoices WHERE number = ?`, c.key, c.session, c.key, c.invoice); err != nil {
+				return err
+			}
+		}
+		return nil
 	}); err != nil {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, payload []byte, sigHeader string, sign bool) {
 		header := sigHeader
 		if sign {
-			header = webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: fuzzWebhookSecret}).Header
+			header = webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: fuzzWebhookSecret,
+				Timestamp: l.db.Clock.Now()}).Header
 			if sigHeader != "" {
 				header += "," + sigHeader
 			}
 		}
-		signed := webhook.ValidatePayload(payload, header, fuzzWebhookSecret) == nil
+		signed := signedNear(payload, header, fuzzWebhookSecret, l.db.Clock.Now())
 		before := l.counts(t)
 		err := l.svc.HandleStripeWebhook(ctx, payload, header, fuzzWebhookSecret)
 		after := l.counts(t)
@@ -475,6 +510,28 @@ func FuzzStripeWebhook(f *testing.F) {
 			t.Errorf("second delivery wrote: before %v, after %v", mid, again)
 		}
 	})
+}
+
+// signedNear reports whether header passes stripe-go's signature check
+// (which, told to ignore the time, does not read the clock) and was signed,
+// by its last t= (the one stripe-go checks with), within Stripe's 5 minutes
+// of now, before or after.
+func signedNear(payload []byte, header, secret string, now time.Time) bool {
+	if webhook.ValidatePayloadIgnoringTolerance(payload, header, secret) != nil {
+		return false
+	}
+	var at int64
+	for _, pair := range strings.Split(header, ",") {
+		if k, v, _ := strings.Cut(pair, "="); k == "t" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return false
+			}
+			at = n
+		}
+	}
+	d := now.Sub(time.Unix(at, 0))
+	return -webhook.DefaultTolerance <= d && d <= webhook.DefaultTolerance
 }
 
 // carriesSignature reports whether header has a pair v1=HMAC-SHA256(secret,

@@ -9,10 +9,10 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"traded"
 	"traded/billing"
+	"traded/billing/stripetest"
 )
 
 // TestRefund_Card: an invoice paid by card and then cancelled by the LA is
@@ -21,7 +21,7 @@ import (
 // through Stripe's Refunds API, against stripe-mock, once however often it
 // is asked. A refund Stripe refuses fails and gives the credit back.
 func TestRefund_Card(t *testing.T) {
-	mock := startStripeMock(t)
+	mock := stripetest.Start(t)
 	recorded, sent := stripeRecorder(t, mock)
 	// refuse, when set, answers POST /v1/refunds as Stripe does a refund it
 	// will not make.
@@ -44,7 +44,7 @@ func TestRefund_Card(t *testing.T) {
 	sess := f.openCheckout(t, number)
 	ev := stripeEvent(t, "evt_refund_1", "checkout.session.completed", f.clock.Now(), cardSession(sess, number, 39500, "paid"))
 	// Signed now: stripe-go checks a signature's age against the real clock.
-	if err := f.deliverStripe(ev, cardWebhookSecret, time.Now()); err != nil {
+	if err := f.deliverStripe(ev, cardWebhookSecret, f.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	inv, err := f.billing.FindInvoiceByNumber(ctx, number)

@@ -18,6 +18,10 @@ type Stripe struct {
 	api *client.API
 }
 
+// checkoutCurrency is the one currency Traded asks Stripe for: the webhook
+// records no payment in any other.
+const checkoutCurrency = stripe.CurrencyGBP
+
 // stripeTimeout bounds one call to Stripe, retries included in spirit: a
 // payer is waiting for the redirect.
 const stripeTimeout = 30 * time.Second
@@ -64,7 +68,7 @@ func (s *Stripe) CreateCheckout(ctx context.Context, req CheckoutRequest) (*Chec
 		LineItems: []*stripe.CheckoutSessionLineItemParams{{
 			Quantity: stripe.Int64(1),
 			PriceData: &stripe.CheckoutSessionLineItemPriceDataParams{
-				Currency:    stripe.String(string(stripe.CurrencyGBP)),
+				Currency:    stripe.String(string(checkoutCurrency)),
 				UnitAmount:  stripe.Int64(req.Amount),
 				ProductData: &stripe.CheckoutSessionLineItemPriceDataProductDataParams{Name: stripe.String(req.Description)},
 			},

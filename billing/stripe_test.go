@@ -4,18 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"go/build"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +19,7 @@ import (
 
 	"traded"
 	"traded/billing"
+	"traded/billing/stripetest"
 	"traded/booking"
 	"traded/pricing"
 	"traded/store"
@@ -75,6 +70,22 @@ func (f *cardFixture) subscribe(t *testing.T, urn int64) string {
 		t.Fatal(err)
 	}
 	return sub.InvoiceNumber
+}
+
+// invoice issues a one-line invoice of pence (no VAT) to urn and returns its number.
+func (f *cardFixture) invoice(t *testing.T, urn int64, pence pricing.Money) string {
+	t.Helper()
+	ctx := context.Background()
+	o, err := booking.NewService(f.db).FindOrganisationByURN(ctx, urn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	number, err := f.billing.CreateInvoice(ctx, store.Actor{Name: "finance@test"}, billing.InvoiceInput{OrganisationID: o.ID, Source: "manual",
+		Lines: []billing.LineInput{{ProductCode: "psa-session", Description: "Training session", Quantity: 1, Unit: pence}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return number
 }
 
 func (f *cardFixture) balance(t *testing.T, number string) pricing.Money {
@@ -146,96 +157,6 @@ func (f *cardFixture) eventOutcome(t *testing.T, id string) string {
 	return outcome
 }
 
-// stripeMockBinary finds stripe-mock where `go install` puts it, or on PATH.
-func stripeMockBinary(t *testing.T) string {
-	t.Helper()
-	var dirs []string
-	if out, err := exec.Command("go", "env", "GOBIN", "GOPATH").Output(); err == nil {
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		if len(lines) > 0 && strings.TrimSpace(lines[0]) != "" {
-			dirs = append(dirs, strings.TrimSpace(lines[0]))
-		}
-		if len(lines) > 1 {
-			for _, p := range filepath.SplitList(strings.TrimSpace(lines[1])) {
-				dirs = append(dirs, filepath.Join(p, "bin"))
-			}
-		}
-	}
-	dirs = append(dirs, filepath.Join(build.Default.GOPATH, "bin"))
-	for _, d := range dirs {
-		p := filepath.Join(d, "stripe-mock")
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("stripe-mock"); err == nil {
-		return p
-	}
-	t.Fatal("stripe-mock not found in $(go env GOPATH)/bin or on PATH: `make test` installs it " +
-		"(go install github.com/stripe/stripe-mock@v0.203.0)")
-	return ""
-}
-
-// stripeFreePort returns a port on 127.0.0.1 that was free a moment ago.
-func stripeFreePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// startStripeMock runs a real stripe-mock on loopback for the test and
-// returns its HTTP address; it is stopped when the test ends.
-func startStripeMock(t *testing.T) string {
-	t.Helper()
-	bin := stripeMockBinary(t)
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ { // a free port can be taken before stripe-mock binds it
-		httpPort, httpsPort := stripeFreePort(t), stripeFreePort(t)
-		if httpPort == httpsPort {
-			continue
-		}
-		var out bytes.Buffer
-		cmd := exec.Command(bin, "-http-addr", fmt.Sprintf("127.0.0.1:%d", httpPort), "-https-addr", fmt.Sprintf("127.0.0.1:%d", httpsPort))
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("start stripe-mock: %v", err)
-		}
-		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		addr := fmt.Sprintf("127.0.0.1:%d", httpPort)
-		deadline := time.Now().Add(15 * time.Second)
-		for time.Now().Before(deadline) {
-			select {
-			case <-exited:
-				lastErr = fmt.Errorf("stripe-mock exited: %s", out.String())
-			default:
-				if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
-					c.Close()
-					t.Cleanup(func() {
-						_ = cmd.Process.Kill()
-						<-exited
-					})
-					return "http://" + addr
-				}
-				time.Sleep(50 * time.Millisecond)
-				continue
-			}
-			break
-		}
-		if lastErr == nil {
-			lastErr = errors.New("stripe-mock did not listen within 15s")
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}
-	t.Fatalf("stripe-mock: %v", lastErr)
-	return ""
-}
-
 // stripeRequest is one request as it reached stripe-mock.
 type stripeRequest struct {
 	Path, Auth, IdempotencyKey string
@@ -269,7 +190,7 @@ func stripeRecorder(t *testing.T, mockURL string) (string, func() []stripeReques
 }
 
 func TestStripe_CreateCheckout(t *testing.T) {
-	mock := startStripeMock(t)
+	mock := stripetest.Start(t)
 	proxyURL, sent := stripeRecorder(t, mock)
 	card := billing.NewStripe("sk_test_traded", proxyURL)
 	co, err := card.CreateCheckout(context.Background(), billing.CheckoutRequest{
@@ -337,7 +258,7 @@ func TestStripe_CreateCheckout(t *testing.T) {
 }
 
 func TestService_StartCardPayment(t *testing.T) {
-	mock := startStripeMock(t)
+	mock := stripetest.Start(t)
 	f := newCardFixture(t, billing.NewStripe("sk_test_traded", mock))
 	ctx := context.Background()
 
@@ -444,7 +365,7 @@ func TestService_StartCardPayment(t *testing.T) {
 func TestService_StartCardPayment_StripeDown(t *testing.T) {
 	// A port nothing listens on: the call fails after the first write, and
 	// the attempt is left marked failed, not creating.
-	down := fmt.Sprintf("http://127.0.0.1:%d", stripeFreePort(t))
+	down := fmt.Sprintf("http://127.0.0.1:%d", stripetest.FreePort(t))
 	f := newCardFixture(t, billing.NewStripe("sk_test_traded", down))
 	number := f.subscribe(t, 200001)
 	_, err := f.billing.StartCardPayment(context.Background(), f.actor, number, cardSuccessURL, cardCancelURL, "")
@@ -487,7 +408,7 @@ func stripeEvent(t *testing.T, id, typ string, created time.Time, object map[str
 	return b
 }
 
-// deliverStripe posts payload as Stripe would, signed now with secret.
+// deliverStripe posts payload as Stripe would, signed with secret at signedAt.
 func (f *cardFixture) deliverStripe(payload []byte, secret string, signedAt time.Time) error {
 	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: secret, Timestamp: signedAt})
 	return f.billing.HandleStripeWebhook(context.Background(), payload, signed.Header, cardWebhookSecret)
@@ -508,7 +429,7 @@ func (f *cardFixture) openCheckout(t *testing.T, number string) string {
 }
 
 func TestService_HandleStripeWebhook(t *testing.T) {
-	mock := startStripeMock(t)
+	mock := stripetest.Start(t)
 	f := newCardFixture(t, billing.NewStripe("sk_test_traded", mock))
 	ctx := context.Background()
 	inv1 := f.subscribe(t, 200001)
@@ -519,7 +440,7 @@ func TestService_HandleStripeWebhook(t *testing.T) {
 		created := time.Date(2026, 11, 21, 23, 30, 0, 0, time.UTC)
 		ev := stripeEvent(t, "evt_completed_1", "checkout.session.completed", created, cardSession(sess1, inv1, 39500, "paid"))
 		for i := 0; i < 5; i++ {
-			if err := f.deliverStripe(ev, cardWebhookSecret, time.Now()); err != nil {
+			if err := f.deliverStripe(ev, cardWebhookSecret, f.clock.Now()); err != nil {
 				t.Fatalf("delivery %d: %v", i+1, err)
 			}
 		}
@@ -546,7 +467,7 @@ func TestService_HandleStripeWebhook(t *testing.T) {
 	})
 
 	t.Run("AsyncThenExpired", func(t *testing.T) {
-		now := time.Now()
+		now := f.clock.Now()
 		async := stripeEvent(t, "evt_async_1", "checkout.session.async_payment_succeeded", storetest.Epoch, cardSession(sess1, inv1, 39500, "paid"))
 		expired := stripeEvent(t, "evt_expired_1", "checkout.session.expired", storetest.Epoch, cardSession(sess1, inv1, 39500, "unpaid"))
 		for _, ev := range [][]byte{async, expired} {
@@ -573,14 +494,14 @@ func TestService_HandleStripeWebhook(t *testing.T) {
 		defer f.clock.Set(storetest.Epoch)
 		created := time.Date(2027, 5, 31, 23, 30, 0, 0, time.UTC)
 		if err := f.deliverStripe(stripeEvent(t, "evt_expired_2", "checkout.session.expired", created,
-			cardSession(sess2, inv2, 39500, "unpaid")), cardWebhookSecret, time.Now()); err != nil {
+			cardSession(sess2, inv2, 39500, "unpaid")), cardWebhookSecret, f.clock.Now()); err != nil {
 			t.Fatal(err)
 		}
 		if cs := f.checkouts(t, inv2); len(cs) != 1 || cs[0].Status != "failed" {
 			t.Errorf("after expired: got checkouts %+v, want one failed", cs)
 		}
 		if err := f.deliverStripe(stripeEvent(t, "evt_completed_2", "checkout.session.completed", created,
-			cardSession(sess2, inv2, 39500, "paid")), cardWebhookSecret, time.Now()); err != nil {
+			cardSession(sess2, inv2, 39500, "paid")), cardWebhookSecret, f.clock.Now()); err != nil {
 			t.Fatal(err)
 		}
 		ps := f.cardPayments(t, inv2)
@@ -597,17 +518,28 @@ func TestService_HandleStripeWebhook(t *testing.T) {
 
 	t.Run("BadSignature", func(t *testing.T) {
 		inv3 := f.subscribe(t, 200003)
-		ev := stripeEvent(t, "evt_forged", "checkout.session.completed", storetest.Epoch, cardSession("cs_test_forged", inv3, 39500, "paid"))
-		signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: ev, Secret: cardWebhookSecret, Timestamp: time.Now()})
+		sess3 := f.openCheckout(t, inv3)
+		ev := stripeEvent(t, "evt_forged", "checkout.session.completed", storetest.Epoch, cardSession(sess3, inv3, 39500, "paid"))
+		signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: ev, Secret: cardWebhookSecret, Timestamp: f.clock.Now()})
 		tampered := bytes.Replace(ev, []byte("39500"), []byte("39501"), 1)
 		for name, deliver := range map[string]func() error{
-			"WrongSecret": func() error { return f.deliverStripe(ev, "whsec_someone_else", time.Now()) },
+			"WrongSecret": func() error { return f.deliverStripe(ev, "whsec_someone_else", f.clock.Now()) },
 			"Tampered": func() error {
 				return f.billing.HandleStripeWebhook(ctx, tampered, signed.Header, cardWebhookSecret)
 			},
 			"NoHeader": func() error { return f.billing.HandleStripeWebhook(ctx, ev, "", cardWebhookSecret) },
 			"Garbage":  func() error { return f.billing.HandleStripeWebhook(ctx, ev, "t=1,v1=zz", cardWebhookSecret) },
-			"Stale":    func() error { return f.deliverStripe(ev, cardWebhookSecret, time.Now().Add(-301*time.Second)) },
+			"Stale":    func() error { return f.deliverStripe(ev, cardWebhookSecret, f.clock.Now().Add(-301*time.Second)) },
+			// stripe-go checks only the past: Traded refuses the future too.
+			"Ahead10Minutes": func() error { return f.deliverStripe(ev, cardWebhookSecret, f.clock.Now().Add(10*time.Minute)) },
+			"Ahead301s":      func() error { return f.deliverStripe(ev, cardWebhookSecret, f.clock.Now().Add(301*time.Second)) },
+			// The last t= is the one signed with, and so the one judged.
+			"AheadSecondT": func() error {
+				at := f.clock.Now().Add(10 * time.Minute)
+				sig := webhook.ComputeSignature(at, ev, cardWebhookSecret)
+				header := fmt.Sprintf("t=%d,t=%d,v1=%x", f.clock.Now().Unix(), at.Unix(), sig)
+				return f.billing.HandleStripeWebhook(ctx, ev, header, cardWebhookSecret)
+			},
 		} {
 			err := deliver()
 			if code := traded.ErrorCode(err); code != traded.EMALFORMED {
@@ -620,8 +552,9 @@ func TestService_HandleStripeWebhook(t *testing.T) {
 		if ps := f.cardPayments(t, inv3); len(ps) != 0 {
 			t.Errorf("got %d payments from a refused event, want 0", len(ps))
 		}
-		// Within the 300 s tolerance, the same event is accepted.
-		if err := f.deliverStripe(ev, cardWebhookSecret, time.Now().Add(-4*time.Minute)); err != nil {
+		// Within the 300 s tolerance, the same event is accepted, by
+		// the database's clock (days from the machine's).
+		if err := f.deliverStripe(ev, cardWebhookSecret, f.clock.Now().Add(-4*time.Minute)); err != nil {
 			t.Errorf("signed 4 minutes ago: %v", err)
 		}
 		if ps := f.cardPayments(t, inv3); len(ps) != 1 {
@@ -629,9 +562,32 @@ func TestService_HandleStripeWebhook(t *testing.T) {
 		}
 	})
 
+	t.Run("SignedAhead", func(t *testing.T) {
+		number := f.invoice(t, 200001, 12000)
+		sess := f.openCheckout(t, number)
+		ev := stripeEvent(t, "evt_ahead", "checkout.session.completed", storetest.Epoch, cardSession(sess, number, 12000, "paid"))
+		err := f.deliverStripe(ev, cardWebhookSecret, f.clock.Now().Add(10*time.Minute))
+		if code := traded.ErrorCode(err); code != traded.EMALFORMED {
+			t.Errorf("signed 10 minutes ahead: got %q (%v), want %q", code, err, traded.EMALFORMED)
+		}
+		if n := f.count(t, `SELECT count(*) FROM stripe_events WHERE id = 'evt_ahead'`); n != 0 {
+			t.Errorf("got %d stripe_events rows for a refused event, want 0", n)
+		}
+		if ps := f.cardPayments(t, number); len(ps) != 0 {
+			t.Fatalf("got %d payments from an event signed 10 minutes ahead, want 0", len(ps))
+		}
+		// A clock a minute fast at Stripe's end is within the tolerance.
+		if err := f.deliverStripe(ev, cardWebhookSecret, f.clock.Now().Add(time.Minute)); err != nil {
+			t.Errorf("signed 1 minute ahead: %v", err)
+		}
+		if ps := f.cardPayments(t, number); len(ps) != 1 || ps[0].Amount != 12000 {
+			t.Errorf("got payments %+v, want one of 12000", ps)
+		}
+	})
+
 	t.Run("NoSecret", func(t *testing.T) {
 		ev := stripeEvent(t, "evt_nosecret", "checkout.session.completed", storetest.Epoch, cardSession("cs_test_x", inv1, 1, "paid"))
-		signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: ev, Secret: "", Timestamp: time.Now()})
+		signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: ev, Secret: "", Timestamp: f.clock.Now()})
 		if err := f.billing.HandleStripeWebhook(ctx, ev, signed.Header, ""); err == nil {
 			t.Error("an event was accepted with no signing secret configured")
 		}
@@ -647,7 +603,7 @@ func TestService_HandleStripeWebhook(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errs <- f.deliverStripe(ev, cardWebhookSecret, time.Now())
+				errs <- f.deliverStripe(ev, cardWebhookSecret, f.clock.Now())
 			}()
 		}
 		wg.Wait()
@@ -671,17 +627,17 @@ func TestService_HandleStripeWebhook(t *testing.T) {
 	t.Run("UnknownInvoice", func(t *testing.T) {
 		before := f.count(t, `SELECT count(*) FROM payments`)
 		ev := stripeEvent(t, "evt_unknown", "checkout.session.completed", storetest.Epoch, cardSession("cs_test_unknown", "TS-999999", 5000, "paid"))
-		if err := f.deliverStripe(ev, cardWebhookSecret, time.Now()); err != nil {
+		if err := f.deliverStripe(ev, cardWebhookSecret, f.clock.Now()); err != nil {
 			t.Fatal(err)
 		}
-		if o := f.eventOutcome(t, "evt_unknown"); o != "unknown invoice" {
-			t.Errorf("got outcome %q, want unknown invoice", o)
+		if o := f.eventOutcome(t, "evt_unknown"); !strings.HasPrefix(o, "rejected: Traded started no checkout") {
+			t.Errorf("got outcome %q, want rejected: Traded started no checkout...", o)
 		}
 		if n := f.count(t, `SELECT count(*) FROM payments`); n != before {
 			t.Errorf("got %d payments, want %d", n, before)
 		}
-		if n := f.count(t, `SELECT count(*) FROM audit_log WHERE action = 'card.payment_unmatched' AND entity_id = 'cs_test_unknown'`); n != 1 {
-			t.Errorf("got %d card.payment_unmatched audit entries, want 1", n)
+		if n := f.count(t, `SELECT count(*) FROM audit_log WHERE action = 'card.payment_rejected' AND entity_id = 'cs_test_unknown'`); n != 1 {
+			t.Errorf("got %d card.payment_rejected audit entries, want 1", n)
 		}
 	})
 
@@ -692,7 +648,7 @@ func TestService_HandleStripeWebhook(t *testing.T) {
 			t.Fatal(err)
 		}
 		ev := stripeEvent(t, "evt_credited", "checkout.session.completed", storetest.Epoch, cardSession(sess5, inv5, 39500, "paid"))
-		if err := f.deliverStripe(ev, cardWebhookSecret, time.Now()); err != nil {
+		if err := f.deliverStripe(ev, cardWebhookSecret, f.clock.Now()); err != nil {
 			t.Fatal(err)
 		}
 		if o := f.eventOutcome(t, "evt_credited"); o != "refused" {
@@ -708,18 +664,193 @@ func TestService_HandleStripeWebhook(t *testing.T) {
 
 	t.Run("OtherTypes", func(t *testing.T) {
 		ev := stripeEvent(t, "evt_other", "payment_intent.succeeded", storetest.Epoch, map[string]any{"id": "pi_1", "object": "payment_intent"})
-		if err := f.deliverStripe(ev, cardWebhookSecret, time.Now()); err != nil {
+		if err := f.deliverStripe(ev, cardWebhookSecret, f.clock.Now()); err != nil {
 			t.Fatal(err)
 		}
 		if o := f.eventOutcome(t, "evt_other"); o != "ignored" {
 			t.Errorf("got outcome %q, want ignored", o)
 		}
 		unpaid := stripeEvent(t, "evt_unpaid", "checkout.session.completed", storetest.Epoch, cardSession("cs_test_unpaid", inv1, 100, "unpaid"))
-		if err := f.deliverStripe(unpaid, cardWebhookSecret, time.Now()); err != nil {
+		if err := f.deliverStripe(unpaid, cardWebhookSecret, f.clock.Now()); err != nil {
 			t.Fatal(err)
 		}
 		if o := f.eventOutcome(t, "evt_unpaid"); o != "awaiting payment" {
 			t.Errorf("got outcome %q, want awaiting payment", o)
+		}
+	})
+}
+
+// TestService_HandleStripeWebhook_OnlyTradedCheckouts: a correctly signed
+// event records money only for a Checkout Session Traded created, for that
+// checkout's invoice, in GBP and for no more than it asked. Anything else is
+// rejected with its reason, for finance, and changes no money: the webhook
+// still answers nil, so Stripe does not retry it.
+func TestService_HandleStripeWebhook_OnlyTradedCheckouts(t *testing.T) {
+	mock := stripetest.Start(t)
+	f := newCardFixture(t, billing.NewStripe("sk_test_traded", mock))
+	ctx := context.Background()
+
+	// rejected delivers ev (for session sess) and checks that it was
+	// rejected for reason, audited with it, and recorded no payment.
+	rejected := func(t *testing.T, id, sess string, ev []byte, reason string, invoices ...string) {
+		t.Helper()
+		const audited = `SELECT count(*) FROM audit_log WHERE action = 'card.payment_rejected' AND entity = 'stripe_session'
+			AND entity_id = ? AND actor = 'stripe' AND instr(detail, ?) > 0`
+		entries := f.count(t, audited, sess, reason)
+		payments := f.count(t, `SELECT count(*) FROM payments`)
+		balances := map[string]pricing.Money{}
+		for _, n := range invoices {
+			balances[n] = f.balance(t, n)
+		}
+		for i := 0; i < 2; i++ { // a redelivery changes nothing either
+			if err := f.deliverStripe(ev, cardWebhookSecret, f.clock.Now()); err != nil {
+				t.Fatalf("delivery %d: got %v, want nil (rejected, not retried)", i+1, err)
+			}
+		}
+		if o := f.eventOutcome(t, id); !strings.HasPrefix(o, "rejected: ") || !strings.Contains(o, reason) {
+			t.Errorf("got outcome %q, want rejected: ...%s...", o, reason)
+		}
+		if n := f.count(t, `SELECT count(*) FROM payments`); n != payments {
+			t.Errorf("got %d payments, want %d: a rejected event recorded money", n, payments)
+		}
+		for n, want := range balances {
+			if got := f.balance(t, n); got != want {
+				t.Errorf("%s: got balance %s, want %s", n, got, want)
+			}
+		}
+		if n := f.count(t, audited, sess, reason) - entries; n != 1 {
+			t.Errorf("got %d new card.payment_rejected audit entries for %s saying %q, want 1", n, sess, reason)
+		}
+	}
+
+	t.Run("NotTradedCheckout", func(t *testing.T) {
+		// Signed with the right secret, naming a real invoice at its
+		// exact balance: but Traded never started this checkout.
+		number := f.invoice(t, 200001, 39500)
+		ev := stripeEvent(t, "evt_forged_session", "checkout.session.completed", storetest.Epoch,
+			cardSession("cs_test_not_traded", number, 39500, "paid"))
+		rejected(t, "evt_forged_session", "cs_test_not_traded", ev, "Traded started no checkout", number)
+		if cs := f.checkouts(t, number); len(cs) != 0 {
+			t.Errorf("got checkouts %+v, want none", cs)
+		}
+	})
+
+	t.Run("OtherInvoice", func(t *testing.T) {
+		// A session Traded made for one invoice, claimed for another.
+		mine, other := f.invoice(t, 200002, 12000), f.invoice(t, 200003, 12000)
+		sess := f.openCheckout(t, mine)
+		ev := stripeEvent(t, "evt_other_invoice", "checkout.session.completed", storetest.Epoch, cardSession(sess, other, 12000, "paid"))
+		rejected(t, "evt_other_invoice", sess, ev, "the checkout was for invoice "+mine, mine, other)
+		// Naming it in only one of the two places is no better.
+		half := cardSession(sess, mine, 12000, "paid")
+		half["client_reference_id"] = other
+		rejected(t, "evt_other_reference", sess, stripeEvent(t, "evt_other_reference", "checkout.session.completed", storetest.Epoch, half),
+			"the event names \""+other+"\"", mine, other)
+		if cs := f.checkouts(t, mine); len(cs) != 1 || cs[0].Status != "open" {
+			t.Errorf("got checkouts %+v, want one, still open", cs)
+		}
+	})
+
+	t.Run("WrongCurrency", func(t *testing.T) {
+		number := f.invoice(t, 200004, 12000)
+		sess := f.openCheckout(t, number)
+		obj := cardSession(sess, number, 12000, "paid")
+		obj["currency"] = "eur"
+		rejected(t, "evt_eur", sess, stripeEvent(t, "evt_eur", "checkout.session.completed", storetest.Epoch, obj),
+			"paid in \"eur\", the checkout asked for GBP", number)
+	})
+
+	t.Run("MoreThanAsked", func(t *testing.T) {
+		number := f.invoice(t, 200005, 12000)
+		sess := f.openCheckout(t, number)
+		ev := stripeEvent(t, "evt_more", "checkout.session.completed", storetest.Epoch, cardSession(sess, number, 12001, "paid"))
+		rejected(t, "evt_more", sess, ev, "£120.01 is more than the £120.00 the checkout asked for", number)
+		// The same session's async success, for what was asked, is recorded.
+		ok := stripeEvent(t, "evt_more_ok", "checkout.session.async_payment_succeeded", storetest.Epoch, cardSession(sess, number, 12000, "paid"))
+		if err := f.deliverStripe(ok, cardWebhookSecret, f.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if ps := f.cardPayments(t, number); len(ps) != 1 || ps[0].Amount != 12000 || ps[0].Reference != sess {
+			t.Errorf("got payments %+v, want one of 12000 for %s", ps, sess)
+		}
+	})
+
+	t.Run("LessThanAsked", func(t *testing.T) {
+		// No more than asked may be less (a discount at Stripe's end): it
+		// is a part payment, and the invoice still owes the rest.
+		number := f.invoice(t, 200001, 20000)
+		sess := f.openCheckout(t, number)
+		ev := stripeEvent(t, "evt_less", "checkout.session.completed", storetest.Epoch, cardSession(sess, number, 15000, "paid"))
+		if err := f.deliverStripe(ev, cardWebhookSecret, f.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if o := f.eventOutcome(t, "evt_less"); o != "recorded" {
+			t.Errorf("got outcome %q, want recorded", o)
+		}
+		if b := f.balance(t, number); b != 5000 {
+			t.Errorf("got balance %s, want £50.00", b)
+		}
+	})
+
+	t.Run("SessionNotYetStored", func(t *testing.T) {
+		// Stripe made the session but Traded never heard back (here: it
+		// could not reach Stripe at all). The attempt's key, which only
+		// Traded and Stripe know, is in the session's metadata.
+		number := f.invoice(t, 200002, 30000)
+		down := billing.NewService(f.db, booking.NewService(f.db), billing.DefaultConfig(),
+			billing.NewStripe("sk_test_traded", fmt.Sprintf("http://127.0.0.1:%d", stripetest.FreePort(t))))
+		if _, err := down.StartCardPayment(ctx, f.actor, number, cardSuccessURL, cardCancelURL, ""); err == nil {
+			t.Fatal("a checkout was started with Stripe down")
+		}
+		cs := f.checkouts(t, number)
+		if len(cs) != 1 || cs[0].Session != "" {
+			t.Fatalf("got checkouts %+v, want one without a session", cs)
+		}
+		withKey := func(sess string, amount int64) map[string]any {
+			obj := cardSession(sess, number, amount, "paid")
+			obj["metadata"].(map[string]any)["checkout_key"] = cs[0].Key
+			return obj
+		}
+		ev := stripeEvent(t, "evt_lost_reply", "checkout.session.completed", storetest.Epoch, withKey("cs_test_lost_reply", 30000))
+		if err := f.deliverStripe(ev, cardWebhookSecret, f.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if ps := f.cardPayments(t, number); len(ps) != 1 || ps[0].Amount != 30000 {
+			t.Errorf("got payments %+v, want one of 30000", ps)
+		}
+		if cs := f.checkouts(t, number); len(cs) != 1 || cs[0].Session != "cs_test_lost_reply" || cs[0].Status != "paid" {
+			t.Errorf("got checkouts %+v, want one paid by cs_test_lost_reply", cs)
+		}
+		// The key now belongs to that session: another one carrying it is
+		// not Traded's.
+		again := stripeEvent(t, "evt_key_reused", "checkout.session.completed", storetest.Epoch, withKey("cs_test_key_reused", 30000))
+		rejected(t, "evt_key_reused", "cs_test_key_reused", again, "Traded started no checkout", number)
+		// A key Traded never made is no key at all.
+		other := f.invoice(t, 200003, 30000)
+		guess := cardSession("cs_test_guessed_key", other, 30000, "paid")
+		guess["metadata"].(map[string]any)["checkout_key"] = "checkout-" + other + "-GUESSED"
+		rejected(t, "evt_guessed_key", "cs_test_guessed_key",
+			stripeEvent(t, "evt_guessed_key", "checkout.session.completed", storetest.Epoch, guess), "Traded started no checkout", other)
+	})
+
+	t.Run("Legitimate", func(t *testing.T) {
+		// Among all these, a real payment is recorded, once.
+		number := f.invoice(t, 200004, 45000)
+		sess := f.openCheckout(t, number)
+		ev := stripeEvent(t, "evt_real", "checkout.session.completed", storetest.Epoch, cardSession(sess, number, 45000, "paid"))
+		for i := 0; i < 3; i++ {
+			if err := f.deliverStripe(ev, cardWebhookSecret, f.clock.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if ps := f.cardPayments(t, number); len(ps) != 1 || ps[0].Amount != 45000 {
+			t.Errorf("got payments %+v, want one of 45000", ps)
+		}
+		if o := f.eventOutcome(t, "evt_real"); o != "recorded" {
+			t.Errorf("got outcome %q, want recorded", o)
+		}
+		if b := f.balance(t, number); b != 0 {
+			t.Errorf("got balance %s, want 0", b)
 		}
 	})
 }

@@ -2,9 +2,12 @@ package billing
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
@@ -18,24 +21,45 @@ import (
 // stripeActor is who records what Stripe tells us.
 var stripeActor = store.Actor{Name: "stripe"}
 
+// stripeTolerance is how far a signature's time may be from Traded's clock,
+// either way. Stripe's default bounds the past; stripe-go does not check the
+// future at all, and a signature dated ahead could be replayed until then.
+const stripeTolerance = webhook.DefaultTolerance
+
+// errSignedAhead is a signature dated more than stripeTolerance ahead of now.
+var errSignedAhead = errors.New("stripe webhook: signature timestamp is in the future")
+
 // HandleStripeWebhook verifies a Stripe event against the endpoint's signing
 // secret and applies it exactly once, however often and in whatever order
 // Stripe sends it: a paid Checkout Session becomes one card payment on its
 // invoice, an expired one marks the attempt failed. It returns EMALFORMED
-// for a missing, bad or stale (over 5 minutes) signature or an unreadable
-// event, changing nothing. Events it cannot apply (an unknown invoice, one
-// credited in full) are recorded with their outcome and audited for finance,
-// and return nil: Stripe would otherwise retry them for days to no end.
+// for a missing or bad signature, one timed more than 5 minutes before or
+// after the database's clock, or an unreadable event, changing nothing.
+//
+// A paid session is recorded only if Traded created it (its ID, or before
+// Traded stored that, the checkout key in its metadata, is a card_checkouts
+// row), it names that checkout's invoice, it is in GBP and it took no more
+// than the checkout asked for. Anything else is rejected: the event's outcome
+// says "rejected: " and why, a card.payment_rejected audit entry tells
+// finance to look at it in Stripe, and no money is recorded. Those, and other
+// events it cannot apply (an invoice credited in full), return nil: Stripe
+// would otherwise retry them for days to no end.
 func (s *Service) HandleStripeWebhook(ctx context.Context, payload []byte, sigHeader, secret string) error {
 	if secret == "" {
 		// An empty secret would accept a signature anyone can compute.
 		return errors.New("stripe webhook: no signing secret configured")
 	}
-	ev, err := webhook.ConstructEventWithOptions(payload, sigHeader, secret, webhook.ConstructEventOptions{IgnoreAPIVersionMismatch: true})
-	switch {
-	case errors.Is(err, webhook.ErrNotSigned), errors.Is(err, webhook.ErrInvalidHeader),
-		errors.Is(err, webhook.ErrNoValidSignature), errors.Is(err, webhook.ErrTooOld):
+	// stripe-go judges the age by the machine's clock and not the future at
+	// all; Traded judges both by its own clock, so tests can pin it.
+	err := webhook.ValidatePayloadIgnoringTolerance(payload, sigHeader, secret)
+	if err == nil {
+		err = checkSignedAt(sigHeader, s.db.Clock.Now())
+	}
+	if err != nil {
 		return traded.Errorf(traded.EMALFORMED, "Invalid Stripe signature.")
+	}
+	var ev stripe.Event
+	switch err := json.Unmarshal(payload, &ev); {
 	case err != nil:
 		return traded.Errorf(traded.EMALFORMED, "Malformed Stripe event.")
 	case ev.ID == "" || ev.Type == "":
@@ -100,27 +124,68 @@ func (s *Service) applyStripeEvent(ctx context.Context, tx *store.Tx, ev *stripe
 	return "ignored", nil
 }
 
+// cardCheckout is the Pay by card attempt a Checkout Session came from: what
+// Traded asked Stripe for.
+type cardCheckout struct {
+	id      int64
+	invoice string
+	amount  pricing.Money
+}
+
+// findCardCheckout returns the attempt that made sess, and false when Traded
+// made no such session. A row is matched by the session's ID or, while Traded
+// has not yet stored the ID (the webhook beat the reply, or the reply was
+// lost), by the attempt's idempotency key in the session's metadata: a random
+// key only Traded and Stripe know, for which Stripe makes one session.
+func findCardCheckout(ctx context.Context, tx *store.Tx, sess *stripe.CheckoutSession) (cardCheckout, bool, error) {
+	var c cardCheckout
+	var amount int64
+	err := tx.QueryRowContext(ctx, `SELECT c.id, COALESCE(i.number, ''), c.amount_pence FROM card_checkouts c
+		JOIN invoices i ON i.id = c.invoice_id
+		WHERE c.stripe_session = ? OR (c.stripe_session IS NULL AND c.idempotency_key = ?)
+		ORDER BY c.stripe_session IS NULL LIMIT 1`, sess.ID, checkoutKey(sess)).Scan(&c.id, &c.invoice, &amount)
+	if errors.Is(err, sql.ErrNoRows) {
+		return cardCheckout{}, false, nil
+	} else if err != nil {
+		return cardCheckout{}, false, fmt.Errorf("card payment %s: find checkout: %w", sess.ID, err)
+	}
+	c.amount = pricing.Money(amount)
+	return c, true, nil
+}
+
 // recordCardPayment records a paid session as a card payment, once: the
 // session's ID is unique among payments, so the completed and
 // async_payment_succeeded events of one payment make one payment between them.
+// The payment is recorded only against what Traded asked for (see
+// HandleStripeWebhook); otherwise the event is rejected for finance.
 func (s *Service) recordCardPayment(ctx context.Context, tx *store.Tx, ev *stripe.Event, sess *stripe.CheckoutSession) (string, error) {
-	number := sess.Metadata["invoice_number"]
-	if number == "" {
-		number = sess.ClientReferenceID
-	}
 	amount := pricing.Money(sess.AmountTotal)
+	reject := func(reason string) (string, error) {
+		paid := fmt.Sprintf("%d in %q minor units", sess.AmountTotal, clipDetail(string(sess.Currency), 10))
+		if sess.Currency == checkoutCurrency {
+			paid = amount.String()
+		}
+		return clipDetail("rejected: "+reason, 200), tx.Audit(ctx, stripeActor, "card.payment_rejected", "stripe_session", sess.ID,
+			fmt.Sprintf("%s paid by card (Stripe session %s, event %s) not recorded: %s. Check it in Stripe and refund it there if it was taken.",
+				paid, clipDetail(sess.ID, 80), clipDetail(ev.ID, 80), reason))
+	}
+	co, found, err := findCardCheckout(ctx, tx, sess)
+	if err != nil {
+		return "", err
+	}
+	if !found {
+		return reject(fmt.Sprintf("Traded started no checkout with this session (the event names invoice %s)", quoteName(sessionInvoice(sess))))
+	}
+	if other, ok := namesOnly(sess, co.invoice); !ok {
+		return reject(fmt.Sprintf("the checkout was for invoice %s, the event names %s", co.invoice, quoteName(other)))
+	}
 	switch {
-	case sess.Currency != stripe.CurrencyGBP:
-		return "unexpected currency", tx.Audit(ctx, stripeActor, "card.payment_unmatched", "stripe_session", sess.ID,
-			fmt.Sprintf("paid in %q, not GBP, for invoice %q: refund it in Stripe", clipDetail(string(sess.Currency), 10), clipDetail(number, 40)))
+	case sess.Currency != checkoutCurrency:
+		return reject(fmt.Sprintf("paid in %q, the checkout asked for %s", clipDetail(string(sess.Currency), 10), strings.ToUpper(string(checkoutCurrency))))
 	case amount <= 0:
 		return "no amount", nil
-	case amount > pricing.MaxAmount:
-		return "refused", tx.Audit(ctx, stripeActor, "card.payment_refused", "stripe_session", sess.ID,
-			fmt.Sprintf("an amount over %s for invoice %q: check and refund it in Stripe", pricing.MaxAmount, clipDetail(number, 40)))
-	case number == "":
-		return "unknown invoice", tx.Audit(ctx, stripeActor, "card.payment_unmatched", "stripe_session", sess.ID,
-			fmt.Sprintf("%s paid with no invoice number: allocate or refund it", amount))
+	case amount > co.amount:
+		return reject(fmt.Sprintf("%s is more than the %s the checkout asked for", amount, co.amount))
 	}
 	var seen int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM payments WHERE stripe_checkout_id = ?`, sess.ID).Scan(&seen); err != nil {
@@ -128,7 +193,7 @@ func (s *Service) recordCardPayment(ctx context.Context, tx *store.Tx, ev *strip
 	}
 	outcome := "duplicate"
 	if seen == 0 {
-		res, err := s.recordPayment(ctx, tx, stripeActor, number, PaymentInput{Method: MethodCard, Amount: amount,
+		res, err := s.recordPayment(ctx, tx, stripeActor, co.invoice, PaymentInput{Method: MethodCard, Amount: amount,
 			ReceivedOn: receivedOn(ev.Created, tx.Now), Reference: sess.ID}, sess.ID, 0)
 		switch traded.ErrorCode(err) {
 		case "":
@@ -137,8 +202,7 @@ func (s *Service) recordCardPayment(ctx context.Context, tx *store.Tx, ev *strip
 				outcome = "recorded (overpaid)"
 			}
 		case traded.ENOTFOUND:
-			return "unknown invoice", tx.Audit(ctx, stripeActor, "card.payment_unmatched", "stripe_session", sess.ID,
-				fmt.Sprintf("%s paid for unknown invoice %q: allocate or refund it", amount, clipDetail(number, 40)))
+			return reject(fmt.Sprintf("invoice %q of the checkout cannot be found", co.invoice))
 		case traded.ECONFLICT:
 			// Already recorded is caught above; anything else (credited in
 			// full, say) is money taken that nothing is owed for.
@@ -148,17 +212,51 @@ func (s *Service) recordCardPayment(ctx context.Context, tx *store.Tx, ev *strip
 			if seen > 0 {
 				break
 			}
-			return "refused", tx.Audit(ctx, stripeActor, "card.payment_refused", "invoice", number,
+			return "refused", tx.Audit(ctx, stripeActor, "card.payment_refused", "invoice", co.invoice,
 				fmt.Sprintf("%s paid by card (%s) not recorded: %s Refund it in Stripe.", amount, sess.ID, traded.ErrorMessage(err)))
 		default:
 			return "", err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE card_checkouts SET status = 'paid', stripe_session = COALESCE(stripe_session, ?)
-		WHERE stripe_session = ? OR (stripe_session IS NULL AND idempotency_key = ?)`, sess.ID, sess.ID, checkoutKey(sess)); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE card_checkouts SET status = 'paid', stripe_session = COALESCE(stripe_session, ?) WHERE id = ?`,
+		sess.ID, co.id); err != nil {
 		return "", fmt.Errorf("card payment %s: mark checkout paid: %w", sess.ID, err)
 	}
 	return outcome, nil
+}
+
+// sessionInvoice is the invoice number a session's event names.
+func sessionInvoice(sess *stripe.CheckoutSession) string {
+	if n := sess.Metadata["invoice_number"]; n != "" {
+		return n
+	}
+	return sess.ClientReferenceID
+}
+
+// namesOnly reports whether the session names invoice number and no other, in
+// both places Traded put it (metadata and client_reference_id); if not, it
+// returns the other name ("" when it names none).
+func namesOnly(sess *stripe.CheckoutSession, number string) (string, bool) {
+	named := false
+	for _, n := range []string{sess.Metadata["invoice_number"], sess.ClientReferenceID} {
+		if n == "" {
+			continue
+		}
+		if n != number {
+			return n, false
+		}
+		named = true
+	}
+	return "", named
+}
+
+// quoteName is an invoice number an event gave, for an audit entry: quoted
+// and clipped, since anything could be there.
+func quoteName(n string) string {
+	if n == "" {
+		return "none"
+	}
+	return strconv.Quote(clipDetail(n, 40))
 }
 
 // eventSession reads the Checkout Session an event carries.
@@ -191,4 +289,32 @@ func receivedOn(created int64, now time.Time) string {
 		t = now
 	}
 	return t.In(traded.London).Format(store.DateFormat)
+}
+
+// checkSignedAt refuses a Stripe-Signature header signed more than
+// stripeTolerance before or after now. Its time is the header's last t=, the
+// one stripe-go checked the signature with; the header has passed that check,
+// so each pair has one "=".
+func checkSignedAt(header string, now time.Time) error {
+	var at int64
+	stamped := false
+	for _, pair := range strings.Split(header, ",") {
+		if k, v, _ := strings.Cut(pair, "="); k == "t" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return webhook.ErrInvalidHeader
+			}
+			at, stamped = n, true
+		}
+	}
+	if !stamped {
+		return webhook.ErrTooOld // stripe-go signs it as of 1970
+	}
+	switch d := now.Sub(time.Unix(at, 0)); {
+	case d > stripeTolerance:
+		return webhook.ErrTooOld
+	case d < -stripeTolerance:
+		return errSignedAhead
+	}
+	return nil
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/stripe/stripe-go/v76/webhook"
 
+	"traded/billing"
+	"traded/billing/stripetest"
 	"traded/booking"
 	"traded/store"
 	"traded/web"
@@ -240,29 +242,60 @@ func TestPaymentAPI_IdempotencyKey(t *testing.T) {
 }
 
 // TestStripeWebhook_HTTP: the webhook endpoint checks Stripe's signature and
-// answers 400 to a forged one, changing nothing.
+// answers 400 to a forged or future-dated one, changing nothing; a Checkout
+// Session the school started with Pay by card (Traded, against stripe-mock)
+// is recorded once; a correctly signed event for a session Traded never made
+// is a 200 that records nothing, and the admins' audit log shows why.
 func TestStripeWebhook_HTTP(t *testing.T) {
 	const secret = "whsec_test_secret"
-	app := newAccountsApp(t, web.Config{Dev: true, StripeWebhookSecret: secret})
-	status, m := app.do("POST", "/api/v1/subscriptions", `{"organisation":"990004","academic_year":"2021/22"}`, "Authorization", app.token(t, otherManagerEmail))
-	if status != http.StatusCreated {
-		t.Fatalf("buy: %d %s", status, m)
+	app := newAccountsApp(t, web.Config{Dev: true, StripeWebhookSecret: secret,
+		Card: billing.NewStripe("sk_test_traded", stripetest.Start(t))})
+	subscribe := func(email, urn string) string {
+		t.Helper()
+		status, m := app.do("POST", "/api/v1/subscriptions", `{"organisation":"`+urn+`","academic_year":"2021/22"}`, "Authorization", app.token(t, email))
+		if status != http.StatusCreated {
+			t.Fatalf("buy: %d %s", status, m)
+		}
+		return regexp.MustCompile(`TS-\d{6}`).FindString(m)
 	}
-	number := regexp.MustCompile(`TS-\d{6}`).FindString(m)
-	event := fmt.Sprintf(`{"id":"evt_web_1","object":"event","api_version":"2023-10-16","created":%d,"type":"checkout.session.completed",
-		"data":{"object":{"id":"cs_test_web_1","object":"checkout.session","amount_total":39500,"currency":"gbp","payment_status":"paid",
-		"client_reference_id":%q,"metadata":{"invoice_number":%q}}}}`, time.Now().Unix(), number, number)
+	number := subscribe(otherManagerEmail, "990004")
 
-	forged := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: []byte(event), Secret: "whsec_wrong", Timestamp: time.Now()})
-	if status, body := app.do("POST", "/api/v1/stripe/webhook", event, "Stripe-Signature", forged.Header); status != http.StatusBadRequest {
-		t.Errorf("forged signature: %d %s", status, body)
+	// Pay by card, as the school's manager does: Traded makes the session.
+	manager := app.agent(t)
+	manager.signIn(otherManagerEmail)
+	manager.get("/invoices/" + number)
+	if p := manager.submit("/invoices/"+number+"/pay", nil); p.status != http.StatusSeeOther || !strings.HasPrefix(p.location(), "https://checkout.stripe.com/") {
+		t.Fatalf("pay by card: %d to %q, want 303 to Stripe Checkout", p.status, p.location())
+	}
+	var session string
+	if err := app.db.Read().QueryRow(`SELECT c.stripe_session FROM card_checkouts c JOIN invoices i ON i.id = c.invoice_id
+		WHERE i.number = ?`, number).Scan(&session); err != nil {
+		t.Fatal(err)
+	}
+	completed := func(id, session, number string) string {
+		return fmt.Sprintf(`{"id":%q,"object":"event","api_version":"2023-10-16","created":%d,"type":"checkout.session.completed",
+		"data":{"object":{"id":%q,"object":"checkout.session","amount_total":39500,"currency":"gbp","payment_status":"paid",
+		"client_reference_id":%q,"metadata":{"invoice_number":%q}}}}`, id, app.clock.Now().Unix(), session, number, number)
+	}
+	sign := func(event, secret string, at time.Time) string {
+		return webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: []byte(event), Secret: secret, Timestamp: at}).Header
+	}
+	event := completed("evt_web_1", session, number)
+
+	for name, header := range map[string]string{
+		"WrongSecret":    sign(event, "whsec_wrong", app.clock.Now()),
+		"Ahead10Minutes": sign(event, secret, app.clock.Now().Add(10*time.Minute)),
+	} {
+		if status, body := app.do("POST", "/api/v1/stripe/webhook", event, "Stripe-Signature", header); status != http.StatusBadRequest {
+			t.Errorf("%s: %d %s, want 400", name, status, body)
+		}
 	}
 	if n := app.count(t, `SELECT count(*) FROM payments`); n != 0 {
-		t.Fatalf("a forged event recorded %d payments", n)
+		t.Fatalf("a refused event recorded %d payments", n)
 	}
-	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: []byte(event), Secret: secret, Timestamp: time.Now()})
+	signed := sign(event, secret, app.clock.Now())
 	for i := 0; i < 3; i++ {
-		if status, body := app.do("POST", "/api/v1/stripe/webhook", event, "Stripe-Signature", signed.Header); status != http.StatusOK {
+		if status, body := app.do("POST", "/api/v1/stripe/webhook", event, "Stripe-Signature", signed); status != http.StatusOK {
 			t.Errorf("delivery %d: %d %s", i+1, status, body)
 		}
 	}
@@ -272,4 +305,29 @@ func TestStripeWebhook_HTTP(t *testing.T) {
 	if status, body := app.do("GET", "/api/v1/invoices/"+number, "", "Authorization", app.token(t, financeEmail)); status != 200 || !strings.Contains(body, `"status":"paid"`) {
 		t.Errorf("invoice after card payment: %s", body)
 	}
+
+	t.Run("NotTradedCheckout", func(t *testing.T) {
+		// Correctly signed, naming a real invoice at its balance, for a
+		// session Traded never made: 200, so Stripe stops, and no money.
+		other := subscribe(managerEmail, "990001")
+		forged := completed("evt_web_forged", "cs_test_not_traded", other)
+		if status, body := app.do("POST", "/api/v1/stripe/webhook", forged, "Stripe-Signature", sign(forged, secret, app.clock.Now())); status != http.StatusOK {
+			t.Errorf("forged session: %d %s, want 200", status, body)
+		}
+		if n := app.count(t, `SELECT count(*) FROM payments WHERE method = 'card'`); n != 1 {
+			t.Errorf("%d card payments, want still 1", n)
+		}
+		if status, body := app.do("GET", "/api/v1/invoices/"+other, "", "Authorization", app.token(t, financeEmail)); status != 200 || !strings.Contains(body, `"paid_pence":0`) {
+			t.Errorf("invoice after a forged session: %s", body)
+		}
+		// The admins' audit log is where it shows, with the reason.
+		admin := app.agent(t)
+		admin.signIn(adminEmail)
+		p := admin.get("/admin/audit?action=card.payment_rejected")
+		for _, want := range []string{"card.payment_rejected", "cs_test_not_traded", "£395.00 paid by card", "Traded started no checkout with this session"} {
+			if p.status != http.StatusOK || !strings.Contains(p.body, want) {
+				t.Errorf("audit log: %d, want it to show %q", p.status, want)
+			}
+		}
+	})
 }
