@@ -15,18 +15,19 @@ func (s *Server) accountRoutes(app *fiber.App) {
 	// One limiter for both emailed-link forms: 10 requests per address in 15 minutes in all.
 	linkLimit := s.linkLimits()
 	app.Get("/sign-in/email", s.require(anyone), s.handleLinkRequestForm)
-	app.Post("/sign-in/email", s.require(anyone), linkLimit, s.handleLinkRequest)
+	linkEmail := s.linkEmailLimit()
+	app.Post("/sign-in/email", s.require(anyone), linkLimit, linkEmail, s.handleLinkRequest)
 	app.Get("/sign-in/link/:token", s.require(anyone), s.handleLinkPage("sign_in"))
 	app.Post("/sign-in/link/:token", s.require(anyone), s.handleLinkUse("sign_in"))
 	app.Get("/forgot-password", s.require(anyone), s.handleForgotForm)
-	app.Post("/forgot-password", s.require(anyone), linkLimit, s.handleForgot)
+	app.Post("/forgot-password", s.require(anyone), linkLimit, linkEmail, s.handleForgot)
 	app.Get("/reset-password/:token", s.require(anyone), s.handleLinkPage("reset_password"))
 	app.Post("/reset-password/:token", s.require(anyone), s.handleLinkUse("reset_password"))
 	app.Get("/set-password/:token", s.require(anyone), s.handleLinkPage("set_password"))
 	app.Post("/set-password/:token", s.require(anyone), s.handleLinkUse("set_password"))
 	app.Post("/sign-out", s.require(anyone), s.handleSignOut)
 	app.Get("/account", s.require(signedIn), s.handleAccount)
-	app.Post("/account/password", s.require(signedIn), s.handlePasswordChange)
+	app.Post("/account/password", with(s.handlePasswordChange, []fiber.Handler{s.require(signedIn)}, s.passwordLimits())...)
 }
 
 type signInPage struct {

@@ -18,7 +18,7 @@ func (s *Server) adminRoutes(app *fiber.App) {
 	app.Get("/admin/organisations/:urn", s.require(finance), s.handleOrganisation)
 	app.Post("/admin/organisations/:urn/tier", s.require(admin), s.handleTierOverride)
 	app.Get("/admin/users", s.require(admin), s.handleUsers)
-	app.Post("/admin/users", s.require(admin), s.handleUserCreate)
+	app.Post("/admin/users", with(s.handleUserCreate, []fiber.Handler{s.require(admin)}, s.inviteLimits())...)
 	app.Post("/admin/users/:id/role", s.require(admin), s.handleUserRole)
 	app.Post("/admin/users/:id/deactivate", s.require(admin), s.handleUserActive(false))
 	app.Post("/admin/users/:id/reactivate", s.require(admin), s.handleUserActive(true))

@@ -310,7 +310,7 @@ func checkHeaders(t *testing.T, what string, p *page, private bool) {
 
 func TestAuthorizationMatrix(t *testing.T) {
 	// Every caller here comes from one address: lift the link forms' limit.
-	app := newAccountsApp(t, web.Config{Dev: true, LinkLimitPerAddress: 1000})
+	app := newAccountsApp(t, web.Config{Dev: true, LinkLimitPerAddress: 1000, Limits: web.LimitsConfig{LinkPerEmail: 1000}})
 	ctx := context.Background()
 	teacher := app.user(t, teacherEmail)
 	org, err := booking.NewService(app.db).FindOrganisationByURN(ctx, 990001)

@@ -17,7 +17,8 @@ import (
 
 func (s *Server) consultancyRoutes(app *fiber.App) {
 	app.Get("/consultancy", s.require(signedIn), s.handleConsultancy)
-	app.Post("/consultancy", s.require(manager), s.handleConsultancyRequest)
+	consultancyLimits := s.consultancyLimits()
+	app.Post("/consultancy", with(s.handleConsultancyRequest, []fiber.Handler{s.require(manager)}, consultancyLimits)...)
 	app.Get("/consultancy/:id", s.require(signedIn), s.handleConsultancyPage)
 	app.Post("/consultancy/:id/quote", s.require(admin), s.handleConsultancyQuote)
 	app.Post("/consultancy/:id/:decision", s.require(signedIn), s.handleConsultancyDecision)
@@ -32,7 +33,7 @@ func (s *Server) consultancyRoutes(app *fiber.App) {
 	api := app.Group("/api/v1/consultancy")
 	api.Get("/services", s.require(anyone), s.handleConsultancyServicesAPI)
 	api.Get("/requests", s.require(signedIn), s.handleConsultanciesAPI)
-	api.Post("/requests", s.require(manager), s.handleConsultancyRequestAPI)
+	api.Post("/requests", with(s.handleConsultancyRequestAPI, []fiber.Handler{s.require(manager)}, consultancyLimits)...)
 	api.Get("/requests/:id", s.require(signedIn), s.handleConsultancyAPI)
 }
 

@@ -11,7 +11,7 @@ import (
 
 func (s *Server) schoolRoutes(app *fiber.App) {
 	app.Get("/school/staff", s.require(manager), s.handleStaff)
-	app.Post("/school/staff", s.require(manager), s.handleStaffInvite)
+	app.Post("/school/staff", with(s.handleStaffInvite, []fiber.Handler{s.require(manager)}, s.inviteLimits())...)
 	app.Post("/school/staff/:id/deactivate", s.require(manager), s.handleStaffActive(false))
 	app.Post("/school/staff/:id/reactivate", s.require(manager), s.handleStaffActive(true))
 }

@@ -48,6 +48,9 @@ type Config struct {
 	// LinkLimitPerAddress is how many emailed links an address may ask for
 	// in 15 minutes (0: 10).
 	LinkLimitPerAddress int
+	// Limits override the limits on mail-sending and secret-checking
+	// actions (limits.go); zero fields keep the defaults.
+	Limits LimitsConfig
 	// Mail wakes the mail worker after a change has queued mail (optional).
 	Mail interface{ Wake() }
 	// Billing is the supplier, bank and payment terms; zero means billing.DefaultConfig.
