@@ -42,6 +42,9 @@ import (
 // page a signed-in user views) and creates a stored session for every
 // anonymous visitor who sees a form. An HMAC needs neither.
 const (
+	// csrfCookie is the nonce cookie's name; outside --dev it is
+	// "__Host-" + csrfCookie, which browsers accept only from this host,
+	// over https, for the whole site: a sibling subdomain cannot plant one.
 	csrfCookie = "traded_csrf"
 	csrfHeader = "X-Csrf-Token"
 	csrfField  = "_csrf"
@@ -88,11 +91,11 @@ func (s *Server) csrfToken(binding string) string {
 
 // csrfBinding is what this request's token is bound to, and whether it has
 // one: the signed-in session, else the nonce cookie.
-func csrfBinding(c *fiber.Ctx) (string, bool) {
+func (s *Server) csrfBinding(c *fiber.Ctx) (string, bool) {
 	if via, _ := c.Locals(localVia).(string); via == "session" && currentUser(c) != nil {
 		return "session:" + sessionKey(c.Cookies(cookieName)), true
 	}
-	if n := c.Cookies(csrfCookie); n != "" {
+	if n := c.Cookies(s.csrfCookieName()); n != "" {
 		return "visitor:" + n, true
 	}
 	return "", false
@@ -128,12 +131,12 @@ func (s *Server) csrfProtection(c *fiber.Ctx) error {
 		if sent == "" {
 			sent = c.FormValue(csrfField)
 		}
-		binding, ok := csrfBinding(c)
+		binding, ok := s.csrfBinding(c)
 		if !ok || sent == "" || !hmac.Equal([]byte(sent), []byte(s.csrfToken(binding))) {
 			return traded.Errorf(traded.EFORBIDDEN, "This form has expired or did not come from this site. Go back, refresh the page and try again.")
 		}
 	}
-	binding, ok := csrfBinding(c)
+	binding, ok := s.csrfBinding(c)
 	if !ok {
 		binding = "visitor:" + s.newCSRFNonce(c)
 	}
@@ -146,6 +149,13 @@ func (s *Server) csrfProtection(c *fiber.Ctx) error {
 // page, and at sign-in and sign-out, so that no token outlives the change.
 func (s *Server) newCSRFNonce(c *fiber.Ctx) string {
 	n := strings.ToLower(rand.Text())
-	c.Cookie(&fiber.Cookie{Name: csrfCookie, Value: n, Path: "/", HTTPOnly: true, Secure: !s.cfg.Dev, SameSite: "Lax", SessionOnly: true})
+	c.Cookie(&fiber.Cookie{Name: s.csrfCookieName(), Value: n, Path: "/", HTTPOnly: true, Secure: !s.cfg.Dev, SameSite: "Lax", SessionOnly: true})
 	return n
+}
+
+func (s *Server) csrfCookieName() string {
+	if s.cfg.Dev {
+		return csrfCookie
+	}
+	return "__Host-" + csrfCookie
 }

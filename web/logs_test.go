@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"traded/demo"
 	"traded/web"
 )
 
@@ -102,6 +103,13 @@ func TestHeaders_RouteClasses(t *testing.T) {
 			t.Errorf("GET %s in --dev: HSTS %q, want none", path, got)
 		}
 	}
+	// Outside --dev the visitor's CSRF cookie is host-only and Secure.
+	v := live.agent(t)
+	p := v.get("/sign-in")
+	if c := p.cookie("__Host-traded_csrf"); c == nil || !c.Secure || c.Path != "/" || c.Domain != "" || !c.HttpOnly {
+		t.Errorf("outside --dev the CSRF cookie is %+v, want __Host-traded_csrf, Secure, HttpOnly, Path=/", c)
+	}
+	wantStatus(t, "sign in outside --dev", v.submit("/sign-in", url.Values{"email": {managerEmail}, "password": {demo.Password}}), http.StatusSeeOther)
 	anon := dev.agent(t)
 	for path, want := range map[string]string{"/programme": "public, max-age=30", "/static/traded.css": "public, max-age=3600"} {
 		p := anon.get(path)
