@@ -318,3 +318,37 @@ func checkSignedAt(header string, now time.Time) error {
 	}
 	return nil
 }
+
+// RejectedCardEvent is a Stripe event that moved money at Stripe but that
+// Traded refused to record (see HandleStripeWebhook): finance checks it in
+// Stripe's dashboard and refunds it there if it was paid.
+type RejectedCardEvent struct {
+	ID         string
+	Type       string
+	ReceivedAt time.Time
+	Reason     string
+}
+
+// FindRejectedCardEvents returns the Stripe events refused in the 90 days
+// before now, newest first, at most 50.
+func (s *Service) FindRejectedCardEvents(ctx context.Context) ([]*RejectedCardEvent, error) {
+	since := store.FormatTime(s.db.Now().AddDate(0, 0, -90))
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT id, type, received_at, outcome FROM stripe_events
+		WHERE outcome LIKE 'rejected:%' AND received_at >= ? ORDER BY received_at DESC, id LIMIT 50`, since)
+	if err != nil {
+		return nil, fmt.Errorf("rejected card events: %w", err)
+	}
+	defer rows.Close()
+	var out []*RejectedCardEvent
+	for rows.Next() {
+		var e RejectedCardEvent
+		var at string
+		if err := rows.Scan(&e.ID, &e.Type, &at, &e.Reason); err != nil {
+			return nil, fmt.Errorf("rejected card events: %w", err)
+		}
+		e.ReceivedAt = store.MustTime(at)
+		e.Reason = strings.TrimSpace(strings.TrimPrefix(e.Reason, "rejected:"))
+		out = append(out, &e)
+	}
+	return out, rows.Err()
+}

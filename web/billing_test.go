@@ -329,5 +329,14 @@ func TestStripeWebhook_HTTP(t *testing.T) {
 				t.Errorf("audit log: %d, want it to show %q", p.status, want)
 			}
 		}
+		// And finance's home page lists it, to check and refund in Stripe.
+		fin := app.agent(t)
+		fin.signIn(financeEmail)
+		p = fin.get("/")
+		for _, want := range []string{"Card payments not recorded", "1 card payment reported by Stripe", "refund it there", "Traded started no checkout with this session"} {
+			if p.status != http.StatusOK || !strings.Contains(p.body, want) {
+				t.Errorf("finance home: %d, want it to show %q", p.status, want)
+			}
+		}
 	})
 }

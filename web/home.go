@@ -29,6 +29,8 @@ type homePage struct {
 	StatusCounts []statusCount
 	AgedDebt     *billing.AgedDebtReport
 	NotMailed    []*billing.NotMailed // invoices no one was sent: no billing contact
+	// RejectedCard are Stripe payments Traded refused to record (90 days).
+	RejectedCard []*billing.RejectedCardEvent
 	CanBuy       bool
 
 	// Bookings, for school staff.
@@ -118,6 +120,9 @@ func (s *Server) handleHome(c *fiber.Ctx) error {
 			return err
 		}
 		if p.NotMailed, err = s.billing.FindNotMailed(ctx); err != nil {
+			return err
+		}
+		if p.RejectedCard, err = s.billing.FindRejectedCardEvents(ctx); err != nil {
 			return err
 		}
 		return s.render(c, "home-finance", p)
