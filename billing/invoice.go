@@ -58,6 +58,7 @@ type Line struct {
 type Invoice struct {
 	ID              int64
 	Number          string // "" while a draft
+	Seq             int64  // the number's place in the series; 0 while a draft
 	OrganisationID  int64
 	Stored          string // draft or issued
 	Source          string
@@ -291,7 +292,7 @@ func (s *Service) CreateInvoice(ctx context.Context, actor store.Actor, in Invoi
 const invoiceColumns = `i.id, COALESCE(i.number, ''), i.organisation_id, i.status, i.source, i.academic_year, i.po_number, i.settlement,
 	i.customer_urn, i.customer_name, i.customer_address, i.customer_tier, i.cost_centre, i.supplier_name, i.supplier_address,
 	i.supplier_vat, i.issue_date, i.tax_point, i.due_date, i.net_pence, i.vat_pence, i.total_pence,
-	` + paidSQL + `, ` + creditAllocatedSQL + `, ` + creditedSQL + `, i.created_at`
+	` + paidSQL + `, ` + creditAllocatedSQL + `, ` + creditedSQL + `, i.created_at, COALESCE(i.seq, 0)`
 
 func scanInvoice(row interface{ Scan(...any) error }) (*Invoice, error) {
 	var inv Invoice
@@ -299,7 +300,7 @@ func scanInvoice(row interface{ Scan(...any) error }) (*Invoice, error) {
 	var net, vat, total, paid, creditAllocated, credited int64
 	if err := row.Scan(&inv.ID, &inv.Number, &inv.OrganisationID, &inv.Stored, &inv.Source, &inv.AcademicYear, &inv.PONumber,
 		&inv.Settlement, &inv.CustomerURN, &inv.CustomerName, &custAddr, &tier, &inv.CostCentre, &inv.SupplierName, &supAddr,
-		&inv.SupplierVAT, &inv.IssueDate, &inv.TaxPoint, &inv.DueDate, &net, &vat, &total, &paid, &creditAllocated, &credited, &created); err != nil {
+		&inv.SupplierVAT, &inv.IssueDate, &inv.TaxPoint, &inv.DueDate, &net, &vat, &total, &paid, &creditAllocated, &credited, &created, &inv.Seq); err != nil {
 		return nil, err
 	}
 	inv.CustomerAddress, inv.SupplierAddress = splitLines(custAddr), splitLines(supAddr)
@@ -381,8 +382,20 @@ type InvoiceFilter struct {
 	Search         string // number, customer name, URN or PO number
 	Source         string
 	From, To       string // issue dates, both included (YYYY-MM-DD)
-	Limit          int    // 0: 100
+	Limit          int    // 0: 100; at most 1000
 	Offset         int
+	After          *store.Cursor // invoices after this one in FindInvoices' order (Invoice.Cursor)
+}
+
+// Cursor is where inv stands in FindInvoices' order, for InvoiceFilter.After:
+// drafts first by id, then issued invoices by their number's place in the
+// series (Key, in decimal), newest first.
+func (inv *Invoice) Cursor() store.Cursor {
+	c := store.Cursor{ID: inv.ID}
+	if inv.Seq != 0 {
+		c.Key = strconv.FormatInt(inv.Seq, 10)
+	}
+	return c
 }
 
 // Today returns today's date in London, as stored.
@@ -397,7 +410,9 @@ const statusSQL = `CASE
 	WHEN pd > 0 THEN 'part_paid'
 	ELSE 'issued' END`
 
-// FindInvoices returns invoices matching f, newest first, and how many match.
+// FindInvoices returns invoices matching f, newest first, and how many match
+// (f.After and f.Offset aside). It returns EINVALID (status) for an unknown
+// status and EINVALID (after) for a cursor that is no place in the list.
 func (s *Service) FindInvoices(ctx context.Context, f InvoiceFilter) ([]*Invoice, int, error) {
 	where, args := []string{"1 = 1"}, []any{}
 	if f.OrganisationID != 0 {
@@ -442,8 +457,20 @@ func (s *Service) FindInvoices(ctx context.Context, f InvoiceFilter) ([]*Invoice
 		limit = 100
 	}
 	limit = min(limit, 1000)
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+invoiceColumns+` `+outer+` WHERE `+cond+
-		` ORDER BY i.seq IS NULL DESC, i.seq DESC, i.id DESC LIMIT ? OFFSET ?`, append(countArgs, limit, max(f.Offset, 0))...)
+	pageCond, pageArgs := cond, append([]any{}, countArgs...)
+	if a := f.After; a != nil {
+		if a.Key == "" {
+			pageCond += ` AND ((i.seq IS NULL AND i.id < ?) OR i.seq IS NOT NULL)`
+			pageArgs = append(pageArgs, a.ID)
+		} else if seq, err := strconv.ParseInt(a.Key, 10, 64); err == nil {
+			pageCond += ` AND i.seq < ?`
+			pageArgs = append(pageArgs, seq)
+		} else {
+			return nil, 0, traded.FieldErrorf("after", "after is not a place in the list of invoices.")
+		}
+	}
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+invoiceColumns+` `+outer+` WHERE `+pageCond+
+		` ORDER BY i.seq IS NULL DESC, i.seq DESC, i.id DESC LIMIT ? OFFSET ?`, append(pageArgs, limit, max(f.Offset, 0))...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("find invoices: %w", err)
 	}

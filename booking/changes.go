@@ -119,11 +119,46 @@ type BookingFilter struct {
 	Delegate       string // a delegate's email: their own bookings
 	Year           *pricing.AcademicYear
 	Statuses       []string
+	// EndedBefore keeps bookings whose session ended before the instant;
+	// NotEndedBefore those whose session had not (as Session.EndsAt).
+	EndedBefore, NotEndedBefore *time.Time
+	// Newest lists the latest session first instead of the soonest.
+	Newest bool
+	// Limit is how many to return at most (0: all), after skipping Offset,
+	// of those after After in the list's order (see Booking.Cursor).
+	Limit  int
+	Offset int
+	After  *store.Cursor
 }
 
-// FindBookings returns bookings matching f with their detail, soonest
-// session first.
-func (s *Service) FindBookings(ctx context.Context, f BookingFilter) ([]*Booking, error) {
+// Cursor is where b stands in FindBookings' order, for BookingFilter.After:
+// its session's start, then its id.
+func (b *Booking) Cursor() store.Cursor {
+	c := store.Cursor{ID: b.ID}
+	if b.Session != nil {
+		c.Key = store.FormatTime(b.Session.StartsAt)
+	}
+	return c
+}
+
+// sessionEndSQL is a session's end as stored instants are written, to
+// compare with one.
+const sessionEndSQL = `strftime('%Y-%m-%dT%H:%M:%SZ', s.starts_at, '+' || s.duration_minutes || ' minutes')`
+
+// CountBookings returns how many bookings match f (its Limit, Offset and
+// After aside).
+func (s *Service) CountBookings(ctx context.Context, f BookingFilter) (int, error) {
+	where, args := bookingWhere(f)
+	var n int
+	if err := s.db.Read().QueryRowContext(ctx, `SELECT count(*) FROM bookings b JOIN sessions s ON s.id = b.session_id
+		WHERE `+strings.Join(where, " AND "), args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count bookings: %w", err)
+	}
+	return n, nil
+}
+
+// bookingWhere is f as SQL conditions over bookings b joined to sessions s.
+func bookingWhere(f BookingFilter) ([]string, []any) {
 	where, args := []string{"1 = 1"}, []any{}
 	if f.OrganisationID != 0 {
 		where, args = append(where, "b.organisation_id = ?"), append(args, f.OrganisationID)
@@ -145,8 +180,29 @@ func (s *Service) FindBookings(ctx context.Context, f BookingFilter) ([]*Booking
 			args = append(args, st)
 		}
 	}
+	if f.EndedBefore != nil {
+		where, args = append(where, sessionEndSQL+" < ?"), append(args, store.FormatTime(*f.EndedBefore))
+	}
+	if f.NotEndedBefore != nil {
+		where, args = append(where, sessionEndSQL+" >= ?"), append(args, store.FormatTime(*f.NotEndedBefore))
+	}
+	return where, args
+}
+
+// FindBookings returns bookings matching f with their detail, soonest
+// session first (then by id), or latest first with f.Newest.
+func (s *Service) FindBookings(ctx context.Context, f BookingFilter) ([]*Booking, error) {
+	where, args := bookingWhere(f)
+	order, after := "s.starts_at, b.id", ">"
+	if f.Newest {
+		order, after = "s.starts_at DESC, b.id DESC", "<"
+	}
+	if f.After != nil {
+		where, args = append(where, "(s.starts_at, b.id) "+after+" (?, ?)"), append(args, f.After.Key, f.After.ID)
+	}
+	limit, largs := store.LimitSQL(f.Limit, f.Offset)
 	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+bookingColumns+bookingFrom+` JOIN sessions s ON s.id = b.session_id
-		WHERE `+strings.Join(where, " AND ")+` ORDER BY s.starts_at, b.id`, args...)
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+limit, append(args, largs...)...)
 	if err != nil {
 		return nil, fmt.Errorf("find bookings: %w", err)
 	}
@@ -855,6 +911,75 @@ func (s *Service) SetAttendance(ctx context.Context, actor store.Actor, sessionI
 		}
 		return tx.Audit(ctx, actor, "session.register", "session", strconv.FormatInt(sessionID, 10), fmt.Sprintf("%d delegate(s) marked", len(marks)))
 	})
+}
+
+// RegisterLine is one delegate on a session's register, with their booking.
+type RegisterLine struct {
+	Delegate      *Delegate
+	Reference     string // the booking's
+	BookingStatus string
+	OrgURN        int64
+	OrgName       string
+}
+
+// Cursor is where l stands in FindRegister's order, for RegisterFilter.After:
+// its booking's id (in decimal), then the delegate's.
+func (l RegisterLine) Cursor() store.Cursor {
+	return store.Cursor{Key: strconv.FormatInt(l.Delegate.BookingID, 10), ID: l.Delegate.ID}
+}
+
+// RegisterFilter selects a page of a session's register.
+type RegisterFilter struct {
+	SessionID int64
+	// Statuses are the bookings' (none: confirmed, those SetAttendance marks).
+	Statuses []string
+	// Limit is how many to return at most (0: all), after skipping Offset,
+	// of those after After.
+	Limit  int
+	Offset int
+	After  *store.Cursor
+}
+
+// FindRegister returns the active delegates of a session's confirmed
+// bookings (or those of f.Statuses), by booking and then delegate. It
+// returns EINVALID (after) for a cursor whose key is not a booking id.
+func (s *Service) FindRegister(ctx context.Context, f RegisterFilter) ([]RegisterLine, error) {
+	statuses := f.Statuses
+	if len(statuses) == 0 {
+		statuses = []string{StatusConfirmed}
+	}
+	where := `b.session_id = ? AND d.status = 'active' AND b.status IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(statuses)), ", ") + `)`
+	args := []any{f.SessionID}
+	for _, st := range statuses {
+		args = append(args, st)
+	}
+	if f.After != nil {
+		bid, err := strconv.ParseInt(f.After.Key, 10, 64)
+		if err != nil {
+			return nil, traded.FieldErrorf("after", "after is not a place in this register.")
+		}
+		where, args = where+` AND (d.booking_id, d.id) > (?, ?)`, append(args, bid, f.After.ID)
+	}
+	limit, largs := store.LimitSQL(f.Limit, f.Offset)
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT d.id, d.booking_id, d.name, d.email, d.status, d.uid, COALESCE(d.replaces_id, 0),
+			COALESCE(d.attendance, ''), d.late_cancel, b.reference, b.status, o.urn, o.name
+		FROM delegates d JOIN bookings b ON b.id = d.booking_id JOIN organisations o ON o.id = b.organisation_id
+		WHERE `+where+` ORDER BY d.booking_id, d.id`+limit, append(args, largs...)...)
+	if err != nil {
+		return nil, fmt.Errorf("find register: %w", err)
+	}
+	defer rows.Close()
+	var out []RegisterLine
+	for rows.Next() {
+		d := &Delegate{}
+		l := RegisterLine{Delegate: d}
+		if err := rows.Scan(&d.ID, &d.BookingID, &d.Name, &d.Email, &d.Status, &d.UID, &d.ReplacesID, &d.Attendance, &d.LateCancel,
+			&l.Reference, &l.BookingStatus, &l.OrgURN, &l.OrgName); err != nil {
+			return nil, fmt.Errorf("find register: %w", err)
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
 }
 
 // SetBookingSettings sets how a school's bookings are invoiced ("per_booking"

@@ -288,7 +288,16 @@ type ConsultancyFilter struct {
 	OrganisationID int64
 	AdviserID      int64
 	Status         string
+	// Limit is how many to return at most (0: all), after skipping Offset,
+	// of those older than After (see Consultancy.Cursor).
+	Limit  int
+	Offset int
+	After  *store.Cursor
 }
+
+// Cursor is where c stands in FindConsultancies' order, for
+// ConsultancyFilter.After: by id alone.
+func (c *Consultancy) Cursor() store.Cursor { return store.Cursor{ID: c.ID} }
 
 // FindConsultancies returns requests matching f, newest first.
 func (s *Service) FindConsultancies(ctx context.Context, f ConsultancyFilter) ([]*Consultancy, error) {
@@ -302,7 +311,12 @@ func (s *Service) FindConsultancies(ctx context.Context, f ConsultancyFilter) ([
 	if f.Status != "" {
 		where, args = append(where, "r.status = ?"), append(args, f.Status)
 	}
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT r.id FROM consultancy_requests r WHERE `+strings.Join(where, " AND ")+` ORDER BY r.id DESC`, args...)
+	if f.After != nil {
+		where, args = append(where, "r.id < ?"), append(args, f.After.ID)
+	}
+	limit, largs := store.LimitSQL(f.Limit, f.Offset)
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT r.id FROM consultancy_requests r WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY r.id DESC`+limit, append(args, largs...)...)
 	if err != nil {
 		return nil, fmt.Errorf("find consultancies: %w", err)
 	}

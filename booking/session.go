@@ -72,9 +72,19 @@ type SessionFilter struct {
 	Year        *pricing.AcademicYear
 	ProductCode *string
 	Status      *string
+	// Limit is how many to return at most (0: all), after skipping Offset,
+	// of those after After (see Session.Cursor).
+	Limit  int
+	Offset int
+	After  *store.Cursor
 }
 
-// FindSessions returns the sessions matching f, in start order.
+// Cursor is where s stands in FindSessions' order, for SessionFilter.After.
+func (s *Session) Cursor() store.Cursor {
+	return store.Cursor{Key: store.FormatTime(s.StartsAt), ID: s.ID}
+}
+
+// FindSessions returns the sessions matching f, in start order (then by id).
 func (s *Service) FindSessions(ctx context.Context, f SessionFilter) ([]*Session, error) {
 	return findSessions(ctx, s.db.Read(), f)
 }
@@ -104,11 +114,15 @@ func findSessions(ctx context.Context, q queryer, f SessionFilter) ([]*Session, 
 	if f.Status != nil {
 		where, args = append(where, "s.status = ?"), append(args, *f.Status)
 	}
+	if f.After != nil {
+		where, args = append(where, "(s.starts_at, s.id) > (?, ?)"), append(args, f.After.Key, f.After.ID)
+	}
+	limit, largs := store.LimitSQL(f.Limit, f.Offset)
 	rows, err := q.QueryContext(ctx, `SELECT s.id, s.course_code, c.product_code, s.academic_year, s.title, s.starts_at,
 			s.duration_minutes, s.capacity, s.places_taken, s.joining_url, s.location, s.presenter, s.booking_cutoff_at,
 			s.status, s.cancel_reason, s.sequence
 		FROM sessions s JOIN courses c ON c.code = s.course_code
-		WHERE `+strings.Join(where, " AND ")+` ORDER BY s.starts_at, s.id`, args...)
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY s.starts_at, s.id`+limit, append(args, largs...)...)
 	if err != nil {
 		return nil, fmt.Errorf("find sessions: %w", err)
 	}

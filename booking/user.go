@@ -144,9 +144,12 @@ type UserFilter struct {
 	OrganisationID *int64
 	Role           *Role
 	Active         *bool
+	Limit          int // 0: all
+	Offset         int
 }
 
-// FindUsers returns the users matching f, by name.
+// FindUsers returns the users matching f, by name (then id): at most
+// f.Limit of them after skipping f.Offset.
 func (s *Service) FindUsers(ctx context.Context, f UserFilter) ([]*User, error) {
 	where, args := []string{"1 = 1"}, []any{}
 	if f.OrganisationID != nil {
@@ -158,8 +161,9 @@ func (s *Service) FindUsers(ctx context.Context, f UserFilter) ([]*User, error) 
 	if f.Active != nil {
 		where, args = append(where, "u.active = ?"), append(args, *f.Active)
 	}
+	limit, largs := store.LimitSQL(f.Limit, f.Offset)
 	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+userColumns+userFrom+` WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY u.name COLLATE NOCASE, u.id`, args...)
+		` ORDER BY u.name COLLATE NOCASE, u.id`+limit, append(args, largs...)...)
 	if err != nil {
 		return nil, fmt.Errorf("find users: %w", err)
 	}

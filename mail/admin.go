@@ -28,8 +28,10 @@ type Queued struct {
 // OutboxCounts is how many messages are in each status.
 type OutboxCounts struct{ Queued, Sent, Failed int }
 
-// FindOutbox returns outbox messages, newest first: those of one status, or all.
-func FindOutbox(ctx context.Context, db *store.DB, status string, limit int) ([]Queued, OutboxCounts, error) {
+// FindOutbox returns outbox messages, newest first: those of one status, or
+// all; at most limit of them (0: 100; at most 500) after skipping offset.
+// It returns EINVALID (status) for an unknown status.
+func FindOutbox(ctx context.Context, db *store.DB, status string, limit, offset int) ([]Queued, OutboxCounts, error) {
 	var counts OutboxCounts
 	if err := db.Read().QueryRowContext(ctx, `SELECT
 			COALESCE(SUM(status = 'queued'), 0), COALESCE(SUM(status = 'sent'), 0), COALESCE(SUM(status = 'failed'), 0) FROM outbox`).
@@ -47,7 +49,7 @@ func FindOutbox(ctx context.Context, db *store.DB, status string, limit int) ([]
 		limit = 100
 	}
 	rows, err := db.Read().QueryContext(ctx, `SELECT id, created_at, kind, to_addr, subject, status, attempts, next_attempt_at, last_error,
-		COALESCE(sent_at, ''), attachments <> '' FROM outbox WHERE `+where+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
+		COALESCE(sent_at, ''), attachments <> '' FROM outbox WHERE `+where+` ORDER BY id DESC LIMIT ? OFFSET ?`, append(args, limit, max(offset, 0))...)
 	if err != nil {
 		return nil, counts, fmt.Errorf("outbox: %w", err)
 	}

@@ -291,10 +291,12 @@ type AuditFilter struct {
 	Action   string // a prefix: "sign_in" matches sign_in and sign_in.failed
 	Actor    string // a substring of the actor
 	BeforeID int64  // entries older than this id, for paging back
-	Limit    int    // 0 means 50
+	Limit    int    // 0 means 50; at most 500
+	Offset   int    // entries to skip, for a numbered page
 }
 
-// FindAudit returns audit entries, newest first.
+// FindAudit returns audit entries, newest first: at most f.Limit of them,
+// after skipping f.Offset.
 func (db *DB) FindAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
 	where, args := []string{"1 = 1"}, []any{}
 	if f.Action != "" {
@@ -311,7 +313,7 @@ func (db *DB) FindAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error
 		limit = 50
 	}
 	rows, err := db.rs.QueryContext(ctx, `SELECT id, at, actor, action, entity, entity_id, detail, remote_addr FROM audit_log
-		WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ? OFFSET ?`, append(args, limit, max(f.Offset, 0))...)
 	if err != nil {
 		return nil, fmt.Errorf("find audit: %w", err)
 	}

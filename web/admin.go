@@ -27,22 +27,21 @@ func (s *Server) adminRoutes(app *fiber.App) {
 
 type organisationsPage struct {
 	*Page
-	Query   string
-	Tier    string
-	Orgs    []*booking.Organisation
-	Total   int
-	Offset  int
-	Next    int
-	Prev    int
-	HasNext bool
-	HasPrev bool
+	Query string
+	Tier  string
+	Orgs  []*booking.Organisation
+	Total int
+	Pager Pager
 }
 
-const orgsPerPage = 50
-
+// handleOrganisations lists organisations by name, a page at a time.
 func (s *Server) handleOrganisations(c *fiber.Ctx) error {
 	p := &organisationsPage{Page: s.page(c, "Organisations"), Query: c.Query("q"), Tier: c.Query("tier")}
-	f := booking.OrganisationFilter{Limit: orgsPerPage}
+	n, err := pageNumber(c, "page")
+	if err != nil {
+		return err
+	}
+	f := booking.OrganisationFilter{Limit: perPage, Offset: pageOffset(n)}
 	if p.Query != "" {
 		f.NameLike = &p.Query
 	}
@@ -53,14 +52,10 @@ func (s *Server) handleOrganisations(c *fiber.Ctx) error {
 		}
 		f.Tier = &t
 	}
-	p.Offset, _ = strconv.Atoi(c.Query("offset"))
-	f.Offset = max(p.Offset, 0)
-	var err error
 	if p.Orgs, p.Total, err = s.booking.FindOrganisations(c.UserContext(), f); err != nil {
 		return err
 	}
-	p.HasPrev, p.Prev = f.Offset > 0, max(f.Offset-orgsPerPage, 0)
-	p.HasNext, p.Next = f.Offset+orgsPerPage < p.Total, f.Offset+orgsPerPage
+	p.Pager = pager(c, "/admin/organisations", "page", "Pages of organisations", n, f.Offset+perPage < p.Total)
 	return s.render(c, "organisations", p)
 }
 
@@ -126,13 +121,32 @@ type usersPage struct {
 	*Page
 	Users []*booking.User
 	Roles []booking.Role
+	Pager Pager
 }
 
+// usersPage is everyone with an account, by name, a page at a time.
 func (s *Server) usersPage(c *fiber.Ctx) (*usersPage, error) {
 	p := &usersPage{Page: s.page(c, "Users and roles"), Roles: booking.Roles}
-	var err error
-	p.Users, err = s.booking.FindUsers(c.UserContext(), booking.UserFilter{})
-	return p, err
+	n, err := pageNumber(c, "page")
+	if err != nil {
+		return nil, err
+	}
+	if p.Users, err = s.booking.FindUsers(c.UserContext(), booking.UserFilter{Limit: perPage + 1, Offset: pageOffset(n)}); err != nil {
+		return nil, err
+	}
+	var more bool
+	p.Users, more = cutPage(p.Users)
+	p.Pager = pager(c, "/admin/users", "page", "Pages of users", n, more)
+	return p, nil
+}
+
+// usersBack is where a change on the users page returns: the page of the
+// list the form was on (its hidden page field).
+func usersBack(c *fiber.Ctx) string {
+	if n, err := strconv.Atoi(c.FormValue("page")); err == nil && n > 1 && n <= maxPage {
+		return "/admin/users?page=" + strconv.Itoa(n)
+	}
+	return "/admin/users"
 }
 
 func (s *Server) handleUsers(c *fiber.Ctx) error {
@@ -187,7 +201,7 @@ func (s *Server) handleUserRole(c *fiber.Ctx) error {
 		return err
 	}
 	s.setFlash(c, "The role has been changed.")
-	return c.Redirect("/admin/users", fiber.StatusSeeOther)
+	return c.Redirect(usersBack(c), fiber.StatusSeeOther)
 }
 
 func (s *Server) handleUserActive(active bool) fiber.Handler {
@@ -200,7 +214,7 @@ func (s *Server) handleUserActive(active bool) fiber.Handler {
 			return err
 		}
 		s.setFlash(c, map[bool]string{true: "The account has been reactivated.", false: "The account has been deactivated."}[active])
-		return c.Redirect("/admin/users", fiber.StatusSeeOther)
+		return c.Redirect(usersBack(c), fiber.StatusSeeOther)
 	}
 }
 
@@ -209,19 +223,22 @@ type auditPage struct {
 	Entries []store.AuditEntry
 	Action  string
 	Actor   string
-	Older   int64
+	Pager   Pager
 }
 
+// handleAudit shows the audit log, newest first, a page at a time.
 func (s *Server) handleAudit(c *fiber.Ctx) error {
 	p := &auditPage{Page: s.page(c, "Audit log"), Action: c.Query("action"), Actor: c.Query("actor")}
-	before, _ := strconv.ParseInt(c.Query("before"), 10, 64)
-	var err error
-	p.Entries, err = s.db.FindAudit(c.UserContext(), store.AuditFilter{Action: p.Action, Actor: p.Actor, BeforeID: before, Limit: 50})
+	n, err := pageNumber(c, "page")
 	if err != nil {
 		return err
 	}
-	if len(p.Entries) == 50 {
-		p.Older = p.Entries[len(p.Entries)-1].ID
+	p.Entries, err = s.db.FindAudit(c.UserContext(), store.AuditFilter{Action: p.Action, Actor: p.Actor, Limit: perPage + 1, Offset: pageOffset(n)})
+	if err != nil {
+		return err
 	}
+	var more bool
+	p.Entries, more = cutPage(p.Entries)
+	p.Pager = pager(c, "/admin/audit", "page", "Pages of the audit log", n, more)
 	return s.render(c, "audit", p)
 }

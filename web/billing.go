@@ -190,26 +190,34 @@ func (s *Server) invoiceScope(c *fiber.Ctx, param string) (int64, error) {
 	return org.ID, nil
 }
 
-// handleInvoicesAPI answers GET /api/v1/invoices?organisation=&status=.
+// handleInvoicesAPI answers GET /api/v1/invoices?organisation=&status=&q=,
+// newest first, a page at a time, with the count of all that match.
 func (s *Server) handleInvoicesAPI(c *fiber.Ctx) error {
 	orgID, err := s.invoiceScope(c, c.Query("organisation"))
 	if err != nil {
 		return err
 	}
-	limit, _ := strconv.Atoi(c.Query("limit"))
-	offset, _ := strconv.Atoi(c.Query("offset"))
-	invs, total, err := s.billing.FindInvoices(c.UserContext(), billing.InvoiceFilter{OrganisationID: orgID,
-		Status: c.Query("status"), Search: c.Query("q"), Limit: limit, Offset: offset})
+	if c.Query("offset") != "" {
+		return traded.FieldErrorf("offset", "offset is not taken: follow \"next\" (or the Link header) with after= for the next page.")
+	}
+	pg, err := apiPage(c, "invoices")
 	if err != nil {
 		return err
 	}
+	invs, total, err := s.billing.FindInvoices(c.UserContext(), billing.InvoiceFilter{OrganisationID: orgID,
+		Status: c.Query("status"), Search: c.Query("q"), Limit: pg.Fetch(), After: pg.After})
+	if err != nil {
+		return err
+	}
+	invs, next := pageItems(c, pg, invs, (*billing.Invoice).Cursor)
+	c.Set("X-Total-Count", strconv.Itoa(total))
 	out := []invoiceJSON{}
 	for _, inv := range invs {
 		j := s.toInvoiceJSON(inv)
 		j.Lines = nil
 		out = append(out, j)
 	}
-	return c.JSON(fiber.Map{"invoices": out, "total": total})
+	return c.JSON(fiber.Map{"invoices": out, "total": total, "next": next})
 }
 
 // handleInvoiceAPI answers GET /api/v1/invoices/{number} and {number}.pdf.
@@ -404,10 +412,16 @@ type invoicesPage struct {
 	Finance  bool
 	Today    string
 	Overdue  bool // some invoice listed is overdue: show days overdue and the last reminder
+	Pager    Pager
 }
 
+// handleInvoicesPage lists invoices, newest first, a page at a time.
 func (s *Server) handleInvoicesPage(c *fiber.Ctx) error {
 	orgID, err := s.invoiceScope(c, c.Query("organisation"))
+	if err != nil {
+		return err
+	}
+	n, err := pageNumber(c, "page")
 	if err != nil {
 		return err
 	}
@@ -417,10 +431,11 @@ func (s *Server) handleInvoicesPage(c *fiber.Ctx) error {
 	if p.Status != "" && billing.StatusLabel(p.Status) == "" {
 		return traded.FieldErrorf("status", "Choose a status from the list.")
 	}
-	p.Invoices, p.Total, err = s.billing.FindInvoices(c.UserContext(), billing.InvoiceFilter{OrganisationID: orgID, Status: p.Status, Search: p.Query, Limit: 200})
-	if err != nil {
+	f := billing.InvoiceFilter{OrganisationID: orgID, Status: p.Status, Search: p.Query, Limit: perPage, Offset: pageOffset(n)}
+	if p.Invoices, p.Total, err = s.billing.FindInvoices(c.UserContext(), f); err != nil {
 		return err
 	}
+	p.Pager = pager(c, "/invoices", "page", "Pages of invoices", n, f.Offset+perPage < p.Total)
 	p.Wide = p.Finance
 	p.Overdue = slices.ContainsFunc(p.Invoices, func(inv *billing.Invoice) bool { return inv.DaysOverdue(p.Today) > 0 })
 	return s.render(c, "invoices", p)

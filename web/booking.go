@@ -199,21 +199,27 @@ func (s *Server) withToConfirm(c *fiber.Ctx, b *booking.Booking, j bookingJSON) 
 	return j, nil
 }
 
-// handleSessionsAPI answers GET /api/v1/sessions?academic_year=.
+// handleSessionsAPI answers GET /api/v1/sessions?academic_year=, a page at
+// a time in start order.
 func (s *Server) handleSessionsAPI(c *fiber.Ctx) error {
 	year, err := s.catalogueYear(c)
 	if err != nil {
 		return err
 	}
-	sessions, err := s.booking.FindSessions(c.UserContext(), booking.SessionFilter{Year: &year})
+	pg, err := apiPage(c, "sessions")
 	if err != nil {
 		return err
 	}
+	sessions, err := s.booking.FindSessions(c.UserContext(), booking.SessionFilter{Year: &year, Limit: pg.Fetch(), After: pg.After})
+	if err != nil {
+		return err
+	}
+	sessions, next := pageItems(c, pg, sessions, (*booking.Session).Cursor)
 	out := []sessionJSON{}
 	for _, x := range sessions {
 		out = append(out, toSessionJSON(x))
 	}
-	return c.JSON(fiber.Map{"academic_year": year.String(), "sessions": out})
+	return c.JSON(fiber.Map{"academic_year": year.String(), "sessions": out, "next": next})
 }
 
 func (s *Server) handleSessionAPI(c *fiber.Ctx) error {
@@ -354,23 +360,29 @@ func (s *Server) handleSessionCancelAPI(c *fiber.Ctx) error {
 	return c.JSON(toSessionJSON(sess))
 }
 
+// handleRegisterAPI answers GET /api/v1/sessions/{id}/register: the
+// delegates of its confirmed bookings, a page at a time.
 func (s *Server) handleRegisterAPI(c *fiber.Ctx) error {
 	sess, err := s.sessionParam(c)
 	if err != nil {
 		return err
 	}
-	bookings, err := s.booking.FindBookings(c.UserContext(), booking.BookingFilter{SessionID: sess.ID, Statuses: []string{booking.StatusConfirmed}})
+	pg, err := apiPage(c, "register")
 	if err != nil {
 		return err
 	}
-	out := []fiber.Map{}
-	for _, b := range bookings {
-		for _, d := range b.Active() {
-			out = append(out, fiber.Map{"delegate": d.ID, "name": d.Name, "email": d.Email, "organisation": b.OrgURN,
-				"school": b.OrgName, "booking": b.Reference, "attendance": d.Attendance})
-		}
+	lines, err := s.booking.FindRegister(c.UserContext(), booking.RegisterFilter{SessionID: sess.ID, Limit: pg.Fetch(), After: pg.After})
+	if err != nil {
+		return err
 	}
-	return c.JSON(fiber.Map{"session": toSessionJSON(sess), "delegates": out})
+	lines, next := pageItems(c, pg, lines, booking.RegisterLine.Cursor)
+	out := []fiber.Map{}
+	for _, l := range lines {
+		d := l.Delegate
+		out = append(out, fiber.Map{"delegate": d.ID, "name": d.Name, "email": d.Email, "organisation": l.OrgURN,
+			"school": l.OrgName, "booking": l.Reference, "attendance": d.Attendance})
+	}
+	return c.JSON(fiber.Map{"session": toSessionJSON(sess), "delegates": out, "next": next})
 }
 
 func (s *Server) handleAttendanceAPI(c *fiber.Ctx) error {
@@ -486,22 +498,30 @@ func (s *Server) bookingScope(c *fiber.Ctx) (booking.BookingFilter, error) {
 	return f, nil
 }
 
+// handleBookingsAPI answers GET /api/v1/bookings, those the caller may see,
+// a page at a time, soonest session first.
 func (s *Server) handleBookingsAPI(c *fiber.Ctx) error {
 	f, err := s.bookingScope(c)
 	if err != nil {
 		return err
 	}
+	pg, err := apiPage(c, "bookings")
+	if err != nil {
+		return err
+	}
+	f.Limit, f.After = pg.Fetch(), pg.After
 	bookings, err := s.booking.FindBookings(c.UserContext(), f)
 	if err != nil {
 		return err
 	}
+	bookings, next := pageItems(c, pg, bookings, (*booking.Booking).Cursor)
 	out := []bookingJSON{}
 	for _, b := range bookings {
 		if canSeeBooking(currentUser(c), b) {
 			out = append(out, s.toBookingJSON(b))
 		}
 	}
-	return c.JSON(fiber.Map{"bookings": out})
+	return c.JSON(fiber.Map{"bookings": out, "next": next})
 }
 
 func (s *Server) handleBookingAPI(c *fiber.Ctx) error {
@@ -849,33 +869,55 @@ type bookingsPage struct {
 	Manager   bool
 	NowUnix   int64
 	PaidExtra pricing.Money
+	// UpcomingPager pages the bookings whose session has not ended (the
+	// requests among them and the rest), soonest first; PastPager the
+	// others, latest first.
+	UpcomingPager, PastPager Pager
 }
 
+// handleBookingsPage lists the bookings the caller may see: those coming
+// up (?upcoming=N) and those past (?past=N), a page of each.
 func (s *Server) handleBookingsPage(c *fiber.Ctx) error {
 	f, err := s.bookingScope(c)
 	if err != nil {
 		return err
 	}
-	u := currentUser(c)
-	bookings, err := s.booking.FindBookings(c.UserContext(), f)
+	un, err := pageNumber(c, "upcoming")
 	if err != nil {
 		return err
 	}
+	pn, err := pageNumber(c, "past")
+	if err != nil {
+		return err
+	}
+	u := currentUser(c)
 	p := &bookingsPage{Page: s.page(c, "Bookings"), Manager: u.Role == booking.RoleSchoolManager}
 	if !p.Manager {
 		p.Title = "Your bookings"
 	}
 	now := s.now()
-	for _, b := range bookings {
-		switch {
-		case b.Status == booking.StatusRequested && p.Manager:
+	up, past := f, f
+	up.NotEndedBefore, up.Limit, up.Offset = &now, perPage+1, pageOffset(un)
+	past.EndedBefore, past.Newest, past.Limit, past.Offset = &now, true, perPage+1, pageOffset(pn)
+	upcoming, err := s.booking.FindBookings(c.UserContext(), up)
+	if err != nil {
+		return err
+	}
+	var more bool
+	upcoming, more = cutPage(upcoming)
+	p.UpcomingPager = pager(c, "/bookings", "upcoming", "Pages of bookings coming up", un, more)
+	for _, b := range upcoming {
+		if b.Status == booking.StatusRequested && p.Manager {
 			p.Requests = append(p.Requests, b)
-		case b.Session != nil && b.Session.EndsAt().Before(now):
-			p.Past = append(p.Past, b)
-		default:
+		} else {
 			p.Upcoming = append(p.Upcoming, b)
 		}
 	}
+	if p.Past, err = s.booking.FindBookings(c.UserContext(), past); err != nil {
+		return err
+	}
+	p.Past, more = cutPage(p.Past)
+	p.PastPager = pager(c, "/bookings", "past", "Pages of past bookings", pn, more)
 	return s.render(c, "bookings", p)
 }
 
@@ -1098,17 +1140,26 @@ type adminSessionsPage struct {
 	Year     string
 	Sessions []*booking.Session
 	Courses  []*booking.Course
+	Pager    Pager
 }
 
+// adminSessionsPage is a year's sessions in start order, a page of them.
 func (s *Server) adminSessionsPage(c *fiber.Ctx) (*adminSessionsPage, error) {
 	year, err := s.catalogueYear(c)
 	if err != nil {
 		return nil, err
 	}
-	p := &adminSessionsPage{Page: s.page(c, "Sessions "+year.String()), Year: year.String()}
-	if p.Sessions, err = s.booking.FindSessions(c.UserContext(), booking.SessionFilter{Year: &year}); err != nil {
+	n, err := pageNumber(c, "page")
+	if err != nil {
 		return nil, err
 	}
+	p := &adminSessionsPage{Page: s.page(c, "Sessions "+year.String()), Year: year.String()}
+	if p.Sessions, err = s.booking.FindSessions(c.UserContext(), booking.SessionFilter{Year: &year, Limit: perPage + 1, Offset: pageOffset(n)}); err != nil {
+		return nil, err
+	}
+	var more bool
+	p.Sessions, more = cutPage(p.Sessions)
+	p.Pager = pager(c, "/admin/sessions", "page", "Pages of sessions", n, more)
 	p.Courses, err = s.booking.FindCourses(c.UserContext())
 	return p, err
 }
@@ -1189,30 +1240,46 @@ func (s *Server) handleAdminSessionCreate(c *fiber.Ctx) error {
 
 type adminSessionPage struct {
 	*Page
-	Session  *booking.Session
-	Bookings []*booking.Booking
-	Waiting  []*booking.Booking
+	Session *booking.Session
+	// Register is a page of the delegates of bookings that hold places.
+	Register      []booking.RegisterLine
+	RegisterPager Pager
+	// Waiting is a page of the waiting list.
+	Waiting      []*booking.Booking
+	WaitingPager Pager
+	WaitingFrom  int // the place in the queue of Waiting's first
 }
 
+// adminSessionPage is a session with a page of its register (?page=) and
+// of its waiting list (?waiting=).
 func (s *Server) adminSessionPage(c *fiber.Ctx) (*adminSessionPage, error) {
 	sess, err := s.sessionParam(c)
 	if err != nil {
 		return nil, err
 	}
-	p := &adminSessionPage{Page: s.page(c, sess.Title), Session: sess}
-	p.Breadcrumbs = []NavItem{{Label: "Home", Href: "/"}, {Label: "Sessions", Href: "/admin/sessions?year=" + sess.Year.String()}}
-	all, err := s.booking.FindBookings(c.UserContext(), booking.BookingFilter{SessionID: sess.ID})
+	n, err := pageNumber(c, "page")
 	if err != nil {
 		return nil, err
 	}
-	for _, b := range all {
-		switch b.Status {
-		case booking.StatusConfirmed, booking.StatusRequested, booking.StatusOffered:
-			p.Bookings = append(p.Bookings, b)
-		case booking.StatusWaitlisted:
-			p.Waiting = append(p.Waiting, b)
-		}
+	w, err := pageNumber(c, "waiting")
+	if err != nil {
+		return nil, err
 	}
+	p := &adminSessionPage{Page: s.page(c, sess.Title), Session: sess, WaitingFrom: pageOffset(w) + 1}
+	p.Breadcrumbs = []NavItem{{Label: "Home", Href: "/"}, {Label: "Sessions", Href: "/admin/sessions?year=" + sess.Year.String()}}
+	if p.Register, err = s.booking.FindRegister(c.UserContext(), booking.RegisterFilter{SessionID: sess.ID,
+		Statuses: []string{booking.StatusConfirmed, booking.StatusRequested, booking.StatusOffered}, Limit: perPage + 1, Offset: pageOffset(n)}); err != nil {
+		return nil, err
+	}
+	var more bool
+	p.Register, more = cutPage(p.Register)
+	p.RegisterPager = pager(c, fmt.Sprintf("/admin/sessions/%d", sess.ID), "page", "Pages of the register", n, more)
+	if p.Waiting, err = s.booking.FindBookings(c.UserContext(), booking.BookingFilter{SessionID: sess.ID,
+		Statuses: []string{booking.StatusWaitlisted}, Limit: perPage + 1, Offset: pageOffset(w)}); err != nil {
+		return nil, err
+	}
+	p.Waiting, more = cutPage(p.Waiting)
+	p.WaitingPager = pager(c, fmt.Sprintf("/admin/sessions/%d", sess.ID), "waiting", "Pages of the waiting list", w, more)
 	local := sess.StartsAt.In(traded.London)
 	if len(p.Form) == 0 {
 		p.Form = map[string]string{"title": sess.Title, "date": local.Format("2006-01-02"), "time": local.Format("15:04"),
@@ -1268,12 +1335,11 @@ func (s *Server) handleAdminRegister(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// Only the delegates of the page the form showed (its action carries
+	// ?page=): a mark on another page is neither read nor cleared.
 	marks := map[int64]string{}
-	for _, b := range p.Bookings {
-		if b.Status != booking.StatusConfirmed {
-			continue
-		}
-		for _, d := range b.Active() {
+	for _, l := range p.Register {
+		if d := l.Delegate; l.BookingStatus == booking.StatusConfirmed {
 			if v := c.FormValue(fmt.Sprintf("attendance_%d", d.ID)); v != "" || d.Attendance != "" {
 				marks[d.ID] = v
 			}
@@ -1283,7 +1349,11 @@ func (s *Server) handleAdminRegister(c *fiber.Ctx) error {
 		return s.renderForm(c, "admin-session", p.Page, p, err)
 	}
 	s.setFlash(c, fmt.Sprintf("The register has been saved (%d delegates).", len(marks)))
-	return c.Redirect(fmt.Sprintf("/admin/sessions/%d#register", p.Session.ID), fiber.StatusSeeOther)
+	back := fmt.Sprintf("/admin/sessions/%d", p.Session.ID)
+	if p.RegisterPager.Number > 1 {
+		back += fmt.Sprintf("?page=%d", p.RegisterPager.Number)
+	}
+	return c.Redirect(back+"#register", fiber.StatusSeeOther)
 }
 
 // handleMonthlyInvoices bills the bookings of schools invoiced monthly,

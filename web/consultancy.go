@@ -79,25 +79,49 @@ type consultancyListPage struct {
 	Adviser  bool
 	Admin    bool
 	Status   string
+	Pager    Pager
 }
 
+// consultancyList is the consultancy page with its list of requests, a page
+// of them (?page=).
 func (s *Server) consultancyList(c *fiber.Ctx) (*consultancyListPage, error) {
+	n, err := pageNumber(c, "page")
+	if err != nil {
+		return nil, err
+	}
+	p, f, err := s.consultancyScope(c)
+	if err != nil {
+		return nil, err
+	}
+	f.Limit, f.Offset = perPage+1, pageOffset(n)
+	if p.Requests, err = s.booking.FindConsultancies(c.UserContext(), f); err != nil {
+		return nil, err
+	}
+	var more bool
+	p.Requests, more = cutPage(p.Requests)
+	p.Pager = pager(c, "/consultancy", "page", "Pages of requests", n, more)
+	return p, nil
+}
+
+// consultancyScope is the consultancy page without its list, and the filter
+// of the requests the caller may see.
+func (s *Server) consultancyScope(c *fiber.Ctx) (*consultancyListPage, booking.ConsultancyFilter, error) {
 	u := currentUser(c)
 	ctx := c.UserContext()
 	year := pricing.AcademicYearOf(s.now(), traded.London)
 	p := &consultancyListPage{Page: s.page(c, "School-improvement support"), Year: year.String(), Status: c.Query("status"),
 		Manager: u.Role == booking.RoleSchoolManager, Adviser: u.Role == booking.RoleAdviser, Admin: u.Role == booking.RoleAdmin}
 	var err error
-	if p.Services, err = s.booking.FindConsultancyServices(ctx, year); err != nil {
-		return nil, err
-	}
 	f := booking.ConsultancyFilter{Status: p.Status}
+	if p.Services, err = s.booking.FindConsultancyServices(ctx, year); err != nil {
+		return nil, f, err
+	}
 	switch u.Role {
 	case booking.RoleSchoolManager:
 		f.OrganisationID = u.OrganisationID
 		org, err := s.booking.FindOrganisationByID(ctx, u.OrganisationID)
 		if err != nil {
-			return nil, err
+			return nil, f, err
 		}
 		p.Tier = org.Tier
 	case booking.RoleAdviser:
@@ -106,10 +130,9 @@ func (s *Server) consultancyList(c *fiber.Ctx) (*consultancyListPage, error) {
 	case booking.RoleAdmin, booking.RoleFinance:
 		p.Title = "Consultancy requests and engagements"
 	default:
-		return nil, traded.Errorf(traded.EFORBIDDEN, "Your account cannot see consultancy.")
+		return nil, f, traded.Errorf(traded.EFORBIDDEN, "Your account cannot see consultancy.")
 	}
-	p.Requests, err = s.booking.FindConsultancies(ctx, f)
-	return p, err
+	return p, f, nil
 }
 
 // handleConsultancy is the school's request page, the adviser's work list,
@@ -486,16 +509,28 @@ func consultancyJSON(cr *booking.Consultancy) fiber.Map {
 		"quoted_net_pence": int64(cr.QuotedFee()), "billing": cr.Billing, "late_cancel_rule": cr.LateCancelRule, "visits": visits}
 }
 
+// handleConsultanciesAPI answers GET /api/v1/requests: the requests the
+// caller may see, a page at a time, newest first.
 func (s *Server) handleConsultanciesAPI(c *fiber.Ctx) error {
-	p, err := s.consultancyList(c)
+	pg, err := apiPage(c, "requests")
 	if err != nil {
 		return err
 	}
+	_, f, err := s.consultancyScope(c)
+	if err != nil {
+		return err
+	}
+	f.Limit, f.After = pg.Fetch(), pg.After
+	requests, err := s.booking.FindConsultancies(c.UserContext(), f)
+	if err != nil {
+		return err
+	}
+	requests, next := pageItems(c, pg, requests, (*booking.Consultancy).Cursor)
 	out := []fiber.Map{}
-	for _, cr := range p.Requests {
+	for _, cr := range requests {
 		out = append(out, consultancyJSON(cr))
 	}
-	return c.JSON(fiber.Map{"requests": out})
+	return c.JSON(fiber.Map{"requests": out, "next": next})
 }
 
 func (s *Server) handleConsultancyAPI(c *fiber.Ctx) error {

@@ -447,6 +447,10 @@ var fuzzQueryPaths = []fuzzEndpoint{
 	{path: "/admin/sessions", as: adminEmail, params: "year"},
 	{path: "/admin/consultancy/report", as: adminEmail, params: "year"},
 	{path: "/subscribe", as: managerEmail, params: "year"},
+	{path: "/api/v1/bookings", as: managerEmail, params: "paging"},
+	{path: "/api/v1/consultancy/requests", as: adminEmail, params: "paging"},
+	{path: "/admin/audit", as: adminEmail, params: "page"},
+	{path: "/bookings", as: managerEmail, params: "page"},
 }
 
 // fuzzQueryEscape makes raw a valid request target's query: bytes that
@@ -480,6 +484,11 @@ func FuzzQueryParams(f *testing.F) {
 			"limit=-1&offset=-5", "limit=999999999999&offset=9223372036854775807", "limit=abc", "q=%25%27%22;--", "q=TS-", "q=%E2%80%AE"},
 		"week":    {"week=2026-11-23", "week=2026-11-22", "week=0001-01-01", "week=9999-12-31", "week=2026-02-30", "week=2026-11-23T00:00:00Z", "week=-0001-01-01"},
 		"session": {"session=abc", "session=-1", "session=0", "session=9223372036854775808", "session=18&organisation=990001", "organisation=x"},
+		"paging": {"limit=1", "limit=500", "limit=501", "limit=0", "limit=-1", "limit=1e2", "limit=9223372036854775808", "after=", "after=%00",
+			"after=eyJsIjoiYm9va2luZ3MiLCJrIjoiIiwiaSI6MX0", "after=eyJsIjoicmVxdWVzdHMiLCJpIjotMX0", "after=e30", "after=eyJsIjoiYm9va2luZ3MiLCJrIjoiJyBPUiAxPTEgLS0iLCJpIjo5fQ",
+			"limit=2&after=eyJsIjoicmVxdWVzdHMiLCJpIjo5OTk5OTk5OTk5OTk5OTk5OTl9", "after=a&after=b"},
+		"page": {"page=1", "page=2", "page=0", "page=-1", "page=100000", "page=100001", "page=9223372036854775808", "page=1.5", "past=3&upcoming=2",
+			"page=2&action=sign_in&actor=%25", "past=x"},
 	}
 	for i, p := range fuzzQueryPaths {
 		for _, q := range common {

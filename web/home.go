@@ -34,10 +34,11 @@ type homePage struct {
 	CanBuy       bool
 
 	// Bookings, for school staff.
-	Bookings   []*booking.Booking
-	Requests   int
-	PaidExtra  pricing.Money
-	PaidPlaces int
+	Bookings     []*booking.Booking
+	MoreBookings bool // more come up than Bookings holds
+	Requests     int
+	PaidExtra    pricing.Money
+	PaidPlaces   int
 }
 
 // statusCount is one row of the finance dashboard's invoice table.
@@ -217,25 +218,23 @@ func (s *Server) handleMe(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
-// upcomingBookings fills the home page's bookings: those whose session has
-// not ended, and how many wait for approval.
+// upcomingBookings fills the home page's bookings: the first page of those
+// whose session has not ended, soonest first, and how many of them wait for
+// approval. The bookings page lists them all.
 func (s *Server) upcomingBookings(c *fiber.Ctx, p *homePage, f booking.BookingFilter) error {
-	all, err := s.booking.FindBookings(c.UserContext(), f)
-	if err != nil {
+	now := s.now()
+	f.NotEndedBefore = &now
+	requests := f
+	requests.Statuses = []string{booking.StatusRequested}
+	var err error
+	if p.Requests, err = s.booking.CountBookings(c.UserContext(), requests); err != nil {
 		return err
 	}
-	now := s.now()
-	for _, b := range all {
-		if b.Session == nil || b.Session.EndsAt().Before(now) {
-			continue
-		}
-		switch b.Status {
-		case booking.StatusRequested:
-			p.Requests++
-			p.Bookings = append(p.Bookings, b)
-		case booking.StatusConfirmed, booking.StatusWaitlisted, booking.StatusOffered:
-			p.Bookings = append(p.Bookings, b)
-		}
+	f.Statuses = []string{booking.StatusRequested, booking.StatusConfirmed, booking.StatusWaitlisted, booking.StatusOffered}
+	f.Limit = perPage + 1
+	if p.Bookings, err = s.booking.FindBookings(c.UserContext(), f); err != nil {
+		return err
 	}
+	p.Bookings, p.MoreBookings = cutPage(p.Bookings)
 	return nil
 }

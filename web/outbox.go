@@ -2,6 +2,8 @@ package web
 
 import (
 	"fmt"
+	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -25,15 +27,23 @@ type outboxPage struct {
 	Status   string
 	Messages []mail.Queued
 	Counts   mail.OutboxCounts
+	Pager    Pager
 }
 
-// handleOutbox shows the mail outbox: queued, sent and failed messages.
+// handleOutbox shows the mail outbox: queued, sent and failed messages,
+// newest first, a page at a time.
 func (s *Server) handleOutbox(c *fiber.Ctx) error {
 	p := &outboxPage{Page: s.page(c, "Mail outbox"), Status: c.Query("status")}
-	var err error
-	if p.Messages, p.Counts, err = mail.FindOutbox(c.UserContext(), s.db, p.Status, 200); err != nil {
+	n, err := pageNumber(c, "page")
+	if err != nil {
 		return err
 	}
+	if p.Messages, p.Counts, err = mail.FindOutbox(c.UserContext(), s.db, p.Status, perPage+1, pageOffset(n)); err != nil {
+		return err
+	}
+	var more bool
+	p.Messages, more = cutPage(p.Messages)
+	p.Pager = pager(c, "/admin/outbox", "page", "Pages of messages", n, more)
 	return s.render(c, "outbox", p)
 }
 
@@ -47,7 +57,11 @@ func (s *Server) handleResend(c *fiber.Ctx) error {
 	}
 	s.wakeMail()
 	s.setFlash(c, fmt.Sprintf("Message %d is queued to be sent again.", id))
-	return c.Redirect("/admin/outbox?status="+c.FormValue("status"), fiber.StatusSeeOther)
+	back := url.Values{"status": {c.FormValue("status")}}
+	if n, err := strconv.Atoi(c.FormValue("page")); err == nil && n > 1 && n <= maxPage {
+		back.Set("page", strconv.Itoa(n))
+	}
+	return c.Redirect("/admin/outbox?"+back.Encode(), fiber.StatusSeeOther)
 }
 
 type termsPage struct {
