@@ -480,7 +480,7 @@ func TestSignIn(t *testing.T) {
 		prod := newAccountsApp(t, web.Config{Dev: false})
 		u := prod.agent(t)
 		form := u.get("/sign-in")
-		if c := form.cookie("traded_csrf"); c == nil || !c.Secure || !c.HttpOnly {
+		if c := form.cookie("__Host-traded_csrf"); c == nil || !c.Secure || !c.HttpOnly {
 			t.Errorf("CSRF cookie %v: want Secure and HttpOnly", c)
 		}
 		p := u.submit("/sign-in", url.Values{"email": {managerEmail}, "password": {demo.Password}})
