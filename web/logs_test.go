@@ -1,40 +1,20 @@
 package web_test
 
 import (
-	"bytes"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"traded/demo"
 	"traded/web"
 )
 
-// lockedBuffer is a log destination that requests may write at once.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestLogs_NoSecrets runs a sign-in link, a staff invite's set-password
 // link, a password reset and a calendar feed through the pages, and greps
 // the server's log for every token: none may be there.
 func TestLogs_NoSecrets(t *testing.T) {
-	var log lockedBuffer
+	var log fuzzLog // a log requests may write at once (fuzz_test.go)
 	app := newAccountsAppLog(t, web.Config{Dev: true, BaseURL: "https://traded.test"}, &log)
 	var secrets []string
 
@@ -76,7 +56,7 @@ func TestLogs_NoSecrets(t *testing.T) {
 	wantStatus(t, "GET a mistyped feed", app.agent(t).get("/calendar/"+feeds[0]+"x.ics"), http.StatusNotFound)
 	wantStatus(t, "GET a mistyped link", app.agent(t).get("/sign-in/link/"+tok+"x"), http.StatusGone)
 
-	out := log.String()
+	out := log.take()
 	if n := strings.Count(out, "REDACTED"); n < 10 {
 		t.Fatalf("the log has %d redacted paths: is it being written? %s", n, out)
 	}
