@@ -11,6 +11,11 @@ import (
 	"traded/store"
 )
 
+
+// InvoiceAttachment is the mail.Renderer kind of an invoice mail's PDF,
+// rendered when the mail is sent (RenderInvoiceAttachment).
+const InvoiceAttachment = "invoice"
+
 // queueInvoiceMail queues the issued invoice, with its PDF, to the
 // organisation's billing email and its school business managers, inside the
 // issuing transaction. With nobody to send it to, the invoice is flagged
@@ -37,7 +42,7 @@ func (s *Service) queueInvoiceMail(ctx context.Context, tx *store.Tx, orgID int6
 	for _, c := range to {
 		if _, err := mail.Enqueue(ctx, tx, mail.Message{Kind: "invoice", To: c.email, ToName: c.name,
 			Subject: fmt.Sprintf("Invoice %s from %s", inv.Number, s.cfg.Supplier.Name), Text: body,
-			Attachments: []mail.Attachment{{Filename: inv.Number + ".pdf", ContentType: "application/pdf", Render: "invoice:" + inv.Number}}}); err != nil {
+			Attachments: []mail.Attachment{{Filename: inv.Number + ".pdf", ContentType: "application/pdf", Render: InvoiceAttachment + ":" + inv.Number}}}); err != nil {
 			return err
 		}
 	}

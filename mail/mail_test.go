@@ -587,7 +587,9 @@ func TestWorker_RendersAttachmentsAtSendTime(t *testing.T) {
 	db, _ := storetest.Open(t)
 	srv := startSMTP(t)
 	w := mail.NewWorker(db, sender(srv.port), quietLog())
-	w.Renders("invoice", func(_ context.Context, key string) ([]byte, error) { return []byte("%PDF-1.4 invoice " + key), nil })
+	if err := w.Register(mail.Renderer{Kind: "invoice", Render: func(_ context.Context, key string) ([]byte, error) { return []byte("%PDF-1.4 invoice " + key), nil }}); err != nil {
+		t.Fatal(err)
+	}
 	err := db.Write(ctx, func(tx *store.Tx) error {
 		for _, render := range []string{"letter:1", "invoice:TS-000042"} {
 			if _, err := mail.Enqueue(ctx, tx, mail.Message{Kind: "invoice", To: "bursar@school.example", Subject: render, Text: "Attached.\n",

@@ -43,14 +43,42 @@ type Worker struct {
 // Attachment.Render after the colon).
 type RenderFunc func(ctx context.Context, key string) ([]byte, error)
 
-// Renders registers how attachments of kind ("invoice") are rendered. Call
-// it before Run.
-func (w *Worker) Renders(kind string, fn RenderFunc) {
+// Renderer renders, at send time, the attachments whose Render names its
+// Kind ("invoice:TS-000001" is Kind "invoice"). The package that queues
+// such attachments declares its kind as a constant and its renderer as a
+// method (billing.InvoiceAttachment, notify.InviteAttachment); app.New
+// lists them, and Register refuses a list it cannot use.
+type Renderer struct {
+	Kind   string
+	Render RenderFunc
+}
+
+// Register adds renderers. It returns an error, registering none, for a
+// renderer with no kind or no function, a kind with a colon, or a kind
+// registered twice: the wiring is wrong, and mail with that attachment
+// would fail at every attempt. Call it before Run.
+func (w *Worker) Register(rs ...Renderer) error {
+	add := map[string]RenderFunc{}
+	for _, r := range rs {
+		switch {
+		case r.Kind == "" || r.Render == nil || strings.Contains(r.Kind, ":"):
+			return fmt.Errorf("mail renderer %q: needs a kind without a colon and a function", r.Kind)
+		case add[r.Kind] != nil || w.renderers[r.Kind] != nil:
+			return fmt.Errorf("mail renderer %q: registered twice", r.Kind)
+		}
+		add[r.Kind] = r.Render
+	}
 	if w.renderers == nil {
 		w.renderers = map[string]RenderFunc{}
 	}
-	w.renderers[kind] = fn
+	for k, fn := range add {
+		w.renderers[k] = fn
+	}
+	return nil
 }
+
+// Renders reports whether attachments of kind have a renderer.
+func (w *Worker) Renders(kind string) bool { return w.renderers[kind] != nil }
 
 // render fills in the content of m's attachments that are rendered at send
 // time. Its error counts as a failed attempt, so the message is retried and

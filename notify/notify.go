@@ -31,6 +31,10 @@ type Notifier struct {
 
 var _ booking.Notifier = (*Notifier)(nil)
 
+// InviteAttachment is the mail.Renderer kind of a booking mail's calendar
+// invite, rendered when the mail is sent (RenderInvite).
+const InviteAttachment = "invite"
+
 // New returns a Notifier linking to baseURL.
 func New(baseURL, contact string) *Notifier {
 	if contact == "" {
@@ -59,12 +63,12 @@ func (n *Notifier) invite(b *booking.Booking, d *booking.Delegate) mail.Attachme
 		method = booking.MethodCancel
 	}
 	return mail.Attachment{Filename: "invite.ics", ContentType: "text/calendar; charset=utf-8; method=" + method,
-		Render: fmt.Sprintf("invite:%d:%d:%s", b.ID, d.ID, method), Alternative: true}
+		Render: fmt.Sprintf("%s:%d:%d:%s", InviteAttachment, b.ID, d.ID, method), Alternative: true}
 }
 
 // RenderInvite renders the invites of queued mail ("BOOKING:DELEGATE:METHOD",
 // as invite queues them) from bookings, for the mail worker: register it
-// with Worker.Renders("invite", ...).
+// as the mail.Renderer of kind InviteAttachment.
 func (n *Notifier) RenderInvite(bookings *booking.Service) mail.RenderFunc {
 	return func(ctx context.Context, key string) ([]byte, error) {
 		var bookingID, delegateID int64

@@ -179,8 +179,10 @@ func newFixture(t *testing.T) *fixture {
 	srv := startSMTP(t)
 	sender := &mail.SMTP{Host: "127.0.0.1", Port: srv.port(), From: mailFrom, FromName: fromName, Domain: "traded.test"}
 	w := mail.NewWorker(db, sender, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	w.Renders("invoice", bill.RenderInvoiceAttachment)
-	w.Renders("invite", n.RenderInvite(svc))
+	if err := w.Register(mail.Renderer{Kind: billing.InvoiceAttachment, Render: bill.RenderInvoiceAttachment},
+		mail.Renderer{Kind: notify.InviteAttachment, Render: n.RenderInvite(svc)}); err != nil {
+		t.Fatal(err)
+	}
 	return &fixture{t: t, ctx: ctx, db: db, clock: clock, svc: svc, notifier: n, smtp: srv, worker: w, la: store.Actor{Name: "admin@test"}}
 }
 

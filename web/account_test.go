@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	wiring "traded/app"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -36,6 +37,13 @@ func newAccountsApp(t *testing.T, cfg web.Config) *testApp {
 // newAccountsAppLog is newAccountsApp logging to w.
 func newAccountsAppLog(t *testing.T, cfg web.Config, w io.Writer) *testApp {
 	t.Helper()
+	return newAccountsAppWith(t, cfg, wiring.Config{}, w)
+}
+
+// newAccountsAppWith is newAccountsApp with the services built from acfg
+// (its BaseURL is cfg's), logging to w.
+func newAccountsAppWith(t *testing.T, cfg web.Config, acfg wiring.Config, w io.Writer) *testApp {
+	t.Helper()
 	db, clock := storetest.Open(t)
 	svc := booking.NewService(db)
 	svc.PasswordCost = bcrypt.MinCost
@@ -45,7 +53,8 @@ func newAccountsAppLog(t *testing.T, cfg web.Config, w io.Writer) *testApp {
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = "http://traded.test"
 	}
-	srv, err := web.New(cfg, db, slog.New(slog.NewTextHandler(w, nil)))
+	acfg.BaseURL = cfg.BaseURL
+	srv, err := web.New(cfg, wiring.New(db, acfg), slog.New(slog.NewTextHandler(w, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

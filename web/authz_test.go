@@ -236,6 +236,8 @@ var authzMatrix = []authzRoute{
 	{method: "GET", path: "/calendar/:token", want: "404 404 404 404 404 404", fill: "/calendar/not-a-feed.ics"},
 	{method: "POST", path: "/account/calendar/reset", want: "401 303 303 303 303 303", form: url.Values{"scope": {"mine"}}},
 	{method: "GET", path: "/admin/outbox", want: "303 403 403 403 200 403"},
+	{method: "GET", path: "/admin/jobs", want: "303 403 403 403 200 403"},
+	{method: "GET", path: "/api/v1/jobs", want: "401 403 403 403 200 403"},
 	// Message 1 is still queued (no mail worker runs here): 409.
 	{method: "POST", path: "/admin/outbox/:id/resend", want: "401 403 403 403 409 403 403", fill: "/admin/outbox/1/resend"},
 	{method: "GET", path: "/admin/terms", want: "303 403 403 403 200 403"},

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+	wiring "traded/app"
 
 	"github.com/stripe/stripe-go/v76/webhook"
 
@@ -248,8 +250,8 @@ func TestPaymentAPI_IdempotencyKey(t *testing.T) {
 // is a 200 that records nothing, and the admins' audit log shows why.
 func TestStripeWebhook_HTTP(t *testing.T) {
 	const secret = "whsec_test_secret"
-	app := newAccountsApp(t, web.Config{Dev: true, StripeWebhookSecret: secret,
-		Card: billing.NewStripe("sk_test_traded", stripetest.Start(t))})
+	app := newAccountsAppWith(t, web.Config{Dev: true, StripeWebhookSecret: secret},
+		wiring.Config{Card: billing.NewStripe("sk_test_traded", stripetest.Start(t))}, io.Discard)
 	subscribe := func(email, urn string) string {
 		t.Helper()
 		status, m := app.do("POST", "/api/v1/subscriptions", `{"organisation":"`+urn+`","academic_year":"2021/22"}`, "Authorization", app.token(t, email))

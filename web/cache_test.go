@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	wiring "traded/app"
 
 	"traded"
 	"traded/booking"
@@ -129,7 +130,7 @@ func TestETag_NewAfterRestart(t *testing.T) {
 	if status != http.StatusOK || first.header.Get("ETag") == "" {
 		t.Fatalf("first server: %d, ETag %q", status, first.header.Get("ETag"))
 	}
-	srv, err := web.New(web.Config{Dev: true, BaseURL: "http://traded.test"}, a.db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv, err := web.New(web.Config{Dev: true, BaseURL: "http://traded.test"}, wiring.New(a.db, wiring.Config{BaseURL: "http://traded.test"}), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	wiring "traded/app"
 
 	"github.com/valyala/fasthttp"
 
@@ -75,7 +76,7 @@ func TestCSRF_SurvivesRestart(t *testing.T) {
 	user.signIn(managerEmail)
 	user.get("/school/staff")
 
-	restarted, err := web.New(web.Config{Dev: true, BaseURL: "http://traded.test"}, app.db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	restarted, err := web.New(web.Config{Dev: true, BaseURL: "http://traded.test"}, wiring.New(app.db, wiring.Config{BaseURL: "http://traded.test"}), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

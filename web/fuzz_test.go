@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	wiring "traded/app"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -73,7 +74,7 @@ func newFuzzApp(f *testing.F) *fuzzApp {
 		f.Fatal(err)
 	}
 	a := &fuzzApp{db: db, log: &fuzzLog{}, tokens: map[string]string{}}
-	srv, err := web.New(web.Config{Dev: true, BaseURL: "http://traded.test"}, db, slog.New(slog.NewTextHandler(a.log, nil)))
+	srv, err := web.New(web.Config{Dev: true, BaseURL: "http://traded.test"}, wiring.New(db, wiring.Config{BaseURL: "http://traded.test"}), slog.New(slog.NewTextHandler(a.log, nil)))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	wiring "traded/app"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -35,7 +36,7 @@ func newTestApp(t *testing.T) *testApp {
 	if err := demo.LoadBase(context.Background(), svc); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := web.New(web.Config{Dev: true, BaseURL: "http://traded.test"}, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv, err := web.New(web.Config{Dev: true, BaseURL: "http://traded.test"}, wiring.New(db, wiring.Config{BaseURL: "http://traded.test"}), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

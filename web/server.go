@@ -21,9 +21,10 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/session"
 	"github.com/gofiber/template/html/v2"
 
+	"traded/app"
 	"traded/billing"
 	"traded/booking"
-	"traded/mail"
+	"traded/jobs"
 	"traded/notify"
 	"traded/store"
 	"traded/templates"
@@ -53,18 +54,11 @@ type Config struct {
 	Limits LimitsConfig
 	// Mail wakes the mail worker after a change has queued mail (optional).
 	Mail interface{ Wake() }
-	// Billing is the supplier, bank and payment terms; zero means billing.DefaultConfig.
-	Billing billing.Config
-	// Card takes card payments (nil: no Pay by card button), and
 	// StripeWebhookSecret verifies Stripe's webhook calls.
-	Card                billing.CardPayments
 	StripeWebhookSecret string
-	// BookingRules are the free-cancellation cut-off and the waiting-list
-	// offer hold; zero fields take the defaults (10 working days, 48 hours).
-	BookingRules booking.Rules
-	// ReminderStages are the days overdue at which payment reminders go
-	// (nil: 7, 30 and 60).
-	ReminderStages []int
+	// Jobs is the background jobs runner whose status admins see at
+	// /admin/jobs (nil: the page lists none).
+	Jobs *jobs.Runner
 }
 
 // Server is the Traded web application.
@@ -86,30 +80,13 @@ type Server struct {
 	epoch string
 }
 
-// New builds the app and parses every template, failing fast on a bad one.
-func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, log: log, db: db, booking: booking.NewService(db), epoch: strings.ToLower(rand.Text()[:10])}
-	s.booking.BaseURL = cfg.BaseURL
-	s.booking.Rules = cfg.BookingRules
-	if cfg.Billing.Supplier.Name == "" {
-		cfg.Billing = billing.DefaultConfig()
-		s.cfg.Billing = cfg.Billing
-	}
-	if cfg.BaseURL != "" {
-		cfg.Billing.BaseURL = cfg.BaseURL
-	}
-	s.billing = billing.NewService(db, s.booking, cfg.Billing, cfg.Card)
-	s.booking.Charger = s.billing
-	s.notifier = notify.New(cfg.BaseURL, cfg.Billing.Supplier.Email)
-	s.booking.Notifier = s.notifier
-	// Invoice and booking mail is queued with its PDF or calendar invite to
-	// be rendered when it is sent.
-	if w, ok := cfg.Mail.(interface {
-		Renders(kind string, fn mail.RenderFunc)
-	}); ok {
-		w.Renders("invoice", s.billing.RenderInvoiceAttachment)
-		w.Renders("invite", s.notifier.RenderInvite(s.booking))
-	}
+// New builds the web layer over services built by app.New (which web does
+// not construct or connect) and parses every template, failing fast on a
+// bad one.
+func New(cfg Config, a *app.App, log *slog.Logger) (*Server, error) {
+	s := &Server{cfg: cfg, log: log, db: a.DB, booking: a.Booking, billing: a.Billing, notifier: a.Notifier,
+		epoch: strings.ToLower(rand.Text()[:10])}
+	db := a.DB
 	s.sessions = s.newSessions()
 	key, err := loadCSRFKey(context.Background(), db)
 	if err != nil {
@@ -194,6 +171,7 @@ func (s *Server) routes() {
 	s.consultancyRoutes(app)
 	s.outboxRoutes(app)
 	s.holidayRoutes(app)
+	s.jobRoutes(app)
 }
 
 // securityHeaders sets the headers every answer carries, and after the
@@ -268,64 +246,11 @@ func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
 // in flight to finish.
 func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
 
-// Maintain does the server's housekeeping until ctx ends: every minute it
-// ends waiting-list offers whose time is up; every hour it sweeps expired
-// sessions, bills the monthly-invoiced schools' bookings confirmed before
-// this month and consultancy delivered before it (or completed), neither of
-// which bills anything twice, and sends the reminders due.
-func (s *Server) Maintain(ctx context.Context) {
+// Jobs are the web layer's own background work, for a jobs.Runner: every
+// hour, expired sessions are deleted.
+func (s *Server) Jobs() []jobs.Job {
 	sessions := &sessionStorage{db: s.db}
-	minute := time.NewTicker(time.Minute)
-	defer minute.Stop()
-	var lastHourly time.Time
-	for {
-		if err := s.booking.ExpireOffers(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("expire offers", "err", err)
-		} else {
-			s.wakeMail()
-		}
-		if time.Since(lastHourly) >= time.Hour {
-			lastHourly = time.Now()
-			if err := sessions.sweep(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("sweep sessions", "err", err)
-			}
-			run, err := s.billing.InvoiceMonthlyBookings(ctx, store.System, billing.StartOfMonth(s.now()))
-			if err != nil && ctx.Err() == nil {
-				s.log.Warn("monthly booking invoices", "err", err)
-			} else if run != nil && len(run.Invoices) > 0 {
-				s.log.Info("monthly booking invoices", "invoices", len(run.Invoices), "bookings", run.Bookings)
-			}
-			if run, err := s.billing.InvoiceConsultancy(ctx, store.System, billing.StartOfMonth(s.now())); err != nil && ctx.Err() == nil {
-				s.log.Warn("consultancy invoices", "err", err)
-			} else if run != nil && len(run.Invoices) > 0 {
-				s.log.Info("consultancy invoices", "invoices", len(run.Invoices))
-			}
-			s.sendReminders(ctx)
-			s.wakeMail()
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-minute.C:
-		}
-	}
-}
-
-// sendReminders sends the day-before session reminders and any payment
-// reminders due today (school days only).
-func (s *Server) sendReminders(ctx context.Context) {
-	if n, err := s.booking.SendSessionReminders(ctx, s.notifier.SessionReminder); err != nil && ctx.Err() == nil {
-		s.log.Warn("session reminders", "err", err)
-	} else if n > 0 {
-		s.log.Info("session reminders", "sent", n)
-	}
-	run, err := s.billing.SendPaymentReminders(ctx, s.cfg.ReminderStages)
-	switch {
-	case err != nil && ctx.Err() == nil:
-		s.log.Warn("payment reminders", "err", err)
-	case run != nil && run.Held:
-		s.log.Debug("payment reminders held", "reason", run.Reason)
-	case run != nil && run.Sent > 0:
-		s.log.Info("payment reminders", "sent", run.Sent)
-	}
+	return []jobs.Job{{Name: "sweep expired sessions", Every: time.Hour, Run: func(ctx context.Context) (string, error) {
+		return "", sessions.sweep(ctx)
+	}}}
 }

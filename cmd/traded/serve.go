@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"traded/app"
+	"traded/jobs"
 
 	"traded"
 	"traded/billing"
@@ -201,14 +203,26 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		*dev = true
 	}
+	// The composition root: app builds and connects the services; the
+	// mail worker renders their attachments; the jobs runner does their
+	// background work and the web layer's; web receives them built.
+	services := app.New(db, app.Config{BaseURL: *baseURL, Billing: bcfg, Card: card,
+		BookingRules: booking.Rules{CancelWorkingDays: freeCancel, OfferHold: *offerHold}, ReminderStages: reminderStages})
 	worker := mail.NewWorker(db, mf.sender(log), log)
-	srv, err := web.New(web.Config{Dev: *dev, BaseURL: *baseURL, QuietAccessLog: *quiet, Mail: worker,
-		Billing: bcfg, Card: card, StripeWebhookSecret: *bf.stripeHook, TrustedProxies: splitList(*proxies),
-		BookingRules: booking.Rules{CancelWorkingDays: freeCancel, OfferHold: *offerHold}, ReminderStages: reminderStages}, db, log)
+	if err := worker.Register(services.Renderers()...); err != nil {
+		ln.Close()
+		return err
+	}
+	runner := jobs.New(log)
+	runner.After = worker.Wake // jobs queue mail
+	runner.Add(services.Jobs()...)
+	srv, err := web.New(web.Config{Dev: *dev, BaseURL: *baseURL, QuietAccessLog: *quiet, Mail: worker, Jobs: runner,
+		StripeWebhookSecret: *bf.stripeHook, TrustedProxies: splitList(*proxies)}, services, log)
 	if err != nil {
 		ln.Close()
 		return err
 	}
+	runner.Add(srv.Jobs()...)
 	log.Info("serving", "addr", ln.Addr().String(), "url", *baseURL, "db", db.Path, "demo", *withDemo, "smtp", *mf.host,
 		"card_payments", card != nil)
 	if *withDemo {
@@ -220,7 +234,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); worker.Run(bg) }()
-	go func() { defer wg.Done(); srv.Maintain(bg) }()
+	go func() { defer wg.Done(); runner.Run(bg) }()
 
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
