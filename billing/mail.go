@@ -11,7 +11,6 @@ import (
 	"traded/store"
 )
 
-
 // InvoiceAttachment is the mail.Renderer kind of an invoice mail's PDF,
 // rendered when the mail is sent (RenderInvoiceAttachment).
 const InvoiceAttachment = "invoice"
