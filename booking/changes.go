@@ -227,20 +227,6 @@ func (s *Service) FindBookings(ctx context.Context, f BookingFilter) ([]*Booking
 	return out, nil
 }
 
-// canChange reports whether a user may change a booking: an admin, the
-// school's manager, or the teacher who made it.
-func canChange(by *User, b *Booking) bool {
-	switch by.Role {
-	case RoleAdmin:
-		return true
-	case RoleSchoolManager:
-		return by.OrganisationID == b.OrganisationID
-	case RoleTeacher:
-		return by.OrganisationID == b.OrganisationID && by.ID == b.BookedBy
-	}
-	return false
-}
-
 // changeBooking runs fn on a booking in a write transaction after checking
 // who is asking: someone who may not see it gets ENOTFOUND, as if it did not
 // exist.
@@ -250,7 +236,7 @@ func (s *Service) changeBooking(ctx context.Context, by *User, id int64, fn func
 		if err != nil {
 			return err
 		}
-		if !canChange(by, b) {
+		if !CanChangeBooking(by, b) {
 			if by.Role.School() && by.OrganisationID == b.OrganisationID {
 				return traded.Errorf(traded.EFORBIDDEN, "Only your school business manager can change this booking.")
 			}

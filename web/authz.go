@@ -11,9 +11,12 @@ import (
 //
 // Every route is registered with an access level (require), checked before
 // its handler runs; and every handler that reads or changes something an
-// organisation owns asks canSeeOrganisation (through s.ownOrganisation),
-// which answers ENOTFOUND — a 404, as if it did not exist — when the caller
-// may not see it. Templates never decide who sees what.
+// organisation owns asks the policy for its kind (booking/policy.go:
+// CanSeeOrganisation, CanSeeBilling, CanSeeBooking, CanChangeBooking,
+// CanSeeConsultancy), through s.ownOrganisation, s.ownInvoice and the
+// like, which answer ENOTFOUND — a 404, as if it did not exist — when the
+// caller may not see it. The domain checks changes with the same policies.
+// Templates never decide who sees what.
 type access int
 
 // The access levels.
@@ -74,21 +77,6 @@ func (s *Server) require(a access) fiber.Handler {
 	}
 }
 
-// canSeeOrganisation is the rule for everything an organisation owns: LA
-// finance and admins see every organisation; school staff only their own.
-func canSeeOrganisation(u *booking.User, orgID int64) bool {
-	if u == nil {
-		return false
-	}
-	switch u.Role {
-	case booking.RoleAdmin, booking.RoleFinance:
-		return true
-	case booking.RoleSchoolManager, booking.RoleTeacher:
-		return u.OrganisationID == orgID
-	}
-	return false
-}
-
 // ownOrganisation finds the organisation with the URN if the caller may see
 // it, and answers ENOTFOUND, exactly as for an unknown URN, if not.
 func (s *Server) ownOrganisation(c *fiber.Ctx, urn int64) (*booking.Organisation, error) {
@@ -96,7 +84,7 @@ func (s *Server) ownOrganisation(c *fiber.Ctx, urn int64) (*booking.Organisation
 	if err != nil {
 		return nil, err
 	}
-	if !canSeeOrganisation(currentUser(c), org.ID) {
+	if !booking.CanSeeOrganisation(currentUser(c), org.ID) {
 		return nil, traded.Errorf(traded.ENOTFOUND, "There is no organisation with URN %d.", urn)
 	}
 	return org, nil

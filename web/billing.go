@@ -35,13 +35,6 @@ func (s *Server) billingRoutes(app *fiber.App) {
 	app.Get("/credit-notes/:cn", s.require(signedIn), s.handleCreditNotePDF)
 }
 
-// canSeeBilling: finance and admins see all billing; a school manager their
-// own school's; nobody else any.
-func canSeeBilling(u *booking.User, orgID int64) bool {
-	return u != nil && (u.Role == booking.RoleFinance || u.Role == booking.RoleAdmin ||
-		u.Role == booking.RoleSchoolManager && u.OrganisationID == orgID)
-}
-
 // ownInvoice finds an invoice the caller may see, answering ENOTFOUND — as
 // for an unknown number — when they may not.
 func (s *Server) ownInvoice(c *fiber.Ctx, number string) (*billing.Invoice, error) {
@@ -49,7 +42,7 @@ func (s *Server) ownInvoice(c *fiber.Ctx, number string) (*billing.Invoice, erro
 	if err != nil {
 		return nil, err
 	}
-	if !canSeeBilling(currentUser(c), inv.OrganisationID) {
+	if !booking.CanSeeBilling(currentUser(c), inv.OrganisationID) {
 		return nil, traded.Errorf(traded.ENOTFOUND, "There is no invoice %s.", strings.ToUpper(number))
 	}
 	return inv, nil
@@ -262,7 +255,7 @@ func (s *Server) handleCreditNotePDF(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if !canSeeBilling(currentUser(c), inv.OrganisationID) {
+	if !booking.CanSeeBilling(currentUser(c), inv.OrganisationID) {
 		return traded.Errorf(traded.ENOTFOUND, "There is no credit note %s.", number)
 	}
 	pdf, err := billing.RenderCreditNotePDF(cn, inv, s.billing.Config())

@@ -55,33 +55,6 @@ func (s *Server) bookingRoutes(app *fiber.App) {
 	app.Post("/finance/monthly-invoices", s.require(finance), s.handleMonthlyInvoices)
 }
 
-// canSeeBooking is the rule for bookings: LA finance and admins see all; a
-// school manager their school's; a teacher those they made or are on.
-func canSeeBooking(u *booking.User, b *booking.Booking) bool {
-	if u == nil {
-		return false
-	}
-	switch u.Role {
-	case booking.RoleAdmin, booking.RoleFinance:
-		return true
-	case booking.RoleSchoolManager:
-		return u.OrganisationID == b.OrganisationID
-	case booking.RoleTeacher:
-		if u.OrganisationID != b.OrganisationID {
-			return false
-		}
-		if b.BookedBy == u.ID {
-			return true
-		}
-		for _, d := range b.Delegates {
-			if strings.EqualFold(d.Email, u.Email) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 func pathID(c *fiber.Ctx, name, what string) (int64, error) {
 	id, err := strconv.ParseInt(c.Params(name), 10, 64)
 	if err != nil || id <= 0 {
@@ -101,7 +74,7 @@ func (s *Server) ownBooking(c *fiber.Ctx) (*booking.Booking, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !canSeeBooking(currentUser(c), b) {
+	if !booking.CanSeeBooking(currentUser(c), b) {
 		return nil, traded.Errorf(traded.ENOTFOUND, "There is no booking %d.", id)
 	}
 	return b, nil
@@ -517,7 +490,7 @@ func (s *Server) handleBookingsAPI(c *fiber.Ctx) error {
 	bookings, next := pageItems(c, pg, bookings, (*booking.Booking).Cursor)
 	out := []bookingJSON{}
 	for _, b := range bookings {
-		if canSeeBooking(currentUser(c), b) {
+		if booking.CanSeeBooking(currentUser(c), b) {
 			out = append(out, s.toBookingJSON(b))
 		}
 	}

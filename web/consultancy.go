@@ -37,23 +37,6 @@ func (s *Server) consultancyRoutes(app *fiber.App) {
 	api.Get("/requests/:id", s.require(signedIn), s.handleConsultancyAPI)
 }
 
-// canSeeConsultancy: LA finance and admins see every request; a school
-// manager their school's; an adviser those they are assigned.
-func canSeeConsultancy(u *booking.User, c *booking.Consultancy) bool {
-	if u == nil {
-		return false
-	}
-	switch u.Role {
-	case booking.RoleAdmin, booking.RoleFinance:
-		return true
-	case booking.RoleSchoolManager:
-		return u.OrganisationID == c.OrganisationID
-	case booking.RoleAdviser:
-		return c.AdviserID == u.ID
-	}
-	return false
-}
-
 func (s *Server) ownConsultancy(c *fiber.Ctx) (*booking.Consultancy, error) {
 	id, err := pathID(c, "id", "consultancy request")
 	if err != nil {
@@ -63,7 +46,7 @@ func (s *Server) ownConsultancy(c *fiber.Ctx) (*booking.Consultancy, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !canSeeConsultancy(currentUser(c), cr) {
+	if !booking.CanSeeConsultancy(currentUser(c), cr) {
 		return nil, traded.Errorf(traded.ENOTFOUND, "There is no consultancy request %d.", id)
 	}
 	return cr, nil
@@ -296,7 +279,7 @@ func (s *Server) visitRequest(c *fiber.Ctx) (*booking.Consultancy, int64, error)
 	if err != nil {
 		return nil, 0, err
 	}
-	if !canSeeConsultancy(currentUser(c), cr) {
+	if !booking.CanSeeConsultancy(currentUser(c), cr) {
 		return nil, 0, traded.Errorf(traded.ENOTFOUND, "There is no visit %d.", vid)
 	}
 	return cr, vid, nil

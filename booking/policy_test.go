@@ -1,0 +1,40 @@
+package booking
+
+import "testing"
+
+// TestPolicies: each resource's rule for each role, including another
+// school's staff and a teacher who neither made nor is on the booking.
+func TestPolicies(t *testing.T) {
+	const mine, theirs = 1, 2
+	admin := &User{ID: 10, Role: RoleAdmin}
+	fin := &User{ID: 11, Role: RoleFinance}
+	adviser := &User{ID: 12, Role: RoleAdviser}
+	mgr := &User{ID: 13, Role: RoleSchoolManager, OrganisationID: mine}
+	other := &User{ID: 14, Role: RoleSchoolManager, OrganisationID: theirs}
+	booker := &User{ID: 15, Role: RoleTeacher, OrganisationID: mine, Email: "booker@school.example"}
+	onIt := &User{ID: 16, Role: RoleTeacher, OrganisationID: mine, Email: "Delegate@School.example"}
+	colleague := &User{ID: 17, Role: RoleTeacher, OrganisationID: mine, Email: "colleague@school.example"}
+	b := &Booking{OrganisationID: mine, BookedBy: booker.ID, Delegates: []*Delegate{{Email: "delegate@school.example"}}}
+	c := &Consultancy{OrganisationID: mine, AdviserID: adviser.ID}
+	for _, tc := range []struct {
+		name                                      string
+		u                                         *User
+		org, billing, see, change, seeConsultancy bool
+	}{
+		{"nobody", nil, false, false, false, false, false},
+		{"admin", admin, true, true, true, true, true},
+		{"finance", fin, true, true, true, false, true},
+		{"adviser", adviser, false, false, false, false, true},
+		{"manager", mgr, true, true, true, true, true},
+		{"another school's manager", other, false, false, false, false, false},
+		{"the teacher who booked", booker, true, false, true, true, false},
+		{"a teacher on the booking", onIt, true, false, true, false, false},
+		{"a colleague", colleague, true, false, false, false, false},
+	} {
+		got := [5]bool{CanSeeOrganisation(tc.u, mine), CanSeeBilling(tc.u, mine), CanSeeBooking(tc.u, b), CanChangeBooking(tc.u, b), CanSeeConsultancy(tc.u, c)}
+		want := [5]bool{tc.org, tc.billing, tc.see, tc.change, tc.seeConsultancy}
+		if got != want {
+			t.Errorf("%s: organisation, billing, see booking, change booking, consultancy = %v, want %v", tc.name, got, want)
+		}
+	}
+}
