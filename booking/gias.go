@@ -7,6 +7,8 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 	"io"
 	"strconv"
 	"strings"
@@ -467,17 +469,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 // thousands formats n with comma separators: 12345 -> "12,345".
-func thousands(n int) string {
-	if n < 0 {
-		return "-" + thousands(-n)
-	}
-	s := strconv.Itoa(n)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
+func thousands(n int) string { return britishNumbers.Sprintf("%d", n) }
+
+// britishNumbers formats numbers as people here write them (x/text).
+var britishNumbers = message.NewPrinter(language.BritishEnglish)

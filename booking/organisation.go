@@ -263,7 +263,7 @@ func (s *Service) FindOrganisations(ctx context.Context, f OrganisationFilter) (
 	if f.NameLike != nil && strings.TrimSpace(*f.NameLike) != "" {
 		q := strings.TrimSpace(*f.NameLike)
 		where = append(where, "(name LIKE ? ESCAPE '\\' OR CAST(urn AS TEXT) = ?)")
-		args = append(args, "%"+escapeLike(q)+"%", q)
+		args = append(args, "%"+store.EscapeLike(q)+"%", q)
 	}
 	if f.OpenOnly {
 		where = append(where, "closed = 0")
@@ -303,10 +303,6 @@ func (s *Service) FindOrganisations(ctx context.Context, f OrganisationFilter) (
 		}
 	}
 	return out, total, nil
-}
-
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 // TierHistory returns an organisation's tiers, oldest first.

@@ -300,10 +300,10 @@ type AuditFilter struct {
 func (db *DB) FindAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
 	where, args := []string{"1 = 1"}, []any{}
 	if f.Action != "" {
-		where, args = append(where, "action LIKE ? ESCAPE '\\'"), append(args, escapeLike(f.Action)+"%")
+		where, args = append(where, "action LIKE ? ESCAPE '\\'"), append(args, EscapeLike(f.Action)+"%")
 	}
 	if f.Actor != "" {
-		where, args = append(where, "actor LIKE ? ESCAPE '\\'"), append(args, "%"+escapeLike(f.Actor)+"%")
+		where, args = append(where, "actor LIKE ? ESCAPE '\\'"), append(args, "%"+EscapeLike(f.Actor)+"%")
 	}
 	if f.BeforeID > 0 {
 		where, args = append(where, "id < ?"), append(args, f.BeforeID)
@@ -331,6 +331,8 @@ func (db *DB) FindAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error
 	return out, rows.Err()
 }
 
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
+// EscapeLike escapes s for a LIKE pattern written with ESCAPE '\': its
+// %, _ and \ match themselves.
+func EscapeLike(s string) string { return likeEscaper.Replace(s) }
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)

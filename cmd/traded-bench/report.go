@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 	"strings"
 )
 
@@ -85,15 +87,7 @@ func markdown(r *report, rawCeiling float64) string {
 	return b.String()
 }
 
-// thousands writes a rate with thousands separators.
-func thousands(v float64) string {
-	s := fmt.Sprintf("%.0f", v)
-	var out []byte
-	for i := range len(s) {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			out = append(out, ',')
-		}
-		out = append(out, s[i])
-	}
-	return string(out)
-}
+// thousands writes a rate, rounded, with thousands separators (x/text).
+func thousands(v float64) string { return britishNumbers.Sprintf("%.0f", v) }
+
+var britishNumbers = message.NewPrinter(language.BritishEnglish)
