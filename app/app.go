@@ -87,31 +87,31 @@ func (a *App) Renderers() []mail.Renderer {
 func (a *App) Jobs() []jobs.Job {
 	now := a.DB.Now
 	return []jobs.Job{
-		{Name: "expire waiting-list offers", Every: minute, Run: func(ctx context.Context) (string, error) {
+		{Name: "expire waiting-list offers", Every: time.Minute, Run: func(ctx context.Context) (string, error) {
 			return "", a.Booking.ExpireOffers(ctx)
 		}},
-		{Name: "monthly booking invoices", Every: hour, Run: func(ctx context.Context) (string, error) {
+		{Name: "monthly booking invoices", Every: time.Hour, Run: func(ctx context.Context) (string, error) {
 			run, err := a.Billing.InvoiceMonthlyBookings(ctx, store.System, billing.StartOfMonth(now()))
 			if err != nil || run == nil || len(run.Invoices) == 0 {
 				return "", err
 			}
 			return fmt.Sprintf("%d invoices for %d bookings", len(run.Invoices), run.Bookings), nil
 		}},
-		{Name: "consultancy invoices", Every: hour, Run: func(ctx context.Context) (string, error) {
+		{Name: "consultancy invoices", Every: time.Hour, Run: func(ctx context.Context) (string, error) {
 			run, err := a.Billing.InvoiceConsultancy(ctx, store.System, billing.StartOfMonth(now()))
 			if err != nil || run == nil || len(run.Invoices) == 0 {
 				return "", err
 			}
 			return strconv.Itoa(len(run.Invoices)) + " invoices", nil
 		}},
-		{Name: "session reminders", Every: hour, Run: func(ctx context.Context) (string, error) {
+		{Name: "session reminders", Every: time.Hour, Run: func(ctx context.Context) (string, error) {
 			n, err := a.Booking.SendSessionReminders(ctx, a.Notifier.SessionReminder)
 			if err != nil || n == 0 {
 				return "", err
 			}
 			return strconv.Itoa(n) + " reminders", nil
 		}},
-		{Name: "payment reminders", Every: hour, Run: func(ctx context.Context) (string, error) {
+		{Name: "payment reminders", Every: time.Hour, Run: func(ctx context.Context) (string, error) {
 			run, err := a.Billing.SendPaymentReminders(ctx, a.cfg.ReminderStages)
 			switch {
 			case err != nil || run == nil:
@@ -125,8 +125,3 @@ func (a *App) Jobs() []jobs.Job {
 		}},
 	}
 }
-
-const (
-	minute = time.Minute
-	hour   = time.Hour
-)

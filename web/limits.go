@@ -44,23 +44,14 @@ type LimitsConfig struct {
 	ConsultancyPerAddress int
 }
 
-func or(v, def int) int {
-	if v > 0 {
-		return v
-	}
-	return def
-}
-
 // limit is one limiter: key names what is counted ("" skips the count),
 // failuresOnly counts only answers of 400 and above.
 func limit(l actionLimit, failuresOnly bool, key func(c *fiber.Ctx) string, message string) fiber.Handler {
 	return limiter.New(limiter.Config{
-		Max:        l.max,
-		Expiration: l.window,
-		Next:       func(c *fiber.Ctx) bool { return key(c) == "" },
-		KeyGenerator: func(c *fiber.Ctx) string {
-			return key(c)
-		},
+		Max:                    l.max,
+		Expiration:             l.window,
+		Next:                   func(c *fiber.Ctx) bool { return key(c) == "" },
+		KeyGenerator:           key,
 		SkipSuccessfulRequests: failuresOnly,
 		LimitReached: func(c *fiber.Ctx) error {
 			return traded.Errorf(traded.ETOOMANY, "%s", message)
@@ -95,7 +86,7 @@ func emailKey(prefix string) func(c *fiber.Ctx) string {
 
 // linkEmailLimit limits emailed links (sign-in and reset) per email typed.
 func (s *Server) linkEmailLimit() fiber.Handler {
-	return limit(actionLimit{or(s.cfg.Limits.LinkPerEmail, 3), 15 * time.Minute}, false, emailKey("link"),
+	return limit(actionLimit{s.cfg.limit(s.cfg.Limits.LinkPerEmail, 3), 15 * time.Minute}, false, emailKey("link"),
 		"Too many emails have been asked for this address. Wait 15 minutes, and check your spam folder for the last one.")
 }
 
@@ -104,8 +95,8 @@ func (s *Server) linkEmailLimit() fiber.Handler {
 func (s *Server) passwordLimits() []fiber.Handler {
 	msg := "Too many failed attempts to change your password. Wait 15 minutes and try again."
 	return []fiber.Handler{
-		limit(actionLimit{or(s.cfg.Limits.PasswordPerAddress, 20), 15 * time.Minute}, true, byAddress("password"), msg),
-		limit(actionLimit{or(s.cfg.Limits.PasswordPerAccount, 5), 15 * time.Minute}, true, byUser("password"), msg),
+		limit(actionLimit{s.cfg.limit(s.cfg.Limits.PasswordPerAddress, 20), 15 * time.Minute}, true, byAddress("password"), msg),
+		limit(actionLimit{s.cfg.limit(s.cfg.Limits.PasswordPerAccount, 5), 15 * time.Minute}, true, byUser("password"), msg),
 	}
 }
 
@@ -113,8 +104,8 @@ func (s *Server) passwordLimits() []fiber.Handler {
 func (s *Server) inviteLimits() []fiber.Handler {
 	msg := "Too many invitations have been sent in the last hour. Wait an hour and try again, or ask Traded services for help."
 	return []fiber.Handler{
-		limit(actionLimit{or(s.cfg.Limits.InvitesPerAddress, 50), time.Hour}, false, byAddress("invite"), msg),
-		limit(actionLimit{or(s.cfg.Limits.InvitesPerAccount, 20), time.Hour}, false, byUser("invite"), msg),
+		limit(actionLimit{s.cfg.limit(s.cfg.Limits.InvitesPerAddress, 50), time.Hour}, false, byAddress("invite"), msg),
+		limit(actionLimit{s.cfg.limit(s.cfg.Limits.InvitesPerAccount, 20), time.Hour}, false, byUser("invite"), msg),
 	}
 }
 
@@ -122,8 +113,8 @@ func (s *Server) inviteLimits() []fiber.Handler {
 func (s *Server) consultancyLimits() []fiber.Handler {
 	msg := "Too many consultancy requests have been made in the last hour. Wait an hour and try again, or email Traded services."
 	return []fiber.Handler{
-		limit(actionLimit{or(s.cfg.Limits.ConsultancyPerAddress, 30), time.Hour}, false, byAddress("consultancy"), msg),
-		limit(actionLimit{or(s.cfg.Limits.ConsultancyPerAccount, 10), time.Hour}, false, byUser("consultancy"), msg),
+		limit(actionLimit{s.cfg.limit(s.cfg.Limits.ConsultancyPerAddress, 30), time.Hour}, false, byAddress("consultancy"), msg),
+		limit(actionLimit{s.cfg.limit(s.cfg.Limits.ConsultancyPerAccount, 10), time.Hour}, false, byUser("consultancy"), msg),
 	}
 }
 
