@@ -84,7 +84,7 @@ clean:
 ## fuzz: fuzz each parser of outside input for FUZZTIME (the seed corpora run in make test)
 FUZZTIME ?= 1m
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzImportSchools$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./booking/
+	$(GO) test -run '^$$' -fuzz '^FuzzImportSchools$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./organisation/
 	$(GO) test -run '^$$' -fuzz '^FuzzImportBankStatement$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./billing/
 	$(GO) test -run '^$$' -fuzz '^FuzzStripeWebhook$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./billing/
 	$(GO) test -run '^$$' -fuzz '^FuzzAPIJSON$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./web/

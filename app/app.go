@@ -20,6 +20,7 @@ import (
 	"traded/jobs"
 	"traded/mail"
 	"traded/notify"
+	"traded/organisation"
 	"traded/store"
 )
 
@@ -42,11 +43,13 @@ type Config struct {
 
 // App is Traded's services, built and connected.
 type App struct {
-	DB       *store.DB
-	Booking  *booking.Service
-	Billing  *billing.Service
-	Notifier *notify.Notifier
-	cfg      Config
+	DB *store.DB
+	// Organisations are the schools and trusts (GIAS, tiers, settings).
+	Organisations *organisation.Service
+	Booking       *booking.Service
+	Billing       *billing.Service
+	Notifier      *notify.Notifier
+	cfg           Config
 }
 
 // New builds the services over db.
@@ -57,10 +60,11 @@ func New(db *store.DB, cfg Config) *App {
 	if cfg.BaseURL != "" {
 		cfg.Billing.BaseURL = cfg.BaseURL
 	}
-	a := &App{DB: db, Booking: booking.NewService(db), cfg: cfg}
+	a := &App{DB: db, Organisations: organisation.New(db), cfg: cfg}
+	a.Booking = booking.NewService(db, a.Organisations)
 	a.Booking.BaseURL = cfg.BaseURL
 	a.Booking.Rules = cfg.BookingRules
-	a.Billing = billing.NewService(db, a.Booking, cfg.Billing, cfg.Card)
+	a.Billing = billing.NewService(db, a.Organisations, a.Booking, cfg.Billing, cfg.Card)
 	a.Booking.Charger = a.Billing
 	a.Notifier = notify.New(cfg.BaseURL, cfg.Billing.Supplier.Email)
 	a.Booking.Notifier = a.Notifier

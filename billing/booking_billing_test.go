@@ -11,6 +11,7 @@ import (
 	"traded/billing"
 	"traded/booking"
 	"traded/demo"
+	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 	"traded/store/storetest"
@@ -32,13 +33,13 @@ type bookedBilling struct {
 func newBookedBilling(t *testing.T) *bookedBilling {
 	t.Helper()
 	db, clock := storetest.Open(t)
-	svc := booking.NewService(db)
+	svc := booking.NewService(db, organisation.New(db))
 	svc.PasswordCost = 4
 	ctx := context.Background()
 	if err := demo.LoadBase(ctx, svc); err != nil {
 		t.Fatal(err)
 	}
-	bill := billing.NewService(db, svc, billing.DefaultConfig(), nil)
+	bill := billing.NewService(db, svc.Organisations, svc, billing.DefaultConfig(), nil)
 	svc.Charger = bill
 	return &bookedBilling{t: t, ctx: ctx, db: db, clock: clock, svc: svc, bill: bill, la: store.Actor{Name: "finance@test"}}
 }
@@ -54,7 +55,7 @@ func (f *bookedBilling) user(email string) *booking.User {
 
 func (f *bookedBilling) orgID(urn int64) int64 {
 	f.t.Helper()
-	o, err := f.svc.FindOrganisationByURN(f.ctx, urn)
+	o, err := f.svc.Organisations.FindByURN(f.ctx, urn)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -117,7 +118,7 @@ func TestService_InvoiceMonthlyBookings(t *testing.T) {
 	manager := f.user("manager@chelmervalley.example")
 	academy := f.user("manager@basildonmeadows.example")
 	for _, urn := range []int64{990001, 990004} {
-		if err := f.svc.SetBookingSettings(f.ctx, f.la, f.orgID(urn), "monthly", false); err != nil {
+		if err := f.svc.Organisations.SetBookingSettings(f.ctx, f.la, f.orgID(urn), "monthly", false); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -297,7 +298,7 @@ func TestService_InvoiceMonthlyBookings_PlaceCancelledInFreeWindow(t *testing.T)
 		t.Run(tt.name, func(t *testing.T) {
 			f := newBookedBilling(t)
 			manager := f.user("manager@chelmervalley.example")
-			if err := f.svc.SetBookingSettings(f.ctx, f.la, f.orgID(990001), "monthly", false); err != nil {
+			if err := f.svc.Organisations.SetBookingSettings(f.ctx, f.la, f.orgID(990001), "monthly", false); err != nil {
 				t.Fatal(err)
 			}
 			b := f.book(manager, 990001, tt.course, tt.n)

@@ -22,7 +22,7 @@ var _ booking.Charger = (*Service)(nil)
 // number, or nothing yet (0) for a school invoiced monthly, whose charges
 // wait for InvoiceMonthlyBookings.
 func (s *Service) InvoiceBooking(ctx context.Context, tx *store.Tx, actor store.Actor, b *booking.Booking) (int64, error) {
-	org, err := s.booking.FindOrganisationByIDTx(ctx, tx, b.OrganisationID)
+	org, err := s.orgs.ByIDTx(ctx, tx, b.OrganisationID)
 	if err != nil {
 		return 0, err
 	}

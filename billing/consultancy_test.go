@@ -8,6 +8,7 @@ import (
 	"traded/billing"
 	"traded/booking"
 	"traded/demo"
+	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 	"traded/store/storetest"
@@ -16,12 +17,12 @@ import (
 func TestService_InvoiceConsultancy(t *testing.T) {
 	db, clock := storetest.Open(t)
 	ctx := context.Background()
-	bk := booking.NewService(db)
+	bk := booking.NewService(db, organisation.New(db))
 	bk.PasswordCost = 4
 	if err := demo.LoadBase(ctx, bk); err != nil {
 		t.Fatal(err)
 	}
-	bill := billing.NewService(db, bk, billing.DefaultConfig(), nil)
+	bill := billing.NewService(db, bk.Organisations, bk, billing.DefaultConfig(), nil)
 	if err := bk.SetConsultancyRates(ctx, store.System, 2026, []booking.ConsultancyRate{
 		{Product: "curriculum-review", Tier: pricing.Academy, Day: 50000, HalfDay: 27500}}); err != nil {
 		t.Fatal(err)

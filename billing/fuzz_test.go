@@ -22,6 +22,7 @@ import (
 	"traded"
 	"traded/billing"
 	"traded/booking"
+	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 	"traded/store/storetest"
@@ -48,12 +49,12 @@ func newFuzzLedger(f *testing.F) *fuzzLedger {
 	f.Helper()
 	db, clock := storetest.Open(f)
 	ctx := context.Background()
-	bk := booking.NewService(db)
-	org := func(urn int64, name string, la int, typ string) booking.Organisation {
-		return booking.Organisation{URN: urn, Name: name, LACode: la, LAName: "LA " + strconv.Itoa(la), EstablishmentType: typ,
+	bk := booking.NewService(db, organisation.New(db))
+	org := func(urn int64, name string, la int, typ string) organisation.Organisation {
+		return organisation.Organisation{URN: urn, Name: name, LACode: la, LAName: "LA " + strconv.Itoa(la), EstablishmentType: typ,
 			Town: "Chelmsford", Postcode: "CM1 1AA"}
 	}
-	orgs := []booking.Organisation{
+	orgs := []organisation.Organisation{
 		org(200001, "Oak Academy", 881, "Academy converter"),
 		org(200002, "St Mary’s Elm Academy", 881, "Academy converter"),
 		org(200003, "Far School", 882, "Community school"),
@@ -62,10 +63,10 @@ func newFuzzLedger(f *testing.F) *fuzzLedger {
 		org(200006, "Pine Academy", 881, "Academy converter"),
 		org(200007, "Yew Academy", 881, "Academy converter"),
 	}
-	if err := bk.UpsertOrganisations(ctx, store.System, orgs, "demo"); err != nil {
+	if err := bk.Organisations.Upsert(ctx, store.System, orgs, "demo"); err != nil {
 		f.Fatal(err)
 	}
-	svc := billing.NewService(db, bk, billing.DefaultConfig(), nil)
+	svc := billing.NewService(db, bk.Organisations, bk, billing.DefaultConfig(), nil)
 	actor := store.Actor{Name: "finance@fuzz.test"}
 	subscribe := func(urn int64) string {
 		sub, err := svc.BuySubscription(ctx, actor, urn, pricing.AcademicYear(2021), "PO1")
@@ -77,7 +78,7 @@ func newFuzzLedger(f *testing.F) *fuzzLedger {
 	for _, urn := range []int64{200001, 200002, 200003, 200004} {
 		subscribe(urn)
 	}
-	o, err := bk.FindOrganisationByURN(ctx, 200005)
+	o, err := bk.Organisations.FindByURN(ctx, 200005)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -41,6 +41,7 @@ import (
 	"traded/billing"
 	"traded/booking"
 	"traded/internal/oracle"
+	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 )
@@ -178,9 +179,9 @@ func openHistEnv(dir, template string) (*histEnv, error) {
 		db.Close()
 		return nil, err
 	}
-	svc := booking.NewService(db)
+	svc := booking.NewService(db, organisation.New(db))
 	svc.PasswordCost = 4
-	bill := billing.NewService(db, svc, billing.DefaultConfig(), nil)
+	bill := billing.NewService(db, svc.Organisations, svc, billing.DefaultConfig(), nil)
 	svc.Charger = bill
 	return &histEnv{ctx: ctx, dir: dir, db: db, clock: clock, svc: svc, bill: bill, prices: oracle.Published(), checked: map[string]int{}}, nil
 }
@@ -349,11 +350,11 @@ func (w *world) setup() error {
 		letter := string(rune('A' + i))
 		s := &wSchool{letter: letter, spec: sc, urn: int64(700000 + w.spec.Index*10 + i), derived: sc.Tier}
 		ts := tierSetup[sc.Tier]
-		if err := env.svc.UpsertOrganisations(ctx, histLA, []booking.Organisation{{URN: s.urn, Name: w.schoolName(i), LACode: ts.la,
+		if err := env.svc.Organisations.Upsert(ctx, histLA, []organisation.Organisation{{URN: s.urn, Name: w.schoolName(i), LACode: ts.la,
 			EstablishmentType: ts.kind}}, "demo"); err != nil {
 			return err
 		}
-		org, err := env.svc.FindOrganisationByURN(ctx, s.urn)
+		org, err := env.svc.Organisations.FindByURN(ctx, s.urn)
 		if err != nil {
 			return err
 		}
@@ -365,7 +366,7 @@ func (w *world) setup() error {
 		if sc.Monthly {
 			invoices = "monthly"
 		}
-		if err := env.svc.SetBookingSettings(ctx, histLA, org.ID, invoices, sc.Approval); err != nil {
+		if err := env.svc.Organisations.SetBookingSettings(ctx, histLA, org.ID, invoices, sc.Approval); err != nil {
 			return err
 		}
 		if s.manager, err = env.svc.CreateUser(ctx, histLA, booking.UserInput{Email: w.email(i, "manager"), Name: "Manager " + letter,
@@ -611,7 +612,7 @@ func (w *world) do(s step) {
 	case opTierOverride:
 		sc := w.schools[s.School]
 		who := w.who(s.School, s.At)
-		err := env.svc.SetTierOverride(ctx, histLA, sc.urn, pricing.Tier(s.Tier), "tier corrected")
+		err := env.svc.Organisations.SetTierOverride(ctx, histLA, sc.urn, pricing.Tier(s.Tier), "tier corrected")
 		w.sysErr(s, "tier override", err)
 		w.say(s, "an admin overrides %s's tier to %s (from today): %s", who, s.Tier, w.outcome(s, err))
 		if err == nil {
@@ -626,7 +627,7 @@ func (w *world) do(s step) {
 		ts := tierSetup[s.Tier]
 		csv := "\"URN\",\"LA (code)\",\"EstablishmentName\",\"TypeOfEstablishment (name)\",\"EstablishmentStatus (name)\"\r\n" +
 			fmt.Sprintf("\"%d\",\"%d\",\"%s\",\"%s\",\"Open\"\r\n", sc.urn, ts.la, w.schoolName(s.School), ts.kind)
-		rep, err := env.svc.ImportSchools(ctx, strings.NewReader(csv), int64(len(csv)), booking.ImportOptions{EffectiveFrom: eff, Actor: histLA})
+		rep, err := env.svc.Organisations.ImportSchools(ctx, strings.NewReader(csv), int64(len(csv)), organisation.ImportOptions{EffectiveFrom: eff, Actor: histLA})
 		w.sysErr(s, "import", err)
 		if err == nil && len(rep.Rejected) > 0 {
 			w.fail("error", "step %d: import rejected: %s", s.ID, rep)

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"traded"
-	"traded/booking"
+	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 )
@@ -168,7 +168,7 @@ func (s *Service) createInvoice(ctx context.Context, tx *store.Tx, in InvoiceInp
 	if len(in.Lines) == 0 {
 		return draft{}, traded.Errorf(traded.EINVALID, "There is nothing to invoice.")
 	}
-	org, err := s.booking.FindOrganisationByIDTx(ctx, tx, in.OrganisationID)
+	org, err := s.orgs.ByIDTx(ctx, tx, in.OrganisationID)
 	if err != nil {
 		return draft{}, err
 	}
@@ -187,7 +187,7 @@ func (s *Service) createInvoice(ctx context.Context, tx *store.Tx, in InvoiceInp
 		if l.Quantity <= 0 || l.Unit < 0 {
 			return draft{}, traded.Errorf(traded.EINVALID, "Line %d has a bad quantity or price.", i+1)
 		}
-		p, err := s.booking.FindProductTx(ctx, tx, l.ProductCode)
+		p, err := s.catalogue.FindProductTx(ctx, tx, l.ProductCode)
 		if err != nil {
 			return draft{}, err
 		}
@@ -218,7 +218,7 @@ func (s *Service) createInvoice(ctx context.Context, tx *store.Tx, in InvoiceInp
 // customer, and the sums of its lines.
 type draft struct {
 	id       int64
-	org      *booking.Organisation
+	org      *organisation.Organisation
 	net, vat pricing.Money
 }
 

@@ -10,13 +10,14 @@ import (
 	"traded"
 	"traded/billing"
 	"traded/booking"
+	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 	"traded/store/storetest"
 )
 
 // testOrgs are one school of each tier, plus one that needs a PO number.
-var testOrgs = []booking.Organisation{
+var testOrgs = []organisation.Organisation{
 	{URN: 100001, Name: "Maple Community Primary", LACode: 881, LAName: "Essex", EstablishmentType: "Community school", Town: "Chelmsford", Postcode: "CM1 1AA"},
 	{URN: 100002, Name: "Oak Academy", LACode: 881, LAName: "Essex", EstablishmentType: "Academy converter", Town: "Harlow", Postcode: "CM20 1AA"},
 	{URN: 100003, Name: "Shore Primary", LACode: 882, LAName: "Southend-on-Sea", EstablishmentType: "Community school", Town: "Southend", Postcode: "SS1 1AA"},
@@ -34,15 +35,15 @@ type billingFixture struct {
 func newBilling(t *testing.T) *billingFixture {
 	t.Helper()
 	db, clock := storetest.Open(t)
-	bk := booking.NewService(db)
+	bk := booking.NewService(db, organisation.New(db))
 	ctx := context.Background()
-	if err := bk.UpsertOrganisations(ctx, store.System, testOrgs, "demo"); err != nil {
+	if err := bk.Organisations.Upsert(ctx, store.System, testOrgs, "demo"); err != nil {
 		t.Fatal(err)
 	}
-	if err := bk.SetBillingDetails(ctx, store.System, 100004, "", true, ""); err != nil {
+	if err := bk.Organisations.SetBillingDetails(ctx, store.System, 100004, "", true, ""); err != nil {
 		t.Fatal(err)
 	}
-	return &billingFixture{db: db, clock: clock, booking: bk, billing: billing.NewService(db, bk, billing.DefaultConfig(), nil),
+	return &billingFixture{db: db, clock: clock, booking: bk, billing: billing.NewService(db, bk.Organisations, bk, billing.DefaultConfig(), nil),
 		actor: store.Actor{Name: "finance@test"}}
 }
 
@@ -145,7 +146,7 @@ func TestService_BuySubscription_Concurrent(t *testing.T) {
 func TestService_InvoiceNumbering(t *testing.T) {
 	f := newBilling(t)
 	ctx := context.Background()
-	org, _ := f.booking.FindOrganisationByURN(ctx, 100002)
+	org, _ := f.booking.Organisations.FindByURN(ctx, 100002)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var numbers []string

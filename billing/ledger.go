@@ -482,7 +482,7 @@ func (a *Account) Net() pricing.Money { return a.Owed - a.CreditLeft }
 // FindAccount returns an organisation's ledger. It returns ENOTFOUND for an
 // unknown organisation.
 func (s *Service) FindAccount(ctx context.Context, orgID int64) (*Account, error) {
-	if _, err := s.booking.FindOrganisationByID(ctx, orgID); err != nil {
+	if _, err := s.orgs.FindByID(ctx, orgID); err != nil {
 		return nil, err
 	}
 	tx, err := s.db.Read().BeginTx(ctx, nil)

@@ -13,6 +13,7 @@ import (
 	"traded"
 	"traded/billing"
 	"traded/booking"
+	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 	"traded/store/storetest"
@@ -88,8 +89,8 @@ func TestLedgerHistories(t *testing.T) {
 	seed := uint64(envInt("TRADED_LEDGER_SEED", 20261203))
 	t.Logf("TRADED_LEDGER_HISTORIES=%d TRADED_LEDGER_SEED=%d", n, seed)
 	db, clock := storetest.Open(t)
-	bk := booking.NewService(db)
-	svc := billing.NewService(db, bk, billing.DefaultConfig(), nil)
+	bk := booking.NewService(db, organisation.New(db))
+	svc := billing.NewService(db, bk.Organisations, bk, billing.DefaultConfig(), nil)
 	var steps int
 	var customers []journalOrg
 	for i := range n {
@@ -97,7 +98,7 @@ func TestLedgerHistories(t *testing.T) {
 		script, err := runLedgerHistory(t, db, clock, bk, svc, rng, i)
 		for k := range 2 {
 			urn := int64(600000 + i*10 + k)
-			if org, ferr := bk.FindOrganisationByURN(context.Background(), urn); ferr == nil {
+			if org, ferr := bk.Organisations.FindByURN(context.Background(), urn); ferr == nil {
 				customers = append(customers, journalOrg{history: i, urn: urn, id: org.ID})
 			}
 		}
@@ -124,16 +125,16 @@ func runLedgerHistory(t *testing.T, db *store.DB, clock *traded.FixedClock, bk *
 	actor := store.Actor{Name: "finance@essex.test"}
 	clock.Set(storetest.Epoch)
 	m := &ledgerModel{credits: map[string]*modelCredit{}, pairs: map[[2]string]pricing.Money{}, refunded: map[int]pricing.Money{}}
-	var orgs []booking.Organisation
+	var orgs []organisation.Organisation
 	for k := range 2 {
 		urn := int64(600000 + h*10 + k)
 		orgs = append(orgs, academy(urn, fmt.Sprintf("Ysgol Llŷn %d’s \"Academy\" %d", h, k)))
 	}
-	if err := bk.UpsertOrganisations(ctx, store.System, orgs, "demo"); err != nil {
+	if err := bk.Organisations.Upsert(ctx, store.System, orgs, "demo"); err != nil {
 		return nil, err
 	}
 	for _, o := range orgs {
-		org, err := bk.FindOrganisationByURN(ctx, o.URN)
+		org, err := bk.Organisations.FindByURN(ctx, o.URN)
 		if err != nil {
 			return nil, err
 		}

@@ -14,7 +14,7 @@ import (
 
 func (r *recon) orgID(urn int64) int64 {
 	r.t.Helper()
-	org, err := r.bk.FindOrganisationByURN(r.ctx, urn)
+	org, err := r.bk.Organisations.FindByURN(r.ctx, urn)
 	if err != nil {
 		r.t.Fatal(err)
 	}

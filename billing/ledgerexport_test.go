@@ -88,7 +88,7 @@ func ledgerExportWorld(t *testing.T) (*recon, map[string]string) {
 		reconOrg(700001, "=Ysgol Gymraeg Llanelli's \"Łódź\" 🎓", 881, "Academy converter"),
 		reconOrg(700002, "Stour Valley Nursery", 882, "Other independent school"),
 		reconOrg(700003, "Maple Primary", 881, "Community school"))
-	if err := r.bk.SetBillingDetails(r.ctx, r.actor, 700003, "EDU-4471", false, ""); err != nil {
+	if err := r.bk.Organisations.SetBillingDetails(r.ctx, r.actor, 700003, "EDU-4471", false, ""); err != nil {
 		t.Fatal(err)
 	}
 	docs := map[string]string{}

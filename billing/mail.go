@@ -53,7 +53,7 @@ type contact struct{ name, email string }
 // billingContacts are who gets an organisation's invoices: its billing
 // email if set, else its active school business managers.
 func (s *Service) billingContacts(ctx context.Context, tx *store.Tx, orgID int64) ([]contact, error) {
-	org, err := s.booking.FindOrganisationByIDTx(ctx, tx, orgID)
+	org, err := s.orgs.ByIDTx(ctx, tx, orgID)
 	if err != nil {
 		return nil, fmt.Errorf("billing contacts: %w", err)
 	}

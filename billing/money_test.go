@@ -9,6 +9,7 @@ import (
 	"traded"
 	"traded/billing"
 	"traded/booking"
+	"traded/organisation"
 	"traded/pricing"
 )
 
@@ -181,16 +182,16 @@ func TestMoney_LASessionCancelCreditsLateCancellations(t *testing.T) {
 func TestMoney_TierInForceOnTheDay(t *testing.T) {
 	f := newBookedBilling(t)
 	manager := f.user("manager@chelmervalley.example")
-	org, err := f.svc.FindOrganisationByURN(f.ctx, 990001)
+	org, err := f.svc.Organisations.FindByURN(f.ctx, 990001)
 	if err != nil {
 		t.Fatal(err)
 	}
 	org.EstablishmentType = "Academy converter"
 	file := giasRow(org)
-	if _, err := f.svc.ImportSchools(f.ctx, strings.NewReader(file), int64(len(file)), booking.ImportOptions{EffectiveFrom: "2027-01-01"}); err != nil {
+	if _, err := f.svc.Organisations.ImportSchools(f.ctx, strings.NewReader(file), int64(len(file)), organisation.ImportOptions{EffectiveFrom: "2027-01-01"}); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := f.svc.FindOrganisationByURN(f.ctx, 990001); err != nil || got.Tier != pricing.Maintained {
+	if got, err := f.svc.Organisations.FindByURN(f.ctx, 990001); err != nil || got.Tier != pricing.Maintained {
 		t.Fatalf("before the effective date: got tier %v (%v), want maintained", got.Tier, err)
 	}
 	charges, _, err := f.svc.QuoteBooking(f.ctx, 990001, f.sessionOf("psa-y2-refresher").ID, 1)
@@ -205,7 +206,7 @@ func TestMoney_TierInForceOnTheDay(t *testing.T) {
 		t.Errorf("booked before the effective date: got %s at %s, want £56.93 at maintained", b.Price, b.Tier)
 	}
 	f.clock.Set(time.Date(2027, 1, 1, 9, 0, 0, 0, time.UTC))
-	if got, err := f.svc.FindOrganisationByURN(f.ctx, 990001); err != nil || got.Tier != pricing.Academy {
+	if got, err := f.svc.Organisations.FindByURN(f.ctx, 990001); err != nil || got.Tier != pricing.Academy {
 		t.Errorf("on the effective date: got tier %v (%v), want academy", got.Tier, err)
 	}
 	later := f.bookNamed(manager, 990001, "psa-y6-refresher", 1)
@@ -215,7 +216,7 @@ func TestMoney_TierInForceOnTheDay(t *testing.T) {
 }
 
 // giasRow is a one-school GIAS file for o.
-func giasRow(o *booking.Organisation) string {
+func giasRow(o *organisation.Organisation) string {
 	head := `"URN","LA (code)","LA (name)","EstablishmentNumber","EstablishmentName","TypeOfEstablishment (name)","EstablishmentTypeGroup (name)","EstablishmentStatus (name)","PhaseOfEducation (name)","Street","Locality","Address3","Town","County (name)","Postcode","DistrictAdministrative (name)"`
 	q := func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 	row := strings.Join([]string{q("990001"), q("881"), q(o.LAName), q(o.EstablishmentNumber), q(o.Name), q(o.EstablishmentType), q("Academies"),
@@ -228,7 +229,7 @@ func giasRow(o *booking.Organisation) string {
 func TestMoney_PORequired(t *testing.T) {
 	f := newBookedBilling(t)
 	manager := f.user("manager@basildonmeadows.example") // academy
-	if err := f.svc.SetBillingDetails(f.ctx, f.la, 990004, "", true, ""); err != nil {
+	if err := f.svc.Organisations.SetBillingDetails(f.ctx, f.la, 990004, "", true, ""); err != nil {
 		t.Fatal(err)
 	}
 	sess := f.sessionOf("psa-y2-refresher")
@@ -265,7 +266,7 @@ func TestMoney_PORequired(t *testing.T) {
 func TestMoney_ShownBeforeCommitting(t *testing.T) {
 	f := newBookedBilling(t)
 	manager := f.user("manager@chelmervalley.example")
-	if err := f.svc.SetBookingSettings(f.ctx, f.la, f.orgID(990001), "per_booking", true); err != nil {
+	if err := f.svc.Organisations.SetBookingSettings(f.ctx, f.la, f.orgID(990001), "per_booking", true); err != nil {
 		t.Fatal(err)
 	}
 	teacher := f.user("teacher@chelmervalley.example")

@@ -15,6 +15,7 @@ import (
 	"traded"
 	"traded/billing"
 	"traded/booking"
+	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 	"traded/store/storetest"
@@ -32,32 +33,32 @@ type recon struct {
 	actor store.Actor
 }
 
-func newRecon(t *testing.T, orgs ...booking.Organisation) *recon {
+func newRecon(t *testing.T, orgs ...organisation.Organisation) *recon {
 	t.Helper()
 	db, clock := storetest.Open(t)
-	bk := booking.NewService(db)
+	bk := booking.NewService(db, organisation.New(db))
 	r := &recon{t: t, ctx: context.Background(), db: db, clock: clock, bk: bk,
-		svc: billing.NewService(db, bk, billing.DefaultConfig(), nil), actor: store.Actor{Name: "finance@essex.test"}}
-	if err := bk.UpsertOrganisations(r.ctx, store.System, orgs, "demo"); err != nil {
+		svc: billing.NewService(db, bk.Organisations, bk, billing.DefaultConfig(), nil), actor: store.Actor{Name: "finance@essex.test"}}
+	if err := bk.Organisations.Upsert(r.ctx, store.System, orgs, "demo"); err != nil {
 		t.Fatal(err)
 	}
 	return r
 }
 
-func reconOrg(urn int64, name string, la int, typ string) booking.Organisation {
-	return booking.Organisation{URN: urn, Name: name, LACode: la, LAName: "LA " + strconv.Itoa(la), EstablishmentType: typ,
+func reconOrg(urn int64, name string, la int, typ string) organisation.Organisation {
+	return organisation.Organisation{URN: urn, Name: name, LACode: la, LAName: "LA " + strconv.Itoa(la), EstablishmentType: typ,
 		Town: "Chelmsford", Postcode: "CM1 1AA"}
 }
 
-func academy(urn int64, name string) booking.Organisation {
+func academy(urn int64, name string) organisation.Organisation {
 	return reconOrg(urn, name, 881, "Academy converter")
 }
 
-func maintained(urn int64, name string) booking.Organisation {
+func maintained(urn int64, name string) organisation.Organisation {
 	return reconOrg(urn, name, 881, "Community school")
 }
 
-func external(urn int64, name string) booking.Organisation {
+func external(urn int64, name string) organisation.Organisation {
 	return reconOrg(urn, name, 882, "Community school")
 }
 
@@ -83,7 +84,7 @@ func (r *recon) subscribe(urn int64) string {
 // invoice issues a one-line invoice of amount to the organisation today.
 func (r *recon) invoice(urn int64, amount pricing.Money) string {
 	r.t.Helper()
-	org, err := r.bk.FindOrganisationByURN(r.ctx, urn)
+	org, err := r.bk.Organisations.FindByURN(r.ctx, urn)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -205,7 +206,7 @@ func lineByNo(t *testing.T, imp *billing.BankImport, n int) billing.BankImportLi
 
 // bankOrgs are the payers in testdata/statement1.csv, invoiced TS-000001 to
 // TS-000006 in this order.
-var bankOrgs = []booking.Organisation{
+var bankOrgs = []organisation.Organisation{
 	academy(200001, "Oak Academy"),
 	academy(200002, "St Mary’s Elm Academy"),
 	external(200003, "Far School"),
@@ -423,7 +424,7 @@ func TestService_ImportBankStatementColumns(t *testing.T) {
 
 func TestService_JournalBatch(t *testing.T) {
 	r := newRecon(t, maintained(300001, "Maple Primary"), maintained(300002, "Willow Primary"), academy(300003, "Oak Academy"))
-	if err := r.bk.SetBillingDetails(r.ctx, r.actor, 300001, "CC1001", false, ""); err != nil {
+	if err := r.bk.Organisations.SetBillingDetails(r.ctx, r.actor, 300001, "CC1001", false, ""); err != nil {
 		t.Fatal(err)
 	}
 	_, err := r.svc.CreateJournalBatch(r.ctx, r.actor)
@@ -462,7 +463,7 @@ func TestService_JournalBatch(t *testing.T) {
 	wantCode(t, r.svc.ConfirmBankLine(r.ctx, r.actor, imp.Lines[0].BankLineID, ""), traded.ECONFLICT)
 
 	wantCode(t, r.svc.PostJournalBatch(r.ctx, r.actor, batch.ID), traded.EINVALID)
-	if err := r.bk.SetBillingDetails(r.ctx, r.actor, 300002, "CC2002", false, ""); err != nil {
+	if err := r.bk.Organisations.SetBillingDetails(r.ctx, r.actor, 300002, "CC2002", false, ""); err != nil {
 		t.Fatal(err)
 	}
 	csvText, err := r.svc.JournalCSV(r.ctx, batch.ID)
@@ -731,7 +732,7 @@ func TestService_Statement(t *testing.T) {
 	r.pay(x, billing.MethodBACS, pounds("60"), "2026-10-01")
 	r.on("2026-11-22")
 
-	oak, _ := r.bk.FindOrganisationByURN(r.ctx, 600001)
+	oak, _ := r.bk.Organisations.FindByURN(r.ctx, 600001)
 	wantEntries := []billing.StatementEntry{
 		{Date: "2026-09-05", Kind: billing.EntryInvoice, Reference: y, InvoiceNumber: y, Description: "manual", Debit: pounds("200"), Balance: pounds("260")},
 		{Date: "2026-09-10", Kind: billing.EntryCreditNote, Reference: "CN-000001", InvoiceNumber: y, Description: "Goodwill", Credit: pounds("50"), Balance: pounds("210")},
@@ -753,7 +754,7 @@ func TestService_Statement(t *testing.T) {
 		})
 	}
 
-	maple, _ := r.bk.FindOrganisationByURN(r.ctx, 600002)
+	maple, _ := r.bk.Organisations.FindByURN(r.ctx, 600002)
 	st, err := r.svc.Statement(r.ctx, maple.ID, "", "")
 	if err != nil {
 		t.Fatal(err)
@@ -829,7 +830,7 @@ func TestService_Export(t *testing.T) {
 		}
 
 		buf.Reset()
-		oak, _ := r.bk.FindOrganisationByURN(r.ctx, 700001)
+		oak, _ := r.bk.Organisations.FindByURN(r.ctx, 700001)
 		if err := r.svc.ExportInvoicesCSV(r.ctx, &buf, billing.InvoiceFilter{OrganisationID: oak.ID}); err != nil {
 			t.Fatal(err)
 		}
@@ -879,7 +880,7 @@ func TestService_JournalCSV_FormulaCells(t *testing.T) {
 	hostile := `-2+3+cmd|' /C calc'!A0`
 	r := newRecon(t, maintained(300101, hostile), maintained(300102, "=HYPERLINK(\"http://x.example\",\"Ysgol Gymraeg Llŷn\")"))
 	for urn, cc := range map[int64]string{300101: "@SUM(A1)", 300102: "CC-2"} {
-		if err := r.bk.SetBillingDetails(r.ctx, r.actor, urn, cc, false, ""); err != nil {
+		if err := r.bk.Organisations.SetBillingDetails(r.ctx, r.actor, urn, cc, false, ""); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -43,14 +43,14 @@ func (s *Service) SendPaymentReminders(ctx context.Context, stages []int) (*Remi
 	now := s.db.Now().In(traded.London)
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 	year := pricing.AcademicYearOf(now, traded.London)
-	terms, err := s.booking.FindTerms(ctx, year)
+	terms, err := s.catalogue.FindTerms(ctx, year)
 	if err != nil {
 		return nil, err
 	}
 	switch {
 	case len(terms) == 0:
 		return &ReminderRun{Held: true, Reason: fmt.Sprintf("there are no term dates for %s", year)}, nil
-	case !s.booking.Holidays().IsWorkingDay(today):
+	case !s.catalogue.Holidays().IsWorkingDay(today):
 		return &ReminderRun{Held: true, Reason: "not a working day"}, nil
 	case !booking.InTerm(terms, today):
 		return &ReminderRun{Held: true, Reason: "school holidays"}, nil

@@ -79,7 +79,7 @@ func (f *billingFixture) at(date string) {
 func (f *billingFixture) buy(t *testing.T, urn int64, email string) *billing.Invoice {
 	t.Helper()
 	ctx := context.Background()
-	if err := f.booking.SetBillingDetails(ctx, f.actor, urn, "", false, email); err != nil {
+	if err := f.booking.Organisations.SetBillingDetails(ctx, f.actor, urn, "", false, email); err != nil {
 		t.Fatal(err)
 	}
 	sub, err := f.billing.BuySubscription(ctx, f.actor, urn, 2021, "PO-1")
@@ -259,7 +259,7 @@ func TestCreditOnAccount_RemindersAndAgedDebt(t *testing.T) {
 	covered := f.buy(t, 100002, "accounts@oak.example")
 	partly := f.buy(t, 100003, "accounts@shore.example")
 	extra := func(urn int64, amount pricing.Money) string {
-		org, err := f.booking.FindOrganisationByURN(ctx, urn)
+		org, err := f.booking.Organisations.FindByURN(ctx, urn)
 		if err != nil {
 			t.Fatal(err)
 		}

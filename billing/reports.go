@@ -471,7 +471,7 @@ type AccountStatement struct {
 // credit notes and payments. It returns ENOTFOUND for an unknown
 // organisation and EINVALID for bad dates.
 func (s *Service) Statement(ctx context.Context, orgID int64, from, to string) (*AccountStatement, error) {
-	org, err := s.booking.FindOrganisationByID(ctx, orgID)
+	org, err := s.orgs.FindByID(ctx, orgID)
 	if err != nil {
 		return nil, err
 	}

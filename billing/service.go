@@ -1,7 +1,11 @@
 package billing
 
 import (
+	"context"
+
 	"traded/booking"
+	"traded/organisation"
+	"traded/pricing"
 	"traded/store"
 )
 
@@ -49,21 +53,44 @@ func DefaultConfig() Config {
 	}
 }
 
-// Service is billing over one database.
-type Service struct {
-	db      *store.DB
-	booking *booking.Service
-	cfg     Config
-	card    CardPayments // nil: card payment is off
+// Organisations is what billing reads of the organisations it bills
+// (organisation.Service implements it). ByIDTx and ByURNTx read inside
+// billing's own transaction, so that an invoice carries the school (its
+// tier, address and billing details) as the transaction commits.
+type Organisations interface {
+	FindByID(ctx context.Context, id int64) (*organisation.Organisation, error)
+	ByIDTx(ctx context.Context, tx *store.Tx, id int64) (*organisation.Organisation, error)
+	ByURNTx(ctx context.Context, tx *store.Tx, urn int64) (*organisation.Organisation, error)
 }
 
-// NewService returns billing over db. card may be nil: then invoices offer
-// no card payment and everything else works.
-func NewService(db *store.DB, bk *booking.Service, cfg Config, card CardPayments) *Service {
+// Catalogue is what billing reads of what is sold and when: products and
+// their ledger codes (inside billing's transaction, as the invoice line is
+// written), price lists, term dates and bank holidays (reminders go on
+// working days in term).
+type Catalogue interface {
+	FindProductTx(ctx context.Context, tx *store.Tx, code string) (*booking.Product, error)
+	PriceList(ctx context.Context, year pricing.AcademicYear) (*pricing.PriceList, error)
+	FindTerms(ctx context.Context, year pricing.AcademicYear) ([]booking.Term, error)
+	Holidays() *booking.Holidays
+}
+
+// Service is billing over one database.
+type Service struct {
+	db        *store.DB
+	orgs      Organisations
+	catalogue Catalogue
+	cfg       Config
+	card      CardPayments // nil: card payment is off
+}
+
+// NewService returns billing over db for the organisations of orgs, selling
+// from catalogue. card may be nil: then invoices offer no card payment and
+// everything else works.
+func NewService(db *store.DB, orgs Organisations, catalogue Catalogue, cfg Config, card CardPayments) *Service {
 	if cfg.PaymentTermsDays <= 0 {
 		cfg.PaymentTermsDays = 30
 	}
-	return &Service{db: db, booking: bk, cfg: cfg, card: card}
+	return &Service{db: db, orgs: orgs, catalogue: catalogue, cfg: cfg, card: card}
 }
 
 // Config returns the service's settings.

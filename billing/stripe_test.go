@@ -21,13 +21,14 @@ import (
 	"traded/billing"
 	"traded/billing/stripetest"
 	"traded/booking"
+	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 	"traded/store/storetest"
 )
 
 // cardOrgs: academies pay by BACS or card; the community school by journal.
-var cardOrgs = []booking.Organisation{
+var cardOrgs = []organisation.Organisation{
 	{URN: 200001, Name: "Elm Academy", LACode: 881, LAName: "Essex", EstablishmentType: "Academy converter", Town: "Colchester", Postcode: "CO1 1AA"},
 	{URN: 200002, Name: "Ash Academy", LACode: 881, LAName: "Essex", EstablishmentType: "Academy converter", Town: "Braintree", Postcode: "CM7 1AA"},
 	{URN: 200003, Name: "Birch Academy", LACode: 881, LAName: "Essex", EstablishmentType: "Academy converter", Town: "Witham", Postcode: "CM8 1AA"},
@@ -54,11 +55,11 @@ type cardFixture struct {
 func newCardFixture(t *testing.T, card billing.CardPayments) *cardFixture {
 	t.Helper()
 	db, clock := storetest.Open(t)
-	bk := booking.NewService(db)
-	if err := bk.UpsertOrganisations(context.Background(), store.System, cardOrgs, "demo"); err != nil {
+	bk := booking.NewService(db, organisation.New(db))
+	if err := bk.Organisations.Upsert(context.Background(), store.System, cardOrgs, "demo"); err != nil {
 		t.Fatal(err)
 	}
-	return &cardFixture{db: db, clock: clock, billing: billing.NewService(db, bk, billing.DefaultConfig(), card),
+	return &cardFixture{db: db, clock: clock, billing: billing.NewService(db, bk.Organisations, bk, billing.DefaultConfig(), card),
 		actor: store.Actor{Name: "bursar@elm.test"}}
 }
 
@@ -76,7 +77,7 @@ func (f *cardFixture) subscribe(t *testing.T, urn int64) string {
 func (f *cardFixture) invoice(t *testing.T, urn int64, pence pricing.Money) string {
 	t.Helper()
 	ctx := context.Background()
-	o, err := booking.NewService(f.db).FindOrganisationByURN(ctx, urn)
+	o, err := organisation.New(f.db).FindByURN(ctx, urn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +310,7 @@ func TestService_StartCardPayment(t *testing.T) {
 	})
 
 	t.Run("CardOff", func(t *testing.T) {
-		off := billing.NewService(f.db, booking.NewService(f.db), billing.DefaultConfig(), nil)
+		off := billing.NewService(f.db, organisation.New(f.db), booking.NewService(f.db, organisation.New(f.db)), billing.DefaultConfig(), nil)
 		number := f.subscribe(t, 200003)
 		_, err := off.StartCardPayment(ctx, f.actor, number, cardSuccessURL, cardCancelURL, "")
 		if code := traded.ErrorCode(err); code != traded.ECONFLICT {
@@ -797,7 +798,7 @@ func TestService_HandleStripeWebhook_OnlyTradedCheckouts(t *testing.T) {
 		// could not reach Stripe at all). The attempt's key, which only
 		// Traded and Stripe know, is in the session's metadata.
 		number := f.invoice(t, 200002, 30000)
-		down := billing.NewService(f.db, booking.NewService(f.db), billing.DefaultConfig(),
+		down := billing.NewService(f.db, organisation.New(f.db), booking.NewService(f.db, organisation.New(f.db)), billing.DefaultConfig(),
 			billing.NewStripe("sk_test_traded", fmt.Sprintf("http://127.0.0.1:%d", stripetest.FreePort(t))))
 		if _, err := down.StartCardPayment(ctx, f.actor, number, cardSuccessURL, cardCancelURL, ""); err == nil {
 			t.Fatal("a checkout was started with Stripe down")

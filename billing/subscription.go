@@ -37,7 +37,7 @@ func (s *Service) BuySubscription(ctx context.Context, actor store.Actor, urn in
 	if len(po) > 50 {
 		return nil, traded.FieldErrorf("po_number", "A purchase-order number has at most 50 characters.")
 	}
-	pl, err := s.booking.PriceList(ctx, year)
+	pl, err := s.catalogue.PriceList(ctx, year)
 	if traded.ErrorCode(err) == traded.ENOTFOUND {
 		return nil, traded.FieldErrorf("academic_year", "The subscription for %s is not on sale: there is no price list for that year.", year)
 	} else if err != nil {
@@ -45,7 +45,7 @@ func (s *Service) BuySubscription(ctx context.Context, actor store.Actor, urn in
 	}
 	var subID int64
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
-		org, err := s.booking.FindOrganisationByURNTx(ctx, tx, urn)
+		org, err := s.orgs.ByURNTx(ctx, tx, urn)
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 
 	"traded/booking"
 	"traded/demo"
+	"traded/organisation"
 	"traded/store"
 	"traded/store/storetest"
 )
@@ -18,7 +19,7 @@ import (
 // test is compared with (make bench).
 func BenchmarkCreateBooking(b *testing.B) {
 	db, _ := storetest.Open(b)
-	svc := booking.NewService(db)
+	svc := booking.NewService(db, organisation.New(db))
 	svc.PasswordCost = 4
 	ctx := context.Background()
 	if err := demo.LoadBase(ctx, svc); err != nil {

@@ -14,6 +14,7 @@ import (
 	"traded/billing"
 	"traded/booking"
 	"traded/demo"
+	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 	"traded/store/storetest"
@@ -71,13 +72,13 @@ type bookingFixture struct {
 func newBookingFixture(t *testing.T) *bookingFixture {
 	t.Helper()
 	db, clock := storetest.Open(t)
-	svc := booking.NewService(db)
+	svc := booking.NewService(db, organisation.New(db))
 	svc.PasswordCost = 4
 	ctx := context.Background()
 	if err := demo.LoadBase(ctx, svc); err != nil {
 		t.Fatal(err)
 	}
-	bill := billing.NewService(db, svc, billing.DefaultConfig(), nil)
+	bill := billing.NewService(db, svc.Organisations, svc, billing.DefaultConfig(), nil)
 	svc.Charger = bill
 	return &bookingFixture{t: t, ctx: ctx, db: db, clock: clock, svc: svc, bill: bill, la: store.Actor{Name: "admin@test"}}
 }
@@ -91,9 +92,9 @@ func (f *bookingFixture) user(email string) *booking.User {
 	return u
 }
 
-func (f *bookingFixture) org(urn int64) *booking.Organisation {
+func (f *bookingFixture) org(urn int64) *organisation.Organisation {
 	f.t.Helper()
-	o, err := f.svc.FindOrganisationByURN(f.ctx, urn)
+	o, err := f.svc.Organisations.FindByURN(f.ctx, urn)
 	if err != nil {
 		f.t.Fatalf("organisation %d: %v", urn, err)
 	}
@@ -472,7 +473,7 @@ func TestService_CreateBooking_Pricing(t *testing.T) {
 // priced booking with no invoice yet, returned as stored.
 func TestService_CreateBooking_Monthly(t *testing.T) {
 	f := newBookingFixture(t)
-	if err := f.svc.SetBookingSettings(f.ctx, f.la, f.org(urnMaintained).ID, "monthly", false); err != nil {
+	if err := f.svc.Organisations.SetBookingSettings(f.ctx, f.la, f.org(urnMaintained).ID, "monthly", false); err != nil {
 		t.Fatal(err)
 	}
 	b := f.book(f.user(managerMaintained), urnMaintained, f.course(coursePSA).ID, false, "monthly@chelmervalley.example")
@@ -1053,7 +1054,7 @@ func TestService_BookingApproval(t *testing.T) {
 	f := newBookingFixture(t)
 	manager, teacher := f.user(managerMaintained), f.user(teacherMaintained)
 	org := f.org(urnMaintained)
-	if err := f.svc.SetBookingSettings(f.ctx, f.la, org.ID, "per_booking", true); err != nil {
+	if err := f.svc.Organisations.SetBookingSettings(f.ctx, f.la, org.ID, "per_booking", true); err != nil {
 		t.Fatal(err)
 	}
 	sess := f.course(coursePSA)
@@ -1122,7 +1123,7 @@ func TestService_BookingApproval(t *testing.T) {
 	t.Run("TeacherWaitlistOffer_StillNeedsApproval", func(t *testing.T) {
 		g := newBookingFixture(t)
 		teacher := g.user(teacherMaintained)
-		if err := g.svc.SetBookingSettings(g.ctx, g.la, g.org(urnMaintained).ID, "per_booking", true); err != nil {
+		if err := g.svc.Organisations.SetBookingSettings(g.ctx, g.la, g.org(urnMaintained).ID, "per_booking", true); err != nil {
 			t.Fatal(err)
 		}
 		s := g.withCapacity(coursePSA, 1)

@@ -297,7 +297,7 @@ func (s *Service) CreateBooking(ctx context.Context, by *User, remoteAddr string
 		if !tx.Now.Before(sess.BookingCutoffAt) {
 			return traded.Errorf(traded.ECONFLICT, "Booking for this session closed on %s.", sess.BookingCutoffAt.In(traded.London).Format("2 January 2006 at 3:04pm"))
 		}
-		org, err := organisationByURNTx(ctx, tx, req.URN)
+		org, err := s.Organisations.ByURNTx(ctx, tx, req.URN)
 		if err != nil {
 			return err
 		}
@@ -464,7 +464,7 @@ func (s *Service) confirmBooking(ctx context.Context, tx *store.Tx, actor store.
 	if sess == nil {
 		return nil, traded.Errorf(traded.ENOTFOUND, "There is no session %d.", b.SessionID)
 	}
-	org, err := organisationTx(ctx, tx, b.OrganisationID)
+	org, err := s.Organisations.ByIDTx(ctx, tx, b.OrganisationID)
 	if err != nil {
 		return nil, err
 	}
@@ -565,7 +565,7 @@ func (s *Service) QuoteBooking(ctx context.Context, urn, sessionID int64, n int)
 	if err != nil {
 		return nil, false, err
 	}
-	org, err := s.orgInForce(ctx, q, `urn = ?`, urn, s.db.Clock.Now())
+	org, err := s.Organisations.FindByURN(ctx, urn)
 	if err != nil {
 		return nil, false, err
 	}
@@ -593,7 +593,7 @@ func (s *Service) QuoteConfirmation(ctx context.Context, by *User, id int64) ([]
 	if b.Status != StatusRequested && b.Status != StatusOffered && b.Status != StatusWaitlisted {
 		return nil, traded.Errorf(traded.ECONFLICT, "Booking %s is not waiting to be confirmed.", b.Reference)
 	}
-	org, err := s.orgInForce(ctx, q, `id = ?`, b.OrganisationID, s.db.Clock.Now())
+	org, err := s.Organisations.FindByID(ctx, b.OrganisationID)
 	if err != nil {
 		return nil, err
 	}

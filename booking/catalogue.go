@@ -186,7 +186,7 @@ func (s *Service) PriceList(ctx context.Context, year pricing.AcademicYear) (*pr
 	return s.loadPriceList(ctx, s.db.Read(), id)
 }
 
-func (s *Service) loadPriceList(ctx context.Context, q queryer, id int64) (*pricing.PriceList, error) {
+func (s *Service) loadPriceList(ctx context.Context, q store.Queryer, id int64) (*pricing.PriceList, error) {
 	if pl, ok := s.priceLists.Load(id); ok {
 		return pl.(*pricing.PriceList), nil
 	}
@@ -294,7 +294,7 @@ type QuoteRequest struct {
 // EINVALID for a year with no price list, an unknown product or a bad number
 // of staff.
 func (s *Service) Quote(ctx context.Context, req QuoteRequest) (*pricing.Quote, error) {
-	org, err := s.FindOrganisationByURN(ctx, req.URN)
+	org, err := s.Organisations.FindByURN(ctx, req.URN)
 	if err != nil {
 		return nil, err
 	}

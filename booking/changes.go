@@ -45,7 +45,7 @@ func scanBooking(row interface{ Scan(...any) error }) (*Booking, error) {
 	return &b, nil
 }
 
-func findBooking(ctx context.Context, q queryer, id int64) (*Booking, error) {
+func findBooking(ctx context.Context, q store.Queryer, id int64) (*Booking, error) {
 	b, err := scanBooking(q.QueryRowContext(ctx, `SELECT `+bookingColumns+bookingFrom+` WHERE b.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, traded.Errorf(traded.ENOTFOUND, "There is no booking %d.", id)
@@ -58,7 +58,7 @@ func findBooking(ctx context.Context, q queryer, id int64) (*Booking, error) {
 	return b, nil
 }
 
-func loadBookingDetail(ctx context.Context, q queryer, b *Booking) error {
+func loadBookingDetail(ctx context.Context, q store.Queryer, b *Booking) error {
 	rows, err := q.QueryContext(ctx, `SELECT id, name, email, status, uid, COALESCE(replaces_id, 0), COALESCE(attendance, ''), late_cancel
 		FROM delegates WHERE booking_id = ? ORDER BY id`, b.ID)
 	if err != nil {
@@ -406,7 +406,7 @@ func (s *Service) AcceptOffer(ctx context.Context, by *User, remoteAddr string, 
 		// A teacher whose school approves teachers' bookings takes the
 		// offered places as a request: the places stay held for the manager.
 		if by.Role == RoleTeacher {
-			org, err := findOrganisation(ctx, tx, `id = ?`, b.OrganisationID)
+			org, err := s.Organisations.ByIDTx(ctx, tx, b.OrganisationID)
 			if err != nil {
 				return err
 			}
@@ -968,27 +968,6 @@ func (s *Service) FindRegister(ctx context.Context, f RegisterFilter) ([]Registe
 	return out, rows.Err()
 }
 
-// SetBookingSettings sets how a school's bookings are invoiced ("per_booking"
-// or "monthly") and whether teachers need approval. It returns EINVALID for
-// a bad invoicing choice and ENOTFOUND for an unknown organisation.
-func (s *Service) SetBookingSettings(ctx context.Context, actor store.Actor, orgID int64, invoices string, teacherApproval bool) error {
-	if invoices != "per_booking" && invoices != "monthly" {
-		return traded.FieldErrorf("booking_invoices", "Choose one invoice per booking, or one a month.")
-	}
-	return s.db.Write(ctx, func(tx *store.Tx) error {
-		o, err := findOrganisation(ctx, tx, `id = ?`, orgID)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE organisations SET booking_invoices = ?, teacher_approval = ?, updated_at = ? WHERE id = ?`,
-			invoices, teacherApproval, store.FormatTime(tx.Now), orgID); err != nil {
-			return fmt.Errorf("booking settings: %w", err)
-		}
-		return tx.Audit(ctx, actor, "organisation.booking_settings", "organisation", strconv.FormatInt(o.URN, 10),
-			fmt.Sprintf("invoices %s, teacher approval %t", invoices, teacherApproval))
-	})
-}
-
 // PaidBeforeSubscribing returns what a school paid this year for PSA
 // single-session places that its subscription would now have covered: on
 // each session, the paid places beyond those its staff would still need as
@@ -1024,7 +1003,7 @@ func (s *Service) PaidBeforeSubscribing(ctx context.Context, orgID int64, year p
 
 // queryIDs runs a query of one id column and returns the ids, closing the
 // rows before the caller goes on to use the transaction again.
-func queryIDs(ctx context.Context, q queryer, query string, args ...any) ([]int64, error) {
+func queryIDs(ctx context.Context, q store.Queryer, query string, args ...any) ([]int64, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err

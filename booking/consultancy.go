@@ -253,7 +253,7 @@ func scanConsultancy(row interface{ Scan(...any) error }) (*Consultancy, error) 
 	return &c, nil
 }
 
-func findConsultancy(ctx context.Context, q queryer, id int64) (*Consultancy, error) {
+func findConsultancy(ctx context.Context, q store.Queryer, id int64) (*Consultancy, error) {
 	c, err := scanConsultancy(q.QueryRowContext(ctx, `SELECT `+consultancyColumns+consultancyFrom+` WHERE r.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, traded.Errorf(traded.ENOTFOUND, "There is no consultancy request %d.", id)
@@ -362,7 +362,7 @@ func (s *Service) RequestConsultancy(ctx context.Context, by *User, remoteAddr s
 		if err := tx.QueryRowContext(ctx, `SELECT kind FROM products WHERE code = ? AND active = 1`, product).Scan(&kind); err != nil || kind != string(pricing.KindConsultancy) {
 			return traded.FieldErrorf("service", "Choose a service from the list.")
 		}
-		org, err := findOrganisation(ctx, tx, `urn = ?`, urn)
+		org, err := s.Organisations.ByURNTx(ctx, tx, urn)
 		if err != nil {
 			return err
 		}
@@ -490,7 +490,7 @@ func (s *Service) QuoteConsultancy(ctx context.Context, admin *User, remoteAddr 
 		if err != nil {
 			return err
 		}
-		org, err := organisationTx(ctx, tx, c.OrganisationID)
+		org, err := s.Organisations.ByIDTx(ctx, tx, c.OrganisationID)
 		if err != nil {
 			return err
 		}
@@ -567,7 +567,7 @@ func (s *Service) DecideQuote(ctx context.Context, by *User, remoteAddr string, 
 		}
 		now := store.FormatTime(tx.Now)
 		if accept {
-			org, err := organisationTx(ctx, tx, c.OrganisationID)
+			org, err := s.Organisations.ByIDTx(ctx, tx, c.OrganisationID)
 			if err != nil {
 				return err
 			}

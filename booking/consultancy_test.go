@@ -16,6 +16,7 @@ import (
 	"traded/demo"
 	"traded/mail"
 	"traded/notify"
+	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 	"traded/store/storetest"
@@ -33,7 +34,7 @@ type consultFixture struct {
 func newConsultFixture(t *testing.T) *consultFixture {
 	t.Helper()
 	db, clock := storetest.Open(t)
-	svc := booking.NewService(db)
+	svc := booking.NewService(db, organisation.New(db))
 	svc.PasswordCost = 4
 	ctx := context.Background()
 	if err := demo.LoadBase(ctx, svc); err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"traded"
+	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 )
@@ -128,7 +129,7 @@ func (r walkRow) chargeable() bool {
 // schoolWalk reads every booking of an organisation on a session that has
 // ever been confirmed, in confirmation order, and the last sequence number
 // given.
-func schoolWalk(ctx context.Context, q queryer, orgID, sessionID int64) ([]walkRow, int, error) {
+func schoolWalk(ctx context.Context, q store.Queryer, orgID, sessionID int64) ([]walkRow, int, error) {
 	rows, err := q.QueryContext(ctx, `SELECT b.id, b.status, b.late_cancel, b.confirm_seq, COALESCE(b.price_list_id, 0), COALESCE(b.tier, ''), b.subscriber,
 			(SELECT count(*) FROM delegates d WHERE d.booking_id = b.id AND (d.status = 'active' OR (d.status = 'cancelled' AND d.late_cancel = 1)))
 		FROM bookings b WHERE b.organisation_id = ? AND b.session_id = ? AND b.confirm_seq IS NOT NULL ORDER BY b.confirm_seq`, orgID, sessionID)
@@ -153,7 +154,7 @@ func schoolWalk(ctx context.Context, q queryer, orgID, sessionID int64) ([]walkR
 
 // sharesOf turns the chargeable rows of a walk into shares, loading each
 // booking's price list.
-func (s *Service) sharesOf(ctx context.Context, q queryer, walk []walkRow) ([]share, []walkRow, error) {
+func (s *Service) sharesOf(ctx context.Context, q store.Queryer, walk []walkRow) ([]share, []walkRow, error) {
 	var shares []share
 	var rows []walkRow
 	for _, r := range walk {
@@ -172,7 +173,7 @@ func (s *Service) sharesOf(ctx context.Context, q queryer, walk []walkRow) ([]sh
 
 // ratesNow are the rates an organisation's booking on sess confirmed now
 // would get: its tier today, whether it subscribes, the current list.
-func (s *Service) ratesNow(ctx context.Context, q queryer, org *Organisation, sess *Session) (rates, int64, error) {
+func (s *Service) ratesNow(ctx context.Context, q store.Queryer, org *organisation.Organisation, sess *Session) (rates, int64, error) {
 	var listID int64
 	var subscriber bool
 	var err error
@@ -201,7 +202,7 @@ func (s *Service) ratesNow(ctx context.Context, q queryer, org *Organisation, se
 // priceNew prices places more places for org on sess, confirmed now, after
 // the school's chargeable places already there. It returns the lines, the
 // rates and the sequence number the booking would take.
-func (s *Service) priceNew(ctx context.Context, q queryer, org *Organisation, sess *Session, places int, except int64) ([]*Charge, rates, int64, int, error) {
+func (s *Service) priceNew(ctx context.Context, q store.Queryer, org *organisation.Organisation, sess *Session, places int, except int64) ([]*Charge, rates, int64, int, error) {
 	walk, last, err := schoolWalk(ctx, q, org.ID, sess.ID)
 	if err != nil {
 		return nil, rates{}, 0, 0, err
@@ -366,7 +367,7 @@ func currentListID(ctx context.Context, tx *store.Tx, year pricing.AcademicYear)
 	return v.(int64), nil
 }
 
-func queryCurrentListID(ctx context.Context, q queryer, year pricing.AcademicYear) (int64, error) {
+func queryCurrentListID(ctx context.Context, q store.Queryer, year pricing.AcademicYear) (int64, error) {
 	var id int64
 	err := q.QueryRowContext(ctx, `SELECT id FROM price_lists WHERE academic_year = ? ORDER BY version DESC LIMIT 1`, year.String()).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -377,7 +378,7 @@ func queryCurrentListID(ctx context.Context, q queryer, year pricing.AcademicYea
 	return id, nil
 }
 
-func querySubscriber(ctx context.Context, q queryer, orgID int64, year pricing.AcademicYear) (bool, error) {
+func querySubscriber(ctx context.Context, q store.Queryer, orgID int64, year pricing.AcademicYear) (bool, error) {
 	var n int
 	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM subscriptions WHERE organisation_id = ? AND product_code = ?
 		AND academic_year = ? AND status = 'active'`, orgID, pricing.PSASubscription, year.String()).Scan(&n); err != nil {

@@ -10,12 +10,17 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"traded/organisation"
 	"traded/store"
 )
 
 // Service is the booking domain over one database.
 type Service struct {
 	db *store.DB
+
+	// Organisations are the schools that book, read inside booking's own
+	// transactions (see organisation.Service.ByIDTx).
+	Organisations *organisation.Service
 
 	// BaseURL is the public address links in mail point to.
 	BaseURL string
@@ -36,8 +41,10 @@ type Service struct {
 	holidays atomic.Pointer[holidaySnapshot]
 }
 
-// NewService returns a Service over db.
-func NewService(db *store.DB) *Service { return &Service{db: db} }
+// NewService returns a Service over db, booking for the organisations of orgs.
+func NewService(db *store.DB, orgs *organisation.Service) *Service {
+	return &Service{db: db, Organisations: orgs}
+}
 
 // DB returns the database the service works on.
 func (s *Service) DB() *store.DB { return s.db }

@@ -100,7 +100,7 @@ func (s *Service) FindSessionByID(ctx context.Context, id int64) (*Session, erro
 	return out[0], nil
 }
 
-func findSessions(ctx context.Context, q queryer, f SessionFilter) ([]*Session, error) {
+func findSessions(ctx context.Context, q store.Queryer, f SessionFilter) ([]*Session, error) {
 	where, args := []string{"1 = 1"}, []any{}
 	if f.ID != nil {
 		where, args = append(where, "s.id = ?"), append(args, *f.ID)

@@ -7,6 +7,7 @@ import (
 	"traded"
 	"traded/booking"
 	"traded/demo"
+	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 	"traded/store/storetest"
@@ -45,7 +46,7 @@ var publishedModeration = []struct {
 // orgOfTier creates one school of each tier and returns their URNs.
 func orgsByTier(t *testing.T, svc *booking.Service) map[pricing.Tier]int64 {
 	t.Helper()
-	if err := svc.UpsertOrganisations(context.Background(), store.System, demo.Schools, "demo"); err != nil {
+	if err := svc.Organisations.Upsert(context.Background(), store.System, demo.Schools, "demo"); err != nil {
 		t.Fatal(err)
 	}
 	return map[pricing.Tier]int64{pricing.Maintained: 990001, pricing.Academy: 990004, pricing.External: 990007}
@@ -53,7 +54,7 @@ func orgsByTier(t *testing.T, svc *booking.Service) map[pricing.Tier]int64 {
 
 func TestTariff_Published2021(t *testing.T) {
 	db, _ := storetest.Open(t)
-	svc := booking.NewService(db)
+	svc := booking.NewService(db, organisation.New(db))
 	ctx := context.Background()
 	pl, err := svc.PriceList(ctx, 2021)
 	if err != nil {
@@ -120,7 +121,7 @@ func TestTariff_Published2021(t *testing.T) {
 
 func TestService_Quote_Errors(t *testing.T) {
 	db, _ := storetest.Open(t)
-	svc := booking.NewService(db)
+	svc := booking.NewService(db, organisation.New(db))
 	ctx := context.Background()
 	urns := orgsByTier(t, svc)
 	for _, tt := range []struct {
@@ -144,7 +145,7 @@ func TestService_Quote_Errors(t *testing.T) {
 
 func TestService_RollForward(t *testing.T) {
 	db, _ := storetest.Open(t)
-	svc := booking.NewService(db)
+	svc := booking.NewService(db, organisation.New(db))
 	ctx := context.Background()
 	cli := store.Actor{Name: "cli"}
 

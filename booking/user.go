@@ -119,7 +119,7 @@ func scanUser(row interface{ Scan(...any) error }) (*User, error) {
 	return &u, nil
 }
 
-func findUser(ctx context.Context, q queryer, where string, args ...any) (*User, error) {
+func findUser(ctx context.Context, q store.Queryer, where string, args ...any) (*User, error) {
 	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+userFrom+` WHERE `+where, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, traded.Errorf(traded.ENOTFOUND, "There is no such user.")
@@ -222,7 +222,7 @@ func (s *Service) CreateUser(ctx context.Context, actor store.Actor, in UserInpu
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		var orgID any
 		if in.URN != 0 {
-			org, err := findOrganisation(ctx, tx, `urn = ?`, in.URN)
+			org, err := s.Organisations.ByURNTx(ctx, tx, in.URN)
 			if err != nil {
 				return traded.FieldErrorf("organisation", "There is no organisation with URN %d.", in.URN)
 			}
@@ -333,7 +333,7 @@ func (s *Service) ChangeRole(ctx context.Context, admin *User, remoteAddr string
 		}
 		var orgID any
 		if urn != 0 {
-			org, err := findOrganisation(ctx, tx, `urn = ?`, urn)
+			org, err := s.Organisations.ByURNTx(ctx, tx, urn)
 			if err != nil {
 				return traded.FieldErrorf("organisation", "There is no organisation with URN %d.", urn)
 			}

@@ -15,6 +15,7 @@ import (
 	"traded"
 	"traded/booking"
 	"traded/demo"
+	"traded/organisation"
 	"traded/store"
 	"traded/store/storetest"
 )
@@ -33,10 +34,10 @@ const testPassword = "correct horse battery"
 func newAccounts(t *testing.T) *accounts {
 	t.Helper()
 	db, clock := storetest.Open(t)
-	svc := booking.NewService(db)
+	svc := booking.NewService(db, organisation.New(db))
 	svc.PasswordCost = bcrypt.MinCost
 	svc.BaseURL = "http://traded.test"
-	if err := svc.UpsertOrganisations(context.Background(), store.System, demo.Schools, "demo"); err != nil {
+	if err := svc.Organisations.Upsert(context.Background(), store.System, demo.Schools, "demo"); err != nil {
 		t.Fatal(err)
 	}
 	return &accounts{t: t, svc: svc, db: db, clock: clock}

@@ -16,6 +16,7 @@ import (
 	"traded"
 	"traded/billing"
 	"traded/booking"
+	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 )
@@ -32,7 +33,7 @@ var actor = store.Actor{Name: "demo"}
 
 // Schools are the demo organisations: fictional names and URNs (99xxxx, not
 // real DfE numbers) in real Essex districts, with two outside Essex.
-var Schools = []booking.Organisation{
+var Schools = []organisation.Organisation{
 	{URN: 990001, Name: "Chelmer Valley Community Primary School", LACode: 881, LAName: "Essex", EstablishmentType: "Community school", TypeGroup: "Local authority maintained schools", Phase: "Primary", Street: "Broomfield Road", Town: "Chelmsford", County: "Essex", Postcode: "CM1 7AA", District: "Chelmsford"},
 	{URN: 990002, Name: "St Cedd’s Church of England Primary School", LACode: 881, LAName: "Essex", EstablishmentType: "Voluntary aided school", TypeGroup: "Local authority maintained schools", Phase: "Primary", Street: "Church Lane", Town: "Braintree", County: "Essex", Postcode: "CM7 1AA", District: "Braintree"},
 	{URN: 990003, Name: "Harwich Road Infant School", LACode: 881, LAName: "Essex", EstablishmentType: "Foundation school", TypeGroup: "Local authority maintained schools", Phase: "Primary", Street: "Harwich Road", Town: "Colchester", County: "Essex", Postcode: "CO4 3AA", District: "Colchester"},
@@ -167,7 +168,7 @@ func LoadBase(ctx context.Context, svc *booking.Service) error {
 			return fmt.Errorf("demo %s: %w", year, err)
 		}
 	}
-	if err := svc.UpsertOrganisations(ctx, actor, Schools, "demo"); err != nil {
+	if err := svc.Organisations.Upsert(ctx, actor, Schools, "demo"); err != nil {
 		return fmt.Errorf("demo schools: %w", err)
 	}
 	if err := loadUsers(ctx, svc); err != nil {
@@ -210,13 +211,13 @@ func loadBilling(ctx context.Context, svc *booking.Service, cfg billing.Config, 
 	if err := svc.DB().Read().QueryRowContext(ctx, `SELECT count(*) FROM invoices`).Scan(&n); err != nil || n > 0 {
 		return err
 	}
-	if err := svc.SetBillingDetails(ctx, actor, 990001, "ECC-PRI-0417", false, ""); err != nil {
+	if err := svc.Organisations.SetBillingDetails(ctx, actor, 990001, "ECC-PRI-0417", false, ""); err != nil {
 		return err
 	}
-	if err := svc.SetBillingDetails(ctx, actor, 990004, "", true, ""); err != nil {
+	if err := svc.Organisations.SetBillingDetails(ctx, actor, 990004, "", true, ""); err != nil {
 		return err
 	}
-	bill := billing.NewService(svc.DB(), svc, cfg, nil)
+	bill := billing.NewService(svc.DB(), svc.Organisations, svc, cfg, nil)
 	for _, b := range []struct {
 		urn int64
 		po  string

@@ -29,6 +29,7 @@ import (
 	"traded/demo"
 	"traded/mail"
 	"traded/notify"
+	"traded/organisation"
 	"traded/store"
 	"traded/store/storetest"
 )
@@ -164,7 +165,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	db, clock := storetest.Open(t)
-	svc := booking.NewService(db)
+	svc := booking.NewService(db, organisation.New(db))
 	svc.PasswordCost = 4
 	ctx := context.Background()
 	if err := demo.LoadBase(ctx, svc); err != nil {
@@ -172,7 +173,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	cfg := billing.DefaultConfig()
 	cfg.BaseURL = baseURL
-	bill := billing.NewService(db, svc, cfg, nil)
+	bill := billing.NewService(db, svc.Organisations, svc, cfg, nil)
 	svc.Charger = bill
 	n := notify.New(baseURL, contact)
 	svc.Notifier = n

@@ -336,3 +336,10 @@ func (db *DB) FindAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error
 func EscapeLike(s string) string { return likeEscaper.Replace(s) }
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// Queryer is what reads run on: the reader pool (DB.Read) or a
+// transaction, so one finder serves both.
+type Queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}

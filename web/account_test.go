@@ -20,6 +20,7 @@ import (
 	"traded"
 	"traded/booking"
 	"traded/demo"
+	"traded/organisation"
 	"traded/store"
 	"traded/store/storetest"
 	"traded/web"
@@ -45,7 +46,7 @@ func newAccountsAppLog(t *testing.T, cfg web.Config, w io.Writer) *testApp {
 func newAccountsAppWith(t *testing.T, cfg web.Config, acfg wiring.Config, w io.Writer) *testApp {
 	t.Helper()
 	db, clock := storetest.Open(t)
-	svc := booking.NewService(db)
+	svc := booking.NewService(db, organisation.New(db))
 	svc.PasswordCost = bcrypt.MinCost
 	if err := demo.LoadBase(context.Background(), svc); err != nil {
 		t.Fatal(err)
@@ -180,7 +181,7 @@ func (u *userAgent) signInWithPassword(email, password string) *page {
 // limit.
 func (u *userAgent) signIn(email string) {
 	u.t.Helper()
-	if err := booking.NewService(u.app.db).SendSignInLink(context.Background(), email, "192.0.2.1"); err != nil {
+	if err := booking.NewService(u.app.db, organisation.New(u.app.db)).SendSignInLink(context.Background(), email, "192.0.2.1"); err != nil {
 		u.t.Fatal(err)
 	}
 	path := "/sign-in/link/" + u.app.linkToken(u.t, email, "sign_in")
@@ -247,7 +248,7 @@ func (a *testApp) count(t *testing.T, query string, args ...any) int {
 
 func (a *testApp) user(t *testing.T, email string) *booking.User {
 	t.Helper()
-	u, err := booking.NewService(a.db).FindUserByEmail(context.Background(), email)
+	u, err := booking.NewService(a.db, organisation.New(a.db)).FindUserByEmail(context.Background(), email)
 	if err != nil {
 		t.Fatalf("find %s: %v", email, err)
 	}
@@ -349,7 +350,7 @@ func TestCSRF(t *testing.T) {
 		wantStatus(t, "POST /school/staff without a token", u.post("/school/staff", form), http.StatusForbidden)
 		form.Set("_csrf", "not-the-token")
 		wantStatus(t, "POST /school/staff with a wrong token", u.post("/school/staff", form), http.StatusForbidden)
-		if _, err := booking.NewService(app.db).FindUserByEmail(context.Background(), "uninvited@chelmervalley.example"); traded.ErrorCode(err) != traded.ENOTFOUND {
+		if _, err := booking.NewService(app.db, organisation.New(app.db)).FindUserByEmail(context.Background(), "uninvited@chelmervalley.example"); traded.ErrorCode(err) != traded.ENOTFOUND {
 			t.Errorf("the invitation made a user: %v", err)
 		}
 		if n := app.count(t, `SELECT count(*) FROM outbox WHERE to_addr = 'uninvited@chelmervalley.example'`); n != 0 {
@@ -671,7 +672,7 @@ func TestSignInLink(t *testing.T) {
 	})
 
 	t.Run("WrongPurpose", func(t *testing.T) {
-		if err := booking.NewService(app.db).SendSignInLink(context.Background(), financeEmail, ""); err != nil {
+		if err := booking.NewService(app.db, organisation.New(app.db)).SendSignInLink(context.Background(), financeEmail, ""); err != nil {
 			t.Fatal(err)
 		}
 		v := app.agent(t)

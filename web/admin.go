@@ -9,6 +9,7 @@ import (
 
 	"traded"
 	"traded/booking"
+	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 )
@@ -29,7 +30,7 @@ type organisationsPage struct {
 	*Page
 	Query string
 	Tier  string
-	Orgs  []*booking.Organisation
+	Orgs  []*organisation.Organisation
 	Total int
 	Pager Pager
 }
@@ -41,7 +42,7 @@ func (s *Server) handleOrganisations(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	f := booking.OrganisationFilter{Limit: perPage, Offset: pageOffset(n)}
+	f := organisation.Filter{Limit: perPage, Offset: pageOffset(n)}
 	if p.Query != "" {
 		f.NameLike = &p.Query
 	}
@@ -52,7 +53,7 @@ func (s *Server) handleOrganisations(c *fiber.Ctx) error {
 		}
 		f.Tier = &t
 	}
-	if p.Orgs, p.Total, err = s.booking.FindOrganisations(c.UserContext(), f); err != nil {
+	if p.Orgs, p.Total, err = s.orgs.Find(c.UserContext(), f); err != nil {
 		return err
 	}
 	p.Pager = pager(c, "/admin/organisations", "page", "Pages of organisations", n, f.Offset+perPage < p.Total)
@@ -61,14 +62,14 @@ func (s *Server) handleOrganisations(c *fiber.Ctx) error {
 
 type organisationPage struct {
 	*Page
-	Org     *booking.Organisation
-	History []booking.TierChange
+	Org     *organisation.Organisation
+	History []organisation.TierChange
 	Users   []*booking.User
 	IsAdmin bool
 }
 
 func (s *Server) organisationPage(c *fiber.Ctx) (*organisationPage, error) {
-	urn, err := booking.ParseURN(c.Params("urn"))
+	urn, err := organisation.ParseURN(c.Params("urn"))
 	if err != nil {
 		return nil, traded.Errorf(traded.ENOTFOUND, "There is no organisation with URN %q.", c.Params("urn"))
 	}
@@ -78,7 +79,7 @@ func (s *Server) organisationPage(c *fiber.Ctx) (*organisationPage, error) {
 	}
 	p := &organisationPage{Page: s.page(c, org.Name), Org: org, IsAdmin: currentUser(c).Role == booking.RoleAdmin}
 	p.Breadcrumbs = []NavItem{{Label: "Home", Href: "/"}, {Label: "Organisations", Href: "/admin/organisations"}}
-	if p.History, err = s.booking.TierHistory(c.UserContext(), org.ID); err != nil {
+	if p.History, err = s.orgs.TierHistory(c.UserContext(), org.ID); err != nil {
 		return nil, err
 	}
 	if p.IsAdmin {
@@ -110,7 +111,7 @@ func (s *Server) handleTierOverride(c *fiber.Ctx) error {
 		}
 	}
 	u := currentUser(c)
-	if err := s.booking.SetTierOverride(c.UserContext(), u.Actor(c.IP()), p.Org.URN, tier, c.FormValue("reason")); err != nil {
+	if err := s.orgs.SetTierOverride(c.UserContext(), u.Actor(c.IP()), p.Org.URN, tier, c.FormValue("reason")); err != nil {
 		return s.renderForm(c, "organisation", p.Page, p, err, "reason")
 	}
 	s.setFlash(c, "The tier has been changed.")
@@ -161,7 +162,7 @@ func (s *Server) handleUserCreate(c *fiber.Ctx) error {
 	in := booking.UserInput{Email: c.FormValue("email"), Name: c.FormValue("name"), Role: booking.Role(c.FormValue("role"))}
 	var err error
 	if v := strings.TrimSpace(c.FormValue("organisation")); v != "" {
-		in.URN, err = booking.ParseURN(v)
+		in.URN, err = organisation.ParseURN(v)
 	}
 	if err == nil {
 		_, err = s.booking.CreateUser(c.UserContext(), currentUser(c).Actor(c.IP()), in)
@@ -193,7 +194,7 @@ func (s *Server) handleUserRole(c *fiber.Ctx) error {
 	}
 	var urn int64
 	if v := strings.TrimSpace(c.FormValue("organisation")); v != "" {
-		if urn, err = booking.ParseURN(v); err != nil {
+		if urn, err = organisation.ParseURN(v); err != nil {
 			return err
 		}
 	}

@@ -5,6 +5,7 @@ import (
 
 	"traded"
 	"traded/booking"
+	"traded/organisation"
 )
 
 // Who may see what, in one place.
@@ -79,8 +80,8 @@ func (s *Server) require(a access) fiber.Handler {
 
 // ownOrganisation finds the organisation with the URN if the caller may see
 // it, and answers ENOTFOUND, exactly as for an unknown URN, if not.
-func (s *Server) ownOrganisation(c *fiber.Ctx, urn int64) (*booking.Organisation, error) {
-	org, err := s.booking.FindOrganisationByURN(c.UserContext(), urn)
+func (s *Server) ownOrganisation(c *fiber.Ctx, urn int64) (*organisation.Organisation, error) {
+	org, err := s.orgs.FindByURN(c.UserContext(), urn)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"traded/billing"
 	"traded/booking"
+	"traded/organisation"
 	"traded/store"
 	"traded/web"
 )
@@ -315,7 +316,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	app := newAccountsApp(t, web.Config{Dev: true, LinkLimitPerAddress: 1000, Limits: web.LimitsConfig{LinkPerEmail: 1000}})
 	ctx := context.Background()
 	teacher := app.user(t, teacherEmail)
-	org, err := booking.NewService(app.db).FindOrganisationByURN(ctx, 990001)
+	org, err := organisation.New(app.db).FindByURN(ctx, 990001)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,7 +372,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 
 	// 990001's subscription invoice, and a credit note against it.
-	bill := billing.NewService(app.db, booking.NewService(app.db), billing.DefaultConfig(), nil)
+	bill := billing.NewService(app.db, organisation.New(app.db), booking.NewService(app.db, organisation.New(app.db)), billing.DefaultConfig(), nil)
 	sub, err := bill.BuySubscription(ctx, store.System, 990001, 2021, "")
 	if err != nil {
 		t.Fatal(err)
@@ -384,7 +385,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	// A session open for booking, the teacher's booking on it (confirmed,
 	// free: the school has the 2021/22 subscription only, so it is priced),
 	// and an ended booking.
-	bk := booking.NewService(app.db)
+	bk := booking.NewService(app.db, organisation.New(app.db))
 	bk.Charger = bill
 	var open *booking.Session
 	all, err := bk.FindSessions(ctx, booking.SessionFilter{})
@@ -503,7 +504,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	})
 
 	t.Run("BearerTokens", func(t *testing.T) {
-		svc := booking.NewService(app.db)
+		svc := booking.NewService(app.db, organisation.New(app.db))
 		cli := store.Actor{Name: "test"}
 		org1 := map[string]int{"school_manager": 200, "teacher": 200, "finance": 200, "admin": 200, "adviser": 404, "other_org_manager": 404}
 		org4 := map[string]int{"school_manager": 404, "teacher": 404, "finance": 200, "admin": 200, "adviser": 404, "other_org_manager": 200}

@@ -12,6 +12,7 @@ import (
 	"traded"
 	"traded/billing"
 	"traded/booking"
+	"traded/organisation"
 	"traded/pricing"
 )
 
@@ -51,7 +52,7 @@ func (s *Server) ownInvoice(c *fiber.Ctx, number string) (*billing.Invoice, erro
 // buyerOrganisation resolves the organisation a purchase is for: a school
 // manager buys for their own school (another URN answers 404); finance and
 // admins may buy for any.
-func (s *Server) buyerOrganisation(c *fiber.Ctx, urn int64) (*booking.Organisation, error) {
+func (s *Server) buyerOrganisation(c *fiber.Ctx, urn int64) (*organisation.Organisation, error) {
 	u := currentUser(c)
 	switch u.Role {
 	case booking.RoleSchoolManager, booking.RoleFinance, booking.RoleAdmin:
@@ -172,7 +173,7 @@ func (s *Server) invoiceScope(c *fiber.Ctx, param string) (int64, error) {
 		}
 		return 0, nil
 	}
-	urn, err := booking.ParseURN(param)
+	urn, err := organisation.ParseURN(param)
 	if err != nil {
 		return 0, err
 	}
@@ -334,7 +335,7 @@ func (s *Server) handleStripeWebhook(c *fiber.Ctx) error {
 
 type subscribePage struct {
 	*Page
-	Org        *booking.Organisation
+	Org        *organisation.Organisation
 	Years      []string
 	Year       string
 	Price      string
@@ -344,7 +345,7 @@ type subscribePage struct {
 
 func (s *Server) subscribePage(c *fiber.Ctx, yearText string) (*subscribePage, error) {
 	u := currentUser(c)
-	org, err := s.booking.FindOrganisationByID(c.UserContext(), u.OrganisationID)
+	org, err := s.orgs.FindByID(c.UserContext(), u.OrganisationID)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"traded"
 	"traded/billing"
 	"traded/booking"
+	"traded/organisation"
 	"traded/pricing"
 )
 
@@ -733,7 +734,7 @@ func (s *Server) sessionPageData(c *fiber.Ctx) (*sessionPage, error) {
 		p.CanBook = p.Open
 		p.Teacher = u.Role == booking.RoleTeacher
 		ctx := c.UserContext()
-		if org, err := s.booking.FindOrganisationByID(ctx, u.OrganisationID); err == nil {
+		if org, err := s.orgs.FindByID(ctx, u.OrganisationID); err == nil {
 			p.Approval = p.Teacher && org.TeacherApproval
 			p.PORequired = org.PORequired
 		}
@@ -959,7 +960,7 @@ func (s *Server) bookingPageData(c *fiber.Ctx) (*bookingPage, error) {
 		for _, ch := range charges {
 			p.ToConfirm.Total += ch.Amount
 		}
-		org, err := s.booking.FindOrganisationByID(ctx, b.OrganisationID)
+		org, err := s.orgs.FindByID(ctx, b.OrganisationID)
 		if err != nil {
 			return nil, err
 		}
@@ -1082,11 +1083,11 @@ func (s *Server) handleCertificate(c *fiber.Ctx) error {
 
 type schoolSettingsPage struct {
 	*Page
-	Org *booking.Organisation
+	Org *organisation.Organisation
 }
 
 func (s *Server) handleSchoolSettings(c *fiber.Ctx) error {
-	org, err := s.booking.FindOrganisationByID(c.UserContext(), currentUser(c).OrganisationID)
+	org, err := s.orgs.FindByID(c.UserContext(), currentUser(c).OrganisationID)
 	if err != nil {
 		return err
 	}
@@ -1095,9 +1096,9 @@ func (s *Server) handleSchoolSettings(c *fiber.Ctx) error {
 
 func (s *Server) handleSchoolSettingsSave(c *fiber.Ctx) error {
 	u := currentUser(c)
-	if err := s.booking.SetBookingSettings(c.UserContext(), u.Actor(c.IP()), u.OrganisationID, c.FormValue("booking_invoices"),
+	if err := s.orgs.SetBookingSettings(c.UserContext(), u.Actor(c.IP()), u.OrganisationID, c.FormValue("booking_invoices"),
 		c.FormValue("teacher_approval") == "yes"); err != nil {
-		org, ferr := s.booking.FindOrganisationByID(c.UserContext(), u.OrganisationID)
+		org, ferr := s.orgs.FindByID(c.UserContext(), u.OrganisationID)
 		if ferr != nil {
 			return ferr
 		}

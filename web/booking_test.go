@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"traded/booking"
+	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 	"traded/web"
@@ -35,7 +36,7 @@ var (
 // would on its organisation page.
 func needPO(t *testing.T, app *testApp, urn int64) {
 	t.Helper()
-	if err := booking.NewService(app.db).SetBillingDetails(context.Background(), store.System, urn, "", true, ""); err != nil {
+	if err := organisation.New(app.db).SetBillingDetails(context.Background(), store.System, urn, "", true, ""); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -138,7 +139,7 @@ func (a *testApp) invoiceTotal(t *testing.T, token, number string) (pricing.Mone
 
 func quoteTotal(t *testing.T, app *testApp, urn, sessionID int64, n int) (pricing.Money, []*booking.Charge) {
 	t.Helper()
-	lines, _, err := booking.NewService(app.db).QuoteBooking(context.Background(), urn, sessionID, n)
+	lines, _, err := booking.NewService(app.db, organisation.New(app.db)).QuoteBooking(context.Background(), urn, sessionID, n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +247,7 @@ func TestBookingPage_ApprovalPriceAndPO(t *testing.T) {
 	ctx := context.Background()
 	needPO(t, app, 990001)
 	org := app.user(t, managerEmail).OrganisationID
-	if err := booking.NewService(app.db).SetBookingSettings(ctx, store.System, org, "per_booking", true); err != nil {
+	if err := organisation.New(app.db).SetBookingSettings(ctx, store.System, org, "per_booking", true); err != nil {
 		t.Fatal(err)
 	}
 	sess := sessionOf(t, app, "mod-y6-new")
@@ -276,7 +277,7 @@ func TestBookingPage_ApprovalPriceAndPO(t *testing.T) {
 		t.Fatalf("the manager's booking: %+v, want confirmed at %s", b, first)
 	}
 
-	charges, err := booking.NewService(app.db).QuoteConfirmation(ctx, nil, id)
+	charges, err := booking.NewService(app.db, organisation.New(app.db)).QuoteConfirmation(ctx, nil, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -428,7 +429,7 @@ func TestBookingPage_PlaceStatus(t *testing.T) {
 	app := newAccountsApp(t, web.Config{Dev: true})
 	ctx := context.Background()
 	org := app.user(t, managerEmail).OrganisationID
-	if err := booking.NewService(app.db).SetBookingSettings(ctx, store.System, org, "per_booking", true); err != nil {
+	if err := organisation.New(app.db).SetBookingSettings(ctx, store.System, org, "per_booking", true); err != nil {
 		t.Fatal(err)
 	}
 	admin, chelmer, basildon, teacherTok := app.token(t, adminEmail), app.token(t, managerEmail), app.token(t, otherManagerEmail), app.token(t, teacherEmail)
@@ -517,7 +518,7 @@ func TestBookingPage_PlaceStatus(t *testing.T) {
 
 	// The offer lapses.
 	app.clock.Advance(49 * time.Hour)
-	if err := booking.NewService(app.db).ExpireOffers(ctx); err != nil {
+	if err := booking.NewService(app.db, organisation.New(app.db)).ExpireOffers(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if b := app.getBooking(t, chelmer, offered.ID); b.Status != booking.StatusExpired {

@@ -102,7 +102,7 @@ func (s *Server) consultancyScope(c *fiber.Ctx) (*consultancyListPage, booking.C
 	switch u.Role {
 	case booking.RoleSchoolManager:
 		f.OrganisationID = u.OrganisationID
-		org, err := s.booking.FindOrganisationByID(ctx, u.OrganisationID)
+		org, err := s.orgs.FindByID(ctx, u.OrganisationID)
 		if err != nil {
 			return nil, f, err
 		}
@@ -190,7 +190,7 @@ func (s *Server) consultancyPageFor(c *fiber.Ctx, cr *booking.Consultancy) (*con
 		}
 	}
 	if p.CanDecide {
-		org, err := s.booking.FindOrganisationByID(c.UserContext(), cr.OrganisationID)
+		org, err := s.orgs.FindByID(c.UserContext(), cr.OrganisationID)
 		if err != nil {
 			return nil, err
 		}

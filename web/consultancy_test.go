@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"traded/booking"
+	"traded/organisation"
 	"traded/store"
 	"traded/web"
 )
@@ -164,7 +165,7 @@ func consultErrorSummary(t *testing.T, what string, p *page, want string) {
 func TestConsultancy_RequestQuoteDeliverInvoice(t *testing.T) {
 	app := newAccountsApp(t, web.Config{Dev: true})
 	ctx := context.Background()
-	svc := booking.NewService(app.db)
+	svc := booking.NewService(app.db, organisation.New(app.db))
 	svc.PasswordCost = bcrypt.MinCost
 	adviser2, err := svc.CreateUser(ctx, store.System, booking.UserInput{Email: consultAdviser2Email, Name: consultAdviser2Name,
 		Role: booking.RoleAdviser, Password: "a long password 1"})

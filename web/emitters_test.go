@@ -17,6 +17,7 @@ import (
 	"traded/billing"
 	"traded/booking"
 	"traded/mail"
+	"traded/organisation"
 	"traded/store"
 	"traded/web"
 )
@@ -113,8 +114,8 @@ func TestEmitters_RandomNames(t *testing.T) {
 	}
 	manager := app.agent(t)
 	manager.signIn(managerEmail)
-	bk := booking.NewService(app.db)
-	bill := billing.NewService(app.db, bk, billing.DefaultConfig(), nil)
+	bk := booking.NewService(app.db, organisation.New(app.db))
+	bill := billing.NewService(app.db, bk.Organisations, bk, billing.DefaultConfig(), nil)
 	dir := t.TempDir()
 	file := func(name string, data []byte) string {
 		p := filepath.Join(dir, name)
@@ -165,12 +166,12 @@ func TestEmitters_RandomNames(t *testing.T) {
 		checks = append(checks, emitterCheck{Kind: "mail", Path: file(fmt.Sprintf("mail-%d.eml", i), raw), Want: name, what: "mail To (email)"})
 
 		// The same name as a school's, invoiced: the CSV export.
-		org := booking.Organisation{URN: int64(880000 + i), Name: name, LACode: 881, LAName: "Essex", EstablishmentType: "Academy converter",
+		org := organisation.Organisation{URN: int64(880000 + i), Name: name, LACode: 881, LAName: "Essex", EstablishmentType: "Academy converter",
 			Town: "Chelmsford", Postcode: "CM1 1AA"}
-		if err := bk.UpsertOrganisations(ctx, store.System, []booking.Organisation{org}, "demo"); err != nil {
+		if err := bk.Organisations.Upsert(ctx, store.System, []organisation.Organisation{org}, "demo"); err != nil {
 			t.Fatalf("%q: organisation: %v", name, err)
 		}
-		o, err := bk.FindOrganisationByURN(ctx, org.URN)
+		o, err := bk.Organisations.FindByURN(ctx, org.URN)
 		if err != nil {
 			t.Fatal(err)
 		}

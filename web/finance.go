@@ -10,7 +10,7 @@ import (
 
 	"traded"
 	"traded/billing"
-	"traded/booking"
+	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 )
@@ -343,7 +343,7 @@ func (s *Server) handleBankRefund(c *fiber.Ctx) error {
 		if err != nil || urn <= 0 {
 			return traded.FieldErrorf("organisation", "Enter the URN of the organisation the money came from.")
 		}
-		org, err := s.booking.FindOrganisationByURN(c.UserContext(), urn)
+		org, err := s.orgs.FindByURN(c.UserContext(), urn)
 		if traded.ErrorCode(err) == traded.ENOTFOUND {
 			return traded.FieldErrorf("organisation", "There is no organisation with URN %d.", urn)
 		} else if err != nil {
@@ -452,7 +452,7 @@ func (s *Server) handleBillingDetails(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	err = s.booking.SetBillingDetails(c.UserContext(), currentUser(c).Actor(c.IP()), p.Org.URN,
+	err = s.orgs.SetBillingDetails(c.UserContext(), currentUser(c).Actor(c.IP()), p.Org.URN,
 		c.FormValue("cost_centre"), c.FormValue("po_required") == "yes", c.FormValue("billing_email"))
 	if err != nil {
 		return s.renderForm(c, "organisation", p.Page, p, err, "cost_centre", "billing_email")
@@ -463,7 +463,7 @@ func (s *Server) handleBillingDetails(c *fiber.Ctx) error {
 
 type statementPage struct {
 	*Page
-	Org       *booking.Organisation
+	Org       *organisation.Organisation
 	Statement *billing.AccountStatement
 	From, To  string
 }
@@ -480,7 +480,7 @@ func (s *Server) handleStatement(c *fiber.Ctx) error {
 	if orgID == 0 {
 		return traded.FieldErrorf("organisation", "Choose an organisation: add ?organisation=URN.")
 	}
-	org, err := s.booking.FindOrganisationByID(c.UserContext(), orgID)
+	org, err := s.orgs.FindByID(c.UserContext(), orgID)
 	if err != nil {
 		return err
 	}

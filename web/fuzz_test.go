@@ -20,6 +20,7 @@ import (
 	"traded/billing"
 	"traded/booking"
 	"traded/demo"
+	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 	"traded/store/storetest"
@@ -68,7 +69,7 @@ func newFuzzApp(f *testing.F) *fuzzApp {
 	f.Helper()
 	db, _ := storetest.Open(f)
 	ctx := context.Background()
-	svc := booking.NewService(db)
+	svc := booking.NewService(db, organisation.New(db))
 	svc.PasswordCost = bcrypt.MinCost
 	if err := demo.LoadBase(ctx, svc); err != nil {
 		f.Fatal(err)
@@ -115,8 +116,8 @@ func newFuzzApp(f *testing.F) *fuzzApp {
 	}
 	a.paid = buy(otherManagerEmail, "990004")
 	a.credited = buy("manager@leighcliffs.example", "990007")
-	a.billing = billing.NewService(db, svc, billing.DefaultConfig(), nil)
-	org, err := svc.FindOrganisationByURN(ctx, 990001)
+	a.billing = billing.NewService(db, svc.Organisations, svc, billing.DefaultConfig(), nil)
+	org, err := svc.Organisations.FindByURN(ctx, 990001)
 	if err != nil {
 		f.Fatal(err)
 	}

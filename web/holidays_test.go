@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"traded/booking"
+	"traded/organisation"
 )
 
 // TestBankHolidays_Page: an admin adds a proclaimed bank holiday, is told
@@ -99,7 +100,7 @@ func TestBankHolidays_Page(t *testing.T) {
 func TestBankHolidays_API(t *testing.T) {
 	app := newTestApp(t)
 	// As traded serve does at start (the page test runs without it).
-	if _, err := booking.NewService(app.db).SeedBankHolidays(context.Background()); err != nil {
+	if _, err := booking.NewService(app.db, organisation.New(app.db)).SeedBankHolidays(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	admin := app.token(t, adminEmail)

@@ -6,13 +6,14 @@ import (
 	"traded"
 	"traded/billing"
 	"traded/booking"
+	"traded/organisation"
 	"traded/pricing"
 )
 
 type homePage struct {
 	*Page
 	Year        string
-	Org         *booking.Organisation
+	Org         *organisation.Organisation
 	Subscriber  bool
 	Staff       []*booking.User
 	Upcoming    []*booking.Session
@@ -70,7 +71,7 @@ func (s *Server) handleHome(c *fiber.Ctx) error {
 	}
 	switch u.Role {
 	case booking.RoleSchoolManager, booking.RoleTeacher:
-		if p.Org, err = s.booking.FindOrganisationByID(ctx, u.OrganisationID); err != nil {
+		if p.Org, err = s.orgs.FindByID(ctx, u.OrganisationID); err != nil {
 			return err
 		}
 		if p.Subscriber, err = s.booking.IsSubscriber(ctx, p.Org.ID, year); err != nil {
@@ -151,7 +152,7 @@ type tierCount struct {
 func (s *Server) countOrganisations(c *fiber.Ctx, p *homePage) error {
 	for _, t := range pricing.Tiers {
 		tier := t
-		_, n, err := s.booking.FindOrganisations(c.UserContext(), booking.OrganisationFilter{Tier: &tier, OpenOnly: true, Limit: 1})
+		_, n, err := s.orgs.Find(c.UserContext(), organisation.Filter{Tier: &tier, OpenOnly: true, Limit: 1})
 		if err != nil {
 			return err
 		}
@@ -185,7 +186,7 @@ type orgJSON struct {
 	} `json:"address"`
 }
 
-func toOrgJSON(o *booking.Organisation) orgJSON {
+func toOrgJSON(o *organisation.Organisation) orgJSON {
 	j := orgJSON{URN: o.URN, Name: o.Name, Tier: o.Tier, LACode: o.LACode, LAName: o.LAName,
 		EstablishmentType: o.EstablishmentType, Status: o.Status, District: o.District}
 	j.Address.Street, j.Address.Locality, j.Address.Address3 = o.Street, o.Locality, o.Address3
@@ -197,7 +198,7 @@ func toOrgJSON(o *booking.Organisation) orgJSON {
 // handleOrganisationAPI answers GET /api/v1/organisations/{urn} to those who
 // may see the organisation, and 404 to everyone else.
 func (s *Server) handleOrganisationAPI(c *fiber.Ctx) error {
-	urn, err := booking.ParseURN(c.Params("urn"))
+	urn, err := organisation.ParseURN(c.Params("urn"))
 	if err != nil {
 		return traded.Errorf(traded.ENOTFOUND, "There is no organisation with URN %q.", c.Params("urn"))
 	}

@@ -12,7 +12,7 @@ import (
 
 	"traded"
 	"traded/billing"
-	"traded/booking"
+	"traded/organisation"
 	"traded/pricing"
 )
 
@@ -38,7 +38,7 @@ func (s *Server) ledgerRoutes(app *fiber.App) {
 
 type ledgerPage struct {
 	*Page
-	Org        *booking.Organisation
+	Org        *organisation.Organisation
 	Account    *billing.Account
 	Token      string // one per rendering of the forms, so a double submit records once
 	CardRefund bool
@@ -46,12 +46,12 @@ type ledgerPage struct {
 }
 
 // accountOrg finds the organisation named by :urn.
-func (s *Server) accountOrg(c *fiber.Ctx) (*booking.Organisation, error) {
+func (s *Server) accountOrg(c *fiber.Ctx) (*organisation.Organisation, error) {
 	urn, err := strconv.ParseInt(c.Params("urn"), 10, 64)
 	if err != nil || urn <= 0 {
 		return nil, traded.Errorf(traded.ENOTFOUND, "There is no organisation %q.", c.Params("urn"))
 	}
-	return s.booking.FindOrganisationByURN(c.UserContext(), urn)
+	return s.orgs.FindByURN(c.UserContext(), urn)
 }
 
 func (s *Server) ledgerPageFor(c *fiber.Ctx) (*ledgerPage, error) {
@@ -302,7 +302,7 @@ func (s *Server) handleReceiptAPI(c *fiber.Ctx) error {
 
 // accountRequest reads the organisation in the path and the JSON body into
 // req, and the credit that credit (a field of req) names.
-func (s *Server) accountRequest(c *fiber.Ctx, req any, credit *string) (*booking.Organisation, billing.CreditRef, error) {
+func (s *Server) accountRequest(c *fiber.Ctx, req any, credit *string) (*organisation.Organisation, billing.CreditRef, error) {
 	org, err := s.accountOrg(c)
 	if err != nil {
 		return nil, billing.CreditRef{}, err

@@ -12,6 +12,7 @@ import (
 
 	"traded/billing"
 	"traded/booking"
+	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 	"traded/web"
@@ -21,12 +22,12 @@ import (
 func ledgerInvoices(t *testing.T, app *testApp, urn int64, amounts ...pricing.Money) []string {
 	t.Helper()
 	ctx := context.Background()
-	bk := booking.NewService(app.db)
-	org, err := bk.FindOrganisationByURN(ctx, urn)
+	bk := booking.NewService(app.db, organisation.New(app.db))
+	org, err := bk.Organisations.FindByURN(ctx, urn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bill := billing.NewService(app.db, bk, billing.DefaultConfig(), nil)
+	bill := billing.NewService(app.db, bk.Organisations, bk, billing.DefaultConfig(), nil)
 	var out []string
 	for _, a := range amounts {
 		n, err := bill.CreateInvoice(ctx, store.System, billing.InvoiceInput{OrganisationID: org.ID, Source: "manual",
@@ -224,9 +225,9 @@ func TestBankImportAPI_DateOrder(t *testing.T) {
 func TestInvoiceNotMailed(t *testing.T) {
 	app := newAccountsApp(t, web.Config{Dev: true})
 	ctx := context.Background()
-	bk := booking.NewService(app.db)
+	bk := booking.NewService(app.db, organisation.New(app.db))
 	// 990002 has no users and no billing email in the demo base.
-	org, err := bk.FindOrganisationByURN(ctx, 990002)
+	org, err := bk.Organisations.FindByURN(ctx, 990002)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +250,7 @@ func TestInvoiceNotMailed(t *testing.T) {
 	if r := fin.submit("/invoices/"+number+"/send", nil); r.status != http.StatusConflict {
 		t.Errorf("send with no contact: %d", r.status)
 	}
-	if err := bk.SetBillingDetails(ctx, store.System, 990002, "", false, "accounts@ysgol-llyn.example"); err != nil {
+	if err := bk.Organisations.SetBillingDetails(ctx, store.System, 990002, "", false, "accounts@ysgol-llyn.example"); err != nil {
 		t.Fatal(err)
 	}
 	if r := fin.submit("/invoices/"+number+"/send", nil); r.status != http.StatusSeeOther {

@@ -15,6 +15,7 @@ import (
 	"traded"
 	"traded/booking"
 	"traded/demo"
+	"traded/organisation"
 	"traded/store"
 	"traded/store/storetest"
 	"traded/web"
@@ -31,7 +32,7 @@ type testApp struct {
 func newTestApp(t *testing.T) *testApp {
 	t.Helper()
 	db, clock := storetest.Open(t)
-	svc := booking.NewService(db)
+	svc := booking.NewService(db, organisation.New(db))
 	svc.PasswordCost = bcrypt.MinCost // demo users' passwords, hashed cheaply
 	if err := demo.LoadBase(context.Background(), svc); err != nil {
 		t.Fatal(err)

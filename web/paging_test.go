@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"traded/booking"
+	"traded/organisation"
 	"traded/store"
 	"traded/store/storetest"
 )
@@ -144,17 +145,17 @@ func newPagingFixture(t *testing.T) *pagingFixture {
 	}
 	// 60 users (each mailed a link: 60 messages in the outbox) and 60
 	// organisations, through the service.
-	svc := booking.NewService(db)
-	var orgs []booking.Organisation
+	svc := booking.NewService(db, organisation.New(db))
+	var orgs []organisation.Organisation
 	for i := range 60 {
 		if _, err := svc.CreateUser(ctx, store.System, booking.UserInput{Email: fmt.Sprintf("paging%02d@traded.example", i),
 			Name: fmt.Sprintf("Paging User %02d", (i*37)%60), Role: booking.RoleFinance}); err != nil {
 			t.Fatal(err)
 		}
-		orgs = append(orgs, booking.Organisation{URN: int64(980001 + i), Name: fmt.Sprintf("Paging Academy %02d", (i*17)%60),
+		orgs = append(orgs, organisation.Organisation{URN: int64(980001 + i), Name: fmt.Sprintf("Paging Academy %02d", (i*17)%60),
 			LACode: 881, LAName: "Essex", EstablishmentType: "Academy converter", TypeGroup: "Academies", Phase: "Primary", Town: "Chelmsford"})
 	}
-	if err := svc.UpsertOrganisations(ctx, store.System, orgs, "demo"); err != nil {
+	if err := svc.Organisations.Upsert(ctx, store.System, orgs, "demo"); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -697,7 +698,7 @@ func TestPagination_Pages(t *testing.T) {
 func TestPagination_RegisterKeepsOtherPages(t *testing.T) {
 	f := newPagingFixture(t)
 	app := f.app
-	lines, err := booking.NewService(app.db).FindRegister(context.Background(), booking.RegisterFilter{SessionID: f.register})
+	lines, err := booking.NewService(app.db, organisation.New(app.db)).FindRegister(context.Background(), booking.RegisterFilter{SessionID: f.register})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -705,7 +706,7 @@ func TestPagination_RegisterKeepsOtherPages(t *testing.T) {
 		t.Fatalf("the register has %d confirmed delegates, want more than a page", len(lines))
 	}
 	first := lines[0].Delegate.ID
-	if err := booking.NewService(app.db).SetAttendance(context.Background(), store.System, f.register, map[int64]string{first: "attended"}); err != nil {
+	if err := booking.NewService(app.db, organisation.New(app.db)).SetAttendance(context.Background(), store.System, f.register, map[int64]string{first: "attended"}); err != nil {
 		t.Fatal(err)
 	}
 	admin := app.agent(t)

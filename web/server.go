@@ -26,6 +26,7 @@ import (
 	"traded/booking"
 	"traded/jobs"
 	"traded/notify"
+	"traded/organisation"
 	"traded/store"
 	"traded/templates"
 )
@@ -67,6 +68,7 @@ type Server struct {
 	app      *fiber.App
 	log      *slog.Logger
 	db       *store.DB
+	orgs     *organisation.Service
 	booking  *booking.Service
 	billing  *billing.Service
 	notifier *notify.Notifier
@@ -84,7 +86,7 @@ type Server struct {
 // not construct or connect) and parses every template, failing fast on a
 // bad one.
 func New(cfg Config, a *app.App, log *slog.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, log: log, db: a.DB, booking: a.Booking, billing: a.Billing, notifier: a.Notifier,
+	s := &Server{cfg: cfg, log: log, db: a.DB, orgs: a.Organisations, booking: a.Booking, billing: a.Billing, notifier: a.Notifier,
 		epoch: strings.ToLower(rand.Text()[:10])}
 	db := a.DB
 	s.sessions = s.newSessions()

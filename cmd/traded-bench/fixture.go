@@ -10,6 +10,7 @@ import (
 	"traded/booking"
 	"traded/demo"
 	"traded/notify"
+	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 )
@@ -41,9 +42,9 @@ const (
 // services wires the booking and billing services as the server does
 // (web.New): bookings are priced, invoiced and mailed in one transaction.
 func services(db *store.DB) (*booking.Service, *billing.Service) {
-	bk := booking.NewService(db)
+	bk := booking.NewService(db, organisation.New(db))
 	bk.PasswordCost = 4 // demo accounts only; bcrypt's cost is not what is measured
-	bill := billing.NewService(db, bk, billing.DefaultConfig(), nil)
+	bill := billing.NewService(db, bk.Organisations, bk, billing.DefaultConfig(), nil)
 	bk.Charger = bill
 	bk.Notifier = notify.New("http://localhost", billing.DefaultConfig().Supplier.Email)
 	return bk, bill
@@ -75,14 +76,14 @@ func buildFixture(ctx context.Context, path string) (*fixture, error) {
 		{881, "Essex", "Academy converter", "Academies"},
 		{882, "Southend-on-Sea", "Community school", "Local authority maintained schools"},
 	}
-	var orgs []booking.Organisation
+	var orgs []organisation.Organisation
 	for i := range benchSchools {
 		k := kinds[i%len(kinds)]
-		orgs = append(orgs, booking.Organisation{URN: int64(991001 + i), Name: fmt.Sprintf("Bench Primary School %d", i+1),
+		orgs = append(orgs, organisation.Organisation{URN: int64(991001 + i), Name: fmt.Sprintf("Bench Primary School %d", i+1),
 			LACode: k.la, LAName: k.laName, EstablishmentType: k.typ, TypeGroup: k.group, Phase: "Primary",
 			Street: "High Street", Town: "Chelmsford", County: "Essex", Postcode: "CM1 1AA", District: "Chelmsford"})
 	}
-	if err := bk.UpsertOrganisations(ctx, actor, orgs, "demo"); err != nil {
+	if err := bk.Organisations.Upsert(ctx, actor, orgs, "demo"); err != nil {
 		return nil, fmt.Errorf("schools: %w", err)
 	}
 	for _, o := range orgs {

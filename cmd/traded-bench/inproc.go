@@ -102,7 +102,7 @@ func bulkInvoices(ctx context.Context, f *fixture, dest string, count int) (issu
 	year := pricing.AcademicYearOf(db.Now(), traded.London)
 	var orgIDs []int64
 	for _, s := range f.Schools {
-		o, err := bk.FindOrganisationByURN(ctx, s.URN)
+		o, err := bk.Organisations.FindByURN(ctx, s.URN)
 		if err != nil {
 			return issue, render, err
 		}

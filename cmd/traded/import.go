@@ -9,7 +9,7 @@ import (
 	"os"
 
 	"traded"
-	"traded/booking"
+	"traded/organisation"
 	"traded/store"
 )
 
@@ -54,7 +54,7 @@ func runImportSchools(ctx context.Context, db *store.DB, args []string, stdout, 
 		return fmt.Errorf("import-schools: %w", err)
 	}
 
-	report, err := booking.NewService(db).ImportSchools(ctx, f, fi.Size(), booking.ImportOptions{
+	report, err := organisation.New(db).ImportSchools(ctx, f, fi.Size(), organisation.ImportOptions{
 		EffectiveFrom: *effective,
 		Progress:      stderr,
 		Actor:         store.Actor{Name: "cli"},

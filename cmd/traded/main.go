@@ -28,6 +28,7 @@ import (
 
 	"traded"
 	"traded/booking"
+	"traded/organisation"
 	"traded/store"
 )
 
@@ -169,7 +170,7 @@ func openDBWithClock(ctx context.Context, path string, clock traded.Clock) (*sto
 		db.Close()
 		return nil, err
 	}
-	if _, err := booking.NewService(db).SeedBankHolidays(ctx); err != nil {
+	if _, err := booking.NewService(db, organisation.New(db)).SeedBankHolidays(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("load bank holidays: %w", err)
 	}

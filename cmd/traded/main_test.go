@@ -53,7 +53,7 @@ func TestCLI(t *testing.T) {
 
 	// GIAS import: the sample has rejected rows, so the command fails after
 	// importing the good ones; a second run reports everything unchanged.
-	sample := filepath.Join("..", "..", "booking", "testdata", "gias_sample.csv")
+	sample := filepath.Join("..", "..", "organisation", "testdata", "gias_sample.csv")
 	out, _, err = runCLI(t, "import-schools", "--db", db, sample)
 	if err == nil || !strings.Contains(out, "created 8") || !strings.Contains(out, "line 9") {
 		t.Errorf("import: %v\n%s", err, out)

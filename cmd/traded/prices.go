@@ -11,6 +11,7 @@ import (
 	"traded/billing"
 	"traded/booking"
 	"traded/demo"
+	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 )
@@ -41,7 +42,7 @@ func runPrices(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			if err != nil {
 				return fmt.Errorf("--uplift: %w", err)
 			}
-			svc := booking.NewService(db)
+			svc := booking.NewService(db, organisation.New(db))
 			info, err := svc.RollForward(ctx, store.Actor{Name: "cli"}, fy, ty, u, *newVersion)
 			if err != nil {
 				return err
@@ -61,7 +62,7 @@ func runPrices(ctx context.Context, args []string, stdout, stderr io.Writer) err
 					return fmt.Errorf("--year: %w", err)
 				}
 			}
-			return printPriceList(ctx, booking.NewService(db), y, stdout)
+			return printPriceList(ctx, booking.NewService(db, organisation.New(db)), y, stdout)
 		})
 	}
 	return fmt.Errorf("unknown prices command %q (roll-forward, show)", args[0])
@@ -83,7 +84,7 @@ func printPriceList(ctx context.Context, svc *booking.Service, year pricing.Acad
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return withDB(args, "demo", stderr, nil, func(db *store.DB, _ *flag.FlagSet) error {
-		if err := demo.Load(ctx, booking.NewService(db), billing.DefaultConfig()); err != nil {
+		if err := demo.Load(ctx, booking.NewService(db, organisation.New(db)), billing.DefaultConfig()); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "demo data loaded into %s\n", db.Path)

@@ -15,14 +15,15 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"traded/app"
-	"traded/jobs"
 
 	"traded"
+	"traded/app"
 	"traded/billing"
 	"traded/booking"
 	"traded/demo"
+	"traded/jobs"
 	"traded/mail"
+	"traded/organisation"
 	"traded/store"
 	"traded/web"
 )
@@ -195,7 +196,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if *withDemo {
-		svc := booking.NewService(db)
+		svc := booking.NewService(db, organisation.New(db))
 		svc.BaseURL = *baseURL
 		if err := demo.Load(ctx, svc, bcfg); err != nil {
 			ln.Close()

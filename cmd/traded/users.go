@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"traded/booking"
+	"traded/organisation"
 	"traded/store"
 )
 
@@ -32,7 +33,7 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}, func(db *store.DB, _ *flag.FlagSet) error {
 		in := booking.UserInput{Email: *email, Name: *name, Role: booking.Role(*role)}
 		if *org != "" {
-			urn, err := booking.ParseURN(*org)
+			urn, err := organisation.ParseURN(*org)
 			if err != nil {
 				return err
 			}
@@ -48,7 +49,7 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 				return fmt.Errorf("no password on standard input")
 			}
 		}
-		svc := booking.NewService(db)
+		svc := booking.NewService(db, organisation.New(db))
 		svc.BaseURL = *baseURL
 		u, err := svc.CreateUser(ctx, cli, in)
 		if err != nil {
@@ -74,7 +75,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			email = fs.String("email", "", "the user the token acts as (required)")
 			label = fs.String("name", "", "what the token is for (required)")
 		}, func(db *store.DB, _ *flag.FlagSet) error {
-			token, id, err := booking.NewService(db).CreateAPIToken(ctx, cli, *email, *label)
+			token, id, err := booking.NewService(db, organisation.New(db)).CreateAPIToken(ctx, cli, *email, *label)
 			if err != nil {
 				return err
 			}
@@ -87,7 +88,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return withDB(args[1:], "token revoke", stderr, func(fs *flag.FlagSet) {
 			id = fs.Int64("id", 0, "the token's id (from token list)")
 		}, func(db *store.DB, _ *flag.FlagSet) error {
-			if err := booking.NewService(db).RevokeAPIToken(ctx, cli, *id); err != nil {
+			if err := booking.NewService(db, organisation.New(db)).RevokeAPIToken(ctx, cli, *id); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "token %d revoked\n", *id)
@@ -98,7 +99,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return withDB(args[1:], "token list", stderr, func(fs *flag.FlagSet) {
 			email = fs.String("email", "", "whose tokens")
 		}, func(db *store.DB, _ *flag.FlagSet) error {
-			svc := booking.NewService(db)
+			svc := booking.NewService(db, organisation.New(db))
 			u, err := svc.FindUserByEmail(ctx, *email)
 			if err != nil {
 				return err

@@ -10,6 +10,7 @@ import (
 
 	"traded"
 	"traded/booking"
+	"traded/organisation"
 	"traded/store"
 )
 
@@ -29,7 +30,7 @@ func openTestDB(t *testing.T, path string) (*store.DB, *booking.Service) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return db, booking.NewService(db)
+	return db, booking.NewService(db, organisation.New(db))
 }
 
 func TestCLI_UserAdd(t *testing.T) {
@@ -37,7 +38,7 @@ func TestCLI_UserAdd(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "traded.db")
 	// The GIAS sample has rejected rows, so the import reports an error
 	// after loading the good ones, 114001 among them.
-	_, _, _ = runCLI(t, "import-schools", "--db", path, filepath.Join("..", "..", "booking", "testdata", "gias_sample.csv"))
+	_, _, _ = runCLI(t, "import-schools", "--db", path, filepath.Join("..", "..", "organisation", "testdata", "gias_sample.csv"))
 
 	t.Run("PasswordFromStdin", func(t *testing.T) {
 		out, _, err := runCLIWithInput(t, "a long enough password\r\n", "user", "add", "--db", path,

@@ -1,4 +1,4 @@
-package booking_test
+package organisation_test
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"traded"
-	"traded/booking"
+	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 )
@@ -76,13 +76,13 @@ func TestDeriveTier(t *testing.T) {
 		{881, "", pricing.External},
 	}
 	for _, tt := range tests {
-		if got := booking.DeriveTier(tt.la, tt.typ); got != tt.want {
+		if got := organisation.DeriveTier(tt.la, tt.typ); got != tt.want {
 			t.Errorf("DeriveTier(%d, %q): got %s, want %s", tt.la, tt.typ, got, tt.want)
 		}
 	}
 }
 
-func importFile(t *testing.T, s *booking.Service, path string, opts booking.ImportOptions) *booking.ImportReport {
+func importFile(t *testing.T, s *organisation.Service, path string, opts organisation.ImportOptions) *organisation.ImportReport {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -102,13 +102,13 @@ func importFile(t *testing.T, s *booking.Service, path string, opts booking.Impo
 
 type counts struct{ Rows, Created, Updated, Unchanged, Closed, Skipped, Rejected int }
 
-func countsOf(r *booking.ImportReport) counts {
+func countsOf(r *organisation.ImportReport) counts {
 	return counts{r.Rows, r.Created, r.Updated, r.Unchanged, r.Closed, r.Skipped, len(r.Rejected)}
 }
 
-func mustFindURN(t *testing.T, s *booking.Service, urn int64) *booking.Organisation {
+func mustFindURN(t *testing.T, s *organisation.Service, urn int64) *organisation.Organisation {
 	t.Helper()
-	o, err := s.FindOrganisationByURN(context.Background(), urn)
+	o, err := s.FindByURN(context.Background(), urn)
 	if err != nil {
 		t.Fatalf("FindOrganisationByURN(%d): %v", urn, err)
 	}
@@ -129,9 +129,9 @@ func TestService_ImportSchools(t *testing.T) {
 
 	t.Run("Sample", func(t *testing.T) {
 		db := openDB(t)
-		s := booking.NewService(db)
+		s := organisation.New(db)
 		var progress bytes.Buffer
-		rep := importFile(t, s, "testdata/gias_sample.csv", booking.ImportOptions{Progress: &progress, Actor: store.Actor{Name: "cli"}})
+		rep := importFile(t, s, "testdata/gias_sample.csv", organisation.ImportOptions{Progress: &progress, Actor: store.Actor{Name: "cli"}})
 
 		t.Logf("report:\n%s", rep)
 		if got, want := countsOf(rep), (counts{Rows: 12, Created: 8, Skipped: 1, Rejected: 3}); got != want {
@@ -207,7 +207,7 @@ func TestService_ImportSchools(t *testing.T) {
 			t.Errorf("duplicate row overwrote the first: got name %q", hill.Name)
 		}
 		for _, urn := range []int64{114005, 114006} { // closed and never known; truncated row
-			if _, err := s.FindOrganisationByURN(ctx, urn); traded.ErrorCode(err) != traded.ENOTFOUND {
+			if _, err := s.FindByURN(ctx, urn); traded.ErrorCode(err) != traded.ENOTFOUND {
 				t.Errorf("URN %d: got error %v, want ENOTFOUND", urn, err)
 			}
 		}
@@ -224,7 +224,7 @@ func TestService_ImportSchools(t *testing.T) {
 		}
 
 		t.Run("SecondImportUnchanged", func(t *testing.T) {
-			rep := importFile(t, s, "testdata/gias_sample.csv", booking.ImportOptions{EffectiveFrom: "2027-01-05"})
+			rep := importFile(t, s, "testdata/gias_sample.csv", organisation.ImportOptions{EffectiveFrom: "2027-01-05"})
 			if got, want := countsOf(rep), (counts{Rows: 12, Unchanged: 8, Skipped: 1, Rejected: 3}); got != want {
 				t.Errorf("counts: got %+v, want %+v", got, want)
 			}
@@ -239,9 +239,9 @@ func TestService_ImportSchools(t *testing.T) {
 
 	t.Run("AcademyConversionAndClosure", func(t *testing.T) {
 		db := openDB(t)
-		s := booking.NewService(db)
-		importFile(t, s, "testdata/gias_sample.csv", booking.ImportOptions{})
-		rep := importFile(t, s, "testdata/gias_converted.csv", booking.ImportOptions{EffectiveFrom: "2026-12-01"})
+		s := organisation.New(db)
+		importFile(t, s, "testdata/gias_sample.csv", organisation.ImportOptions{})
+		rep := importFile(t, s, "testdata/gias_converted.csv", organisation.ImportOptions{EffectiveFrom: "2026-12-01"})
 		if got, want := countsOf(rep), (counts{Rows: 9, Updated: 1, Unchanged: 6, Closed: 1, Skipped: 1}); got != want {
 			t.Errorf("counts: got %+v, want %+v\n%s", got, want, rep)
 		}
@@ -271,11 +271,11 @@ func TestService_ImportSchools(t *testing.T) {
 			t.Errorf("closed school: got closed %v, status %q, tier %s; want closed, Closed, maintained", mary.Closed, mary.Status, mary.Tier)
 		}
 		open := true
-		if _, total, err := s.FindOrganisations(ctx, booking.OrganisationFilter{OpenOnly: open}); err != nil || total != 7 {
+		if _, total, err := s.Find(ctx, organisation.Filter{OpenOnly: open}); err != nil || total != 7 {
 			t.Errorf("open organisations: got %d (%v), want 7", total, err)
 		}
 
-		rep = importFile(t, s, "testdata/gias_converted.csv", booking.ImportOptions{EffectiveFrom: "2026-12-02"})
+		rep = importFile(t, s, "testdata/gias_converted.csv", organisation.ImportOptions{EffectiveFrom: "2026-12-02"})
 		if got, want := countsOf(rep), (counts{Rows: 9, Unchanged: 8, Skipped: 1}); got != want {
 			t.Errorf("re-import counts: got %+v, want %+v", got, want)
 		}
@@ -285,8 +285,8 @@ func TestService_ImportSchools(t *testing.T) {
 		db := openDB(t)
 		// 23:30 UTC on 30 June is 00:30 BST on 1 July.
 		db.Clock.(*traded.FixedClock).Set(time.Date(2026, 6, 30, 23, 30, 0, 0, time.UTC))
-		s := booking.NewService(db)
-		importFile(t, s, "testdata/gias_sample.csv", booking.ImportOptions{})
+		s := organisation.New(db)
+		importFile(t, s, "testdata/gias_sample.csv", organisation.ImportOptions{})
 		h, err := s.TierHistory(ctx, mustFindURN(t, s, 114001).ID)
 		if err != nil {
 			t.Fatal(err)
@@ -297,8 +297,8 @@ func TestService_ImportSchools(t *testing.T) {
 	})
 
 	t.Run("InvalidEffectiveFrom", func(t *testing.T) {
-		s := booking.NewService(openDB(t))
-		_, err := s.ImportSchools(ctx, strings.NewReader(""), 0, booking.ImportOptions{EffectiveFrom: "1/9/2026"})
+		s := organisation.New(openDB(t))
+		_, err := s.ImportSchools(ctx, strings.NewReader(""), 0, organisation.ImportOptions{EffectiveFrom: "1/9/2026"})
 		if traded.ErrorCode(err) != traded.EINVALID || traded.ErrorField(err) != "effective" {
 			t.Errorf("got %v, want EINVALID on effective", err)
 		}
@@ -306,10 +306,10 @@ func TestService_ImportSchools(t *testing.T) {
 
 	t.Run("MissingColumns", func(t *testing.T) {
 		db := openDB(t)
-		s := booking.NewService(db)
+		s := organisation.New(db)
 		in := "\"URN\",\"LA (name)\",\"EstablishmentName\",\"TypeOfEstablishment (name)\"\r\n" +
 			"114001,\"Essex\",\"Hillside Community Primary School\",\"Community school\"\r\n"
-		_, err := s.ImportSchools(ctx, strings.NewReader(in), int64(len(in)), booking.ImportOptions{})
+		_, err := s.ImportSchools(ctx, strings.NewReader(in), int64(len(in)), organisation.ImportOptions{})
 		if traded.ErrorCode(err) != traded.EINVALID {
 			t.Fatalf("got %v, want EINVALID", err)
 		}
@@ -328,18 +328,18 @@ func TestService_ImportSchools(t *testing.T) {
 	})
 
 	t.Run("EmptyFile", func(t *testing.T) {
-		s := booking.NewService(openDB(t))
-		if _, err := s.ImportSchools(ctx, strings.NewReader(""), 0, booking.ImportOptions{}); traded.ErrorCode(err) != traded.EINVALID {
+		s := organisation.New(openDB(t))
+		if _, err := s.ImportSchools(ctx, strings.NewReader(""), 0, organisation.ImportOptions{}); traded.ErrorCode(err) != traded.EINVALID {
 			t.Errorf("got %v, want EINVALID", err)
 		}
 	})
 
 	t.Run("UTF8WithBOM", func(t *testing.T) {
-		s := booking.NewService(openDB(t))
+		s := organisation.New(openDB(t))
 		in := "\xEF\xBB\xBF\"URN\",\"LA (code)\",\"EstablishmentName\",\"TypeOfEstablishment (name)\",\"EstablishmentStatus (name)\"\n" +
 			"115002,881,\"St Mary’s C of E Primary School\",\"Voluntary aided school\",\"Open\"\n" +
 			"114001,881,\"Café Crèche Nursery School\",\"Local authority nursery school\",\"Open\"\n"
-		rep, err := s.ImportSchools(ctx, strings.NewReader(in), int64(len(in)), booking.ImportOptions{})
+		rep, err := s.ImportSchools(ctx, strings.NewReader(in), int64(len(in)), organisation.ImportOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -376,9 +376,9 @@ func TestService_ImportSchools(t *testing.T) {
 		}
 
 		db := openDB(t)
-		s := booking.NewService(db)
+		s := organisation.New(db)
 		var progress bytes.Buffer
-		rep := importFile(t, s, path, booking.ImportOptions{Progress: &progress})
+		rep := importFile(t, s, path, organisation.ImportOptions{Progress: &progress})
 		if got, want := countsOf(rep), (counts{Rows: n, Created: n}); got != want {
 			t.Errorf("counts: got %+v, want %+v", got, want)
 		}
@@ -395,7 +395,7 @@ func TestService_ImportSchools(t *testing.T) {
 
 		// Unknown size: no percentage. Same file again: nothing changes.
 		progress.Reset()
-		rep, err := s.ImportSchools(ctx, bytes.NewReader(b.Bytes()), 0, booking.ImportOptions{Progress: &progress})
+		rep, err := s.ImportSchools(ctx, bytes.NewReader(b.Bytes()), 0, organisation.ImportOptions{Progress: &progress})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -409,7 +409,7 @@ func TestService_ImportSchools(t *testing.T) {
 }
 
 func TestImportReport_String(t *testing.T) {
-	r := &booking.ImportReport{Rows: 9, Created: 3, Updated: 1, Closed: 1, Skipped: 2, Rejected: []booking.RejectedRow{
+	r := &organisation.ImportReport{Rows: 9, Created: 3, Updated: 1, Closed: 1, Skipped: 2, Rejected: []organisation.RejectedRow{
 		{Line: 7, URN: "123", Reason: "EstablishmentName is empty"},
 		{Line: 9, Reason: "cannot read the row"},
 	}}

@@ -1,4 +1,4 @@
-package booking
+package organisation
 
 import (
 	"bufio"
@@ -7,14 +7,14 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
 	"io"
 	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 
 	"traded"
 	"traded/pricing"
@@ -265,7 +265,7 @@ func (s *Service) ImportSchools(ctx context.Context, r io.Reader, size int64, op
 		err := s.db.Write(ctx, func(tx *store.Tx) error {
 			created, updated, unchanged, closed, skipped = 0, 0, 0, 0, 0
 			if effective == "" {
-				effective = today(tx.Now)
+				effective = Today(tx.Now)
 			}
 			for _, p := range batch {
 				wasClosed := false

@@ -1,4 +1,4 @@
-package booking
+package organisation
 
 import (
 	"context"
@@ -13,6 +13,12 @@ import (
 	"traded/pricing"
 	"traded/store"
 )
+
+// Service is the organisations of one database.
+type Service struct{ db *store.DB }
+
+// New returns the organisations of db.
+func New(db *store.DB) *Service { return &Service{db: db} }
 
 // Organisation is a school or trust that buys from the LA, identified by its
 // DfE URN.
@@ -111,33 +117,29 @@ func ParseURN(s string) (int64, error) {
 	return urn, nil
 }
 
-// FindOrganisationByURN returns the organisation with the URN, with the
+// FindByURN returns the organisation with the URN, with the
 // tier in force today, or ENOTFOUND.
-func (s *Service) FindOrganisationByURN(ctx context.Context, urn int64) (*Organisation, error) {
-	return s.orgInForce(ctx, s.db.Read(), `urn = ?`, urn, s.db.Clock.Now())
+func (s *Service) FindByURN(ctx context.Context, urn int64) (*Organisation, error) {
+	return findOrganisationOn(ctx, s.db.Read(), `urn = ?`, urn, Today(s.db.Clock.Now()))
 }
 
-// FindOrganisationByIDTx returns the organisation with the id as tx sees it,
+// ByIDTx returns the organisation with the id as tx sees it,
 // with the tier in force on tx's day, or ENOTFOUND. Billing uses it inside
 // its own transactions.
-func (s *Service) FindOrganisationByIDTx(ctx context.Context, tx *store.Tx, id int64) (*Organisation, error) {
-	return organisationTx(ctx, tx, id)
-}
-
-// organisationTx reads an organisation by id in tx, with the tier in force
-// on tx's day, from the writer's cache while organisations are unchanged (a
+//
+// It reads from the writer's cache while organisations are unchanged (a
 // booking reads its school in booking and again in billing), and returns a
 // copy the caller may change.
-func organisationTx(ctx context.Context, tx *store.Tx, id int64) (*Organisation, error) {
-	day := today(tx.Now)
+func (s *Service) ByIDTx(ctx context.Context, tx *store.Tx, id int64) (*Organisation, error) {
+	day := Today(tx.Now)
 	return cachedOrganisation(tx, "organisation "+strconv.FormatInt(id, 10)+" "+day, func() (*Organisation, error) {
 		return findOrganisationOn(ctx, tx, `id = ?`, id, day)
 	})
 }
 
-// organisationByURNTx is organisationTx by URN.
-func organisationByURNTx(ctx context.Context, tx *store.Tx, urn int64) (*Organisation, error) {
-	day := today(tx.Now)
+// ByURNTx is ByIDTx by URN.
+func (s *Service) ByURNTx(ctx context.Context, tx *store.Tx, urn int64) (*Organisation, error) {
+	day := Today(tx.Now)
 	return cachedOrganisation(tx, "organisation URN "+strconv.FormatInt(urn, 10)+" "+day, func() (*Organisation, error) {
 		return findOrganisationOn(ctx, tx, `urn = ?`, urn, day)
 	})
@@ -152,17 +154,6 @@ func cachedOrganisation(tx *store.Tx, key string, load func() (*Organisation, er
 	return &o, nil
 }
 
-// FindOrganisationByURNTx returns the organisation with the URN as tx sees
-// it, with the tier in force on tx's day, or ENOTFOUND.
-func (s *Service) FindOrganisationByURNTx(ctx context.Context, tx *store.Tx, urn int64) (*Organisation, error) {
-	return organisationByURNTx(ctx, tx, urn)
-}
-
-// orgInForce is findOrganisation with the tier in force at the instant.
-func (s *Service) orgInForce(ctx context.Context, q queryer, where string, arg any, at time.Time) (*Organisation, error) {
-	return findOrganisationOn(ctx, q, where, arg, today(at))
-}
-
 // findOrganisationOn is findOrganisation with Tier set to the tier in force
 // on day (YYYY-MM-DD): the latest entry of the tier history effective on or
 // before it (ties: the latest recorded), the first entry (the school as
@@ -170,7 +161,7 @@ func (s *Service) orgInForce(ctx context.Context, q queryer, where string, arg a
 // future --effective date changes no price before that date. An admin's
 // override is in force from the day it was entered. An organisation with no
 // history keeps the tier it has.
-func findOrganisationOn(ctx context.Context, q queryer, where string, arg any, day string) (*Organisation, error) {
+func findOrganisationOn(ctx context.Context, q store.Queryer, where string, arg any, day string) (*Organisation, error) {
 	o, err := findOrganisation(ctx, q, where, arg)
 	if err != nil {
 		return nil, err
@@ -181,7 +172,7 @@ func findOrganisationOn(ctx context.Context, q queryer, where string, arg any, d
 	return o, nil
 }
 
-func tierOn(ctx context.Context, q queryer, o *Organisation, day string) error {
+func tierOn(ctx context.Context, q store.Queryer, o *Organisation, day string) error {
 	var tier string
 	// The first entry (the school as first loaded) holds from the start.
 	err := q.QueryRowContext(ctx, `SELECT tier FROM organisation_tiers t WHERE organisation_id = ?1
@@ -222,18 +213,13 @@ func (s *Service) SetBillingDetails(ctx context.Context, actor store.Actor, urn 
 	})
 }
 
-// FindOrganisationByID returns the organisation with the id, with the tier
+// FindByID returns the organisation with the id, with the tier
 // in force today, or ENOTFOUND.
-func (s *Service) FindOrganisationByID(ctx context.Context, id int64) (*Organisation, error) {
-	return s.orgInForce(ctx, s.db.Read(), `id = ?`, id, s.db.Clock.Now())
+func (s *Service) FindByID(ctx context.Context, id int64) (*Organisation, error) {
+	return findOrganisationOn(ctx, s.db.Read(), `id = ?`, id, Today(s.db.Clock.Now()))
 }
 
-type queryer interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-func findOrganisation(ctx context.Context, q queryer, where string, arg any) (*Organisation, error) {
+func findOrganisation(ctx context.Context, q store.Queryer, where string, arg any) (*Organisation, error) {
 	o, err := scanOrganisation(q.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM organisations WHERE `+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, traded.Errorf(traded.ENOTFOUND, "There is no organisation with URN %v.", arg)
@@ -243,8 +229,8 @@ func findOrganisation(ctx context.Context, q queryer, where string, arg any) (*O
 	return o, nil
 }
 
-// OrganisationFilter selects organisations. Nil fields do not filter.
-type OrganisationFilter struct {
+// Filter selects organisations. Nil fields do not filter.
+type Filter struct {
 	Tier     *pricing.Tier
 	NameLike *string // case-insensitive substring of the name, or the URN
 	OpenOnly bool
@@ -252,9 +238,9 @@ type OrganisationFilter struct {
 	Limit    int // 0 means 50
 }
 
-// FindOrganisations returns the organisations matching f, by name, and how
+// Find returns the organisations matching f, by name, and how
 // many match in all.
-func (s *Service) FindOrganisations(ctx context.Context, f OrganisationFilter) ([]*Organisation, int, error) {
+func (s *Service) Find(ctx context.Context, f Filter) ([]*Organisation, int, error) {
 	where, args := []string{"1 = 1"}, []any{}
 	if f.Tier != nil {
 		where = append(where, "COALESCE(tier_override, tier) = ?")
@@ -296,7 +282,7 @@ func (s *Service) FindOrganisations(ctx context.Context, f OrganisationFilter) (
 	if err := rows.Err(); err != nil {
 		return nil, 0, err
 	}
-	day := today(s.db.Clock.Now())
+	day := Today(s.db.Clock.Now())
 	for _, o := range out {
 		if err := tierOn(ctx, s.db.Read(), o, day); err != nil {
 			return nil, 0, err
@@ -348,7 +334,7 @@ func (s *Service) SetTierOverride(ctx context.Context, actor store.Actor, urn in
 			return fmt.Errorf("set tier: %w", err)
 		}
 		if effective != o.Tier {
-			if err := recordTier(ctx, tx, o.ID, effective, today(tx.Now), "admin", reason); err != nil {
+			if err := recordTier(ctx, tx, o.ID, effective, Today(tx.Now), "admin", reason); err != nil {
 				return err
 			}
 		}
@@ -357,7 +343,9 @@ func (s *Service) SetTierOverride(ctx context.Context, actor store.Actor, urn in
 	})
 }
 
-func today(now time.Time) string { return now.In(traded.London).Format(store.DateFormat) }
+// Today is the date in London at now (YYYY-MM-DD): the day whose tier is in
+// force.
+func Today(now time.Time) string { return now.In(traded.London).Format(store.DateFormat) }
 
 func recordTier(ctx context.Context, tx *store.Tx, orgID int64, tier pricing.Tier, from, source, reason string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO organisation_tiers (organisation_id, tier, effective_from, source, reason, recorded_at)
@@ -440,10 +428,10 @@ func sameOrganisation(a, b *Organisation) bool {
 		a.County == b.County && a.Postcode == b.Postcode && a.District == b.District && a.DerivedTier == b.DerivedTier
 }
 
-// UpsertOrganisations creates or updates organisations by URN, deriving each
+// Upsert creates or updates organisations by URN, deriving each
 // one's tier from its LA code and type (DeriveTier), in one transaction. It
 // is for admin tools and demo data; GIAS files go through ImportSchools.
-func (s *Service) UpsertOrganisations(ctx context.Context, actor store.Actor, orgs []Organisation, source string) error {
+func (s *Service) Upsert(ctx context.Context, actor store.Actor, orgs []Organisation, source string) error {
 	return s.db.Write(ctx, func(tx *store.Tx) error {
 		changed := 0
 		for i := range orgs {
@@ -452,7 +440,7 @@ func (s *Service) UpsertOrganisations(ctx context.Context, actor store.Actor, or
 			if o.Status == "" {
 				o.Status = "Open"
 			}
-			res, err := upsertOrganisation(ctx, tx, &o, today(tx.Now), source)
+			res, err := upsertOrganisation(ctx, tx, &o, Today(tx.Now), source)
 			if err != nil {
 				return err
 			}
@@ -464,5 +452,26 @@ func (s *Service) UpsertOrganisations(ctx context.Context, actor store.Actor, or
 			return nil
 		}
 		return tx.Audit(ctx, actor, "organisations.upsert", "organisation", "", fmt.Sprintf("%d organisations created or updated", changed))
+	})
+}
+
+// SetBookingSettings sets how a school's bookings are invoiced ("per_booking"
+// or "monthly") and whether teachers need approval. It returns EINVALID for
+// a bad invoicing choice and ENOTFOUND for an unknown organisation.
+func (s *Service) SetBookingSettings(ctx context.Context, actor store.Actor, orgID int64, invoices string, teacherApproval bool) error {
+	if invoices != "per_booking" && invoices != "monthly" {
+		return traded.FieldErrorf("booking_invoices", "Choose one invoice per booking, or one a month.")
+	}
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		o, err := findOrganisation(ctx, tx, `id = ?`, orgID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE organisations SET booking_invoices = ?, teacher_approval = ?, updated_at = ? WHERE id = ?`,
+			invoices, teacherApproval, store.FormatTime(tx.Now), orgID); err != nil {
+			return fmt.Errorf("booking settings: %w", err)
+		}
+		return tx.Audit(ctx, actor, "organisation.booking_settings", "organisation", strconv.FormatInt(o.URN, 10),
+			fmt.Sprintf("invoices %s, teacher approval %t", invoices, teacherApproval))
 	})
 }

@@ -1,4 +1,4 @@
-package booking_test
+package organisation_test
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"traded"
-	"traded/booking"
+	"traded/organisation"
 	"traded/store"
 	"traded/store/storetest"
 )
@@ -86,13 +86,13 @@ func FuzzImportSchools(f *testing.F) {
 	}
 
 	db, _ := storetest.Open(f)
-	svc := booking.NewService(db)
+	svc := organisation.New(db)
 	ctx := context.Background()
 	actor := store.Actor{Name: "fuzz@test"}
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		before := fuzzCounts(t, db)
-		report, err := svc.ImportSchools(ctx, bytes.NewReader(data), int64(len(data)), booking.ImportOptions{Actor: actor, Progress: io.Discard})
+		report, err := svc.ImportSchools(ctx, bytes.NewReader(data), int64(len(data)), organisation.ImportOptions{Actor: actor, Progress: io.Discard})
 		after := fuzzCounts(t, db)
 		switch code := traded.ErrorCode(err); code {
 		case "":
@@ -119,7 +119,7 @@ func FuzzImportSchools(f *testing.F) {
 			t.Errorf("organisations grew by %d, report says %d created", got, report.Created)
 		}
 
-		again, err := svc.ImportSchools(ctx, bytes.NewReader(data), int64(len(data)), booking.ImportOptions{Actor: actor})
+		again, err := svc.ImportSchools(ctx, bytes.NewReader(data), int64(len(data)), organisation.ImportOptions{Actor: actor})
 		if err != nil {
 			t.Fatalf("importing the same file again: %v", err)
 		}
@@ -150,7 +150,7 @@ func fuzzCounts(t *testing.T, db *store.DB) fuzzRowCounts {
 	return c
 }
 
-func fuzzCheckReport(t *testing.T, r *booking.ImportReport) {
+func fuzzCheckReport(t *testing.T, r *organisation.ImportReport) {
 	t.Helper()
 	if r == nil {
 		t.Fatal("ImportSchools: no error and no report")
