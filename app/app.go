@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	"traded/account"
 	"traded/billing"
 	"traded/booking"
 	"traded/jobs"
@@ -46,10 +47,12 @@ type App struct {
 	DB *store.DB
 	// Organisations are the schools and trusts (GIAS, tiers, settings).
 	Organisations *organisation.Service
-	Booking       *booking.Service
-	Billing       *billing.Service
-	Notifier      *notify.Notifier
-	cfg           Config
+	// Accounts are the people who sign in, their roles and sessions.
+	Accounts *account.Service
+	Booking  *booking.Service
+	Billing  *billing.Service
+	Notifier *notify.Notifier
+	cfg      Config
 }
 
 // New builds the services over db.
@@ -60,9 +63,9 @@ func New(db *store.DB, cfg Config) *App {
 	if cfg.BaseURL != "" {
 		cfg.Billing.BaseURL = cfg.BaseURL
 	}
-	a := &App{DB: db, Organisations: organisation.New(db), cfg: cfg}
-	a.Booking = booking.NewService(db, a.Organisations)
-	a.Booking.BaseURL = cfg.BaseURL
+	a := Domains(db)
+	a.cfg = cfg
+	a.Accounts.BaseURL = cfg.BaseURL
 	a.Booking.Rules = cfg.BookingRules
 	a.Billing = billing.NewService(db, a.Organisations, a.Booking, cfg.Billing, cfg.Card)
 	a.Booking.Charger = a.Billing
@@ -86,8 +89,9 @@ func (a *App) Renderers() []mail.Renderer {
 // Jobs are the services' background work, for a jobs.Runner: every minute
 // the waiting-list offers whose time is up end; every hour the schools
 // invoiced monthly are billed for bookings confirmed before this month and
-// consultancy delivered before it (neither bills anything twice), and the
-// day-before session reminders and the payment reminders due go.
+// consultancy delivered before it (neither bills anything twice), expired
+// web sessions are deleted, and the day-before session reminders and the
+// payment reminders due go.
 func (a *App) Jobs() []jobs.Job {
 	now := a.DB.Now
 	return []jobs.Job{
@@ -107,6 +111,9 @@ func (a *App) Jobs() []jobs.Job {
 				return "", err
 			}
 			return strconv.Itoa(len(run.Invoices)) + " invoices", nil
+		}},
+		{Name: "sweep expired sessions", Every: time.Hour, Run: func(ctx context.Context) (string, error) {
+			return "", a.Accounts.Sessions().Sweep(ctx)
 		}},
 		{Name: "session reminders", Every: time.Hour, Run: func(ctx context.Context) (string, error) {
 			n, err := a.Booking.SendSessionReminders(ctx, a.Notifier.SessionReminder)
@@ -128,4 +135,14 @@ func (a *App) Jobs() []jobs.Job {
 			return "", nil
 		}},
 	}
+}
+
+// Domains builds the domain services over db, each given the domains below
+// it, but connects neither billing nor mail to booking (its Charger and
+// Notifier stay nil): for tests and tools that drive the domains alone.
+func Domains(db *store.DB) *App {
+	a := &App{DB: db, Organisations: organisation.New(db)}
+	a.Accounts = account.New(db, a.Organisations)
+	a.Booking = booking.NewService(db, a.Organisations, a.Accounts)
+	return a
 }

@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"traded"
+	"traded/account"
+	"traded/app"
 	"traded/billing"
 	"traded/booking"
 	"traded/demo"
-	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 	"traded/store/storetest"
@@ -33,8 +34,8 @@ type bookedBilling struct {
 func newBookedBilling(t *testing.T) *bookedBilling {
 	t.Helper()
 	db, clock := storetest.Open(t)
-	svc := booking.NewService(db, organisation.New(db))
-	svc.PasswordCost = 4
+	svc := app.Domains(db).Booking
+	svc.Accounts.PasswordCost = 4
 	ctx := context.Background()
 	if err := demo.LoadBase(ctx, svc); err != nil {
 		t.Fatal(err)
@@ -44,9 +45,9 @@ func newBookedBilling(t *testing.T) *bookedBilling {
 	return &bookedBilling{t: t, ctx: ctx, db: db, clock: clock, svc: svc, bill: bill, la: store.Actor{Name: "finance@test"}}
 }
 
-func (f *bookedBilling) user(email string) *booking.User {
+func (f *bookedBilling) user(email string) *account.User {
 	f.t.Helper()
-	u, err := f.svc.FindUserByEmail(f.ctx, email)
+	u, err := f.svc.Accounts.FindUserByEmail(f.ctx, email)
 	if err != nil {
 		f.t.Fatalf("user %s: %v", email, err)
 	}
@@ -79,7 +80,7 @@ func (f *bookedBilling) sessionOf(course string) *booking.Session {
 	return nil
 }
 
-func (f *bookedBilling) book(by *booking.User, urn int64, course string, n int) *booking.Booking {
+func (f *bookedBilling) book(by *account.User, urn int64, course string, n int) *booking.Booking {
 	f.t.Helper()
 	var ds []booking.DelegateInput
 	for i := 0; i < n; i++ {

@@ -5,10 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"traded/app"
 	"traded/billing"
 	"traded/booking"
 	"traded/demo"
-	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 	"traded/store/storetest"
@@ -17,8 +17,8 @@ import (
 func TestService_InvoiceConsultancy(t *testing.T) {
 	db, clock := storetest.Open(t)
 	ctx := context.Background()
-	bk := booking.NewService(db, organisation.New(db))
-	bk.PasswordCost = 4
+	bk := app.Domains(db).Booking
+	bk.Accounts.PasswordCost = 4
 	if err := demo.LoadBase(ctx, bk); err != nil {
 		t.Fatal(err)
 	}
@@ -27,9 +27,9 @@ func TestService_InvoiceConsultancy(t *testing.T) {
 		{Product: "curriculum-review", Tier: pricing.Academy, Day: 50000, HalfDay: 27500}}); err != nil {
 		t.Fatal(err)
 	}
-	admin, _ := bk.FindUserByEmail(ctx, "admin@traded.example")
-	adv, _ := bk.FindUserByEmail(ctx, "adviser@traded.example")
-	manager, _ := bk.FindUserByEmail(ctx, "manager@basildonmeadows.example")
+	admin, _ := bk.Accounts.FindUserByEmail(ctx, "admin@traded.example")
+	adv, _ := bk.Accounts.FindUserByEmail(ctx, "adviser@traded.example")
+	manager, _ := bk.Accounts.FindUserByEmail(ctx, "manager@basildonmeadows.example")
 	engage := func(billingMode string, visits ...booking.VisitInput) *booking.Consultancy {
 		c, err := bk.RequestConsultancy(ctx, manager, "", 990004, "curriculum-review", "Review our maths curriculum", "", "BMA-9")
 		if err != nil {

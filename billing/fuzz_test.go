@@ -20,8 +20,8 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"traded"
+	"traded/app"
 	"traded/billing"
-	"traded/booking"
 	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
@@ -49,7 +49,7 @@ func newFuzzLedger(f *testing.F) *fuzzLedger {
 	f.Helper()
 	db, clock := storetest.Open(f)
 	ctx := context.Background()
-	bk := booking.NewService(db, organisation.New(db))
+	bk := app.Domains(db).Booking
 	org := func(urn int64, name string, la int, typ string) organisation.Organisation {
 		return organisation.Organisation{URN: urn, Name: name, LACode: la, LAName: "LA " + strconv.Itoa(la), EstablishmentType: typ,
 			Town: "Chelmsford", Postcode: "CM1 1AA"}

@@ -38,6 +38,8 @@ import (
 	"time"
 
 	"traded"
+	"traded/account"
+	"traded/app"
 	"traded/billing"
 	"traded/booking"
 	"traded/internal/oracle"
@@ -179,8 +181,8 @@ func openHistEnv(dir, template string) (*histEnv, error) {
 		db.Close()
 		return nil, err
 	}
-	svc := booking.NewService(db, organisation.New(db))
-	svc.PasswordCost = 4
+	svc := app.Domains(db).Booking
+	svc.Accounts.PasswordCost = 4
 	bill := billing.NewService(db, svc.Organisations, svc, billing.DefaultConfig(), nil)
 	svc.Charger = bill
 	return &histEnv{ctx: ctx, dir: dir, db: db, clock: clock, svc: svc, bill: bill, prices: oracle.Published(), checked: map[string]int{}}, nil
@@ -238,8 +240,8 @@ type wSchool struct {
 	spec     schoolSpec
 	urn      int64
 	orgID    int64
-	manager  *booking.User
-	teachers []*booking.User
+	manager  *account.User
+	teachers []*account.User
 	derived  oracle.Tier // the tier GIAS gives, as last imported
 	override bool
 	tierStep bool // generation has changed its tier once
@@ -281,7 +283,7 @@ type world struct {
 
 // showConfirmation records what the page approving a request or taking an
 // offer shows the school before it commits.
-func (w *world) showConfirmation(s step, wb *wBooking, by *booking.User) {
+func (w *world) showConfirmation(s step, wb *wBooking, by *account.User) {
 	charges, err := w.env.svc.QuoteConfirmation(w.env.ctx, by, wb.id)
 	w.sysErr(s, "quote confirmation", err)
 	if err != nil {
@@ -369,13 +371,13 @@ func (w *world) setup() error {
 		if err := env.svc.Organisations.SetBookingSettings(ctx, histLA, org.ID, invoices, sc.Approval); err != nil {
 			return err
 		}
-		if s.manager, err = env.svc.CreateUser(ctx, histLA, booking.UserInput{Email: w.email(i, "manager"), Name: "Manager " + letter,
-			Role: booking.RoleSchoolManager, URN: s.urn}); err != nil {
+		if s.manager, err = env.svc.Accounts.CreateUser(ctx, histLA, account.UserInput{Email: w.email(i, "manager"), Name: "Manager " + letter,
+			Role: account.RoleSchoolManager, URN: s.urn}); err != nil {
 			return err
 		}
 		for k := range 2 {
-			u, err := env.svc.CreateUser(ctx, histLA, booking.UserInput{Email: w.email(i, fmt.Sprintf("teacher%d", k+1)),
-				Name: fmt.Sprintf("Teacher %s%d", letter, k+1), Role: booking.RoleTeacher, URN: s.urn})
+			u, err := env.svc.Accounts.CreateUser(ctx, histLA, account.UserInput{Email: w.email(i, fmt.Sprintf("teacher%d", k+1)),
+				Name: fmt.Sprintf("Teacher %s%d", letter, k+1), Role: account.RoleTeacher, URN: s.urn})
 			if err != nil {
 				return err
 			}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"traded"
+	"traded/app"
 	"traded/billing"
 	"traded/booking"
 	"traded/organisation"
@@ -35,7 +36,7 @@ type billingFixture struct {
 func newBilling(t *testing.T) *billingFixture {
 	t.Helper()
 	db, clock := storetest.Open(t)
-	bk := booking.NewService(db, organisation.New(db))
+	bk := app.Domains(db).Booking
 	ctx := context.Background()
 	if err := bk.Organisations.Upsert(ctx, store.System, testOrgs, "demo"); err != nil {
 		t.Fatal(err)

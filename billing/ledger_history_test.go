@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"traded"
+	"traded/app"
 	"traded/billing"
 	"traded/booking"
 	"traded/organisation"
@@ -89,7 +90,7 @@ func TestLedgerHistories(t *testing.T) {
 	seed := uint64(envInt("TRADED_LEDGER_SEED", 20261203))
 	t.Logf("TRADED_LEDGER_HISTORIES=%d TRADED_LEDGER_SEED=%d", n, seed)
 	db, clock := storetest.Open(t)
-	bk := booking.NewService(db, organisation.New(db))
+	bk := app.Domains(db).Booking
 	svc := billing.NewService(db, bk.Organisations, bk, billing.DefaultConfig(), nil)
 	var steps int
 	var customers []journalOrg

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"traded"
+	"traded/account"
 	"traded/billing"
 	"traded/booking"
 	"traded/organisation"
@@ -48,7 +49,7 @@ func (f *bookedBilling) invoicesWithBalance(urn int64) []string {
 
 // bookNamed books n staff with names people really have, each with an
 // address of their own.
-func (f *bookedBilling) bookNamed(by *booking.User, urn int64, course string, n int) *booking.Booking {
+func (f *bookedBilling) bookNamed(by *account.User, urn int64, course string, n int) *booking.Booking {
 	f.t.Helper()
 	names := []string{"Siân O'Brien", "Łukasz Wójcik", "Ŵyn ap Gruffydd", "Zoë \"Jo\" D'Arcy", "Ngozi Ọkafọr"}
 	var ds []booking.DelegateInput
@@ -63,7 +64,7 @@ func (f *bookedBilling) bookNamed(by *booking.User, urn int64, course string, n 
 	return b
 }
 
-func (f *bookedBilling) cancel(by *booking.User, b *booking.Booking) {
+func (f *bookedBilling) cancel(by *account.User, b *booking.Booking) {
 	f.t.Helper()
 	if err := f.svc.CancelBooking(f.ctx, by, "", b.ID, "plans changed"); err != nil {
 		f.t.Fatalf("cancel %s: %v", b.Reference, err)
@@ -288,7 +289,7 @@ func TestMoney_ShownBeforeCommitting(t *testing.T) {
 	}
 }
 
-func total(t *testing.T, f *bookedBilling, by *booking.User, id int64) pricing.Money {
+func total(t *testing.T, f *bookedBilling, by *account.User, id int64) pricing.Money {
 	t.Helper()
 	charges, err := f.svc.QuoteConfirmation(f.ctx, by, id)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"traded"
+	"traded/app"
 	"traded/billing"
 	"traded/booking"
 	"traded/organisation"
@@ -36,7 +37,7 @@ type recon struct {
 func newRecon(t *testing.T, orgs ...organisation.Organisation) *recon {
 	t.Helper()
 	db, clock := storetest.Open(t)
-	bk := booking.NewService(db, organisation.New(db))
+	bk := app.Domains(db).Booking
 	r := &recon{t: t, ctx: context.Background(), db: db, clock: clock, bk: bk,
 		svc: billing.NewService(db, bk.Organisations, bk, billing.DefaultConfig(), nil), actor: store.Actor{Name: "finance@essex.test"}}
 	if err := bk.Organisations.Upsert(r.ctx, store.System, orgs, "demo"); err != nil {

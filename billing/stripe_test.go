@@ -18,9 +18,9 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"traded"
+	"traded/app"
 	"traded/billing"
 	"traded/billing/stripetest"
-	"traded/booking"
 	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
@@ -55,7 +55,7 @@ type cardFixture struct {
 func newCardFixture(t *testing.T, card billing.CardPayments) *cardFixture {
 	t.Helper()
 	db, clock := storetest.Open(t)
-	bk := booking.NewService(db, organisation.New(db))
+	bk := app.Domains(db).Booking
 	if err := bk.Organisations.Upsert(context.Background(), store.System, cardOrgs, "demo"); err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +310,7 @@ func TestService_StartCardPayment(t *testing.T) {
 	})
 
 	t.Run("CardOff", func(t *testing.T) {
-		off := billing.NewService(f.db, organisation.New(f.db), booking.NewService(f.db, organisation.New(f.db)), billing.DefaultConfig(), nil)
+		off := billing.NewService(f.db, organisation.New(f.db), app.Domains(f.db).Booking, billing.DefaultConfig(), nil)
 		number := f.subscribe(t, 200003)
 		_, err := off.StartCardPayment(ctx, f.actor, number, cardSuccessURL, cardCancelURL, "")
 		if code := traded.ErrorCode(err); code != traded.ECONFLICT {
@@ -798,7 +798,7 @@ func TestService_HandleStripeWebhook_OnlyTradedCheckouts(t *testing.T) {
 		// could not reach Stripe at all). The attempt's key, which only
 		// Traded and Stripe know, is in the session's metadata.
 		number := f.invoice(t, 200002, 30000)
-		down := billing.NewService(f.db, organisation.New(f.db), booking.NewService(f.db, organisation.New(f.db)), billing.DefaultConfig(),
+		down := billing.NewService(f.db, organisation.New(f.db), app.Domains(f.db).Booking, billing.DefaultConfig(),
 			billing.NewStripe("sk_test_traded", fmt.Sprintf("http://127.0.0.1:%d", stripetest.FreePort(t))))
 		if _, err := down.StartCardPayment(ctx, f.actor, number, cardSuccessURL, cardCancelURL, ""); err == nil {
 			t.Fatal("a checkout was started with Stripe down")

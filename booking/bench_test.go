@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"traded/app"
 	"traded/booking"
 	"traded/demo"
-	"traded/organisation"
 	"traded/store"
 	"traded/store/storetest"
 )
@@ -19,13 +19,13 @@ import (
 // test is compared with (make bench).
 func BenchmarkCreateBooking(b *testing.B) {
 	db, _ := storetest.Open(b)
-	svc := booking.NewService(db, organisation.New(db))
-	svc.PasswordCost = 4
+	svc := app.Domains(db).Booking
+	svc.Accounts.PasswordCost = 4
 	ctx := context.Background()
 	if err := demo.LoadBase(ctx, svc); err != nil {
 		b.Fatal(err)
 	}
-	admin, _ := svc.FindUserByEmail(ctx, "admin@traded.example")
+	admin, _ := svc.Accounts.FindUserByEmail(ctx, "admin@traded.example")
 	var sessions []int64
 	for i := 0; i < 20; i++ {
 		s, err := svc.CreateSession(ctx, store.System, booking.SessionInput{CourseCode: "psa-phonics",

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"traded"
+	"traded/account"
+	"traded/app"
 	"traded/billing"
 	"traded/booking"
 	"traded/demo"
@@ -72,8 +74,8 @@ type bookingFixture struct {
 func newBookingFixture(t *testing.T) *bookingFixture {
 	t.Helper()
 	db, clock := storetest.Open(t)
-	svc := booking.NewService(db, organisation.New(db))
-	svc.PasswordCost = 4
+	svc := app.Domains(db).Booking
+	svc.Accounts.PasswordCost = 4
 	ctx := context.Background()
 	if err := demo.LoadBase(ctx, svc); err != nil {
 		t.Fatal(err)
@@ -83,9 +85,9 @@ func newBookingFixture(t *testing.T) *bookingFixture {
 	return &bookingFixture{t: t, ctx: ctx, db: db, clock: clock, svc: svc, bill: bill, la: store.Actor{Name: "admin@test"}}
 }
 
-func (f *bookingFixture) user(email string) *booking.User {
+func (f *bookingFixture) user(email string) *account.User {
 	f.t.Helper()
-	u, err := f.svc.FindUserByEmail(f.ctx, email)
+	u, err := f.svc.Accounts.FindUserByEmail(f.ctx, email)
 	if err != nil {
 		f.t.Fatalf("user %s: %v", email, err)
 	}
@@ -181,13 +183,13 @@ func staff(tag string, urn int64, n int) []string {
 	return out
 }
 
-func (f *bookingFixture) tryBook(by *booking.User, urn, sessionID int64, waitlist bool, emails ...string) (*booking.Booking, error) {
+func (f *bookingFixture) tryBook(by *account.User, urn, sessionID int64, waitlist bool, emails ...string) (*booking.Booking, error) {
 	return f.svc.CreateBooking(f.ctx, by, "127.0.0.1", booking.BookingRequest{
 		SessionID: sessionID, URN: urn, Delegates: delegates(emails...), Waitlist: waitlist})
 }
 
 // book makes a booking and fails the test if it cannot.
-func (f *bookingFixture) book(by *booking.User, urn, sessionID int64, waitlist bool, emails ...string) *booking.Booking {
+func (f *bookingFixture) book(by *account.User, urn, sessionID int64, waitlist bool, emails ...string) *booking.Booking {
 	f.t.Helper()
 	b, err := f.tryBook(by, urn, sessionID, waitlist, emails...)
 	if err != nil {
@@ -444,7 +446,7 @@ func TestService_CreateBooking_Pricing(t *testing.T) {
 
 				by := f.user(st.by)
 				emails := staff(fmt.Sprintf("s%d", i), st.urn, st.staff)
-				if by.Role == booking.RoleTeacher {
+				if by.Role == account.RoleTeacher {
 					emails = []string{by.Email}
 				}
 				b := f.book(by, st.urn, sess.ID, false, emails...)

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"traded"
+	"traded/account"
 	"traded/mail"
 	"traded/pricing"
 	"traded/store"
@@ -245,7 +246,7 @@ func (s *Service) validateDelegates(in []DelegateInput) ([]DelegateInput, error)
 // an unknown session or organisation, EFORBIDDEN for a teacher booking
 // others, and ECONFLICT when the session is full (without Waitlist),
 // closed, or a delegate is already booked.
-func (s *Service) CreateBooking(ctx context.Context, by *User, remoteAddr string, req BookingRequest) (*Booking, error) {
+func (s *Service) CreateBooking(ctx context.Context, by *account.User, remoteAddr string, req BookingRequest) (*Booking, error) {
 	delegates, err := s.validateDelegates(req.Delegates)
 	if err != nil {
 		return nil, err
@@ -254,7 +255,7 @@ func (s *Service) CreateBooking(ctx context.Context, by *User, remoteAddr string
 	if err != nil {
 		return nil, err
 	}
-	if by.Role == RoleTeacher {
+	if by.Role == account.RoleTeacher {
 		if len(delegates) != 1 || !strings.EqualFold(delegates[0].Email, by.Email) {
 			return nil, traded.Errorf(traded.EFORBIDDEN, "Teachers book places for themselves only: ask your school business manager to book colleagues.")
 		}
@@ -320,7 +321,7 @@ func (s *Service) CreateBooking(ctx context.Context, by *User, remoteAddr string
 		}
 
 		status := StatusConfirmed
-		if by.Role == RoleTeacher && org.TeacherApproval {
+		if by.Role == account.RoleTeacher && org.TeacherApproval {
 			status = StatusRequested
 		}
 		left := sess.Capacity - sess.PlacesTaken
@@ -581,7 +582,7 @@ func (s *Service) QuoteBooking(ctx context.Context, urn, sessionID int64, n int)
 // taking the offer, commits to, the same figure then invoiced. It returns
 // ENOTFOUND for a booking the user may not see and ECONFLICT for one that
 // is not waiting to be confirmed.
-func (s *Service) QuoteConfirmation(ctx context.Context, by *User, id int64) ([]*Charge, error) {
+func (s *Service) QuoteConfirmation(ctx context.Context, by *account.User, id int64) ([]*Charge, error) {
 	q := s.db.Read()
 	b, err := findBooking(ctx, q, id)
 	if err != nil {

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"traded"
+	"traded/app"
 	"traded/booking"
-	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 	"traded/store/storetest"
@@ -73,7 +73,7 @@ func TestAddWorkingDays(t *testing.T) {
 
 func TestTerms(t *testing.T) {
 	db, _ := storetest.Open(t)
-	svc := booking.NewService(db, organisation.New(db))
+	svc := app.Domains(db).Booking
 	ctx := context.Background()
 	for y := pricing.AcademicYear(2021); y <= 2030; y++ {
 		terms := booking.TypicalTerms(y)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"traded"
+	"traded/account"
 	"traded/pricing"
 	"traded/store"
 )
@@ -230,7 +231,7 @@ func (s *Service) FindBookings(ctx context.Context, f BookingFilter) ([]*Booking
 // changeBooking runs fn on a booking in a write transaction after checking
 // who is asking: someone who may not see it gets ENOTFOUND, as if it did not
 // exist.
-func (s *Service) changeBooking(ctx context.Context, by *User, id int64, fn func(tx *store.Tx, b *Booking) error) error {
+func (s *Service) changeBooking(ctx context.Context, by *account.User, id int64, fn func(tx *store.Tx, b *Booking) error) error {
 	return s.db.Write(ctx, func(tx *store.Tx) error {
 		b, err := findBooking(ctx, tx, id)
 		if err != nil {
@@ -252,8 +253,8 @@ func (s *Service) changeBooking(ctx context.Context, by *User, id int64, fn func
 // manager (or an admin) may; it returns ECONFLICT unless the booking is a
 // request, and EINVALID (po_number) when the school needs a PO and there is
 // none.
-func (s *Service) ApproveBooking(ctx context.Context, by *User, remoteAddr string, id int64, po string) error {
-	if by.Role != RoleSchoolManager && by.Role != RoleAdmin {
+func (s *Service) ApproveBooking(ctx context.Context, by *account.User, remoteAddr string, id int64, po string) error {
+	if by.Role != account.RoleSchoolManager && by.Role != account.RoleAdmin {
 		return traded.Errorf(traded.EFORBIDDEN, "Only a school business manager can approve bookings.")
 	}
 	po, err := cleanPO(po)
@@ -289,8 +290,8 @@ func setPO(ctx context.Context, tx *store.Tx, b *Booking, po string) error {
 
 // DeclineBooking turns down a teacher's request, freeing its places. It
 // returns ECONFLICT unless the booking is a request.
-func (s *Service) DeclineBooking(ctx context.Context, by *User, remoteAddr string, id int64, reason string) error {
-	if by.Role != RoleSchoolManager && by.Role != RoleAdmin {
+func (s *Service) DeclineBooking(ctx context.Context, by *account.User, remoteAddr string, id int64, reason string) error {
+	if by.Role != account.RoleSchoolManager && by.Role != account.RoleAdmin {
 		return traded.Errorf(traded.EFORBIDDEN, "Only a school business manager can decline bookings.")
 	}
 	return s.changeBooking(ctx, by, id, func(tx *store.Tx, b *Booking) error {
@@ -388,7 +389,7 @@ func (s *Service) promote(ctx context.Context, tx *store.Tx, sessionID int64) er
 // given, is the PO number for its invoice. It returns ECONFLICT if there is
 // no live offer and EINVALID (po_number) when the school needs a PO and
 // there is none.
-func (s *Service) AcceptOffer(ctx context.Context, by *User, remoteAddr string, id int64, po string) error {
+func (s *Service) AcceptOffer(ctx context.Context, by *account.User, remoteAddr string, id int64, po string) error {
 	po, err := cleanPO(po)
 	if err != nil {
 		return err
@@ -405,7 +406,7 @@ func (s *Service) AcceptOffer(ctx context.Context, by *User, remoteAddr string, 
 		}
 		// A teacher whose school approves teachers' bookings takes the
 		// offered places as a request: the places stay held for the manager.
-		if by.Role == RoleTeacher {
+		if by.Role == account.RoleTeacher {
 			org, err := s.Organisations.ByIDTx(ctx, tx, b.OrganisationID)
 			if err != nil {
 				return err
@@ -425,7 +426,7 @@ func (s *Service) AcceptOffer(ctx context.Context, by *User, remoteAddr string, 
 
 // DeclineOffer turns down a waiting-list offer; the places go to the next
 // in line. It returns ECONFLICT if there is no live offer.
-func (s *Service) DeclineOffer(ctx context.Context, by *User, remoteAddr string, id int64) error {
+func (s *Service) DeclineOffer(ctx context.Context, by *account.User, remoteAddr string, id int64) error {
 	return s.changeBooking(ctx, by, id, func(tx *store.Tx, b *Booking) error {
 		if b.Status != StatusOffered {
 			return traded.Errorf(traded.ECONFLICT, "There is no place on offer for booking %s.", b.Reference)
@@ -471,7 +472,7 @@ func (s *Service) expireOffers(ctx context.Context, tx *store.Tx, sessionID int6
 // waiting list. It returns ENOTFOUND for a booking the user may not see,
 // EFORBIDDEN for one they may not change, and ECONFLICT once it is
 // cancelled or the session has started.
-func (s *Service) CancelBooking(ctx context.Context, by *User, remoteAddr string, id int64, reason string) error {
+func (s *Service) CancelBooking(ctx context.Context, by *account.User, remoteAddr string, id int64, reason string) error {
 	return s.changeBooking(ctx, by, id, func(tx *store.Tx, b *Booking) error {
 		return s.cancel(ctx, tx, by.Actor(remoteAddr), b, strings.TrimSpace(reason), false)
 	})
@@ -536,7 +537,7 @@ func (s *Service) freeToCancel(now time.Time, sess *Session) bool {
 // booking. Before the cut-off the school's bookings on the session are
 // priced again without the place (see reprice); after it the place's charge
 // stands and it still counts. It returns the errors of CancelBooking.
-func (s *Service) CancelPlace(ctx context.Context, by *User, remoteAddr string, bookingID, delegateID int64) error {
+func (s *Service) CancelPlace(ctx context.Context, by *account.User, remoteAddr string, bookingID, delegateID int64) error {
 	return s.changeBooking(ctx, by, bookingID, func(tx *store.Tx, b *Booking) error {
 		var d *Delegate
 		for _, x := range b.Active() {
@@ -632,9 +633,9 @@ func (s *Service) applyCredit(ctx context.Context, tx *store.Tx, actor store.Act
 // replaced delegate's invite is cancelled. It returns EINVALID for a bad
 // name or email, ECONFLICT once the session has started or if the colleague
 // is already booked on it.
-func (s *Service) SwapDelegate(ctx context.Context, by *User, remoteAddr string, bookingID, delegateID int64, name, email string) error {
+func (s *Service) SwapDelegate(ctx context.Context, by *account.User, remoteAddr string, bookingID, delegateID int64, name, email string) error {
 	return s.changeBooking(ctx, by, bookingID, func(tx *store.Tx, b *Booking) error {
-		if by.Role == RoleTeacher {
+		if by.Role == account.RoleTeacher {
 			return traded.Errorf(traded.EFORBIDDEN, "Ask your school business manager to swap a place to a colleague.")
 		}
 		in, err := s.validateDelegates([]DelegateInput{{Name: name, Email: email}})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"traded"
+	"traded/account"
 	"traded/pricing"
 	"traded/store"
 )
@@ -345,8 +346,8 @@ func (s *Service) FindConsultancies(ctx context.Context, f ConsultancyFilter) ([
 // returns EINVALID for an unknown service or a blank description of the
 // need, and EFORBIDDEN for anyone but a school manager (or an admin on a
 // school's behalf).
-func (s *Service) RequestConsultancy(ctx context.Context, by *User, remoteAddr string, urn int64, product, need, preferred, po string) (*Consultancy, error) {
-	if by.Role != RoleSchoolManager && by.Role != RoleAdmin {
+func (s *Service) RequestConsultancy(ctx context.Context, by *account.User, remoteAddr string, urn int64, product, need, preferred, po string) (*Consultancy, error) {
+	if by.Role != account.RoleSchoolManager && by.Role != account.RoleAdmin {
 		return nil, traded.Errorf(traded.EFORBIDDEN, "Only a school business manager can request consultancy.")
 	}
 	need, preferred, po = strings.TrimSpace(need), strings.TrimSpace(preferred), strings.TrimSpace(po)
@@ -366,7 +367,7 @@ func (s *Service) RequestConsultancy(ctx context.Context, by *User, remoteAddr s
 		if err != nil {
 			return err
 		}
-		if by.Role == RoleSchoolManager && by.OrganisationID != org.ID {
+		if by.Role == account.RoleSchoolManager && by.OrganisationID != org.ID {
 			return traded.Errorf(traded.ENOTFOUND, "There is no organisation with URN %d.", urn)
 		}
 		var n int64
@@ -428,8 +429,8 @@ func adviserFree(ctx context.Context, tx *store.Tx, adviserID int64, date, part 
 // no rates; ECONFLICT when the adviser is already booked on a day part
 // (however many quotes race: the check and the hold share one write
 // transaction), or the request is not open to quoting.
-func (s *Service) QuoteConsultancy(ctx context.Context, admin *User, remoteAddr string, requestID int64, in QuoteInput) error {
-	if admin.Role != RoleAdmin {
+func (s *Service) QuoteConsultancy(ctx context.Context, admin *account.User, remoteAddr string, requestID int64, in QuoteInput) error {
+	if admin.Role != account.RoleAdmin {
 		return traded.Errorf(traded.EFORBIDDEN, "Only an LA admin can quote.")
 	}
 	if in.Billing != "monthly" && in.Billing != "completion" {
@@ -476,8 +477,8 @@ func (s *Service) QuoteConsultancy(ctx context.Context, admin *User, remoteAddr 
 		if c.Status != ConsultRequested && c.Status != ConsultQuoted {
 			return traded.Errorf(traded.ECONFLICT, "Request %s is %s: it cannot be quoted.", c.Reference, c.Status)
 		}
-		adviser, err := findUser(ctx, tx, `u.id = ?`, in.AdviserID)
-		if err != nil || adviser.Role != RoleAdviser || !adviser.Active {
+		adviser, err := s.Accounts.UserByIDTx(ctx, tx, in.AdviserID)
+		if err != nil || adviser.Role != account.RoleAdviser || !adviser.Active {
 			return traded.FieldErrorf("adviser", "Choose an adviser.")
 		}
 		today := tx.Now.In(traded.London).Format(store.DateFormat)
@@ -549,7 +550,7 @@ func (s *Service) QuoteConsultancy(ctx context.Context, admin *User, remoteAddr 
 // the engagement's invoices carry (replacing the request's). It returns
 // ECONFLICT unless the request is quoted, and EINVALID (po_number) when
 // accepting for a school that needs a PO with none.
-func (s *Service) DecideQuote(ctx context.Context, by *User, remoteAddr string, requestID int64, accept bool, po string) error {
+func (s *Service) DecideQuote(ctx context.Context, by *account.User, remoteAddr string, requestID int64, accept bool, po string) error {
 	po, err := cleanPO(po)
 	if err != nil {
 		return err
@@ -559,7 +560,7 @@ func (s *Service) DecideQuote(ctx context.Context, by *User, remoteAddr string, 
 		if err != nil {
 			return err
 		}
-		if by.Role != RoleAdmin && !(by.Role == RoleSchoolManager && by.OrganisationID == c.OrganisationID) {
+		if by.Role != account.RoleAdmin && !(by.Role == account.RoleSchoolManager && by.OrganisationID == c.OrganisationID) {
 			return traded.Errorf(traded.ENOTFOUND, "There is no consultancy request %d.", requestID)
 		}
 		if c.Status != ConsultQuoted {
@@ -610,7 +611,7 @@ func (s *Service) DecideQuote(ctx context.Context, by *User, remoteAddr string, 
 // or 2, no more than planned) and a short note the school sees. Only the
 // visit's adviser (or an admin) may; it returns ECONFLICT for a visit not
 // planned and EINVALID for a bad amount or a blank note.
-func (s *Service) LogDelivery(ctx context.Context, by *User, remoteAddr string, visitID int64, halfDays int, note string) error {
+func (s *Service) LogDelivery(ctx context.Context, by *account.User, remoteAddr string, visitID int64, halfDays int, note string) error {
 	note = strings.TrimSpace(note)
 	if note == "" || len(note) > 2000 {
 		return traded.FieldErrorf("note", "Write a short note of what was done (up to 2,000 characters).")
@@ -620,7 +621,7 @@ func (s *Service) LogDelivery(ctx context.Context, by *User, remoteAddr string, 
 		var part, status, date string
 		err := tx.QueryRowContext(ctx, `SELECT request_id, adviser_id, part, status, visit_date FROM consultancy_visits WHERE id = ?`, visitID).
 			Scan(&reqID, &adviserID, &part, &status, &date)
-		if errors.Is(err, sql.ErrNoRows) || (by.Role != RoleAdmin && by.ID != adviserID) {
+		if errors.Is(err, sql.ErrNoRows) || (by.Role != account.RoleAdmin && by.ID != adviserID) {
 			return traded.Errorf(traded.ENOTFOUND, "There is no visit %d.", visitID)
 		} else if err != nil {
 			return fmt.Errorf("log delivery: %w", err)
@@ -647,7 +648,7 @@ func (s *Service) LogDelivery(ctx context.Context, by *User, remoteAddr string, 
 // CancelVisit cancels a planned visit. Inside 10 working days of its date
 // the engagement's rule applies: the full visit, half of it (at least a
 // half day) or nothing is charged; before that it is free.
-func (s *Service) CancelVisit(ctx context.Context, by *User, remoteAddr string, visitID int64, reason string) error {
+func (s *Service) CancelVisit(ctx context.Context, by *account.User, remoteAddr string, visitID int64, reason string) error {
 	return s.db.Write(ctx, func(tx *store.Tx) error {
 		var reqID int64
 		var part, status, date string
@@ -662,7 +663,7 @@ func (s *Service) CancelVisit(ctx context.Context, by *User, remoteAddr string, 
 		if err != nil {
 			return err
 		}
-		if by.Role != RoleAdmin && !(by.Role == RoleSchoolManager && by.OrganisationID == c.OrganisationID) {
+		if by.Role != account.RoleAdmin && !(by.Role == account.RoleSchoolManager && by.OrganisationID == c.OrganisationID) {
 			return traded.Errorf(traded.ENOTFOUND, "There is no visit %d.", visitID)
 		}
 		if status != "planned" {
@@ -754,8 +755,8 @@ func (s *Service) Planner(ctx context.Context, from, to string) (map[int64]map[s
 // each half-term of a year.
 func (s *Service) SetAvailability(ctx context.Context, actor store.Actor, adviserID int64, year pricing.AcademicYear, days map[string]int) error {
 	return s.db.Write(ctx, func(tx *store.Tx) error {
-		u, err := findUser(ctx, tx, `u.id = ?`, adviserID)
-		if err != nil || u.Role != RoleAdviser {
+		u, err := s.Accounts.UserByIDTx(ctx, tx, adviserID)
+		if err != nil || u.Role != account.RoleAdviser {
 			return traded.FieldErrorf("adviser", "Choose an adviser.")
 		}
 		terms := make([]string, 0, len(days))
@@ -794,8 +795,8 @@ func (s *Service) AdviserUtilisation(ctx context.Context, year pricing.AcademicY
 	if err != nil {
 		return nil, err
 	}
-	role := RoleAdviser
-	advisers, err := s.FindUsers(ctx, UserFilter{Role: &role})
+	role := account.RoleAdviser
+	advisers, err := s.Accounts.FindUsers(ctx, account.UserFilter{Role: &role})
 	if err != nil {
 		return nil, err
 	}

@@ -12,11 +12,12 @@ import (
 	"github.com/emersion/go-ical"
 
 	"traded"
+	"traded/account"
+	"traded/app"
 	"traded/booking"
 	"traded/demo"
 	"traded/mail"
 	"traded/notify"
-	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 	"traded/store/storetest"
@@ -26,29 +27,29 @@ type consultFixture struct {
 	ctx   context.Context
 	svc   *booking.Service
 	clock *traded.FixedClock
-	admin *booking.User
-	adv   *booking.User
-	adv2  *booking.User
+	admin *account.User
+	adv   *account.User
+	adv2  *account.User
 }
 
 func newConsultFixture(t *testing.T) *consultFixture {
 	t.Helper()
 	db, clock := storetest.Open(t)
-	svc := booking.NewService(db, organisation.New(db))
-	svc.PasswordCost = 4
+	svc := app.Domains(db).Booking
+	svc.Accounts.PasswordCost = 4
 	ctx := context.Background()
 	if err := demo.LoadBase(ctx, svc); err != nil {
 		t.Fatal(err)
 	}
 	f := &consultFixture{ctx: ctx, svc: svc, clock: clock}
 	var err error
-	if f.admin, err = svc.FindUserByEmail(ctx, "admin@traded.example"); err != nil {
+	if f.admin, err = svc.Accounts.FindUserByEmail(ctx, "admin@traded.example"); err != nil {
 		t.Fatal(err)
 	}
-	if f.adv, err = svc.FindUserByEmail(ctx, "adviser@traded.example"); err != nil {
+	if f.adv, err = svc.Accounts.FindUserByEmail(ctx, "adviser@traded.example"); err != nil {
 		t.Fatal(err)
 	}
-	if f.adv2, err = svc.CreateUser(ctx, store.System, booking.UserInput{Email: "adviser2@traded.example", Name: "Second Adviser", Role: booking.RoleAdviser, Password: "a long password 1"}); err != nil {
+	if f.adv2, err = svc.Accounts.CreateUser(ctx, store.System, account.UserInput{Email: "adviser2@traded.example", Name: "Second Adviser", Role: account.RoleAdviser, Password: "a long password 1"}); err != nil {
 		t.Fatal(err)
 	}
 	var rates []booking.ConsultancyRate
@@ -66,7 +67,7 @@ func newConsultFixture(t *testing.T) *consultFixture {
 
 func (f *consultFixture) request(t *testing.T, managerEmail string, urn int64) *booking.Consultancy {
 	t.Helper()
-	m, err := f.svc.FindUserByEmail(f.ctx, managerEmail)
+	m, err := f.svc.Accounts.FindUserByEmail(f.ctx, managerEmail)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +85,7 @@ func TestConsultancy_QuotePerTier(t *testing.T) {
 		manager string
 		urn     int64
 		want    pricing.Money // 1 day + 1 half day
-		adviser *booking.User
+		adviser *account.User
 	}{
 		{"manager@chelmervalley.example", 990001, 45000 + 25000, f.adv},
 		{"manager@basildonmeadows.example", 990004, 50000 + 27500, f.adv2},
@@ -128,8 +129,8 @@ func TestConsultancy_QuotePerTier(t *testing.T) {
 
 func TestConsultancy_AcceptDecline(t *testing.T) {
 	f := newConsultFixture(t)
-	manager, _ := f.svc.FindUserByEmail(f.ctx, "manager@chelmervalley.example")
-	other, _ := f.svc.FindUserByEmail(f.ctx, "manager@basildonmeadows.example")
+	manager, _ := f.svc.Accounts.FindUserByEmail(f.ctx, "manager@chelmervalley.example")
+	other, _ := f.svc.Accounts.FindUserByEmail(f.ctx, "manager@basildonmeadows.example")
 	quote := func(date string) *booking.Consultancy {
 		c := f.request(t, "manager@chelmervalley.example", 990001)
 		if err := f.svc.QuoteConsultancy(f.ctx, f.admin, "", c.ID, booking.QuoteInput{AdviserID: f.adv.ID,
@@ -204,7 +205,7 @@ func TestConsultancy_DoubleBookingRace(t *testing.T) {
 
 func TestConsultancy_DeliveryAndLateCancel(t *testing.T) {
 	f := newConsultFixture(t)
-	manager, _ := f.svc.FindUserByEmail(f.ctx, "manager@chelmervalley.example")
+	manager, _ := f.svc.Accounts.FindUserByEmail(f.ctx, "manager@chelmervalley.example")
 	c := f.request(t, "manager@chelmervalley.example", 990001)
 	if err := f.svc.QuoteConsultancy(f.ctx, f.admin, "", c.ID, booking.QuoteInput{AdviserID: f.adv.ID, Billing: "completion", LateCancelRule: "half",
 		Visits: []booking.VisitInput{{Date: "2026-12-01", Part: "day", Mode: "onsite"}, {Date: "2027-01-26", Part: "day", Mode: "onsite"}, {Date: "2027-03-02", Part: "am", Mode: "virtual"}}}); err != nil {
@@ -278,7 +279,7 @@ func TestQuadrant(t *testing.T) {
 func TestConsultancy_VisitInvites(t *testing.T) {
 	f := newConsultFixture(t)
 	f.svc.Notifier = notify.New("https://traded.test", "training@essex.example")
-	manager, _ := f.svc.FindUserByEmail(f.ctx, "manager@chelmervalley.example")
+	manager, _ := f.svc.Accounts.FindUserByEmail(f.ctx, "manager@chelmervalley.example")
 	c := f.request(t, "manager@chelmervalley.example", 990001)
 	if err := f.svc.QuoteConsultancy(f.ctx, f.admin, "", c.ID, booking.QuoteInput{AdviserID: f.adv.ID, Billing: "completion", LateCancelRule: "full",
 		Visits: []booking.VisitInput{{Date: "2027-01-12", Part: "day", Mode: "onsite"}, {Date: "2027-06-15", Part: "pm", Mode: "virtual"}}}); err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"traded"
+	"traded/account"
 	"traded/store"
 )
 
@@ -30,8 +31,8 @@ func newFeedToken() string {
 
 // FeedToken returns a user's private feed token for the scope, making one
 // the first time. Only school managers have a school feed (EFORBIDDEN).
-func (s *Service) FeedToken(ctx context.Context, u *User, scope string) (string, error) {
-	if scope == FeedSchool && u.Role != RoleSchoolManager {
+func (s *Service) FeedToken(ctx context.Context, u *account.User, scope string) (string, error) {
+	if scope == FeedSchool && u.Role != account.RoleSchoolManager {
 		return "", traded.Errorf(traded.EFORBIDDEN, "Only school business managers have a feed of the whole school.")
 	}
 	var token string
@@ -45,11 +46,11 @@ func (s *Service) FeedToken(ctx context.Context, u *User, scope string) (string,
 }
 
 // ResetFeed gives a user's feed a new address; the old one stops working.
-func (s *Service) ResetFeed(ctx context.Context, u *User, scope string) (string, error) {
+func (s *Service) ResetFeed(ctx context.Context, u *account.User, scope string) (string, error) {
 	if scope != FeedMine && scope != FeedSchool {
 		return "", traded.FieldErrorf("scope", "Choose your own feed or your school's.")
 	}
-	if scope == FeedSchool && u.Role != RoleSchoolManager {
+	if scope == FeedSchool && u.Role != account.RoleSchoolManager {
 		return "", traded.Errorf(traded.EFORBIDDEN, "Only school business managers have a feed of the whole school.")
 	}
 	token := newFeedToken()
@@ -86,7 +87,7 @@ func (s *Service) Feed(ctx context.Context, token string) (string, []FeedPlace, 
 	} else if err != nil {
 		return "", nil, fmt.Errorf("feed: %w", err)
 	}
-	u, err := s.FindUserByID(ctx, userID)
+	u, err := s.Accounts.FindUserByID(ctx, userID)
 	if err != nil || !u.Active {
 		return "", nil, traded.Errorf(traded.ENOTFOUND, "There is no such calendar.")
 	}

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"traded"
+	"traded/app"
 	"traded/booking"
-	"traded/organisation"
 	"traded/store"
 	"traded/store/storetest"
 )
@@ -76,7 +76,7 @@ func TestShippedBankHolidays(t *testing.T) {
 
 func TestService_BankHolidays(t *testing.T) {
 	db, clock := storetest.Open(t)
-	svc := booking.NewService(db, organisation.New(db))
+	svc := app.Domains(db).Booking
 	ctx := context.Background()
 	admin := store.Actor{Name: "admin@traded.example"}
 	holiday := func(d string) bool { t.Helper(); return !svc.Holidays().IsWorkingDay(date(d)) }
@@ -200,7 +200,7 @@ func TestService_BankHolidays(t *testing.T) {
 	t.Run("AnotherProcessSees", func(t *testing.T) {
 		// A second service on the same database (as `traded bank-holidays`
 		// beside the server) sees the admins' changes.
-		other := booking.NewService(db, organisation.New(db))
+		other := app.Domains(db).Booking
 		if other.Holidays().IsWorkingDay(date("2027-06-04")) {
 			t.Error("a second service does not see 2027-06-04")
 		}

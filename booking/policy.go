@@ -1,6 +1,10 @@
 package booking
 
-import "strings"
+import (
+	"strings"
+
+	"traded/account"
+)
 
 // Who may read, change and pay for what: one policy function per kind of
 // resource, used by the pages, the API and the domain's own checks alike
@@ -18,14 +22,14 @@ import "strings"
 
 // CanSeeOrganisation is the rule for an organisation and everything it
 // owns that has no rule of its own.
-func CanSeeOrganisation(u *User, orgID int64) bool {
+func CanSeeOrganisation(u *account.User, orgID int64) bool {
 	if u == nil {
 		return false
 	}
 	switch u.Role {
-	case RoleAdmin, RoleFinance:
+	case account.RoleAdmin, account.RoleFinance:
 		return true
-	case RoleSchoolManager, RoleTeacher:
+	case account.RoleSchoolManager, account.RoleTeacher:
 		return u.OrganisationID == orgID
 	}
 	return false
@@ -34,24 +38,24 @@ func CanSeeOrganisation(u *User, orgID int64) bool {
 // CanSeeBilling is the rule for an organisation's invoices, credit notes,
 // statements and payments, and for paying them: finance and admins, and
 // the school's business manager; not teachers.
-func CanSeeBilling(u *User, orgID int64) bool {
-	return u != nil && (u.Role == RoleFinance || u.Role == RoleAdmin ||
-		u.Role == RoleSchoolManager && u.OrganisationID == orgID)
+func CanSeeBilling(u *account.User, orgID int64) bool {
+	return u != nil && (u.Role == account.RoleFinance || u.Role == account.RoleAdmin ||
+		u.Role == account.RoleSchoolManager && u.OrganisationID == orgID)
 }
 
 // CanSeeBooking is the rule for reading a booking: LA finance and admins
 // see all; a school manager their school's; a teacher those they made or
 // are a delegate on.
-func CanSeeBooking(u *User, b *Booking) bool {
+func CanSeeBooking(u *account.User, b *Booking) bool {
 	if u == nil {
 		return false
 	}
 	switch u.Role {
-	case RoleAdmin, RoleFinance:
+	case account.RoleAdmin, account.RoleFinance:
 		return true
-	case RoleSchoolManager:
+	case account.RoleSchoolManager:
 		return u.OrganisationID == b.OrganisationID
-	case RoleTeacher:
+	case account.RoleTeacher:
 		if u.OrganisationID != b.OrganisationID {
 			return false
 		}
@@ -70,16 +74,16 @@ func CanSeeBooking(u *User, b *Booking) bool {
 // CanChangeBooking is the rule for changing a booking (cancelling,
 // replacing delegates, confirming): an admin, the school's manager, or the
 // teacher who made it.
-func CanChangeBooking(u *User, b *Booking) bool {
+func CanChangeBooking(u *account.User, b *Booking) bool {
 	if u == nil {
 		return false
 	}
 	switch u.Role {
-	case RoleAdmin:
+	case account.RoleAdmin:
 		return true
-	case RoleSchoolManager:
+	case account.RoleSchoolManager:
 		return u.OrganisationID == b.OrganisationID
-	case RoleTeacher:
+	case account.RoleTeacher:
 		return u.OrganisationID == b.OrganisationID && u.ID == b.BookedBy
 	}
 	return false
@@ -88,16 +92,16 @@ func CanChangeBooking(u *User, b *Booking) bool {
 // CanSeeConsultancy is the rule for a consultancy request and its visits:
 // LA finance and admins see every request; a school manager their
 // school's; an adviser those they are assigned.
-func CanSeeConsultancy(u *User, c *Consultancy) bool {
+func CanSeeConsultancy(u *account.User, c *Consultancy) bool {
 	if u == nil {
 		return false
 	}
 	switch u.Role {
-	case RoleAdmin, RoleFinance:
+	case account.RoleAdmin, account.RoleFinance:
 		return true
-	case RoleSchoolManager:
+	case account.RoleSchoolManager:
 		return u.OrganisationID == c.OrganisationID
-	case RoleAdviser:
+	case account.RoleAdviser:
 		return c.AdviserID == u.ID
 	}
 	return false

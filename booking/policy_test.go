@@ -1,24 +1,28 @@
 package booking
 
-import "testing"
+import (
+	"testing"
+
+	"traded/account"
+)
 
 // TestPolicies: each resource's rule for each role, including another
 // school's staff and a teacher who neither made nor is on the booking.
 func TestPolicies(t *testing.T) {
 	const mine, theirs = 1, 2
-	admin := &User{ID: 10, Role: RoleAdmin}
-	fin := &User{ID: 11, Role: RoleFinance}
-	adviser := &User{ID: 12, Role: RoleAdviser}
-	mgr := &User{ID: 13, Role: RoleSchoolManager, OrganisationID: mine}
-	other := &User{ID: 14, Role: RoleSchoolManager, OrganisationID: theirs}
-	booker := &User{ID: 15, Role: RoleTeacher, OrganisationID: mine, Email: "booker@school.example"}
-	onIt := &User{ID: 16, Role: RoleTeacher, OrganisationID: mine, Email: "Delegate@School.example"}
-	colleague := &User{ID: 17, Role: RoleTeacher, OrganisationID: mine, Email: "colleague@school.example"}
+	admin := &account.User{ID: 10, Role: account.RoleAdmin}
+	fin := &account.User{ID: 11, Role: account.RoleFinance}
+	adviser := &account.User{ID: 12, Role: account.RoleAdviser}
+	mgr := &account.User{ID: 13, Role: account.RoleSchoolManager, OrganisationID: mine}
+	other := &account.User{ID: 14, Role: account.RoleSchoolManager, OrganisationID: theirs}
+	booker := &account.User{ID: 15, Role: account.RoleTeacher, OrganisationID: mine, Email: "booker@school.example"}
+	onIt := &account.User{ID: 16, Role: account.RoleTeacher, OrganisationID: mine, Email: "Delegate@School.example"}
+	colleague := &account.User{ID: 17, Role: account.RoleTeacher, OrganisationID: mine, Email: "colleague@school.example"}
 	b := &Booking{OrganisationID: mine, BookedBy: booker.ID, Delegates: []*Delegate{{Email: "delegate@school.example"}}}
 	c := &Consultancy{OrganisationID: mine, AdviserID: adviser.ID}
 	for _, tc := range []struct {
 		name                                      string
-		u                                         *User
+		u                                         *account.User
 		org, billing, see, change, seeConsultancy bool
 	}{
 		{"nobody", nil, false, false, false, false, false},

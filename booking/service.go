@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"traded/account"
 	"traded/organisation"
 	"traded/store"
 )
@@ -21,11 +22,9 @@ type Service struct {
 	// Organisations are the schools that book, read inside booking's own
 	// transactions (see organisation.Service.ByIDTx).
 	Organisations *organisation.Service
+	// Accounts are the people who book and whom visits name.
+	Accounts *account.Service
 
-	// BaseURL is the public address links in mail point to.
-	BaseURL string
-	// PasswordCost is the bcrypt cost (0: 11). Tests lower it.
-	PasswordCost int
 	// Rules are the booking rules (cut-off, offer hold); zero means defaults.
 	Rules Rules
 	// Charger bills bookings (billing implements it); nil leaves them unbilled.
@@ -41,9 +40,10 @@ type Service struct {
 	holidays atomic.Pointer[holidaySnapshot]
 }
 
-// NewService returns a Service over db, booking for the organisations of orgs.
-func NewService(db *store.DB, orgs *organisation.Service) *Service {
-	return &Service{db: db, Organisations: orgs}
+// NewService returns a Service over db, booking for the organisations of
+// orgs and the people of accounts.
+func NewService(db *store.DB, orgs *organisation.Service, accounts *account.Service) *Service {
+	return &Service{db: db, Organisations: orgs, Accounts: accounts}
 }
 
 // DB returns the database the service works on.

@@ -5,9 +5,9 @@ import (
 	"testing"
 
 	"traded"
+	"traded/app"
 	"traded/booking"
 	"traded/demo"
-	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 	"traded/store/storetest"
@@ -54,7 +54,7 @@ func orgsByTier(t *testing.T, svc *booking.Service) map[pricing.Tier]int64 {
 
 func TestTariff_Published2021(t *testing.T) {
 	db, _ := storetest.Open(t)
-	svc := booking.NewService(db, organisation.New(db))
+	svc := app.Domains(db).Booking
 	ctx := context.Background()
 	pl, err := svc.PriceList(ctx, 2021)
 	if err != nil {
@@ -121,7 +121,7 @@ func TestTariff_Published2021(t *testing.T) {
 
 func TestService_Quote_Errors(t *testing.T) {
 	db, _ := storetest.Open(t)
-	svc := booking.NewService(db, organisation.New(db))
+	svc := app.Domains(db).Booking
 	ctx := context.Background()
 	urns := orgsByTier(t, svc)
 	for _, tt := range []struct {
@@ -145,7 +145,7 @@ func TestService_Quote_Errors(t *testing.T) {
 
 func TestService_RollForward(t *testing.T) {
 	db, _ := storetest.Open(t)
-	svc := booking.NewService(db, organisation.New(db))
+	svc := app.Domains(db).Booking
 	ctx := context.Background()
 	cli := store.Actor{Name: "cli"}
 

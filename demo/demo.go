@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"traded"
+	"traded/account"
 	"traded/billing"
 	"traded/booking"
 	"traded/organisation"
@@ -292,25 +293,25 @@ func sessionDate(holidays *booking.Holidays, t booking.Term, week int, wd time.W
 const Password = "demo-password-2026"
 
 // Users are the demo accounts, one or more per role.
-var Users = []booking.UserInput{
-	{Email: "admin@traded.example", Name: "Alex Admin", Role: booking.RoleAdmin},
-	{Email: "finance@traded.example", Name: "Fran Finance", Role: booking.RoleFinance},
-	{Email: "manager@chelmervalley.example", Name: "Morgan Manager", Role: booking.RoleSchoolManager, URN: 990001},
-	{Email: "teacher@chelmervalley.example", Name: "Taylor Teacher", Role: booking.RoleTeacher, URN: 990001},
-	{Email: "manager@basildonmeadows.example", Name: "Sam Bursar", Role: booking.RoleSchoolManager, URN: 990004},
-	{Email: "manager@leighcliffs.example", Name: "Jo Business", Role: booking.RoleSchoolManager, URN: 990007},
-	{Email: "adviser@traded.example", Name: "Ada Adviser", Role: booking.RoleAdviser},
+var Users = []account.UserInput{
+	{Email: "admin@traded.example", Name: "Alex Admin", Role: account.RoleAdmin},
+	{Email: "finance@traded.example", Name: "Fran Finance", Role: account.RoleFinance},
+	{Email: "manager@chelmervalley.example", Name: "Morgan Manager", Role: account.RoleSchoolManager, URN: 990001},
+	{Email: "teacher@chelmervalley.example", Name: "Taylor Teacher", Role: account.RoleTeacher, URN: 990001},
+	{Email: "manager@basildonmeadows.example", Name: "Sam Bursar", Role: account.RoleSchoolManager, URN: 990004},
+	{Email: "manager@leighcliffs.example", Name: "Jo Business", Role: account.RoleSchoolManager, URN: 990007},
+	{Email: "adviser@traded.example", Name: "Ada Adviser", Role: account.RoleAdviser},
 }
 
 func loadUsers(ctx context.Context, svc *booking.Service) error {
 	for _, in := range Users {
-		if _, err := svc.FindUserByEmail(ctx, in.Email); err == nil {
+		if _, err := svc.Accounts.FindUserByEmail(ctx, in.Email); err == nil {
 			continue
 		} else if traded.ErrorCode(err) != traded.ENOTFOUND {
 			return err
 		}
 		in.Password = Password
-		if _, err := svc.CreateUser(ctx, actor, in); err != nil {
+		if _, err := svc.Accounts.CreateUser(ctx, actor, in); err != nil {
 			return fmt.Errorf("demo user %s: %w", in.Email, err)
 		}
 	}

@@ -24,12 +24,13 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"traded"
+	"traded/account"
+	"traded/app"
 	"traded/billing"
 	"traded/booking"
 	"traded/demo"
 	"traded/mail"
 	"traded/notify"
-	"traded/organisation"
 	"traded/store"
 	"traded/store/storetest"
 )
@@ -165,8 +166,8 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	db, clock := storetest.Open(t)
-	svc := booking.NewService(db, organisation.New(db))
-	svc.PasswordCost = 4
+	svc := app.Domains(db).Booking
+	svc.Accounts.PasswordCost = 4
 	ctx := context.Background()
 	if err := demo.LoadBase(ctx, svc); err != nil {
 		t.Fatal(err)
@@ -187,9 +188,9 @@ func newFixture(t *testing.T) *fixture {
 	return &fixture{t: t, ctx: ctx, db: db, clock: clock, svc: svc, notifier: n, smtp: srv, worker: w, la: store.Actor{Name: "admin@test"}}
 }
 
-func (f *fixture) user(email string) *booking.User {
+func (f *fixture) user(email string) *account.User {
 	f.t.Helper()
-	u, err := f.svc.FindUserByEmail(f.ctx, email)
+	u, err := f.svc.Accounts.FindUserByEmail(f.ctx, email)
 	if err != nil {
 		f.t.Fatal(err)
 	}

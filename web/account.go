@@ -6,7 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"traded"
-	"traded/booking"
+	"traded/account"
 )
 
 func (s *Server) accountRoutes(app *fiber.App) {
@@ -52,9 +52,9 @@ func (s *Server) handleSignIn(c *fiber.Ctx) error {
 	case password == "":
 		err = traded.FieldErrorf("password", "Enter your password.")
 	}
-	var u *booking.User
+	var u *account.User
 	if err == nil {
-		u, err = s.booking.Authenticate(c.UserContext(), email, password, c.IP())
+		u, err = s.accounts.Authenticate(c.UserContext(), email, password, c.IP())
 	}
 	if err != nil {
 		if traded.ErrorCode(err) == traded.EUNAUTHORIZED {
@@ -70,7 +70,7 @@ func (s *Server) handleSignIn(c *fiber.Ctx) error {
 
 func (s *Server) handleSignOut(c *fiber.Ctx) error {
 	if u := currentUser(c); u != nil {
-		if err := s.booking.RecordSignOut(c.UserContext(), u, c.IP()); err != nil {
+		if err := s.accounts.RecordSignOut(c.UserContext(), u, c.IP()); err != nil {
 			return err
 		}
 	}
@@ -95,7 +95,7 @@ func (s *Server) handleLinkRequestForm(c *fiber.Ctx) error {
 
 func (s *Server) handleLinkRequest(c *fiber.Ctx) error {
 	p := s.page(c, "Get a sign-in link by email")
-	if err := s.booking.SendSignInLink(c.UserContext(), c.FormValue("email"), c.IP()); err != nil {
+	if err := s.accounts.SendSignInLink(c.UserContext(), c.FormValue("email"), c.IP()); err != nil {
 		return s.renderForm(c, "sign-in-email", p, nil, err, "email")
 	}
 	s.wakeMail()
@@ -110,7 +110,7 @@ func (s *Server) handleForgotForm(c *fiber.Ctx) error {
 
 func (s *Server) handleForgot(c *fiber.Ctx) error {
 	p := s.page(c, "Reset your password")
-	if err := s.booking.SendPasswordReset(c.UserContext(), c.FormValue("email"), c.IP()); err != nil {
+	if err := s.accounts.SendPasswordReset(c.UserContext(), c.FormValue("email"), c.IP()); err != nil {
 		return s.renderForm(c, "forgot-password", p, nil, err, "email")
 	}
 	s.wakeMail()
@@ -123,7 +123,7 @@ type linkPage struct {
 	*Page
 	Purpose string
 	Action  string
-	Who     *booking.User
+	Who     *account.User
 }
 
 var linkTitles = map[string]string{
@@ -138,7 +138,7 @@ var linkTitles = map[string]string{
 func (s *Server) handleLinkPage(purpose string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		p := &linkPage{Page: s.page(c, linkTitles[purpose]), Purpose: purpose, Action: c.Path()}
-		u, err := s.booking.CheckLink(c.UserContext(), c.Params("token"), purpose)
+		u, err := s.accounts.CheckLink(c.UserContext(), c.Params("token"), purpose)
 		if err != nil {
 			return s.linkFailed(c, p.Page, err)
 		}
@@ -148,7 +148,7 @@ func (s *Server) handleLinkPage(purpose string) fiber.Handler {
 }
 
 func (s *Server) linkFailed(c *fiber.Ctx, p *Page, err error) error {
-	if err != booking.ErrLinkUsed {
+	if err != account.ErrLinkUsed {
 		return err
 	}
 	c.Status(fiber.StatusGone)
@@ -162,18 +162,18 @@ func (s *Server) handleLinkUse(purpose string) fiber.Handler {
 		p := &linkPage{Page: s.page(c, linkTitles[purpose]), Purpose: purpose, Action: c.Path()}
 		token := c.Params("token")
 		if purpose != "sign_in" && c.FormValue("password") != c.FormValue("confirm") {
-			who, err := s.booking.CheckLink(c.UserContext(), token, purpose)
+			who, err := s.accounts.CheckLink(c.UserContext(), token, purpose)
 			if err != nil {
 				return s.linkFailed(c, p.Page, err)
 			}
 			p.Who = who
 			return s.renderForm(c, "link", p.Page, p, traded.FieldErrorf("confirm", "The passwords do not match."))
 		}
-		u, err := s.booking.UseLink(c.UserContext(), token, purpose, c.FormValue("password"), c.IP())
-		if err == booking.ErrLinkUsed {
+		u, err := s.accounts.UseLink(c.UserContext(), token, purpose, c.FormValue("password"), c.IP())
+		if err == account.ErrLinkUsed {
 			return s.linkFailed(c, p.Page, err)
 		} else if err != nil {
-			p.Who, _ = s.booking.CheckLink(c.UserContext(), token, purpose)
+			p.Who, _ = s.accounts.CheckLink(c.UserContext(), token, purpose)
 			return s.renderForm(c, "link", p.Page, p, err)
 		}
 		var flash []string
@@ -191,14 +191,14 @@ func (s *Server) handleLinkUse(purpose string) fiber.Handler {
 
 type accountPage struct {
 	*Page
-	Tokens []*booking.APIToken
+	Tokens []*account.APIToken
 	Feeds  []feedLinks
 }
 
 func (s *Server) handleAccount(c *fiber.Ctx) error {
 	p := &accountPage{Page: s.page(c, "Your account")}
 	var err error
-	if p.Tokens, err = s.booking.FindAPITokens(c.UserContext(), currentUser(c).ID); err != nil {
+	if p.Tokens, err = s.accounts.FindAPITokens(c.UserContext(), currentUser(c).ID); err != nil {
 		return err
 	}
 	if p.Feeds, err = s.feedLinks(c, currentUser(c)); err != nil {
@@ -216,13 +216,13 @@ func (s *Server) handlePasswordChange(c *fiber.Ctx) error {
 	} else {
 		keep := ""
 		if sess, serr := s.sessions.Get(c); serr == nil {
-			keep = sessionKey(sess.ID())
+			keep = account.SessionKey(sess.ID())
 		}
 		// This browser stays signed in; every other session of u ends.
-		err = s.booking.ChangePassword(c.UserContext(), u, c.IP(), c.FormValue("current"), c.FormValue("password"), keep)
+		err = s.accounts.ChangePassword(c.UserContext(), u, c.IP(), c.FormValue("current"), c.FormValue("password"), keep)
 	}
 	if err != nil {
-		p.Tokens, _ = s.booking.FindAPITokens(c.UserContext(), u.ID)
+		p.Tokens, _ = s.accounts.FindAPITokens(c.UserContext(), u.ID)
 		p.Feeds, _ = s.feedLinks(c, u)
 		return s.renderForm(c, "account", p.Page, p, err)
 	}

@@ -18,9 +18,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"traded"
-	"traded/booking"
+	"traded/account"
 	"traded/demo"
-	"traded/organisation"
 	"traded/store"
 	"traded/store/storetest"
 	"traded/web"
@@ -46,8 +45,8 @@ func newAccountsAppLog(t *testing.T, cfg web.Config, w io.Writer) *testApp {
 func newAccountsAppWith(t *testing.T, cfg web.Config, acfg wiring.Config, w io.Writer) *testApp {
 	t.Helper()
 	db, clock := storetest.Open(t)
-	svc := booking.NewService(db, organisation.New(db))
-	svc.PasswordCost = bcrypt.MinCost
+	svc := wiring.Domains(db).Booking
+	svc.Accounts.PasswordCost = bcrypt.MinCost
 	if err := demo.LoadBase(context.Background(), svc); err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +180,7 @@ func (u *userAgent) signInWithPassword(email, password string) *page {
 // limit.
 func (u *userAgent) signIn(email string) {
 	u.t.Helper()
-	if err := booking.NewService(u.app.db, organisation.New(u.app.db)).SendSignInLink(context.Background(), email, "192.0.2.1"); err != nil {
+	if err := wiring.Domains(u.app.db).Accounts.SendSignInLink(context.Background(), email, "192.0.2.1"); err != nil {
 		u.t.Fatal(err)
 	}
 	path := "/sign-in/link/" + u.app.linkToken(u.t, email, "sign_in")
@@ -246,9 +245,9 @@ func (a *testApp) count(t *testing.T, query string, args ...any) int {
 	return n
 }
 
-func (a *testApp) user(t *testing.T, email string) *booking.User {
+func (a *testApp) user(t *testing.T, email string) *account.User {
 	t.Helper()
-	u, err := booking.NewService(a.db, organisation.New(a.db)).FindUserByEmail(context.Background(), email)
+	u, err := wiring.Domains(a.db).Accounts.FindUserByEmail(context.Background(), email)
 	if err != nil {
 		t.Fatalf("find %s: %v", email, err)
 	}
@@ -350,7 +349,7 @@ func TestCSRF(t *testing.T) {
 		wantStatus(t, "POST /school/staff without a token", u.post("/school/staff", form), http.StatusForbidden)
 		form.Set("_csrf", "not-the-token")
 		wantStatus(t, "POST /school/staff with a wrong token", u.post("/school/staff", form), http.StatusForbidden)
-		if _, err := booking.NewService(app.db, organisation.New(app.db)).FindUserByEmail(context.Background(), "uninvited@chelmervalley.example"); traded.ErrorCode(err) != traded.ENOTFOUND {
+		if _, err := wiring.Domains(app.db).Accounts.FindUserByEmail(context.Background(), "uninvited@chelmervalley.example"); traded.ErrorCode(err) != traded.ENOTFOUND {
 			t.Errorf("the invitation made a user: %v", err)
 		}
 		if n := app.count(t, `SELECT count(*) FROM outbox WHERE to_addr = 'uninvited@chelmervalley.example'`); n != 0 {
@@ -663,7 +662,7 @@ func TestSignInLink(t *testing.T) {
 		wantStatus(t, "POST /sign-in/email", v.submit("/sign-in/email", url.Values{"email": {teacherEmail}}), http.StatusOK)
 		path := "/sign-in/link/" + app.linkToken(t, teacherEmail, "sign_in")
 		wantStatus(t, "GET a fresh link", v.get(path), http.StatusOK)
-		app.clock.Advance(booking.SignInLinkTTL + time.Second)
+		app.clock.Advance(account.SignInLinkTTL + time.Second)
 		wantStatus(t, "GET a link older than 15 minutes", v.get(path), http.StatusGone)
 		wantStatus(t, "POST a link older than 15 minutes", v.submit(path, nil), http.StatusGone)
 		if v.signedInAs() != "" {
@@ -672,7 +671,7 @@ func TestSignInLink(t *testing.T) {
 	})
 
 	t.Run("WrongPurpose", func(t *testing.T) {
-		if err := booking.NewService(app.db, organisation.New(app.db)).SendSignInLink(context.Background(), financeEmail, ""); err != nil {
+		if err := wiring.Domains(app.db).Accounts.SendSignInLink(context.Background(), financeEmail, ""); err != nil {
 			t.Fatal(err)
 		}
 		v := app.agent(t)
@@ -856,7 +855,7 @@ func TestStaff(t *testing.T) {
 		t.Errorf("staff page after inviting: %s", excerpt(staff.body))
 	}
 	teacher := app.user(t, newTeacher)
-	if teacher.Role != booking.RoleTeacher || teacher.OrganisationURN != 990001 || teacher.HasPassword || !teacher.Active {
+	if teacher.Role != account.RoleTeacher || teacher.OrganisationURN != 990001 || teacher.HasPassword || !teacher.Active {
 		t.Fatalf("invited %+v", teacher)
 	}
 	if n := app.count(t, `SELECT count(*) FROM outbox WHERE to_addr = ? AND kind = 'set_password_link'`, newTeacher); n != 1 {
@@ -940,7 +939,7 @@ func TestAdminUsers(t *testing.T) {
 		t.Fatalf("create: %d to %q: %s", p.status, p.location(), excerpt(p.body))
 	}
 	pat := app.user(t, "pat@chelmervalley.example")
-	if pat.Role != booking.RoleTeacher || pat.OrganisationURN != 990001 || pat.HasPassword {
+	if pat.Role != account.RoleTeacher || pat.OrganisationURN != 990001 || pat.HasPassword {
 		t.Errorf("created %+v", pat)
 	}
 	if n := app.count(t, `SELECT count(*) FROM outbox WHERE to_addr = ? AND kind = 'set_password_link'`, pat.Email); n != 1 {
@@ -961,7 +960,7 @@ func TestAdminUsers(t *testing.T) {
 	if p.status != http.StatusSeeOther || p.location() != "/admin/users" {
 		t.Fatalf("change role: %d to %q: %s", p.status, p.location(), excerpt(p.body))
 	}
-	if u := app.user(t, pat.Email); u.Role != booking.RoleSchoolManager || u.OrganisationURN != 990004 {
+	if u := app.user(t, pat.Email); u.Role != account.RoleSchoolManager || u.OrganisationURN != 990004 {
 		t.Errorf("after the change: %s of %d", u.Role, u.OrganisationURN)
 	}
 

@@ -8,7 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"traded"
-	"traded/booking"
+	"traded/account"
 	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
@@ -64,7 +64,7 @@ type organisationPage struct {
 	*Page
 	Org     *organisation.Organisation
 	History []organisation.TierChange
-	Users   []*booking.User
+	Users   []*account.User
 	IsAdmin bool
 }
 
@@ -77,13 +77,13 @@ func (s *Server) organisationPage(c *fiber.Ctx) (*organisationPage, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &organisationPage{Page: s.page(c, org.Name), Org: org, IsAdmin: currentUser(c).Role == booking.RoleAdmin}
+	p := &organisationPage{Page: s.page(c, org.Name), Org: org, IsAdmin: currentUser(c).Role == account.RoleAdmin}
 	p.Breadcrumbs = []NavItem{{Label: "Home", Href: "/"}, {Label: "Organisations", Href: "/admin/organisations"}}
 	if p.History, err = s.orgs.TierHistory(c.UserContext(), org.ID); err != nil {
 		return nil, err
 	}
 	if p.IsAdmin {
-		if p.Users, err = s.booking.FindUsers(c.UserContext(), booking.UserFilter{OrganisationID: &org.ID}); err != nil {
+		if p.Users, err = s.accounts.FindUsers(c.UserContext(), account.UserFilter{OrganisationID: &org.ID}); err != nil {
 			return nil, err
 		}
 	}
@@ -120,19 +120,19 @@ func (s *Server) handleTierOverride(c *fiber.Ctx) error {
 
 type usersPage struct {
 	*Page
-	Users []*booking.User
-	Roles []booking.Role
+	Users []*account.User
+	Roles []account.Role
 	Pager Pager
 }
 
 // usersPage is everyone with an account, by name, a page at a time.
 func (s *Server) usersPage(c *fiber.Ctx) (*usersPage, error) {
-	p := &usersPage{Page: s.page(c, "Users and roles"), Roles: booking.Roles}
+	p := &usersPage{Page: s.page(c, "Users and roles"), Roles: account.Roles}
 	n, err := pageNumber(c, "page")
 	if err != nil {
 		return nil, err
 	}
-	if p.Users, err = s.booking.FindUsers(c.UserContext(), booking.UserFilter{Limit: perPage + 1, Offset: pageOffset(n)}); err != nil {
+	if p.Users, err = s.accounts.FindUsers(c.UserContext(), account.UserFilter{Limit: perPage + 1, Offset: pageOffset(n)}); err != nil {
 		return nil, err
 	}
 	var more bool
@@ -159,13 +159,13 @@ func (s *Server) handleUsers(c *fiber.Ctx) error {
 }
 
 func (s *Server) handleUserCreate(c *fiber.Ctx) error {
-	in := booking.UserInput{Email: c.FormValue("email"), Name: c.FormValue("name"), Role: booking.Role(c.FormValue("role"))}
+	in := account.UserInput{Email: c.FormValue("email"), Name: c.FormValue("name"), Role: account.Role(c.FormValue("role"))}
 	var err error
 	if v := strings.TrimSpace(c.FormValue("organisation")); v != "" {
 		in.URN, err = organisation.ParseURN(v)
 	}
 	if err == nil {
-		_, err = s.booking.CreateUser(c.UserContext(), currentUser(c).Actor(c.IP()), in)
+		_, err = s.accounts.CreateUser(c.UserContext(), currentUser(c).Actor(c.IP()), in)
 	}
 	if err != nil {
 		p, ferr := s.usersPage(c)
@@ -198,7 +198,7 @@ func (s *Server) handleUserRole(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	if err := s.booking.ChangeRole(c.UserContext(), currentUser(c), c.IP(), id, booking.Role(c.FormValue("role")), urn); err != nil {
+	if err := s.accounts.ChangeRole(c.UserContext(), currentUser(c), c.IP(), id, account.Role(c.FormValue("role")), urn); err != nil {
 		return err
 	}
 	s.setFlash(c, "The role has been changed.")
@@ -211,7 +211,7 @@ func (s *Server) handleUserActive(active bool) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		if err := s.booking.SetUserActive(c.UserContext(), currentUser(c), c.IP(), id, active); err != nil {
+		if err := s.accounts.SetUserActive(c.UserContext(), currentUser(c), c.IP(), id, active); err != nil {
 			return err
 		}
 		s.setFlash(c, map[bool]string{true: "The account has been reactivated.", false: "The account has been deactivated."}[active])

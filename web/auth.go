@@ -10,7 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/session"
 
 	"traded"
-	"traded/booking"
+	"traded/account"
 )
 
 // Session lifetimes: a session ends after IdleTimeout without a request, and
@@ -41,7 +41,7 @@ const (
 
 func (s *Server) newSessions() *session.Store {
 	return session.New(session.Config{
-		Storage:        &sessionStorage{db: s.db},
+		Storage:        s.accounts.Sessions(),
 		Expiration:     MaxSessionAge,
 		KeyLookup:      "cookie:" + cookieName,
 		CookieHTTPOnly: true,
@@ -54,8 +54,8 @@ func (s *Server) newSessions() *session.Store {
 }
 
 // currentUser returns the signed-in user, or nil.
-func currentUser(c *fiber.Ctx) *booking.User {
-	u, _ := c.Locals(localUser).(*booking.User)
+func currentUser(c *fiber.Ctx) *account.User {
+	u, _ := c.Locals(localUser).(*account.User)
 	return u
 }
 
@@ -68,7 +68,7 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 		if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 			return traded.Errorf(traded.EUNAUTHORIZED, "Send the API token as: Authorization: Bearer TOKEN.")
 		}
-		u, err := s.booking.UserByAPIToken(c.UserContext(), strings.TrimSpace(token))
+		u, err := s.accounts.UserByAPIToken(c.UserContext(), strings.TrimSpace(token))
 		if err != nil {
 			return err
 		}
@@ -90,7 +90,7 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 	now := s.now().Unix()
 	at, _ := sess.Get(sessSignedIn).(int64)
 	seen, _ := sess.Get(sessSeen).(int64)
-	u, err := s.booking.FindUserByID(c.UserContext(), uid)
+	u, err := s.accounts.FindUserByID(c.UserContext(), uid)
 	if err != nil && traded.ErrorCode(err) != traded.ENOTFOUND {
 		return err
 	}
@@ -115,7 +115,7 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 
 // signIn starts a fresh session for u (a new id, so a session fixed before
 // sign-in is worth nothing), with an optional message for the next page.
-func (s *Server) signIn(c *fiber.Ctx, u *booking.User, flash ...string) error {
+func (s *Server) signIn(c *fiber.Ctx, u *account.User, flash ...string) error {
 	sess, err := s.sessions.Get(c)
 	if err != nil {
 		return err
@@ -135,7 +135,7 @@ func (s *Server) signIn(c *fiber.Ctx, u *booking.User, flash ...string) error {
 	if err := sess.Save(); err != nil {
 		return err
 	}
-	return (&sessionStorage{db: s.db}).bind(c.UserContext(), id, u.ID)
+	return s.accounts.Sessions().Bind(c.UserContext(), id, u.ID)
 }
 
 // setFlash leaves a one-off message for the next page the user sees.

@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"traded"
+	"traded/account"
 	"traded/booking"
 	"traded/organisation"
 )
@@ -31,15 +32,15 @@ const (
 )
 
 // roles lists who holds each level (anyone and signedIn are checked apart).
-var roles = map[access][]booking.Role{
-	schoolStaff: {booking.RoleSchoolManager, booking.RoleTeacher},
-	manager:     {booking.RoleSchoolManager},
-	finance:     {booking.RoleFinance, booking.RoleAdmin},
-	admin:       {booking.RoleAdmin},
+var roles = map[access][]account.Role{
+	schoolStaff: {account.RoleSchoolManager, account.RoleTeacher},
+	manager:     {account.RoleSchoolManager},
+	finance:     {account.RoleFinance, account.RoleAdmin},
+	admin:       {account.RoleAdmin},
 }
 
 // allowed reports whether u holds level a.
-func allowed(u *booking.User, a access) bool {
+func allowed(u *account.User, a access) bool {
 	switch a {
 	case anyone:
 		return true

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	wiring "traded/app"
 	"traded/billing"
 	"traded/booking"
 	"traded/organisation"
@@ -372,7 +373,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 
 	// 990001's subscription invoice, and a credit note against it.
-	bill := billing.NewService(app.db, organisation.New(app.db), booking.NewService(app.db, organisation.New(app.db)), billing.DefaultConfig(), nil)
+	bill := billing.NewService(app.db, organisation.New(app.db), wiring.Domains(app.db).Booking, billing.DefaultConfig(), nil)
 	sub, err := bill.BuySubscription(ctx, store.System, 990001, 2021, "")
 	if err != nil {
 		t.Fatal(err)
@@ -385,7 +386,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	// A session open for booking, the teacher's booking on it (confirmed,
 	// free: the school has the 2021/22 subscription only, so it is priced),
 	// and an ended booking.
-	bk := booking.NewService(app.db, organisation.New(app.db))
+	bk := wiring.Domains(app.db).Booking
 	bk.Charger = bill
 	var open *booking.Session
 	all, err := bk.FindSessions(ctx, booking.SessionFilter{})
@@ -504,12 +505,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 	})
 
 	t.Run("BearerTokens", func(t *testing.T) {
-		svc := booking.NewService(app.db, organisation.New(app.db))
+		svc := wiring.Domains(app.db).Booking
 		cli := store.Actor{Name: "test"}
 		org1 := map[string]int{"school_manager": 200, "teacher": 200, "finance": 200, "admin": 200, "adviser": 404, "other_org_manager": 404}
 		org4 := map[string]int{"school_manager": 404, "teacher": 404, "finance": 200, "admin": 200, "adviser": 404, "other_org_manager": 200}
 		for _, caller := range authzCallers[1:] {
-			token, _, err := svc.CreateAPIToken(ctx, cli, caller.email, "matrix")
+			token, _, err := svc.Accounts.CreateAPIToken(ctx, cli, caller.email, "matrix")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -531,7 +532,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 
 		// A token needs no CSRF token: it is not sent by browsers on their own.
-		token, id, err := svc.CreateAPIToken(ctx, cli, financeEmail, "revoked soon")
+		token, id, err := svc.Accounts.CreateAPIToken(ctx, cli, financeEmail, "revoked soon")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -539,7 +540,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if status != http.StatusOK {
 			t.Errorf("POST /api/v1/quotes with a token: %d %s", status, body)
 		}
-		if err := svc.RevokeAPIToken(ctx, cli, id); err != nil {
+		if err := svc.Accounts.RevokeAPIToken(ctx, cli, id); err != nil {
 			t.Fatal(err)
 		}
 		for name, auth := range map[string]string{

@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"traded"
+	"traded/account"
 	"traded/billing"
 	"traded/booking"
 	"traded/organisation"
@@ -55,7 +56,7 @@ func (s *Server) ownInvoice(c *fiber.Ctx, number string) (*billing.Invoice, erro
 func (s *Server) buyerOrganisation(c *fiber.Ctx, urn int64) (*organisation.Organisation, error) {
 	u := currentUser(c)
 	switch u.Role {
-	case booking.RoleSchoolManager, booking.RoleFinance, booking.RoleAdmin:
+	case account.RoleSchoolManager, account.RoleFinance, account.RoleAdmin:
 	default:
 		return nil, traded.Errorf(traded.EFORBIDDEN, "Only a school business manager can buy for a school.")
 	}
@@ -164,11 +165,11 @@ func (s *Server) handleSubscriptionAPI(c *fiber.Ctx) error {
 // school managers only their own (another URN answers 404).
 func (s *Server) invoiceScope(c *fiber.Ctx, param string) (int64, error) {
 	u := currentUser(c)
-	if u.Role != booking.RoleSchoolManager && u.Role != booking.RoleFinance && u.Role != booking.RoleAdmin {
+	if u.Role != account.RoleSchoolManager && u.Role != account.RoleFinance && u.Role != account.RoleAdmin {
 		return 0, traded.Errorf(traded.EFORBIDDEN, "Your account cannot see invoices.")
 	}
 	if param == "" {
-		if u.Role == booking.RoleSchoolManager {
+		if u.Role == account.RoleSchoolManager {
 			return u.OrganisationID, nil
 		}
 		return 0, nil
@@ -421,7 +422,7 @@ func (s *Server) handleInvoicesPage(c *fiber.Ctx) error {
 	}
 	u := currentUser(c)
 	p := &invoicesPage{Page: s.page(c, "Invoices"), Status: c.Query("status"), Query: c.Query("q"), Statuses: billing.Statuses,
-		Finance: u.Role != booking.RoleSchoolManager, Today: s.billing.Today()}
+		Finance: u.Role != account.RoleSchoolManager, Today: s.billing.Today()}
 	if p.Status != "" && billing.StatusLabel(p.Status) == "" {
 		return traded.FieldErrorf("status", "Choose a status from the list.")
 	}
@@ -454,9 +455,9 @@ func (s *Server) invoicePage(c *fiber.Ctx) (*invoicePage, error) {
 	}
 	u := currentUser(c)
 	p := &invoicePage{Page: s.page(c, "Invoice "+inv.Number), Invoice: inv, Status: inv.Status(s.billing.Today()),
-		Finance: u.Role == booking.RoleFinance || u.Role == booking.RoleAdmin, HowToPay: s.billing.HowToPay(inv)}
+		Finance: u.Role == account.RoleFinance || u.Role == account.RoleAdmin, HowToPay: s.billing.HowToPay(inv)}
 	p.Breadcrumbs = []NavItem{{Label: "Home", Href: "/"}, {Label: "Invoices", Href: "/invoices"}}
-	p.CanPay = s.billing.CardEnabled() && u.Role == booking.RoleSchoolManager && inv.Settlement != "journal" && inv.Balance() > 0
+	p.CanPay = s.billing.CardEnabled() && u.Role == account.RoleSchoolManager && inv.Settlement != "journal" && inv.Balance() > 0
 	if p.Payments, err = s.billing.FindPayments(c.UserContext(), inv.ID); err != nil {
 		return nil, err
 	}

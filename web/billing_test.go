@@ -17,8 +17,6 @@ import (
 
 	"traded/billing"
 	"traded/billing/stripetest"
-	"traded/booking"
-	"traded/organisation"
 	"traded/store"
 	"traded/web"
 )
@@ -26,7 +24,7 @@ import (
 // token makes a bearer token for a demo user.
 func (a *testApp) token(t *testing.T, email string) string {
 	t.Helper()
-	tok, _, err := booking.NewService(a.db, organisation.New(a.db)).CreateAPIToken(context.Background(), store.Actor{Name: "test"}, email, "test")
+	tok, _, err := wiring.Domains(a.db).Accounts.CreateAPIToken(context.Background(), store.Actor{Name: "test"}, email, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

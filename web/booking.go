@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"traded"
+	"traded/account"
 	"traded/billing"
 	"traded/booking"
 	"traded/organisation"
@@ -423,7 +424,7 @@ func (s *Server) handleBookingCreateAPI(c *fiber.Ctx) error {
 	if urn == 0 {
 		urn = u.OrganisationURN
 	}
-	if !u.Role.School() && u.Role != booking.RoleAdmin {
+	if !u.Role.School() && u.Role != account.RoleAdmin {
 		return traded.Errorf(traded.EFORBIDDEN, "Your account (%s) cannot book places.", u.Role.Label())
 	}
 	if _, err := s.ownOrganisation(c, urn); err != nil {
@@ -458,9 +459,9 @@ func (s *Server) bookingScope(c *fiber.Ctx) (booking.BookingFilter, error) {
 		f.SessionID = id
 	}
 	switch u.Role {
-	case booking.RoleTeacher:
+	case account.RoleTeacher:
 		f.OrganisationID, f.Delegate = u.OrganisationID, u.Email
-	case booking.RoleSchoolManager, booking.RoleFinance, booking.RoleAdmin:
+	case account.RoleSchoolManager, account.RoleFinance, account.RoleAdmin:
 		orgID, err := s.invoiceScope(c, c.Query("organisation"))
 		if err != nil {
 			return f, err
@@ -732,7 +733,7 @@ func (s *Server) sessionPageData(c *fiber.Ctx) (*sessionPage, error) {
 	u := currentUser(c)
 	if u != nil && u.Role.School() {
 		p.CanBook = p.Open
-		p.Teacher = u.Role == booking.RoleTeacher
+		p.Teacher = u.Role == account.RoleTeacher
 		ctx := c.UserContext()
 		if org, err := s.orgs.FindByID(ctx, u.OrganisationID); err == nil {
 			p.Approval = p.Teacher && org.TeacherApproval
@@ -804,7 +805,7 @@ func (s *Server) handleBookForm(c *fiber.Ctx) error {
 		req.Delegates = append(req.Delegates, booking.DelegateInput{Name: name, Email: email})
 		rows = append(rows, i)
 	}
-	if u.Role == booking.RoleTeacher {
+	if u.Role == account.RoleTeacher {
 		req.Delegates = []booking.DelegateInput{{Name: u.Name, Email: u.Email}}
 	}
 	b, err := s.booking.CreateBooking(c.UserContext(), u, c.IP(), req)
@@ -865,7 +866,7 @@ func (s *Server) handleBookingsPage(c *fiber.Ctx) error {
 		return err
 	}
 	u := currentUser(c)
-	p := &bookingsPage{Page: s.page(c, "Bookings"), Manager: u.Role == booking.RoleSchoolManager}
+	p := &bookingsPage{Page: s.page(c, "Bookings"), Manager: u.Role == account.RoleSchoolManager}
 	if !p.Manager {
 		p.Title = "Your bookings"
 	}
@@ -940,11 +941,11 @@ func (s *Server) bookingPageData(c *fiber.Ctx) (*bookingPage, error) {
 		p.Started = !now.Before(b.Session.StartsAt)
 	}
 	live := b.Status == booking.StatusConfirmed || b.Status == booking.StatusRequested || b.Status == booking.StatusOffered || b.Status == booking.StatusWaitlisted
-	mine := u.Role == booking.RoleAdmin || u.Role == booking.RoleSchoolManager && u.OrganisationID == b.OrganisationID ||
-		u.Role == booking.RoleTeacher && b.BookedBy == u.ID
+	mine := u.Role == account.RoleAdmin || u.Role == account.RoleSchoolManager && u.OrganisationID == b.OrganisationID ||
+		u.Role == account.RoleTeacher && b.BookedBy == u.ID
 	p.CanChange = live && mine && !p.Started
-	p.CanSwap = p.CanChange && u.Role != booking.RoleTeacher
-	p.CanApprove = b.Status == booking.StatusRequested && (u.Role == booking.RoleSchoolManager && u.OrganisationID == b.OrganisationID || u.Role == booking.RoleAdmin)
+	p.CanSwap = p.CanChange && u.Role != account.RoleTeacher
+	p.CanApprove = b.Status == booking.StatusRequested && (u.Role == account.RoleSchoolManager && u.OrganisationID == b.OrganisationID || u.Role == account.RoleAdmin)
 	p.Offer = b.Status == booking.StatusOffered && mine && now.Before(b.OfferExpiresAt)
 	p.HasInvite = booking.HasInvite(b) && b.Session != nil
 	if p.HasInvite && b.Status == booking.StatusConfirmed {
@@ -997,7 +998,7 @@ func (s *Server) handleBookingActionForm(c *fiber.Ctx) error {
 		return err
 	}
 	if action == "approve" || action == "reject" {
-		if u := currentUser(c); u.Role != booking.RoleSchoolManager && u.Role != booking.RoleAdmin {
+		if u := currentUser(c); u.Role != account.RoleSchoolManager && u.Role != account.RoleAdmin {
 			return traded.Errorf(traded.EFORBIDDEN, "Only a school business manager can approve bookings.")
 		}
 	}

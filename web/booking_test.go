@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	wiring "traded/app"
 	"traded/booking"
 	"traded/organisation"
 	"traded/pricing"
@@ -139,7 +140,7 @@ func (a *testApp) invoiceTotal(t *testing.T, token, number string) (pricing.Mone
 
 func quoteTotal(t *testing.T, app *testApp, urn, sessionID int64, n int) (pricing.Money, []*booking.Charge) {
 	t.Helper()
-	lines, _, err := booking.NewService(app.db, organisation.New(app.db)).QuoteBooking(context.Background(), urn, sessionID, n)
+	lines, _, err := wiring.Domains(app.db).Booking.QuoteBooking(context.Background(), urn, sessionID, n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +278,7 @@ func TestBookingPage_ApprovalPriceAndPO(t *testing.T) {
 		t.Fatalf("the manager's booking: %+v, want confirmed at %s", b, first)
 	}
 
-	charges, err := booking.NewService(app.db, organisation.New(app.db)).QuoteConfirmation(ctx, nil, id)
+	charges, err := wiring.Domains(app.db).Booking.QuoteConfirmation(ctx, nil, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -518,7 +519,7 @@ func TestBookingPage_PlaceStatus(t *testing.T) {
 
 	// The offer lapses.
 	app.clock.Advance(49 * time.Hour)
-	if err := booking.NewService(app.db, organisation.New(app.db)).ExpireOffers(ctx); err != nil {
+	if err := wiring.Domains(app.db).Booking.ExpireOffers(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if b := app.getBooking(t, chelmer, offered.ID); b.Status != booking.StatusExpired {

@@ -14,7 +14,6 @@ import (
 
 	"traded"
 	"traded/booking"
-	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 	"traded/web"
@@ -26,7 +25,7 @@ func TestProgramme_CachedForVisitorsUntilABooking(t *testing.T) {
 	a := newTestApp(t)
 	ctx := context.Background()
 	year := pricing.AcademicYearOf(a.clock.Now(), traded.London)
-	sessions, err := booking.NewService(a.db, organisation.New(a.db)).FindSessions(ctx, booking.SessionFilter{Year: &year})
+	sessions, err := wiring.Domains(a.db).Booking.FindSessions(ctx, booking.SessionFilter{Year: &year})
 	if err != nil {
 		t.Fatal(err)
 	}

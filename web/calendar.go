@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"traded"
+	"traded/account"
 	"traded/booking"
 )
 
@@ -39,7 +40,7 @@ func (s *Server) handleInviteICS(c *fiber.Ctx) error {
 	var live, gone []*ical.Component
 	cfg, now := s.invites(), s.now()
 	for _, d := range b.Delegates {
-		if u.Role == booking.RoleTeacher && !strings.EqualFold(d.Email, u.Email) {
+		if u.Role == account.RoleTeacher && !strings.EqualFold(d.Email, u.Email) {
 			continue
 		}
 		if booking.PlaceCancelled(b, d) {
@@ -99,9 +100,9 @@ type feedLinks struct {
 	Webcal template.URL
 }
 
-func (s *Server) feedLinks(c *fiber.Ctx, u *booking.User) ([]feedLinks, error) {
+func (s *Server) feedLinks(c *fiber.Ctx, u *account.User) ([]feedLinks, error) {
 	scopes := []string{booking.FeedMine}
-	if u.Role == booking.RoleSchoolManager {
+	if u.Role == account.RoleSchoolManager {
 		scopes = append(scopes, booking.FeedSchool)
 	}
 	var out []feedLinks

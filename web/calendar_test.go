@@ -15,8 +15,8 @@ import (
 
 	"github.com/emersion/go-ical"
 
+	wiring "traded/app"
 	"traded/booking"
-	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 	"traded/web"
@@ -117,7 +117,7 @@ func bookByAPI(t *testing.T, app *testApp, token string, sessionID int64, delega
 	if err := json.Unmarshal([]byte(resp), &j); err != nil || j.Status != booking.StatusConfirmed {
 		t.Fatalf("book session %d: %v, status %q: %s", sessionID, err, j.Status, resp)
 	}
-	b, err := booking.NewService(app.db, organisation.New(app.db)).FindBookingByID(context.Background(), j.ID)
+	b, err := wiring.Domains(app.db).Booking.FindBookingByID(context.Background(), j.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func bookByAPI(t *testing.T, app *testApp, token string, sessionID int64, delega
 func sessionOf(t *testing.T, app *testApp, code string) *booking.Session {
 	t.Helper()
 	year := pricing.AcademicYear(2026)
-	sessions, err := booking.NewService(app.db, organisation.New(app.db)).FindSessions(context.Background(), booking.SessionFilter{Year: &year})
+	sessions, err := wiring.Domains(app.db).Booking.FindSessions(context.Background(), booking.SessionFilter{Year: &year})
 	if err != nil {
 		t.Fatal(err)
 	}

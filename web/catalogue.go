@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"traded"
+	"traded/account"
 	"traded/booking"
 	"traded/pricing"
 )
@@ -233,7 +234,7 @@ func (s *Server) handleCataloguePage(c *fiber.Ctx) error {
 		return err
 	}
 	p := &cataloguePage{Page: s.page(c, "Catalogue and prices "+year.String()), Year: year.String(), Version: pl.Version, Sessions: sessions}
-	if u := currentUser(c); u != nil && u.Role == booking.RoleSchoolManager && year >= pricing.AcademicYearOf(s.now(), traded.London) {
+	if u := currentUser(c); u != nil && u.Role == account.RoleSchoolManager && year >= pricing.AcademicYearOf(s.now(), traded.London) {
 		subscribed, err := s.booking.IsSubscriber(ctx, u.OrganisationID, year)
 		if err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"traded"
+	"traded/account"
 	"traded/billing"
 	"traded/booking"
 	"traded/pricing"
@@ -93,24 +94,24 @@ func (s *Server) consultancyScope(c *fiber.Ctx) (*consultancyListPage, booking.C
 	ctx := c.UserContext()
 	year := pricing.AcademicYearOf(s.now(), traded.London)
 	p := &consultancyListPage{Page: s.page(c, "School-improvement support"), Year: year.String(), Status: c.Query("status"),
-		Manager: u.Role == booking.RoleSchoolManager, Adviser: u.Role == booking.RoleAdviser, Admin: u.Role == booking.RoleAdmin}
+		Manager: u.Role == account.RoleSchoolManager, Adviser: u.Role == account.RoleAdviser, Admin: u.Role == account.RoleAdmin}
 	var err error
 	f := booking.ConsultancyFilter{Status: p.Status}
 	if p.Services, err = s.booking.FindConsultancyServices(ctx, year); err != nil {
 		return nil, f, err
 	}
 	switch u.Role {
-	case booking.RoleSchoolManager:
+	case account.RoleSchoolManager:
 		f.OrganisationID = u.OrganisationID
 		org, err := s.orgs.FindByID(ctx, u.OrganisationID)
 		if err != nil {
 			return nil, f, err
 		}
 		p.Tier = org.Tier
-	case booking.RoleAdviser:
+	case account.RoleAdviser:
 		f.AdviserID = u.ID
 		p.Title = "Your consultancy work"
-	case booking.RoleAdmin, booking.RoleFinance:
+	case account.RoleAdmin, account.RoleFinance:
 		p.Title = "Consultancy requests and engagements"
 	default:
 		return nil, f, traded.Errorf(traded.EFORBIDDEN, "Your account cannot see consultancy.")
@@ -146,7 +147,7 @@ func (s *Server) handleConsultancyRequest(c *fiber.Ctx) error {
 type consultancyPage struct {
 	*Page
 	C         *booking.Consultancy
-	Advisers  []*booking.User
+	Advisers  []*account.User
 	Rows      []int
 	CanDecide bool
 	CanQuote  bool
@@ -174,10 +175,10 @@ func (s *Server) consultancyPageFor(c *fiber.Ctx, cr *booking.Consultancy) (*con
 	u := currentUser(c)
 	p := &consultancyPage{Page: s.page(c, cr.ServiceName), C: cr, Rows: []int{0, 1, 2, 3, 4}, LateFrom: map[int64]bool{}}
 	p.Breadcrumbs = []NavItem{{Label: "Home", Href: "/"}, {Label: "Consultancy", Href: "/consultancy"}}
-	p.CanDecide = cr.Status == booking.ConsultQuoted && (u.Role == booking.RoleSchoolManager || u.Role == booking.RoleAdmin)
-	p.CanQuote = u.Role == booking.RoleAdmin && (cr.Status == booking.ConsultRequested || cr.Status == booking.ConsultQuoted)
-	p.IsAdviser = u.Role == booking.RoleAdviser || u.Role == booking.RoleAdmin
-	p.CanCancel = cr.Status == booking.ConsultAccepted && (u.Role == booking.RoleSchoolManager || u.Role == booking.RoleAdmin)
+	p.CanDecide = cr.Status == booking.ConsultQuoted && (u.Role == account.RoleSchoolManager || u.Role == account.RoleAdmin)
+	p.CanQuote = u.Role == account.RoleAdmin && (cr.Status == booking.ConsultRequested || cr.Status == booking.ConsultQuoted)
+	p.IsAdviser = u.Role == account.RoleAdviser || u.Role == account.RoleAdmin
+	p.CanCancel = cr.Status == booking.ConsultAccepted && (u.Role == account.RoleSchoolManager || u.Role == account.RoleAdmin)
 	p.Fee = cr.QuotedFee()
 	p.VAT = billing.VAT(p.Fee, 2000)
 	now := s.now().In(traded.London)
@@ -200,9 +201,9 @@ func (s *Server) consultancyPageFor(c *fiber.Ctx, cr *booking.Consultancy) (*con
 		p.Form["po_number"] = cr.PONumber
 	}
 	if p.CanQuote {
-		role := booking.RoleAdviser
+		role := account.RoleAdviser
 		active := true
-		if p.Advisers, err = s.booking.FindUsers(c.UserContext(), booking.UserFilter{Role: &role, Active: &active}); err != nil {
+		if p.Advisers, err = s.accounts.FindUsers(c.UserContext(), account.UserFilter{Role: &role, Active: &active}); err != nil {
 			return nil, err
 		}
 	}
@@ -254,7 +255,7 @@ func (s *Server) handleConsultancyDecision(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if u := currentUser(c); u.Role != booking.RoleSchoolManager && u.Role != booking.RoleAdmin {
+	if u := currentUser(c); u.Role != account.RoleSchoolManager && u.Role != account.RoleAdmin {
 		return traded.Errorf(traded.EFORBIDDEN, "Only the school's business manager can accept or decline a quote.")
 	}
 	if err := s.booking.DecideQuote(c.UserContext(), currentUser(c), c.IP(), p.C.ID, decision == "accept", c.FormValue("po_number")); err != nil {
@@ -334,7 +335,7 @@ type plannerPage struct {
 }
 
 type plannerRow struct {
-	Adviser *booking.User
+	Adviser *account.User
 	Cells   []plannerCell
 }
 
@@ -368,8 +369,8 @@ func (s *Server) handlePlanner(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	role := booking.RoleAdviser
-	advisers, err := s.booking.FindUsers(c.UserContext(), booking.UserFilter{Role: &role})
+	role := account.RoleAdviser
+	advisers, err := s.accounts.FindUsers(c.UserContext(), account.UserFilter{Role: &role})
 	if err != nil {
 		return err
 	}
@@ -549,7 +550,7 @@ type consultancyReportPage struct {
 	ByQuadrant  []billing.IncomeRow
 	Utilisation []booking.Utilisation
 	Services    []*booking.ConsultancyService
-	Advisers    []*booking.User
+	Advisers    []*account.User
 	Terms       []string
 	ServiceBars []bar
 	QuadBars    []bar
@@ -598,8 +599,8 @@ func (s *Server) handleConsultancyReport(c *fiber.Ctx) error {
 	if p.Services, err = s.booking.FindConsultancyServices(ctx, year); err != nil {
 		return err
 	}
-	role := booking.RoleAdviser
-	if p.Advisers, err = s.booking.FindUsers(ctx, booking.UserFilter{Role: &role}); err != nil {
+	role := account.RoleAdviser
+	if p.Advisers, err = s.accounts.FindUsers(ctx, account.UserFilter{Role: &role}); err != nil {
 		return err
 	}
 	p.ServiceBars, p.QuadBars = bars(p.ByService), bars(p.ByQuadrant)

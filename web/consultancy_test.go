@@ -15,8 +15,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"traded/booking"
-	"traded/organisation"
+	"traded/account"
+	wiring "traded/app"
 	"traded/store"
 	"traded/web"
 )
@@ -165,10 +165,10 @@ func consultErrorSummary(t *testing.T, what string, p *page, want string) {
 func TestConsultancy_RequestQuoteDeliverInvoice(t *testing.T) {
 	app := newAccountsApp(t, web.Config{Dev: true})
 	ctx := context.Background()
-	svc := booking.NewService(app.db, organisation.New(app.db))
-	svc.PasswordCost = bcrypt.MinCost
-	adviser2, err := svc.CreateUser(ctx, store.System, booking.UserInput{Email: consultAdviser2Email, Name: consultAdviser2Name,
-		Role: booking.RoleAdviser, Password: "a long password 1"})
+	svc := wiring.Domains(app.db).Booking
+	svc.Accounts.PasswordCost = bcrypt.MinCost
+	adviser2, err := svc.Accounts.CreateUser(ctx, store.System, account.UserInput{Email: consultAdviser2Email, Name: consultAdviser2Name,
+		Role: account.RoleAdviser, Password: "a long password 1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"traded"
+	"traded/account"
 	"traded/store"
 )
 
@@ -93,7 +94,7 @@ func (s *Server) csrfToken(binding string) string {
 // one: the signed-in session, else the nonce cookie.
 func (s *Server) csrfBinding(c *fiber.Ctx) (string, bool) {
 	if via, _ := c.Locals(localVia).(string); via == "session" && currentUser(c) != nil {
-		return "session:" + sessionKey(c.Cookies(cookieName)), true
+		return "session:" + account.SessionKey(c.Cookies(cookieName)), true
 	}
 	if n := c.Cookies(s.csrfCookieName()); n != "" {
 		return "visitor:" + n, true

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"unicode"
 
+	wiring "traded/app"
 	"traded/billing"
 	"traded/booking"
 	"traded/mail"
@@ -114,7 +115,7 @@ func TestEmitters_RandomNames(t *testing.T) {
 	}
 	manager := app.agent(t)
 	manager.signIn(managerEmail)
-	bk := booking.NewService(app.db, organisation.New(app.db))
+	bk := wiring.Domains(app.db).Booking
 	bill := billing.NewService(app.db, bk.Organisations, bk, billing.DefaultConfig(), nil)
 	dir := t.TempDir()
 	file := func(name string, data []byte) string {

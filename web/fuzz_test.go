@@ -20,7 +20,6 @@ import (
 	"traded/billing"
 	"traded/booking"
 	"traded/demo"
-	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 	"traded/store/storetest"
@@ -69,8 +68,8 @@ func newFuzzApp(f *testing.F) *fuzzApp {
 	f.Helper()
 	db, _ := storetest.Open(f)
 	ctx := context.Background()
-	svc := booking.NewService(db, organisation.New(db))
-	svc.PasswordCost = bcrypt.MinCost
+	svc := wiring.Domains(db).Booking
+	svc.Accounts.PasswordCost = bcrypt.MinCost
 	if err := demo.LoadBase(ctx, svc); err != nil {
 		f.Fatal(err)
 	}
@@ -81,7 +80,7 @@ func newFuzzApp(f *testing.F) *fuzzApp {
 	}
 	a.srv = srv
 	for _, email := range []string{managerEmail, teacherEmail, otherManagerEmail, financeEmail, adminEmail, "manager@leighcliffs.example"} {
-		tok, _, err := svc.CreateAPIToken(ctx, store.Actor{Name: "fuzz"}, email, "fuzz")
+		tok, _, err := svc.Accounts.CreateAPIToken(ctx, store.Actor{Name: "fuzz"}, email, "fuzz")
 		if err != nil {
 			f.Fatal(err)
 		}

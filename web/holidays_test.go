@@ -7,8 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"traded/booking"
-	"traded/organisation"
+	wiring "traded/app"
 )
 
 // TestBankHolidays_Page: an admin adds a proclaimed bank holiday, is told
@@ -100,7 +99,7 @@ func TestBankHolidays_Page(t *testing.T) {
 func TestBankHolidays_API(t *testing.T) {
 	app := newTestApp(t)
 	// As traded serve does at start (the page test runs without it).
-	if _, err := booking.NewService(app.db, organisation.New(app.db)).SeedBankHolidays(context.Background()); err != nil {
+	if _, err := wiring.Domains(app.db).Booking.SeedBankHolidays(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	admin := app.token(t, adminEmail)

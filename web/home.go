@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"traded"
+	"traded/account"
 	"traded/billing"
 	"traded/booking"
 	"traded/organisation"
@@ -15,7 +16,7 @@ type homePage struct {
 	Year        string
 	Org         *organisation.Organisation
 	Subscriber  bool
-	Staff       []*booking.User
+	Staff       []*account.User
 	Upcoming    []*booking.Session
 	PriceLists  []*booking.PriceListInfo
 	Sessions    []*booking.Session
@@ -70,16 +71,16 @@ func (s *Server) handleHome(c *fiber.Ctx) error {
 		}
 	}
 	switch u.Role {
-	case booking.RoleSchoolManager, booking.RoleTeacher:
+	case account.RoleSchoolManager, account.RoleTeacher:
 		if p.Org, err = s.orgs.FindByID(ctx, u.OrganisationID); err != nil {
 			return err
 		}
 		if p.Subscriber, err = s.booking.IsSubscriber(ctx, p.Org.ID, year); err != nil {
 			return err
 		}
-		if u.Role == booking.RoleSchoolManager {
+		if u.Role == account.RoleSchoolManager {
 			p.Title = p.Org.Name
-			if p.Staff, err = s.booking.FindUsers(ctx, booking.UserFilter{OrganisationID: &p.Org.ID}); err != nil {
+			if p.Staff, err = s.accounts.FindUsers(ctx, account.UserFilter{OrganisationID: &p.Org.ID}); err != nil {
 				return err
 			}
 			if p.Subscription, err = s.billing.FindSubscription(ctx, p.Org.ID, year); err != nil && traded.ErrorCode(err) != traded.ENOTFOUND {
@@ -106,7 +107,7 @@ func (s *Server) handleHome(c *fiber.Ctx) error {
 			return err
 		}
 		return s.render(c, "home-teacher", p)
-	case booking.RoleFinance:
+	case account.RoleFinance:
 		p.Title = "Billing"
 		if err := s.countOrganisations(c, p); err != nil {
 			return err
@@ -128,7 +129,7 @@ func (s *Server) handleHome(c *fiber.Ctx) error {
 			return err
 		}
 		return s.render(c, "home-finance", p)
-	case booking.RoleAdmin:
+	case account.RoleAdmin:
 		p.Title = "Catalogue and sessions"
 		p.Sessions = sessions
 		if p.PriceLists, err = s.booking.FindPriceLists(ctx); err != nil {

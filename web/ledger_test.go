@@ -10,9 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	wiring "traded/app"
 	"traded/billing"
-	"traded/booking"
-	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 	"traded/web"
@@ -22,7 +21,7 @@ import (
 func ledgerInvoices(t *testing.T, app *testApp, urn int64, amounts ...pricing.Money) []string {
 	t.Helper()
 	ctx := context.Background()
-	bk := booking.NewService(app.db, organisation.New(app.db))
+	bk := wiring.Domains(app.db).Booking
 	org, err := bk.Organisations.FindByURN(ctx, urn)
 	if err != nil {
 		t.Fatal(err)
@@ -225,7 +224,7 @@ func TestBankImportAPI_DateOrder(t *testing.T) {
 func TestInvoiceNotMailed(t *testing.T) {
 	app := newAccountsApp(t, web.Config{Dev: true})
 	ctx := context.Background()
-	bk := booking.NewService(app.db, organisation.New(app.db))
+	bk := wiring.Domains(app.db).Booking
 	// 990002 has no users and no billing email in the demo base.
 	org, err := bk.Organisations.FindByURN(ctx, 990002)
 	if err != nil {

@@ -13,9 +13,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"traded"
-	"traded/booking"
 	"traded/demo"
-	"traded/organisation"
 	"traded/store"
 	"traded/store/storetest"
 	"traded/web"
@@ -32,8 +30,8 @@ type testApp struct {
 func newTestApp(t *testing.T) *testApp {
 	t.Helper()
 	db, clock := storetest.Open(t)
-	svc := booking.NewService(db, organisation.New(db))
-	svc.PasswordCost = bcrypt.MinCost // demo users' passwords, hashed cheaply
+	svc := wiring.Domains(db).Booking
+	svc.Accounts.PasswordCost = bcrypt.MinCost // demo users' passwords, hashed cheaply
 	if err := demo.LoadBase(context.Background(), svc); err != nil {
 		t.Fatal(err)
 	}

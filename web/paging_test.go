@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"traded/account"
+	wiring "traded/app"
 	"traded/booking"
 	"traded/organisation"
 	"traded/store"
@@ -145,11 +147,11 @@ func newPagingFixture(t *testing.T) *pagingFixture {
 	}
 	// 60 users (each mailed a link: 60 messages in the outbox) and 60
 	// organisations, through the service.
-	svc := booking.NewService(db, organisation.New(db))
+	svc := wiring.Domains(db).Booking
 	var orgs []organisation.Organisation
 	for i := range 60 {
-		if _, err := svc.CreateUser(ctx, store.System, booking.UserInput{Email: fmt.Sprintf("paging%02d@traded.example", i),
-			Name: fmt.Sprintf("Paging User %02d", (i*37)%60), Role: booking.RoleFinance}); err != nil {
+		if _, err := svc.Accounts.CreateUser(ctx, store.System, account.UserInput{Email: fmt.Sprintf("paging%02d@traded.example", i),
+			Name: fmt.Sprintf("Paging User %02d", (i*37)%60), Role: account.RoleFinance}); err != nil {
 			t.Fatal(err)
 		}
 		orgs = append(orgs, organisation.Organisation{URN: int64(980001 + i), Name: fmt.Sprintf("Paging Academy %02d", (i*17)%60),
@@ -698,7 +700,7 @@ func TestPagination_Pages(t *testing.T) {
 func TestPagination_RegisterKeepsOtherPages(t *testing.T) {
 	f := newPagingFixture(t)
 	app := f.app
-	lines, err := booking.NewService(app.db, organisation.New(app.db)).FindRegister(context.Background(), booking.RegisterFilter{SessionID: f.register})
+	lines, err := wiring.Domains(app.db).Booking.FindRegister(context.Background(), booking.RegisterFilter{SessionID: f.register})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -706,7 +708,7 @@ func TestPagination_RegisterKeepsOtherPages(t *testing.T) {
 		t.Fatalf("the register has %d confirmed delegates, want more than a page", len(lines))
 	}
 	first := lines[0].Delegate.ID
-	if err := booking.NewService(app.db, organisation.New(app.db)).SetAttendance(context.Background(), store.System, f.register, map[int64]string{first: "attended"}); err != nil {
+	if err := wiring.Domains(app.db).Booking.SetAttendance(context.Background(), store.System, f.register, map[int64]string{first: "attended"}); err != nil {
 		t.Fatal(err)
 	}
 	admin := app.agent(t)

@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"traded"
+	"traded/account"
 	"traded/billing"
 	"traded/booking"
 	"traded/pricing"
@@ -18,7 +19,7 @@ import (
 // Page is what every template receives: the frame's fields and the page's own.
 type Page struct {
 	Title       string
-	User        *booking.User
+	User        *account.User
 	CSRF        string
 	Nav         []NavItem
 	Breadcrumbs []NavItem
@@ -48,21 +49,21 @@ type FieldError struct {
 }
 
 // navFor is each role's header menu.
-var navFor = map[booking.Role][]NavItem{
+var navFor = map[account.Role][]NavItem{
 	"": {{Label: "Programme", Href: "/programme"}, {Label: "Catalogue", Href: "/catalogue"}, {Label: "Sign in", Href: "/sign-in"}},
-	booking.RoleSchoolManager: {{Label: "Home", Href: "/"}, {Label: "Programme", Href: "/programme"}, {Label: "Bookings", Href: "/bookings"},
+	account.RoleSchoolManager: {{Label: "Home", Href: "/"}, {Label: "Programme", Href: "/programme"}, {Label: "Bookings", Href: "/bookings"},
 		{Label: "Consultancy", Href: "/consultancy"}, {Label: "Invoices", Href: "/invoices"}, {Label: "Staff", Href: "/school/staff"},
 		{Label: "Your account", Href: "/account"}},
-	booking.RoleTeacher: {{Label: "Home", Href: "/"}, {Label: "Programme", Href: "/programme"}, {Label: "Your bookings", Href: "/bookings"},
+	account.RoleTeacher: {{Label: "Home", Href: "/"}, {Label: "Programme", Href: "/programme"}, {Label: "Your bookings", Href: "/bookings"},
 		{Label: "Your account", Href: "/account"}},
-	booking.RoleFinance: {{Label: "Home", Href: "/"}, {Label: "Invoices", Href: "/invoices"}, {Label: "Organisations", Href: "/admin/organisations"},
+	account.RoleFinance: {{Label: "Home", Href: "/"}, {Label: "Invoices", Href: "/invoices"}, {Label: "Organisations", Href: "/admin/organisations"},
 		{Label: "Exports", Href: "/finance/exports"},
 		{Label: "Catalogue", Href: "/catalogue"}, {Label: "Your account", Href: "/account"}},
-	booking.RoleAdmin: {{Label: "Home", Href: "/"}, {Label: "Sessions", Href: "/admin/sessions"}, {Label: "Consultancy", Href: "/consultancy"},
+	account.RoleAdmin: {{Label: "Home", Href: "/"}, {Label: "Sessions", Href: "/admin/sessions"}, {Label: "Consultancy", Href: "/consultancy"},
 		{Label: "Invoices", Href: "/invoices"},
 		{Label: "Organisations", Href: "/admin/organisations"}, {Label: "Users", Href: "/admin/users"}, {Label: "Audit log", Href: "/admin/audit"},
 		{Label: "Your account", Href: "/account"}},
-	booking.RoleAdviser: {{Label: "Home", Href: "/"}, {Label: "Consultancy", Href: "/consultancy"}, {Label: "Your account", Href: "/account"}},
+	account.RoleAdviser: {{Label: "Home", Href: "/"}, {Label: "Consultancy", Href: "/consultancy"}, {Label: "Your account", Href: "/account"}},
 }
 
 // page returns the frame for a page with the given title.
@@ -77,7 +78,7 @@ func (s *Server) page(c *fiber.Ctx, title string) *Page {
 	u := currentUser(c)
 	p := &Page{Title: title, User: u, Form: map[string]string{}, FieldErrors: map[string]string{}}
 	p.CSRF, _ = c.Locals(localCSRF).(string)
-	role := booking.Role("")
+	role := account.Role("")
 	if u != nil {
 		role = u.Role
 	}

@@ -6,7 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"traded"
-	"traded/booking"
+	"traded/account"
 )
 
 func (s *Server) schoolRoutes(app *fiber.App) {
@@ -18,14 +18,14 @@ func (s *Server) schoolRoutes(app *fiber.App) {
 
 type staffPage struct {
 	*Page
-	Staff []*booking.User
+	Staff []*account.User
 }
 
 func (s *Server) staffPage(c *fiber.Ctx) (*staffPage, error) {
 	u := currentUser(c)
 	p := &staffPage{Page: s.page(c, "Staff accounts")}
 	var err error
-	p.Staff, err = s.booking.FindUsers(c.UserContext(), booking.UserFilter{OrganisationID: &u.OrganisationID})
+	p.Staff, err = s.accounts.FindUsers(c.UserContext(), account.UserFilter{OrganisationID: &u.OrganisationID})
 	return p, err
 }
 
@@ -41,7 +41,7 @@ func (s *Server) handleStaff(c *fiber.Ctx) error {
 // a link to set their password.
 func (s *Server) handleStaffInvite(c *fiber.Ctx) error {
 	u := currentUser(c)
-	_, err := s.booking.InviteTeacher(c.UserContext(), u, c.IP(), c.FormValue("email"), c.FormValue("name"))
+	_, err := s.accounts.InviteTeacher(c.UserContext(), u, c.IP(), c.FormValue("email"), c.FormValue("name"))
 	if err != nil {
 		p, ferr := s.staffPage(c)
 		if ferr != nil {
@@ -60,7 +60,7 @@ func (s *Server) handleStaffActive(active bool) fiber.Handler {
 		if err != nil {
 			return traded.Errorf(traded.ENOTFOUND, "There is no such user.")
 		}
-		if err := s.booking.SetUserActive(c.UserContext(), currentUser(c), c.IP(), id, active); err != nil {
+		if err := s.accounts.SetUserActive(c.UserContext(), currentUser(c), c.IP(), id, active); err != nil {
 			return err
 		}
 		msg := "The account has been deactivated: that person can no longer sign in."

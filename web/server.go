@@ -21,6 +21,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/session"
 	"github.com/gofiber/template/html/v2"
 
+	"traded/account"
 	"traded/app"
 	"traded/billing"
 	"traded/booking"
@@ -69,6 +70,7 @@ type Server struct {
 	log      *slog.Logger
 	db       *store.DB
 	orgs     *organisation.Service
+	accounts *account.Service
 	booking  *booking.Service
 	billing  *billing.Service
 	notifier *notify.Notifier
@@ -86,7 +88,7 @@ type Server struct {
 // not construct or connect) and parses every template, failing fast on a
 // bad one.
 func New(cfg Config, a *app.App, log *slog.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, log: log, db: a.DB, orgs: a.Organisations, booking: a.Booking, billing: a.Billing, notifier: a.Notifier,
+	s := &Server{cfg: cfg, log: log, db: a.DB, orgs: a.Organisations, accounts: a.Accounts, booking: a.Booking, billing: a.Billing, notifier: a.Notifier,
 		epoch: strings.ToLower(rand.Text()[:10])}
 	db := a.DB
 	s.sessions = s.newSessions()
@@ -247,12 +249,3 @@ func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
 // Shutdown stops taking connections and waits, until ctx ends, for requests
 // in flight to finish.
 func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
-
-// Jobs are the web layer's own background work, for a jobs.Runner: every
-// hour, expired sessions are deleted.
-func (s *Server) Jobs() []jobs.Job {
-	sessions := &sessionStorage{db: s.db}
-	return []jobs.Job{{Name: "sweep expired sessions", Every: time.Hour, Run: func(ctx context.Context) (string, error) {
-		return "", sessions.sweep(ctx)
-	}}}
-}

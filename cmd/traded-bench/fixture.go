@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"traded"
+	"traded/account"
+	"traded/app"
 	"traded/billing"
 	"traded/booking"
 	"traded/demo"
@@ -42,8 +44,8 @@ const (
 // services wires the booking and billing services as the server does
 // (web.New): bookings are priced, invoiced and mailed in one transaction.
 func services(db *store.DB) (*booking.Service, *billing.Service) {
-	bk := booking.NewService(db, organisation.New(db))
-	bk.PasswordCost = 4 // demo accounts only; bcrypt's cost is not what is measured
+	bk := app.Domains(db).Booking
+	bk.Accounts.PasswordCost = 4 // demo accounts only; bcrypt's cost is not what is measured
 	bill := billing.NewService(db, bk.Organisations, bk, billing.DefaultConfig(), nil)
 	bk.Charger = bill
 	bk.Notifier = notify.New("http://localhost", billing.DefaultConfig().Supplier.Email)
@@ -88,11 +90,11 @@ func buildFixture(ctx context.Context, path string) (*fixture, error) {
 	}
 	for _, o := range orgs {
 		email := fmt.Sprintf("manager%d@bench.example", o.URN)
-		if _, err := bk.CreateUser(ctx, actor, booking.UserInput{Email: email, Name: "Bench Manager", Role: booking.RoleSchoolManager,
+		if _, err := bk.Accounts.CreateUser(ctx, actor, account.UserInput{Email: email, Name: "Bench Manager", Role: account.RoleSchoolManager,
 			URN: o.URN, Password: demo.Password}); err != nil {
 			return nil, fmt.Errorf("manager: %w", err)
 		}
-		token, _, err := bk.CreateAPIToken(ctx, actor, email, "bench")
+		token, _, err := bk.Accounts.CreateAPIToken(ctx, actor, email, "bench")
 		if err != nil {
 			return nil, err
 		}
@@ -122,7 +124,7 @@ func buildFixture(ctx context.Context, path string) (*fixture, error) {
 		f.Sessions = append(f.Sessions, s.ID)
 	}
 
-	if f.Finance, _, err = bk.CreateAPIToken(ctx, actor, "finance@traded.example", "bench"); err != nil {
+	if f.Finance, _, err = bk.Accounts.CreateAPIToken(ctx, actor, "finance@traded.example", "bench"); err != nil {
 		return nil, err
 	}
 	invoices, _, err := bill.FindInvoices(ctx, billing.InvoiceFilter{Limit: 1})
@@ -130,7 +132,7 @@ func buildFixture(ctx context.Context, path string) (*fixture, error) {
 		return nil, fmt.Errorf("no invoice to download: %v", err)
 	}
 	f.Invoice = invoices[0].Number
-	manager, err := bk.FindUserByEmail(ctx, f.Schools[1].Email)
+	manager, err := bk.Accounts.FindUserByEmail(ctx, f.Schools[1].Email)
 	if err != nil {
 		return nil, err
 	}

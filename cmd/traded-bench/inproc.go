@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"traded"
+	"traded/account"
 	"traded/billing"
 	"traded/booking"
 	"traded/pricing"
@@ -44,9 +45,9 @@ func rawBooking(ctx context.Context, f *fixture, dest string, workers int, d tim
 	}
 	defer db.Close()
 	bk, _ := services(db)
-	var managers []*booking.User
+	var managers []*account.User
 	for _, s := range f.Schools {
-		u, err := bk.FindUserByEmail(ctx, s.Email)
+		u, err := bk.Accounts.FindUserByEmail(ctx, s.Email)
 		if err != nil {
 			return result{}, err
 		}

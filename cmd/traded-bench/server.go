@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
 )
 
 // serveHello is the hello-world ceiling: a Fiber app with one handler,

@@ -8,10 +8,10 @@ import (
 	"text/tabwriter"
 
 	"traded"
+	"traded/app"
 	"traded/billing"
 	"traded/booking"
 	"traded/demo"
-	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 )
@@ -42,7 +42,7 @@ func runPrices(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			if err != nil {
 				return fmt.Errorf("--uplift: %w", err)
 			}
-			svc := booking.NewService(db, organisation.New(db))
+			svc := app.Domains(db).Booking
 			info, err := svc.RollForward(ctx, store.Actor{Name: "cli"}, fy, ty, u, *newVersion)
 			if err != nil {
 				return err
@@ -62,7 +62,7 @@ func runPrices(ctx context.Context, args []string, stdout, stderr io.Writer) err
 					return fmt.Errorf("--year: %w", err)
 				}
 			}
-			return printPriceList(ctx, booking.NewService(db, organisation.New(db)), y, stdout)
+			return printPriceList(ctx, app.Domains(db).Booking, y, stdout)
 		})
 	}
 	return fmt.Errorf("unknown prices command %q (roll-forward, show)", args[0])
@@ -84,7 +84,7 @@ func printPriceList(ctx context.Context, svc *booking.Service, year pricing.Acad
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return withDB(args, "demo", stderr, nil, func(db *store.DB, _ *flag.FlagSet) error {
-		if err := demo.Load(ctx, booking.NewService(db, organisation.New(db)), billing.DefaultConfig()); err != nil {
+		if err := demo.Load(ctx, app.Domains(db).Booking, billing.DefaultConfig()); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "demo data loaded into %s\n", db.Path)

@@ -23,7 +23,6 @@ import (
 	"traded/demo"
 	"traded/jobs"
 	"traded/mail"
-	"traded/organisation"
 	"traded/store"
 	"traded/web"
 )
@@ -196,8 +195,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if *withDemo {
-		svc := booking.NewService(db, organisation.New(db))
-		svc.BaseURL = *baseURL
+		svc := app.Domains(db).Booking
+		svc.Accounts.BaseURL = *baseURL
 		if err := demo.Load(ctx, svc, bcfg); err != nil {
 			ln.Close()
 			return fmt.Errorf("load demo data: %w", err)
@@ -223,7 +222,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ln.Close()
 		return err
 	}
-	runner.Add(srv.Jobs()...)
 	log.Info("serving", "addr", ln.Addr().String(), "url", *baseURL, "db", db.Path, "demo", *withDemo, "smtp", *mf.host,
 		"card_payments", card != nil)
 	if *withDemo {

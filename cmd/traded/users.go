@@ -9,7 +9,8 @@ import (
 	"strconv"
 	"strings"
 
-	"traded/booking"
+	"traded/account"
+	"traded/app"
 	"traded/organisation"
 	"traded/store"
 )
@@ -31,7 +32,7 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fromStdin = fs.Bool("password-stdin", false, "read the password from standard input; without it the user is emailed a link to set one")
 		baseURL = fs.String("base-url", "http://localhost:8080", "public address for the emailed link (env TRADED_BASE_URL)")
 	}, func(db *store.DB, _ *flag.FlagSet) error {
-		in := booking.UserInput{Email: *email, Name: *name, Role: booking.Role(*role)}
+		in := account.UserInput{Email: *email, Name: *name, Role: account.Role(*role)}
 		if *org != "" {
 			urn, err := organisation.ParseURN(*org)
 			if err != nil {
@@ -49,9 +50,9 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 				return fmt.Errorf("no password on standard input")
 			}
 		}
-		svc := booking.NewService(db, organisation.New(db))
-		svc.BaseURL = *baseURL
-		u, err := svc.CreateUser(ctx, cli, in)
+		svc := app.Domains(db).Booking
+		svc.Accounts.BaseURL = *baseURL
+		u, err := svc.Accounts.CreateUser(ctx, cli, in)
 		if err != nil {
 			return err
 		}
@@ -75,7 +76,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			email = fs.String("email", "", "the user the token acts as (required)")
 			label = fs.String("name", "", "what the token is for (required)")
 		}, func(db *store.DB, _ *flag.FlagSet) error {
-			token, id, err := booking.NewService(db, organisation.New(db)).CreateAPIToken(ctx, cli, *email, *label)
+			token, id, err := app.Domains(db).Accounts.CreateAPIToken(ctx, cli, *email, *label)
 			if err != nil {
 				return err
 			}
@@ -88,7 +89,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return withDB(args[1:], "token revoke", stderr, func(fs *flag.FlagSet) {
 			id = fs.Int64("id", 0, "the token's id (from token list)")
 		}, func(db *store.DB, _ *flag.FlagSet) error {
-			if err := booking.NewService(db, organisation.New(db)).RevokeAPIToken(ctx, cli, *id); err != nil {
+			if err := app.Domains(db).Accounts.RevokeAPIToken(ctx, cli, *id); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "token %d revoked\n", *id)
@@ -99,12 +100,12 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return withDB(args[1:], "token list", stderr, func(fs *flag.FlagSet) {
 			email = fs.String("email", "", "whose tokens")
 		}, func(db *store.DB, _ *flag.FlagSet) error {
-			svc := booking.NewService(db, organisation.New(db))
-			u, err := svc.FindUserByEmail(ctx, *email)
+			svc := app.Domains(db).Booking
+			u, err := svc.Accounts.FindUserByEmail(ctx, *email)
 			if err != nil {
 				return err
 			}
-			tokens, err := svc.FindAPITokens(ctx, u.ID)
+			tokens, err := svc.Accounts.FindAPITokens(ctx, u.ID)
 			if err != nil {
 				return err
 			}

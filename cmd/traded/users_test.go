@@ -9,8 +9,9 @@ import (
 	"testing"
 
 	"traded"
+	"traded/account"
+	"traded/app"
 	"traded/booking"
-	"traded/organisation"
 	"traded/store"
 )
 
@@ -30,7 +31,7 @@ func openTestDB(t *testing.T, path string) (*store.DB, *booking.Service) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return db, booking.NewService(db, organisation.New(db))
+	return db, app.Domains(db).Booking
 }
 
 func TestCLI_UserAdd(t *testing.T) {
@@ -50,8 +51,8 @@ func TestCLI_UserAdd(t *testing.T) {
 			t.Errorf("output %q", out)
 		}
 		_, svc := openTestDB(t, path)
-		u, err := svc.Authenticate(ctx, "ada@traded.example", "a long enough password", "")
-		if err != nil || u.Role != booking.RoleAdmin {
+		u, err := svc.Accounts.Authenticate(ctx, "ada@traded.example", "a long enough password", "")
+		if err != nil || u.Role != account.RoleAdmin {
 			t.Errorf("sign in with the password given: %v, %v", u, err)
 		}
 	})
@@ -66,7 +67,7 @@ func TestCLI_UserAdd(t *testing.T) {
 			t.Errorf("output %q", out)
 		}
 		db, svc := openTestDB(t, path)
-		u, err := svc.FindUserByEmail(ctx, "tom@hillside.example")
+		u, err := svc.Accounts.FindUserByEmail(ctx, "tom@hillside.example")
 		if err != nil || u.HasPassword || u.OrganisationURN != 114001 {
 			t.Fatalf("user %+v, %v", u, err)
 		}
@@ -111,7 +112,7 @@ func TestCLI_UserAdd(t *testing.T) {
 		})
 	}
 	_, svc := openTestDB(t, path)
-	if users, err := svc.FindUsers(ctx, booking.UserFilter{}); err != nil || len(users) != 2 {
+	if users, err := svc.Accounts.FindUsers(ctx, account.UserFilter{}); err != nil || len(users) != 2 {
 		t.Errorf("%d users after the refusals, want 2 (%v)", len(users), err)
 	}
 	for _, args := range [][]string{{"user"}, {"user", "delete"}} {
@@ -146,7 +147,7 @@ func TestCLI_Token(t *testing.T) {
 	}
 
 	_, svc := openTestDB(t, path)
-	u, err := svc.UserByAPIToken(ctx, token)
+	u, err := svc.Accounts.UserByAPIToken(ctx, token)
 	if err != nil || u.Email != "fin@traded.example" {
 		t.Fatalf("the printed token: %v, %v", u, err)
 	}
@@ -168,7 +169,7 @@ func TestCLI_Token(t *testing.T) {
 	if out, _, err := runCLI(t, "token", "revoke", "--db", path, "--id", id); err != nil || out != "token "+id+" revoked\n" {
 		t.Fatalf("token revoke: %q, %v", out, err)
 	}
-	if _, err := svc.UserByAPIToken(ctx, token); traded.ErrorCode(err) != traded.EUNAUTHORIZED {
+	if _, err := svc.Accounts.UserByAPIToken(ctx, token); traded.ErrorCode(err) != traded.EUNAUTHORIZED {
 		t.Errorf("a revoked token: %v, want EUNAUTHORIZED", err)
 	}
 	if out := list(); !strings.HasSuffix(out, "\trevoked\n") {
@@ -198,7 +199,7 @@ func TestCLI_Token(t *testing.T) {
 			}
 		})
 	}
-	if tokens, err := svc.FindAPITokens(ctx, u.ID); err != nil || len(tokens) != 1 {
+	if tokens, err := svc.Accounts.FindAPITokens(ctx, u.ID); err != nil || len(tokens) != 1 {
 		t.Errorf("%d tokens after the refusals, want 1 (%v)", len(tokens), err)
 	}
 }

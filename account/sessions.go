@@ -1,4 +1,4 @@
-package web
+package account
 
 import (
 	"context"
@@ -6,31 +6,31 @@ import (
 	"errors"
 	"time"
 
-	"traded/booking"
 	"traded/store"
 )
 
-// sessionStorage keeps Fiber's server-side sessions in the web_sessions
-// table, writing through the one writer connection like everything else.
-// A session is kept under the SHA-256 of its id (sessionKey), never the id
-// the cookie holds, and a signed-in one names its user (bind), so that
-// booking can end a user's sessions when their password changes or they
-// are deactivated.
+// SessionStore keeps the web layer's server-side sessions in the
+// web_sessions table, writing through the one writer connection like
+// everything else. It has the methods of Fiber's session storage (Get, Set,
+// Delete, Reset, Close) without importing Fiber. A session is kept under the
+// SHA-256 of its id (SessionKey), never the id the cookie holds, and a
+// signed-in one names its user (Bind), so that a password change or a
+// deactivation ends the user's other sessions in its own transaction.
 // (The gofiber/storage SQLite driver opens a second writer pool on the file,
 // which would contend with ours, so this small adapter stands in for it.)
 // Expiry is judged by the injected clock, so tests can expire a session.
-type sessionStorage struct {
+type SessionStore struct {
 	db *store.DB
 }
 
 // Get returns a session's data, or nil if it is unknown or expired.
-func (s *sessionStorage) Get(key string) ([]byte, error) {
+func (s *SessionStore) Get(key string) ([]byte, error) {
 	if key == "" {
 		return nil, nil
 	}
 	var data []byte
 	err := s.db.Read().QueryRowContext(context.Background(), `SELECT data FROM web_sessions WHERE id = ? AND expires_at > ?`,
-		sessionKey(key), store.FormatTime(s.db.Now())).Scan(&data)
+		SessionKey(key), store.FormatTime(s.db.Now())).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -38,7 +38,7 @@ func (s *sessionStorage) Get(key string) ([]byte, error) {
 }
 
 // Set stores a session's data until exp from now (0: a year).
-func (s *sessionStorage) Set(key string, val []byte, exp time.Duration) error {
+func (s *SessionStore) Set(key string, val []byte, exp time.Duration) error {
 	if key == "" || len(val) == 0 {
 		return nil
 	}
@@ -48,33 +48,29 @@ func (s *sessionStorage) Set(key string, val []byte, exp time.Duration) error {
 	return s.db.Write(context.Background(), func(tx *store.Tx) error {
 		_, err := tx.ExecContext(context.Background(), `INSERT INTO web_sessions (id, data, expires_at) VALUES (?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at`,
-			sessionKey(key), val, store.FormatTime(tx.Now.Add(exp)))
+			SessionKey(key), val, store.FormatTime(tx.Now.Add(exp)))
 		return err
 	})
 }
 
 // Delete removes a session.
-func (s *sessionStorage) Delete(key string) error {
+func (s *SessionStore) Delete(key string) error {
 	return s.db.Write(context.Background(), func(tx *store.Tx) error {
-		_, err := tx.ExecContext(context.Background(), `DELETE FROM web_sessions WHERE id = ?`, sessionKey(key))
+		_, err := tx.ExecContext(context.Background(), `DELETE FROM web_sessions WHERE id = ?`, SessionKey(key))
 		return err
 	})
 }
 
-// bind records that the session with the id belongs to the user.
-func (s *sessionStorage) bind(ctx context.Context, id string, userID int64) error {
+// Bind records that the session with the id belongs to the user.
+func (s *SessionStore) Bind(ctx context.Context, id string, userID int64) error {
 	return s.db.Write(ctx, func(tx *store.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE web_sessions SET user_id = ? WHERE id = ?`, userID, sessionKey(id))
+		_, err := tx.ExecContext(ctx, `UPDATE web_sessions SET user_id = ? WHERE id = ?`, userID, SessionKey(id))
 		return err
 	})
 }
-
-// sessionKey is what a session is stored under: the hex SHA-256 of the id
-// in its cookie (booking.SessionKey, which ends sessions, uses the same).
-func sessionKey(id string) string { return booking.SessionKey(id) }
 
 // Reset removes every session.
-func (s *sessionStorage) Reset() error {
+func (s *SessionStore) Reset() error {
 	return s.db.Write(context.Background(), func(tx *store.Tx) error {
 		_, err := tx.ExecContext(context.Background(), `DELETE FROM web_sessions`)
 		return err
@@ -82,12 +78,15 @@ func (s *sessionStorage) Reset() error {
 }
 
 // Close does nothing: the database belongs to the server.
-func (s *sessionStorage) Close() error { return nil }
+func (s *SessionStore) Close() error { return nil }
 
-// sweep deletes expired sessions.
-func (s *sessionStorage) sweep(ctx context.Context) error {
+// Sweep deletes expired sessions.
+func (s *SessionStore) Sweep(ctx context.Context) error {
 	return s.db.Write(ctx, func(tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM web_sessions WHERE expires_at <= ?`, store.FormatTime(tx.Now))
 		return err
 	})
 }
+
+// Sessions returns the store of web sessions.
+func (s *Service) Sessions() *SessionStore { return &SessionStore{db: s.db} }

@@ -1,4 +1,4 @@
-package booking
+package account
 
 import (
 	"context"
@@ -18,8 +18,27 @@ import (
 
 	"traded"
 	"traded/mail"
+	"traded/organisation"
 	"traded/store"
 )
+
+// Service is the accounts of one database.
+type Service struct {
+	db *store.DB
+
+	// Organisations are the schools that school users belong to.
+	Organisations *organisation.Service
+	// BaseURL is the public address links in mail point to.
+	BaseURL string
+	// PasswordCost is the bcrypt cost (0: 11). Tests lower it.
+	PasswordCost int
+}
+
+// New returns the accounts of db, whose school users belong to the
+// organisations of orgs.
+func New(db *store.DB, orgs *organisation.Service) *Service {
+	return &Service{db: db, Organisations: orgs}
+}
 
 // Role is what a user may do.
 type Role string
@@ -132,6 +151,13 @@ func findUser(ctx context.Context, q store.Queryer, where string, args ...any) (
 // FindUserByID returns a user, or ENOTFOUND.
 func (s *Service) FindUserByID(ctx context.Context, id int64) (*User, error) {
 	return findUser(ctx, s.db.Read(), `u.id = ?`, id)
+}
+
+// UserByIDTx returns a user as tx sees it, or ENOTFOUND: for a domain that
+// must check, in its own transaction, who it is about to name (the adviser
+// a quote assigns).
+func (s *Service) UserByIDTx(ctx context.Context, tx *store.Tx, id int64) (*User, error) {
+	return findUser(ctx, tx, `u.id = ?`, id)
 }
 
 // FindUserByEmail returns a user, or ENOTFOUND.
@@ -477,10 +503,9 @@ func (s *Service) ChangePassword(ctx context.Context, u *User, remoteAddr, curre
 func SessionKey(id string) string { return hashToken(id) }
 
 // endSessions ends the user's web sessions, all but the one stored under
-// keep (a SessionKey; "" for none), and returns how many. The web layer
-// stores the sessions (web/sessions.go); ending them belongs with the
-// change that calls for it, in its transaction, so a password change that
-// commits has signed the other browsers out.
+// keep (a SessionKey; "" for none), and returns how many. Ending them
+// belongs with the change that calls for it, in its transaction, so a
+// password change that commits has signed the other browsers out.
 func endSessions(ctx context.Context, tx *store.Tx, userID int64, keep string) (int64, error) {
 	res, err := tx.ExecContext(ctx, `DELETE FROM web_sessions WHERE user_id = ? AND id <> ?`, userID, keep)
 	if err != nil {
@@ -493,7 +518,7 @@ func endSessions(ctx context.Context, tx *store.Tx, userID int64, keep string) (
 func newToken() (plain, hash string) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
-		panic("booking: no randomness: " + err.Error())
+		panic("account: no randomness: " + err.Error())
 	}
 	plain = base64.RawURLEncoding.EncodeToString(b)
 	return plain, hashToken(plain)

@@ -1,4 +1,4 @@
-package booking_test
+package account_test
 
 import (
 	"context"
@@ -13,9 +13,9 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"traded"
-	"traded/booking"
+	"traded/account"
+	"traded/app"
 	"traded/demo"
-	"traded/organisation"
 	"traded/store"
 	"traded/store/storetest"
 )
@@ -24,7 +24,7 @@ import (
 // hashing passwords at bcrypt's minimum cost so the tests stay quick.
 type accounts struct {
 	t     *testing.T
-	svc   *booking.Service
+	svc   *account.Service
 	db    *store.DB
 	clock *traded.FixedClock
 }
@@ -34,7 +34,7 @@ const testPassword = "correct horse battery"
 func newAccounts(t *testing.T) *accounts {
 	t.Helper()
 	db, clock := storetest.Open(t)
-	svc := booking.NewService(db, organisation.New(db))
+	svc := app.Domains(db).Accounts
 	svc.PasswordCost = bcrypt.MinCost
 	svc.BaseURL = "http://traded.test"
 	if err := svc.Organisations.Upsert(context.Background(), store.System, demo.Schools, "demo"); err != nil {
@@ -44,9 +44,9 @@ func newAccounts(t *testing.T) *accounts {
 }
 
 // user creates a user with testPassword (urn 0 for LA roles).
-func (a *accounts) user(email string, role booking.Role, urn int64) *booking.User {
+func (a *accounts) user(email string, role account.Role, urn int64) *account.User {
 	a.t.Helper()
-	u, err := a.svc.CreateUser(context.Background(), store.System, booking.UserInput{
+	u, err := a.svc.CreateUser(context.Background(), store.System, account.UserInput{
 		Email: email, Name: "Test " + string(role), Role: role, URN: urn, Password: testPassword})
 	if err != nil {
 		a.t.Fatalf("create %s: %v", email, err)
@@ -107,12 +107,12 @@ func TestService_CreateUser(t *testing.T) {
 	a := newAccounts(t)
 
 	t.Run("WithPassword", func(t *testing.T) {
-		u, err := a.svc.CreateUser(ctx, store.Actor{Name: "admin@traded.example", RemoteAddr: "192.0.2.1"}, booking.UserInput{
-			Email: "  Morgan@ChelmerValley.Example ", Name: " Morgan Manager ", Role: booking.RoleSchoolManager, URN: 990001, Password: testPassword})
+		u, err := a.svc.CreateUser(ctx, store.Actor{Name: "admin@traded.example", RemoteAddr: "192.0.2.1"}, account.UserInput{
+			Email: "  Morgan@ChelmerValley.Example ", Name: " Morgan Manager ", Role: account.RoleSchoolManager, URN: 990001, Password: testPassword})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if u.Email != "morgan@chelmervalley.example" || u.Name != "Morgan Manager" || u.Role != booking.RoleSchoolManager ||
+		if u.Email != "morgan@chelmervalley.example" || u.Name != "Morgan Manager" || u.Role != account.RoleSchoolManager ||
 			u.OrganisationURN != 990001 || u.OrganisationName == "" || !u.Active || !u.HasPassword || !u.CreatedAt.Equal(storetest.Epoch) {
 			t.Errorf("got %+v", u)
 		}
@@ -126,7 +126,7 @@ func TestService_CreateUser(t *testing.T) {
 	})
 
 	t.Run("WithoutPasswordQueuesLink", func(t *testing.T) {
-		u, err := a.svc.CreateUser(ctx, store.System, booking.UserInput{Email: "ada@traded.example", Name: "Ada Adviser", Role: booking.RoleAdviser})
+		u, err := a.svc.CreateUser(ctx, store.System, account.UserInput{Email: "ada@traded.example", Name: "Ada Adviser", Role: account.RoleAdviser})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,20 +143,20 @@ func TestService_CreateUser(t *testing.T) {
 
 	for _, tt := range []struct {
 		name  string
-		in    booking.UserInput
+		in    account.UserInput
 		field string
 	}{
-		{"BadEmail", booking.UserInput{Email: "not-an-email", Name: "X", Role: booking.RoleAdviser}, "email"},
-		{"NoEmail", booking.UserInput{Email: " ", Name: "X", Role: booking.RoleAdviser}, "email"},
-		{"NoName", booking.UserInput{Email: "x1@traded.example", Name: "   ", Role: booking.RoleAdviser}, "name"},
-		{"LongName", booking.UserInput{Email: "x2@traded.example", Name: strings.Repeat("n", 201), Role: booking.RoleAdviser}, "name"},
-		{"UnknownRole", booking.UserInput{Email: "x3@traded.example", Name: "X", Role: "superuser"}, "role"},
-		{"SchoolRoleWithoutURN", booking.UserInput{Email: "x4@traded.example", Name: "X", Role: booking.RoleTeacher}, "organisation"},
-		{"LARoleWithURN", booking.UserInput{Email: "x5@traded.example", Name: "X", Role: booking.RoleFinance, URN: 990001}, "organisation"},
-		{"UnknownURN", booking.UserInput{Email: "x6@traded.example", Name: "X", Role: booking.RoleTeacher, URN: 999999}, "organisation"},
-		{"ShortPassword", booking.UserInput{Email: "x7@traded.example", Name: "X", Role: booking.RoleAdmin, Password: "short"}, "password"},
-		{"PasswordIsEmail", booking.UserInput{Email: "x8@traded.example", Name: "X", Role: booking.RoleAdmin, Password: "X8@Traded.example"}, "password"},
-		{"PasswordTooLong", booking.UserInput{Email: "x9@traded.example", Name: "X", Role: booking.RoleAdmin, Password: strings.Repeat("p", 73)}, "password"},
+		{"BadEmail", account.UserInput{Email: "not-an-email", Name: "X", Role: account.RoleAdviser}, "email"},
+		{"NoEmail", account.UserInput{Email: " ", Name: "X", Role: account.RoleAdviser}, "email"},
+		{"NoName", account.UserInput{Email: "x1@traded.example", Name: "   ", Role: account.RoleAdviser}, "name"},
+		{"LongName", account.UserInput{Email: "x2@traded.example", Name: strings.Repeat("n", 201), Role: account.RoleAdviser}, "name"},
+		{"UnknownRole", account.UserInput{Email: "x3@traded.example", Name: "X", Role: "superuser"}, "role"},
+		{"SchoolRoleWithoutURN", account.UserInput{Email: "x4@traded.example", Name: "X", Role: account.RoleTeacher}, "organisation"},
+		{"LARoleWithURN", account.UserInput{Email: "x5@traded.example", Name: "X", Role: account.RoleFinance, URN: 990001}, "organisation"},
+		{"UnknownURN", account.UserInput{Email: "x6@traded.example", Name: "X", Role: account.RoleTeacher, URN: 999999}, "organisation"},
+		{"ShortPassword", account.UserInput{Email: "x7@traded.example", Name: "X", Role: account.RoleAdmin, Password: "short"}, "password"},
+		{"PasswordIsEmail", account.UserInput{Email: "x8@traded.example", Name: "X", Role: account.RoleAdmin, Password: "X8@Traded.example"}, "password"},
+		{"PasswordTooLong", account.UserInput{Email: "x9@traded.example", Name: "X", Role: account.RoleAdmin, Password: strings.Repeat("p", 73)}, "password"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			users, mails := a.count(`SELECT count(*) FROM users`), a.count(`SELECT count(*) FROM outbox`)
@@ -172,7 +172,7 @@ func TestService_CreateUser(t *testing.T) {
 	}
 
 	t.Run("DuplicateEmail", func(t *testing.T) {
-		_, err := a.svc.CreateUser(ctx, store.System, booking.UserInput{Email: "MORGAN@chelmervalley.example", Name: "Another", Role: booking.RoleTeacher, URN: 990001})
+		_, err := a.svc.CreateUser(ctx, store.System, account.UserInput{Email: "MORGAN@chelmervalley.example", Name: "Another", Role: account.RoleTeacher, URN: 990001})
 		wantCode(t, err, traded.ECONFLICT)
 		if traded.ErrorField(err) != "email" {
 			t.Errorf("field %q, want email", traded.ErrorField(err))
@@ -183,21 +183,21 @@ func TestService_CreateUser(t *testing.T) {
 func TestService_InviteTeacher(t *testing.T) {
 	ctx := context.Background()
 	a := newAccounts(t)
-	mgr := a.user("mgr@chelmervalley.example", booking.RoleSchoolManager, 990001)
-	teacher := a.user("t@chelmervalley.example", booking.RoleTeacher, 990001)
-	fin := a.user("fin@traded.example", booking.RoleFinance, 0)
+	mgr := a.user("mgr@chelmervalley.example", account.RoleSchoolManager, 990001)
+	teacher := a.user("t@chelmervalley.example", account.RoleTeacher, 990001)
+	fin := a.user("fin@traded.example", account.RoleFinance, 0)
 
 	u, err := a.svc.InviteTeacher(ctx, mgr, "192.0.2.1", "new@chelmervalley.example", "New Teacher")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u.Role != booking.RoleTeacher || u.OrganisationID != mgr.OrganisationID || u.HasPassword {
+	if u.Role != account.RoleTeacher || u.OrganisationID != mgr.OrganisationID || u.HasPassword {
 		t.Errorf("invited %+v", u)
 	}
 	if n := a.count(`SELECT count(*) FROM outbox WHERE to_addr = ? AND kind = 'set_password_link'`, u.Email); n != 1 {
 		t.Errorf("%d set_password mails, want 1", n)
 	}
-	for _, by := range []*booking.User{teacher, fin} {
+	for _, by := range []*account.User{teacher, fin} {
 		_, err := a.svc.InviteTeacher(ctx, by, "", "x-"+string(by.Role)+"@chelmervalley.example", "X")
 		wantCode(t, err, traded.EFORBIDDEN)
 	}
@@ -210,13 +210,13 @@ func TestService_InviteTeacher(t *testing.T) {
 func TestService_Authenticate(t *testing.T) {
 	ctx := context.Background()
 	a := newAccounts(t)
-	u := a.user("mgr@chelmervalley.example", booking.RoleSchoolManager, 990001)
-	gone := a.user("gone@chelmervalley.example", booking.RoleTeacher, 990001)
-	admin := a.user("admin@traded.example", booking.RoleAdmin, 0)
+	u := a.user("mgr@chelmervalley.example", account.RoleSchoolManager, 990001)
+	gone := a.user("gone@chelmervalley.example", account.RoleTeacher, 990001)
+	admin := a.user("admin@traded.example", account.RoleAdmin, 0)
 	if err := a.svc.SetUserActive(ctx, admin, "", gone.ID, false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.svc.CreateUser(ctx, store.System, booking.UserInput{Email: "invited@traded.example", Name: "Invited", Role: booking.RoleAdviser}); err != nil {
+	if _, err := a.svc.CreateUser(ctx, store.System, account.UserInput{Email: "invited@traded.example", Name: "Invited", Role: account.RoleAdviser}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -268,7 +268,7 @@ func TestService_Authenticate(t *testing.T) {
 func TestService_ChangePassword(t *testing.T) {
 	ctx := context.Background()
 	a := newAccounts(t)
-	u := a.user("fin@traded.example", booking.RoleFinance, 0)
+	u := a.user("fin@traded.example", account.RoleFinance, 0)
 
 	err := a.svc.ChangePassword(ctx, u, "", "wrong current", "a brand new password", "")
 	wantCode(t, err, traded.EINVALID)
@@ -290,8 +290,8 @@ func TestService_ChangePassword(t *testing.T) {
 func TestService_Links(t *testing.T) {
 	ctx := context.Background()
 	a := newAccounts(t)
-	u := a.user("t@chelmervalley.example", booking.RoleTeacher, 990001)
-	admin := a.user("admin@traded.example", booking.RoleAdmin, 0)
+	u := a.user("t@chelmervalley.example", account.RoleTeacher, 990001)
+	admin := a.user("admin@traded.example", account.RoleAdmin, 0)
 
 	t.Run("OnlyForActiveUsers", func(t *testing.T) {
 		wantCode(t, a.svc.SendSignInLink(ctx, "not an address", ""), traded.EINVALID)
@@ -315,18 +315,18 @@ func TestService_Links(t *testing.T) {
 			t.Fatal(err)
 		}
 		token := a.link(u.Email, "sign_in")
-		a.clock.Advance(booking.SignInLinkTTL - time.Second)
+		a.clock.Advance(account.SignInLinkTTL - time.Second)
 		if got, err := a.svc.CheckLink(ctx, token, "sign_in"); err != nil || got.ID != u.ID {
 			t.Fatalf("a second before expiry: %v, %v", got, err)
 		}
-		if _, err := a.svc.CheckLink(ctx, token, "reset_password"); !errors.Is(err, booking.ErrLinkUsed) {
+		if _, err := a.svc.CheckLink(ctx, token, "reset_password"); !errors.Is(err, account.ErrLinkUsed) {
 			t.Errorf("used for another purpose: %v, want ErrLinkUsed", err)
 		}
 		a.clock.Advance(time.Second)
-		if _, err := a.svc.UseLink(ctx, token, "sign_in", "", ""); !errors.Is(err, booking.ErrLinkUsed) {
+		if _, err := a.svc.UseLink(ctx, token, "sign_in", "", ""); !errors.Is(err, account.ErrLinkUsed) {
 			t.Errorf("at expiry: %v, want ErrLinkUsed", err)
 		}
-		wantCode(t, booking.ErrLinkUsed, traded.EINVALID)
+		wantCode(t, account.ErrLinkUsed, traded.EINVALID)
 	})
 
 	t.Run("ResetPassword", func(t *testing.T) {
@@ -336,7 +336,7 @@ func TestService_Links(t *testing.T) {
 		token := a.link(u.Email, "reset_password")
 		_, err := a.svc.UseLink(ctx, token, "reset_password", "short", "")
 		wantCode(t, err, traded.EINVALID)
-		if errors.Is(err, booking.ErrLinkUsed) {
+		if errors.Is(err, account.ErrLinkUsed) {
 			t.Fatal("a weak password spent the link")
 		}
 		got, err := a.svc.UseLink(ctx, token, "reset_password", "a fresh new password", "192.0.2.3")
@@ -346,7 +346,7 @@ func TestService_Links(t *testing.T) {
 		if _, err := a.svc.Authenticate(ctx, u.Email, "a fresh new password", ""); err != nil {
 			t.Errorf("new password: %v", err)
 		}
-		if _, err := a.svc.UseLink(ctx, token, "reset_password", "another new password", ""); !errors.Is(err, booking.ErrLinkUsed) {
+		if _, err := a.svc.UseLink(ctx, token, "reset_password", "another new password", ""); !errors.Is(err, account.ErrLinkUsed) {
 			t.Errorf("second use: %v, want ErrLinkUsed", err)
 		}
 	})
@@ -359,7 +359,7 @@ func TestService_Links(t *testing.T) {
 		if err := a.svc.SetUserActive(ctx, admin, "", u.ID, false); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := a.svc.UseLink(ctx, token, "sign_in", "", ""); !errors.Is(err, booking.ErrLinkUsed) {
+		if _, err := a.svc.UseLink(ctx, token, "sign_in", "", ""); !errors.Is(err, account.ErrLinkUsed) {
 			t.Errorf("link of a deactivated user: %v, want ErrLinkUsed", err)
 		}
 		before := a.count(`SELECT count(*) FROM outbox`)
@@ -375,7 +375,7 @@ func TestService_Links(t *testing.T) {
 func TestService_UseLink_Concurrent(t *testing.T) {
 	ctx := context.Background()
 	a := newAccounts(t)
-	u := a.user("t@chelmervalley.example", booking.RoleTeacher, 990001)
+	u := a.user("t@chelmervalley.example", account.RoleTeacher, 990001)
 	if err := a.svc.SendSignInLink(ctx, u.Email, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -398,7 +398,7 @@ func TestService_UseLink_Concurrent(t *testing.T) {
 		switch {
 		case err == nil:
 			ok++
-		case !errors.Is(err, booking.ErrLinkUsed):
+		case !errors.Is(err, account.ErrLinkUsed):
 			t.Errorf("unexpected error %v", err)
 		}
 	}
@@ -413,8 +413,8 @@ func TestService_UseLink_Concurrent(t *testing.T) {
 func TestService_APITokens(t *testing.T) {
 	ctx := context.Background()
 	a := newAccounts(t)
-	u := a.user("fin@traded.example", booking.RoleFinance, 0)
-	admin := a.user("admin@traded.example", booking.RoleAdmin, 0)
+	u := a.user("fin@traded.example", account.RoleFinance, 0)
+	admin := a.user("admin@traded.example", account.RoleAdmin, 0)
 	cli := store.Actor{Name: "cli"}
 
 	_, _, err := a.svc.CreateAPIToken(ctx, cli, u.Email, "  ")
@@ -475,20 +475,20 @@ func TestService_APITokens(t *testing.T) {
 func TestService_SetUserActive(t *testing.T) {
 	ctx := context.Background()
 	a := newAccounts(t)
-	admin := a.user("admin@traded.example", booking.RoleAdmin, 0)
-	admin2 := a.user("admin2@traded.example", booking.RoleAdmin, 0)
-	fin := a.user("fin@traded.example", booking.RoleFinance, 0)
-	adviser := a.user("adviser@traded.example", booking.RoleAdviser, 0)
-	mgr := a.user("mgr@chelmervalley.example", booking.RoleSchoolManager, 990001)
-	mgr2 := a.user("mgr2@chelmervalley.example", booking.RoleSchoolManager, 990001)
-	teacher := a.user("t@chelmervalley.example", booking.RoleTeacher, 990001)
-	teacher2 := a.user("t2@chelmervalley.example", booking.RoleTeacher, 990001)
-	otherMgr := a.user("mgr@basildonmeadows.example", booking.RoleSchoolManager, 990004)
-	otherTeacher := a.user("t@basildonmeadows.example", booking.RoleTeacher, 990004)
+	admin := a.user("admin@traded.example", account.RoleAdmin, 0)
+	admin2 := a.user("admin2@traded.example", account.RoleAdmin, 0)
+	fin := a.user("fin@traded.example", account.RoleFinance, 0)
+	adviser := a.user("adviser@traded.example", account.RoleAdviser, 0)
+	mgr := a.user("mgr@chelmervalley.example", account.RoleSchoolManager, 990001)
+	mgr2 := a.user("mgr2@chelmervalley.example", account.RoleSchoolManager, 990001)
+	teacher := a.user("t@chelmervalley.example", account.RoleTeacher, 990001)
+	teacher2 := a.user("t2@chelmervalley.example", account.RoleTeacher, 990001)
+	otherMgr := a.user("mgr@basildonmeadows.example", account.RoleSchoolManager, 990004)
+	otherTeacher := a.user("t@basildonmeadows.example", account.RoleTeacher, 990004)
 
 	for _, tt := range []struct {
 		name string
-		by   *booking.User
+		by   *account.User
 		id   int64
 		code string
 	}{
@@ -546,23 +546,23 @@ func TestService_SetUserActive(t *testing.T) {
 func TestService_ChangeRole(t *testing.T) {
 	ctx := context.Background()
 	a := newAccounts(t)
-	admin := a.user("admin@traded.example", booking.RoleAdmin, 0)
-	teacher := a.user("t@chelmervalley.example", booking.RoleTeacher, 990001)
-	mgr := a.user("mgr@chelmervalley.example", booking.RoleSchoolManager, 990001)
+	admin := a.user("admin@traded.example", account.RoleAdmin, 0)
+	teacher := a.user("t@chelmervalley.example", account.RoleTeacher, 990001)
+	mgr := a.user("mgr@chelmervalley.example", account.RoleSchoolManager, 990001)
 
 	for _, tt := range []struct {
 		name string
 		id   int64
-		role booking.Role
+		role account.Role
 		urn  int64
 		code string
 	}{
 		{"UnknownRole", teacher.ID, "owner", 990001, traded.EINVALID},
-		{"SchoolRoleWithoutURN", teacher.ID, booking.RoleSchoolManager, 0, traded.EINVALID},
-		{"LARoleWithURN", teacher.ID, booking.RoleFinance, 990001, traded.EINVALID},
-		{"UnknownURN", teacher.ID, booking.RoleSchoolManager, 999999, traded.EINVALID},
-		{"UnknownUser", 99999, booking.RoleFinance, 0, traded.ENOTFOUND},
-		{"OwnRole", admin.ID, booking.RoleFinance, 0, traded.EFORBIDDEN},
+		{"SchoolRoleWithoutURN", teacher.ID, account.RoleSchoolManager, 0, traded.EINVALID},
+		{"LARoleWithURN", teacher.ID, account.RoleFinance, 990001, traded.EINVALID},
+		{"UnknownURN", teacher.ID, account.RoleSchoolManager, 999999, traded.EINVALID},
+		{"UnknownUser", 99999, account.RoleFinance, 0, traded.ENOTFOUND},
+		{"OwnRole", admin.ID, account.RoleFinance, 0, traded.EFORBIDDEN},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			wantCode(t, a.svc.ChangeRole(ctx, admin, "", tt.id, tt.role, tt.urn), tt.code)
@@ -573,11 +573,11 @@ func TestService_ChangeRole(t *testing.T) {
 	}
 
 	t.Run("ToAnotherSchool", func(t *testing.T) {
-		if err := a.svc.ChangeRole(ctx, admin, "192.0.2.4", teacher.ID, booking.RoleSchoolManager, 990004); err != nil {
+		if err := a.svc.ChangeRole(ctx, admin, "192.0.2.4", teacher.ID, account.RoleSchoolManager, 990004); err != nil {
 			t.Fatal(err)
 		}
 		u, _ := a.svc.FindUserByID(ctx, teacher.ID)
-		if u.Role != booking.RoleSchoolManager || u.OrganisationURN != 990004 {
+		if u.Role != account.RoleSchoolManager || u.OrganisationURN != 990004 {
 			t.Errorf("got %s of %d, want school_manager of 990004", u.Role, u.OrganisationURN)
 		}
 		e := a.audit("user.role")
@@ -586,14 +586,14 @@ func TestService_ChangeRole(t *testing.T) {
 		}
 	})
 	t.Run("ToLA", func(t *testing.T) {
-		if err := a.svc.ChangeRole(ctx, admin, "", teacher.ID, booking.RoleAdviser, 0); err != nil {
+		if err := a.svc.ChangeRole(ctx, admin, "", teacher.ID, account.RoleAdviser, 0); err != nil {
 			t.Fatal(err)
 		}
-		if u, _ := a.svc.FindUserByID(ctx, teacher.ID); u.Role != booking.RoleAdviser || u.OrganisationID != 0 {
+		if u, _ := a.svc.FindUserByID(ctx, teacher.ID); u.Role != account.RoleAdviser || u.OrganisationID != 0 {
 			t.Errorf("got %s of %d, want adviser of none", u.Role, u.OrganisationID)
 		}
 	})
 	t.Run("OnlyAdmins", func(t *testing.T) {
-		wantCode(t, a.svc.ChangeRole(ctx, mgr, "", teacher.ID, booking.RoleAdmin, 0), traded.EFORBIDDEN)
+		wantCode(t, a.svc.ChangeRole(ctx, mgr, "", teacher.ID, account.RoleAdmin, 0), traded.EFORBIDDEN)
 	})
 }

@@ -1,0 +1,17 @@
+// Package account is the people who sign in to Traded: users and their
+// roles, passwords (bcrypt), the single-use links that sign in, set or reset
+// a password, API tokens, and the web sessions the web layer keeps for them.
+//
+// It owns the tables users, link_tokens, api_tokens and web_sessions: only
+// its SQL writes them. It reads the organisations school users belong to
+// through organisation (and, for the school's URN and name on every user it
+// returns, joins the organisations table read-only). Other domains take a
+// *User as who is acting; inside their own transaction they may check a
+// user with UserByIDTx.
+//
+// It may import organisation, mail (the links go by mail, queued in the
+// transaction that makes them), store and the root package traded; not
+// booking, billing, web or Fiber. SessionStore has the method set of
+// Fiber's session storage, so web hands it to Fiber without account
+// importing it.
+package account
