@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-
 )
 
 // serveHello is the hello-world ceiling: a Fiber app with one handler,
