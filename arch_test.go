@@ -17,7 +17,7 @@ import (
 var houseRules = map[string][]string{
 	"pricing":      {"traded/", "github.com/gofiber/"},
 	"jobs":         {"traded/", "github.com/gofiber/"},
-	"store":        {"traded/app", "traded/billing", "traded/booking", "traded/organisation", "traded/account", "traded/mail", "traded/notify", "traded/pricing", "traded/web", "github.com/gofiber/"},
+	"store":        {"traded/app", "traded/billing", "traded/booking", "traded/organisation", "traded/account", "traded/catalogue", "traded/mail", "traded/notify", "traded/pricing", "traded/web", "github.com/gofiber/"},
 	"organisation": {"traded/booking", "traded/billing", "traded/notify", "traded/app", "traded/web", "traded/demo", "traded/mail", "github.com/gofiber/"},
 	"booking":      {"traded/billing", "traded/notify", "traded/app", "traded/web", "traded/demo", "github.com/gofiber/"},
 	"billing":      {"traded/notify", "traded/app", "traded/web", "traded/demo", "github.com/gofiber/"},
@@ -61,7 +61,7 @@ func TestHouse_Imports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, must := range []string{"pricing", "organisation", "account", "booking", "billing", "web", "app", "jobs", "cmd/traded"} {
+	for _, must := range []string{"pricing", "organisation", "account", "catalogue", "booking", "billing", "web", "app", "jobs", "cmd/traded"} {
 		if imports[must] == nil {
 			t.Fatalf("no Go files found in %s: is the test run from the module root?", must)
 		}

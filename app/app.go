@@ -18,6 +18,7 @@ import (
 	"traded/account"
 	"traded/billing"
 	"traded/booking"
+	"traded/catalogue"
 	"traded/jobs"
 	"traded/mail"
 	"traded/notify"
@@ -49,10 +50,12 @@ type App struct {
 	Organisations *organisation.Service
 	// Accounts are the people who sign in, their roles and sessions.
 	Accounts *account.Service
-	Booking  *booking.Service
-	Billing  *billing.Service
-	Notifier *notify.Notifier
-	cfg      Config
+	// Catalogue is what is sold: products, price lists, terms, bank holidays.
+	Catalogue *catalogue.Service
+	Booking   *booking.Service
+	Billing   *billing.Service
+	Notifier  *notify.Notifier
+	cfg       Config
 }
 
 // New builds the services over db.
@@ -67,7 +70,7 @@ func New(db *store.DB, cfg Config) *App {
 	a.cfg = cfg
 	a.Accounts.BaseURL = cfg.BaseURL
 	a.Booking.Rules = cfg.BookingRules
-	a.Billing = billing.NewService(db, a.Organisations, a.Booking, cfg.Billing, cfg.Card)
+	a.Billing = billing.NewService(db, a.Organisations, a.Catalogue, cfg.Billing, cfg.Card)
 	a.Booking.Charger = a.Billing
 	a.Notifier = notify.New(cfg.BaseURL, cfg.Billing.Supplier.Email)
 	a.Booking.Notifier = a.Notifier
@@ -143,6 +146,7 @@ func (a *App) Jobs() []jobs.Job {
 func Domains(db *store.DB) *App {
 	a := &App{DB: db, Organisations: organisation.New(db)}
 	a.Accounts = account.New(db, a.Organisations)
-	a.Booking = booking.NewService(db, a.Organisations, a.Accounts)
+	a.Catalogue = catalogue.New(db)
+	a.Booking = booking.NewService(db, a.Organisations, a.Accounts, a.Catalogue)
 	return a
 }

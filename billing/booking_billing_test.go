@@ -40,7 +40,7 @@ func newBookedBilling(t *testing.T) *bookedBilling {
 	if err := demo.LoadBase(ctx, svc); err != nil {
 		t.Fatal(err)
 	}
-	bill := billing.NewService(db, svc.Organisations, svc, billing.DefaultConfig(), nil)
+	bill := billing.NewService(db, svc.Organisations, svc.Catalogue, billing.DefaultConfig(), nil)
 	svc.Charger = bill
 	return &bookedBilling{t: t, ctx: ctx, db: db, clock: clock, svc: svc, bill: bill, la: store.Actor{Name: "finance@test"}}
 }

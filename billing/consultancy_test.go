@@ -8,6 +8,7 @@ import (
 	"traded/app"
 	"traded/billing"
 	"traded/booking"
+	"traded/catalogue"
 	"traded/demo"
 	"traded/pricing"
 	"traded/store"
@@ -22,8 +23,8 @@ func TestService_InvoiceConsultancy(t *testing.T) {
 	if err := demo.LoadBase(ctx, bk); err != nil {
 		t.Fatal(err)
 	}
-	bill := billing.NewService(db, bk.Organisations, bk, billing.DefaultConfig(), nil)
-	if err := bk.SetConsultancyRates(ctx, store.System, 2026, []booking.ConsultancyRate{
+	bill := billing.NewService(db, bk.Organisations, bk.Catalogue, billing.DefaultConfig(), nil)
+	if err := bk.Catalogue.SetConsultancyRates(ctx, store.System, 2026, []catalogue.ConsultancyRate{
 		{Product: "curriculum-review", Tier: pricing.Academy, Day: 50000, HalfDay: 27500}}); err != nil {
 		t.Fatal(err)
 	}

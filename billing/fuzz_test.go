@@ -66,7 +66,7 @@ func newFuzzLedger(f *testing.F) *fuzzLedger {
 	if err := bk.Organisations.Upsert(ctx, store.System, orgs, "demo"); err != nil {
 		f.Fatal(err)
 	}
-	svc := billing.NewService(db, bk.Organisations, bk, billing.DefaultConfig(), nil)
+	svc := billing.NewService(db, bk.Organisations, bk.Catalogue, billing.DefaultConfig(), nil)
 	actor := store.Actor{Name: "finance@fuzz.test"}
 	subscribe := func(urn int64) string {
 		sub, err := svc.BuySubscription(ctx, actor, urn, pricing.AcademicYear(2021), "PO1")

@@ -183,7 +183,7 @@ func openHistEnv(dir, template string) (*histEnv, error) {
 	}
 	svc := app.Domains(db).Booking
 	svc.Accounts.PasswordCost = 4
-	bill := billing.NewService(db, svc.Organisations, svc, billing.DefaultConfig(), nil)
+	bill := billing.NewService(db, svc.Organisations, svc.Catalogue, billing.DefaultConfig(), nil)
 	svc.Charger = bill
 	return &histEnv{ctx: ctx, dir: dir, db: db, clock: clock, svc: svc, bill: bill, prices: oracle.Published(), checked: map[string]int{}}, nil
 }

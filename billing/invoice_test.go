@@ -44,7 +44,7 @@ func newBilling(t *testing.T) *billingFixture {
 	if err := bk.Organisations.SetBillingDetails(ctx, store.System, 100004, "", true, ""); err != nil {
 		t.Fatal(err)
 	}
-	return &billingFixture{db: db, clock: clock, booking: bk, billing: billing.NewService(db, bk.Organisations, bk, billing.DefaultConfig(), nil),
+	return &billingFixture{db: db, clock: clock, booking: bk, billing: billing.NewService(db, bk.Organisations, bk.Catalogue, billing.DefaultConfig(), nil),
 		actor: store.Actor{Name: "finance@test"}}
 }
 
@@ -211,7 +211,7 @@ func TestService_InvoiceImmutable(t *testing.T) {
 		}
 	}
 	// A new price list changes nothing issued.
-	if _, err := f.booking.RollForward(ctx, f.actor, 2021, 2022, 1000, false); err != nil {
+	if _, err := f.booking.Catalogue.RollForward(ctx, f.actor, 2021, 2022, 1000, false); err != nil {
 		t.Fatal(err)
 	}
 	inv, _ := f.billing.FindInvoiceByNumber(ctx, sub.InvoiceNumber)

@@ -91,7 +91,7 @@ func TestLedgerHistories(t *testing.T) {
 	t.Logf("TRADED_LEDGER_HISTORIES=%d TRADED_LEDGER_SEED=%d", n, seed)
 	db, clock := storetest.Open(t)
 	bk := app.Domains(db).Booking
-	svc := billing.NewService(db, bk.Organisations, bk, billing.DefaultConfig(), nil)
+	svc := billing.NewService(db, bk.Organisations, bk.Catalogue, billing.DefaultConfig(), nil)
 	var steps int
 	var customers []journalOrg
 	for i := range n {

@@ -6,12 +6,12 @@ import (
 	"strings"
 
 	"traded"
-	"traded/booking"
+	"traded/catalogue"
 	"traded/store"
 )
 
 // The ledger accounts the journal export posts to, by setting name. The
-// income accounts are per product (booking.Product.IncomeCode).
+// income accounts are per product (catalogue.Product.IncomeCode).
 const (
 	LedgerDebtors          = "debtors"            // the debtors (sales ledger) control account
 	LedgerBank             = "bank"               // where BACS receipts land and refunds leave
@@ -65,7 +65,7 @@ func (s *Service) SetLedgerSettings(ctx context.Context, actor store.Actor, code
 			continue
 		}
 		code = strings.TrimSpace(code)
-		if err := booking.CheckLedgerCode(l.Name, strings.ToLower(l.Label[:1])+l.Label[1:], code); err != nil {
+		if err := catalogue.CheckLedgerCode(l.Name, strings.ToLower(l.Label[:1])+l.Label[1:], code); err != nil {
 			return err
 		}
 		clean[l.Name] = code

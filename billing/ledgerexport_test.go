@@ -10,7 +10,7 @@ import (
 
 	"traded"
 	"traded/billing"
-	"traded/booking"
+	"traded/catalogue"
 	"traded/pricing"
 )
 
@@ -104,7 +104,7 @@ func ledgerExportWorld(t *testing.T) (*recon, map[string]string) {
 	docs["mixed"] = mixed
 	r.on("2026-11-10")
 	docs["maple"] = r.invoice(700003, pounds("315"))
-	if err := r.bk.SetProductCodes(r.ctx, r.actor, map[string]booking.ProductCodes{"psa-session": {IncomeCode: "4025-NEW", VATCode: "E"}}); err != nil {
+	if err := r.bk.Catalogue.SetProductCodes(r.ctx, r.actor, map[string]catalogue.ProductCodes{"psa-session": {IncomeCode: "4025-NEW", VATCode: "E"}}); err != nil {
 		t.Fatal(err)
 	}
 	r.on("2026-11-30")
@@ -366,8 +366,8 @@ func TestLedgerCodes_Settings(t *testing.T) {
 	r := newRecon(t)
 	wantCode(t, r.svc.SetLedgerSettings(r.ctx, r.actor, map[string]string{"debtors": "11 00"}), traded.EINVALID)
 	wantCode(t, r.svc.SetLedgerSettings(r.ctx, r.actor, map[string]string{"suspense": "9999"}), traded.EINVALID)
-	wantCode(t, r.bk.SetProductCodes(r.ctx, r.actor, map[string]booking.ProductCodes{"psa-session": {IncomeCode: "", VATCode: "E"}}), traded.EINVALID)
-	wantCode(t, r.bk.SetProductCodes(r.ctx, r.actor, map[string]booking.ProductCodes{"nothing": {IncomeCode: "1", VATCode: "E"}}), traded.EINVALID)
+	wantCode(t, r.bk.Catalogue.SetProductCodes(r.ctx, r.actor, map[string]catalogue.ProductCodes{"psa-session": {IncomeCode: "", VATCode: "E"}}), traded.EINVALID)
+	wantCode(t, r.bk.Catalogue.SetProductCodes(r.ctx, r.actor, map[string]catalogue.ProductCodes{"nothing": {IncomeCode: "1", VATCode: "E"}}), traded.EINVALID)
 	if err := r.svc.SetLedgerSettings(r.ctx, r.actor, map[string]string{"debtors": " SL-CTRL ", "income_cost_centre": "R1/ED/TS"}); err != nil {
 		t.Fatal(err)
 	}

@@ -39,7 +39,7 @@ func newRecon(t *testing.T, orgs ...organisation.Organisation) *recon {
 	db, clock := storetest.Open(t)
 	bk := app.Domains(db).Booking
 	r := &recon{t: t, ctx: context.Background(), db: db, clock: clock, bk: bk,
-		svc: billing.NewService(db, bk.Organisations, bk, billing.DefaultConfig(), nil), actor: store.Actor{Name: "finance@essex.test"}}
+		svc: billing.NewService(db, bk.Organisations, bk.Catalogue, billing.DefaultConfig(), nil), actor: store.Actor{Name: "finance@essex.test"}}
 	if err := bk.Organisations.Upsert(r.ctx, store.System, orgs, "demo"); err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"traded"
-	"traded/booking"
+	"traded/catalogue"
 	"traded/mail"
 	"traded/pricing"
 	"traded/store"
@@ -52,7 +52,7 @@ func (s *Service) SendPaymentReminders(ctx context.Context, stages []int) (*Remi
 		return &ReminderRun{Held: true, Reason: fmt.Sprintf("there are no term dates for %s", year)}, nil
 	case !s.catalogue.Holidays().IsWorkingDay(today):
 		return &ReminderRun{Held: true, Reason: "not a working day"}, nil
-	case !booking.InTerm(terms, today):
+	case !catalogue.InTerm(terms, today):
 		return &ReminderRun{Held: true, Reason: "school holidays"}, nil
 	}
 	run := &ReminderRun{}

@@ -9,7 +9,7 @@ import (
 
 	"traded"
 	"traded/billing"
-	"traded/booking"
+	"traded/catalogue"
 	"traded/pricing"
 	"traded/store"
 )
@@ -138,8 +138,8 @@ func TestService_SendPaymentReminders(t *testing.T) {
 		}
 	})
 
-	terms := booking.TypicalTerms(2026)
-	if err := f.booking.SetTerms(ctx, f.actor, 2026, terms); err != nil {
+	terms := catalogue.TypicalTerms(2026)
+	if err := f.booking.Catalogue.SetTerms(ctx, f.actor, 2026, terms); err != nil {
 		t.Fatal(err)
 	}
 	if got := terms[1].EndsOn.Format("2006-01-02") + " " + terms[2].StartsOn.Format("2006-01-02"); got != "2026-12-18 2027-01-11" {
@@ -233,7 +233,7 @@ func TestService_SendPaymentReminders_CustomStages(t *testing.T) {
 	f := newBilling(t)
 	f.at("2026-10-28") // due Friday 27 November
 	inv := f.buy(t, 100002, "accounts@oak.example")
-	if err := f.booking.SetTerms(context.Background(), f.actor, 2026, booking.TypicalTerms(2026)); err != nil {
+	if err := f.booking.Catalogue.SetTerms(context.Background(), f.actor, 2026, catalogue.TypicalTerms(2026)); err != nil {
 		t.Fatal(err)
 	}
 	f.at("2026-11-30") // Monday, 3 days overdue
@@ -281,7 +281,7 @@ func TestCreditOnAccount_RemindersAndAgedDebt(t *testing.T) {
 			t.Fatalf("pay %s: %+v %v", number, res, err)
 		}
 	}
-	if err := f.booking.SetTerms(ctx, f.actor, 2026, booking.TypicalTerms(2026)); err != nil {
+	if err := f.booking.Catalogue.SetTerms(ctx, f.actor, 2026, catalogue.TypicalTerms(2026)); err != nil {
 		t.Fatal(err)
 	}
 	f.at("2026-11-30")

@@ -3,7 +3,7 @@ package billing
 import (
 	"context"
 
-	"traded/booking"
+	"traded/catalogue"
 	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
@@ -68,10 +68,10 @@ type Organisations interface {
 // written), price lists, term dates and bank holidays (reminders go on
 // working days in term).
 type Catalogue interface {
-	FindProductTx(ctx context.Context, tx *store.Tx, code string) (*booking.Product, error)
+	FindProductTx(ctx context.Context, tx *store.Tx, code string) (*catalogue.Product, error)
 	PriceList(ctx context.Context, year pricing.AcademicYear) (*pricing.PriceList, error)
-	FindTerms(ctx context.Context, year pricing.AcademicYear) ([]booking.Term, error)
-	Holidays() *booking.Holidays
+	FindTerms(ctx context.Context, year pricing.AcademicYear) ([]catalogue.Term, error)
+	Holidays() *catalogue.Holidays
 }
 
 // Service is billing over one database.

@@ -21,6 +21,7 @@ import (
 	"traded/app"
 	"traded/billing"
 	"traded/billing/stripetest"
+	"traded/catalogue"
 	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
@@ -59,7 +60,7 @@ func newCardFixture(t *testing.T, card billing.CardPayments) *cardFixture {
 	if err := bk.Organisations.Upsert(context.Background(), store.System, cardOrgs, "demo"); err != nil {
 		t.Fatal(err)
 	}
-	return &cardFixture{db: db, clock: clock, billing: billing.NewService(db, bk.Organisations, bk, billing.DefaultConfig(), card),
+	return &cardFixture{db: db, clock: clock, billing: billing.NewService(db, bk.Organisations, bk.Catalogue, billing.DefaultConfig(), card),
 		actor: store.Actor{Name: "bursar@elm.test"}}
 }
 
@@ -310,7 +311,7 @@ func TestService_StartCardPayment(t *testing.T) {
 	})
 
 	t.Run("CardOff", func(t *testing.T) {
-		off := billing.NewService(f.db, organisation.New(f.db), app.Domains(f.db).Booking, billing.DefaultConfig(), nil)
+		off := billing.NewService(f.db, organisation.New(f.db), catalogue.New(f.db), billing.DefaultConfig(), nil)
 		number := f.subscribe(t, 200003)
 		_, err := off.StartCardPayment(ctx, f.actor, number, cardSuccessURL, cardCancelURL, "")
 		if code := traded.ErrorCode(err); code != traded.ECONFLICT {
@@ -798,7 +799,7 @@ func TestService_HandleStripeWebhook_OnlyTradedCheckouts(t *testing.T) {
 		// could not reach Stripe at all). The attempt's key, which only
 		// Traded and Stripe know, is in the session's metadata.
 		number := f.invoice(t, 200002, 30000)
-		down := billing.NewService(f.db, organisation.New(f.db), app.Domains(f.db).Booking, billing.DefaultConfig(),
+		down := billing.NewService(f.db, organisation.New(f.db), catalogue.New(f.db), billing.DefaultConfig(),
 			billing.NewStripe("sk_test_traded", fmt.Sprintf("http://127.0.0.1:%d", stripetest.FreePort(t))))
 		if _, err := down.StartCardPayment(ctx, f.actor, number, cardSuccessURL, cardCancelURL, ""); err == nil {
 			t.Fatal("a checkout was started with Stripe down")

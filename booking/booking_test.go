@@ -80,7 +80,7 @@ func newBookingFixture(t *testing.T) *bookingFixture {
 	if err := demo.LoadBase(ctx, svc); err != nil {
 		t.Fatal(err)
 	}
-	bill := billing.NewService(db, svc.Organisations, svc, billing.DefaultConfig(), nil)
+	bill := billing.NewService(db, svc.Organisations, svc.Catalogue, billing.DefaultConfig(), nil)
 	svc.Charger = bill
 	return &bookingFixture{t: t, ctx: ctx, db: db, clock: clock, svc: svc, bill: bill, la: store.Actor{Name: "admin@test"}}
 }
@@ -505,10 +505,10 @@ func TestService_CreateBooking_PricesFollowChanges(t *testing.T) {
 	}
 
 	// A new version of the year's price list: the 2021/22 tariff as is.
-	if _, err := f.svc.RollForward(f.ctx, f.la, 2021, 2026, 0, true); err != nil {
+	if _, err := f.svc.Catalogue.RollForward(f.ctx, f.la, 2021, 2026, 0, true); err != nil {
 		t.Fatal(err)
 	}
-	pl, err := f.svc.PriceList(f.ctx, 2026)
+	pl, err := f.svc.Catalogue.PriceList(f.ctx, 2026)
 	if err != nil {
 		t.Fatal(err)
 	}

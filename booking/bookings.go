@@ -523,14 +523,6 @@ func (s *Service) confirmBooking(ctx context.Context, tx *store.Tx, actor store.
 	return done, nil
 }
 
-func (s *Service) loadCurrentList(ctx context.Context, tx *store.Tx, year pricing.AcademicYear) (*pricing.PriceList, error) {
-	id, err := currentListID(ctx, tx, year)
-	if err != nil {
-		return nil, err
-	}
-	return s.loadPriceList(ctx, tx, id)
-}
-
 // isSubscriber reports whether the organisation has the year's PSA
 // subscription, as tx sees it, from the writer's cache while subscriptions
 // are unchanged.
@@ -612,7 +604,7 @@ func (s *Service) FreeCancellationUntil(sess *Session) time.Time {
 	}
 	start := sess.StartsAt.In(traded.London)
 	day := time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, time.UTC)
-	cut := s.Holidays().AddWorkingDays(day, -days)
+	cut := s.Catalogue.Holidays().AddWorkingDays(day, -days)
 	return time.Date(cut.Year(), cut.Month(), cut.Day(), 0, 0, 0, 0, traded.London).AddDate(0, 0, 1).UTC()
 }
 

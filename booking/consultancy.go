@@ -12,6 +12,7 @@ import (
 
 	"traded"
 	"traded/account"
+	"traded/catalogue"
 	"traded/pricing"
 	"traded/store"
 )
@@ -75,7 +76,7 @@ func (s *Service) FindConsultancyServices(ctx context.Context, year pricing.Acad
 		out = append(out, cs)
 	}
 	rows.Close()
-	pl, err := s.PriceList(ctx, year)
+	pl, err := s.Catalogue.PriceList(ctx, year)
 	if traded.ErrorCode(err) == traded.ENOTFOUND {
 		return out, nil
 	} else if err != nil {
@@ -92,70 +93,6 @@ func (s *Service) FindConsultancyServices(ctx context.Context, year pricing.Acad
 		}
 	}
 	return out, nil
-}
-
-// ConsultancyRate is one service's day and half-day rate at one tier.
-type ConsultancyRate struct {
-	Product string
-	Tier    pricing.Tier
-	Day     pricing.Money
-	HalfDay pricing.Money
-}
-
-// SetConsultancyRates sets day and half-day rates for a year: a new
-// version of the year's price list with every other price copied, so
-// nothing already quoted or issued changes. It returns EINVALID for an
-// unknown service, a half-day rate above the day rate, or a year with no
-// list, and ENOTFOUND is never returned.
-func (s *Service) SetConsultancyRates(ctx context.Context, actor store.Actor, year pricing.AcademicYear, rates []ConsultancyRate) error {
-	if len(rates) == 0 {
-		return traded.FieldErrorf("rates", "Give at least one rate.")
-	}
-	return s.db.Write(ctx, func(tx *store.Tx) error {
-		var srcID int64
-		var version int
-		err := tx.QueryRowContext(ctx, `SELECT id, version FROM price_lists WHERE academic_year = ? ORDER BY version DESC LIMIT 1`, year.String()).Scan(&srcID, &version)
-		if errors.Is(err, sql.ErrNoRows) {
-			return traded.FieldErrorf("year", "There is no price list for %s: roll one forward first.", year)
-		} else if err != nil {
-			return fmt.Errorf("set rates: %w", err)
-		}
-		src, err := s.loadPriceList(ctx, tx, srcID)
-		if err != nil {
-			return err
-		}
-		next := &pricing.PriceList{Year: year, Version: version + 1, Products: src.Products, Prices: map[pricing.PriceKey]pricing.Money{}}
-		for k, m := range src.Prices {
-			next.Prices[k] = m
-		}
-		var detail []string
-		for _, r := range rates {
-			var kind string
-			if err := tx.QueryRowContext(ctx, `SELECT kind FROM products WHERE code = ?`, r.Product).Scan(&kind); err != nil || kind != string(pricing.KindConsultancy) {
-				return traded.FieldErrorf("service", "There is no consultancy service %q.", r.Product)
-			}
-			if _, err := pricing.ParseTier(string(r.Tier)); err != nil {
-				return traded.FieldErrorf("tier", "Choose a tier: maintained, academy or external.")
-			}
-			if r.Day <= 0 || r.HalfDay <= 0 || r.HalfDay > r.Day {
-				return traded.FieldErrorf("rates", "Rates must be more than £0, and a half day cost no more than a day.")
-			}
-			next.Prices[pricing.Key(r.Product, r.Tier, pricing.RateDay)] = r.Day
-			next.Prices[pricing.Key(r.Product, r.Tier, pricing.RateHalfDay)] = r.HalfDay
-			detail = append(detail, fmt.Sprintf("%s %s: day %s, half day %s", r.Product, r.Tier, r.Day, r.HalfDay))
-		}
-		note := "Consultancy rates set"
-		res, err := tx.ExecContext(ctx, `INSERT INTO price_lists (academic_year, version, derived_from, note, created_at, created_by)
-			VALUES (?, ?, ?, ?, ?, ?)`, year.String(), next.Version, srcID, note, store.FormatTime(tx.Now), actor.Label())
-		if err != nil {
-			return fmt.Errorf("set rates: %w", err)
-		}
-		id, _ := res.LastInsertId()
-		if err := insertPrices(ctx, tx, id, next); err != nil {
-			return err
-		}
-		return tx.Audit(ctx, actor, "prices.consultancy_rates", "price_list", fmt.Sprintf("%s v%d", year, next.Version), strings.Join(detail, "; "))
-	})
 }
 
 // ConsultancyFee is the price of half days of a service: whole days at the
@@ -444,7 +381,7 @@ func (s *Service) QuoteConsultancy(ctx context.Context, admin *account.User, rem
 	}
 	seen := map[string]bool{}
 	var first time.Time
-	holidays := s.Holidays()
+	holidays := s.Catalogue.Holidays()
 	for i, v := range in.Visits {
 		d, err := time.Parse(store.DateFormat, v.Date)
 		if err != nil {
@@ -487,7 +424,7 @@ func (s *Service) QuoteConsultancy(ctx context.Context, admin *account.User, rem
 			return traded.FieldErrorf("visits", "Propose days from today on.")
 		}
 		year := pricing.AcademicYearOf(time.Date(first.Year(), first.Month(), first.Day(), 12, 0, 0, 0, traded.London), traded.London)
-		pl, err := s.loadCurrentList(ctx, tx, year)
+		pl, err := s.Catalogue.CurrentListTx(ctx, tx, year)
 		if err != nil {
 			return err
 		}
@@ -673,7 +610,7 @@ func (s *Service) CancelVisit(ctx context.Context, by *account.User, remoteAddr 
 		d, _ := time.Parse(store.DateFormat, date)
 		today := tx.Now.In(traded.London)
 		todayDate := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
-		if !todayDate.Before(s.Holidays().AddWorkingDays(d, -10)) {
+		if !todayDate.Before(s.Catalogue.Holidays().AddWorkingDays(d, -10)) {
 			switch c.LateCancelRule {
 			case "full":
 				charge = halfDaysOf(part)
@@ -765,7 +702,7 @@ func (s *Service) SetAvailability(ctx context.Context, actor store.Actor, advise
 		}
 		sort.Strings(terms)
 		for _, t := range terms {
-			if TermNames[t] == "" || days[t] < 0 || days[t] > 40 {
+			if catalogue.TermNames[t] == "" || days[t] < 0 || days[t] > 40 {
 				return traded.FieldErrorf("days", "Give each half-term's days, 0 to 40.")
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO adviser_availability (adviser_id, academic_year, term, days) VALUES (?, ?, ?, ?)
@@ -791,7 +728,7 @@ type Utilisation struct {
 // AdviserUtilisation returns, for each adviser and half-term of the year,
 // the days they have for traded work and how many are booked and delivered.
 func (s *Service) AdviserUtilisation(ctx context.Context, year pricing.AcademicYear) ([]Utilisation, error) {
-	terms, err := s.FindTerms(ctx, year)
+	terms, err := s.Catalogue.FindTerms(ctx, year)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"traded/account"
 	"traded/app"
 	"traded/booking"
+	"traded/catalogue"
 	"traded/demo"
 	"traded/mail"
 	"traded/notify"
@@ -52,14 +53,14 @@ func newConsultFixture(t *testing.T) *consultFixture {
 	if f.adv2, err = svc.Accounts.CreateUser(ctx, store.System, account.UserInput{Email: "adviser2@traded.example", Name: "Second Adviser", Role: account.RoleAdviser, Password: "a long password 1"}); err != nil {
 		t.Fatal(err)
 	}
-	var rates []booking.ConsultancyRate
+	var rates []catalogue.ConsultancyRate
 	for _, tr := range []struct {
 		tier      pricing.Tier
 		day, half pricing.Money
 	}{{pricing.Maintained, 45000, 25000}, {pricing.Academy, 50000, 27500}, {pricing.External, 60000, 32500}} {
-		rates = append(rates, booking.ConsultancyRate{Product: "governance-qa", Tier: tr.tier, Day: tr.day, HalfDay: tr.half})
+		rates = append(rates, catalogue.ConsultancyRate{Product: "governance-qa", Tier: tr.tier, Day: tr.day, HalfDay: tr.half})
 	}
-	if err := svc.SetConsultancyRates(ctx, store.System, 2026, rates); err != nil {
+	if err := svc.Catalogue.SetConsultancyRates(ctx, store.System, 2026, rates); err != nil {
 		t.Fatal(err)
 	}
 	return f

@@ -2,8 +2,6 @@ package booking
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -161,7 +159,7 @@ func (s *Service) sharesOf(ctx context.Context, q store.Queryer, walk []walkRow)
 		if !r.chargeable() {
 			continue
 		}
-		pl, err := s.loadPriceList(ctx, q, r.listID)
+		pl, err := s.Catalogue.LoadPriceList(ctx, q, r.listID)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -177,22 +175,18 @@ func (s *Service) ratesNow(ctx context.Context, q store.Queryer, org *organisati
 	var listID int64
 	var subscriber bool
 	var err error
-	if tx, ok := q.(*store.Tx); ok {
-		if listID, err = currentListID(ctx, tx, sess.Year); err != nil {
-			return rates{}, 0, err
-		}
-		if subscriber, err = isSubscriber(ctx, tx, org.ID, sess.Year); err != nil {
-			return rates{}, 0, err
-		}
-	} else {
-		if listID, err = queryCurrentListID(ctx, q, sess.Year); err != nil {
-			return rates{}, 0, err
-		}
-		if subscriber, err = querySubscriber(ctx, q, org.ID, sess.Year); err != nil {
-			return rates{}, 0, err
-		}
+	if listID, err = s.Catalogue.CurrentListID(ctx, q, sess.Year); err != nil {
+		return rates{}, 0, err
 	}
-	pl, err := s.loadPriceList(ctx, q, listID)
+	if tx, ok := q.(*store.Tx); ok {
+		subscriber, err = isSubscriber(ctx, tx, org.ID, sess.Year)
+	} else {
+		subscriber, err = querySubscriber(ctx, q, org.ID, sess.Year)
+	}
+	if err != nil {
+		return rates{}, 0, err
+	}
+	pl, err := s.Catalogue.LoadPriceList(ctx, q, listID)
 	if err != nil {
 		return rates{}, 0, err
 	}
@@ -353,29 +347,6 @@ func (s *Service) chargeDifference(ctx context.Context, tx *store.Tx, actor stor
 		}
 	}
 	return note, nil
-}
-
-// currentListID is the id of the year's current price list, from the
-// writer's cache while price lists are unchanged.
-func currentListID(ctx context.Context, tx *store.Tx, year pricing.AcademicYear) (int64, error) {
-	v, err := tx.Cached("current price list "+year.String(), []string{"price_lists"}, func() (any, error) {
-		return queryCurrentListID(ctx, tx, year)
-	})
-	if err != nil {
-		return 0, err
-	}
-	return v.(int64), nil
-}
-
-func queryCurrentListID(ctx context.Context, q store.Queryer, year pricing.AcademicYear) (int64, error) {
-	var id int64
-	err := q.QueryRowContext(ctx, `SELECT id FROM price_lists WHERE academic_year = ? ORDER BY version DESC LIMIT 1`, year.String()).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, traded.Errorf(traded.EINVALID, "Sessions in %s cannot be booked yet: there is no price list for that year.", year)
-	} else if err != nil {
-		return 0, fmt.Errorf("price list: %w", err)
-	}
-	return id, nil
 }
 
 func querySubscriber(ctx context.Context, q store.Queryer, orgID int64, year pricing.AcademicYear) (bool, error) {

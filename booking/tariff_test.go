@@ -56,7 +56,7 @@ func TestTariff_Published2021(t *testing.T) {
 	db, _ := storetest.Open(t)
 	svc := app.Domains(db).Booking
 	ctx := context.Background()
-	pl, err := svc.PriceList(ctx, 2021)
+	pl, err := svc.Catalogue.PriceList(ctx, 2021)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,14 +149,14 @@ func TestService_RollForward(t *testing.T) {
 	ctx := context.Background()
 	cli := store.Actor{Name: "cli"}
 
-	info, err := svc.RollForward(ctx, cli, 2021, 2022, 350, false)
+	info, err := svc.Catalogue.RollForward(ctx, cli, 2021, 2022, 350, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if info.Year != 2022 || info.Version != 1 {
 		t.Errorf("got %s v%d, want 2022/23 v1", info.Year, info.Version)
 	}
-	pl, err := svc.PriceList(ctx, 2022)
+	pl, err := svc.Catalogue.PriceList(ctx, 2022)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,33 +172,33 @@ func TestService_RollForward(t *testing.T) {
 			t.Errorf("%v = %d, want %d", k, got, want)
 		}
 	}
-	orig, _ := svc.PriceList(ctx, 2021)
+	orig, _ := svc.Catalogue.PriceList(ctx, 2021)
 	if got := orig.Prices[pricing.Key(pricing.PSASubscription, pricing.Maintained, pricing.RateUnit)]; got != 31500 {
 		t.Errorf("the 2021/22 list changed: %d", got)
 	}
 
 	t.Run("TargetExists", func(t *testing.T) {
-		_, err := svc.RollForward(ctx, cli, 2021, 2022, 350, false)
+		_, err := svc.Catalogue.RollForward(ctx, cli, 2021, 2022, 350, false)
 		if code := traded.ErrorCode(err); code != traded.ECONFLICT {
 			t.Errorf("code = %q, want conflict", code)
 		}
-		info, err := svc.RollForward(ctx, cli, 2021, 2022, 500, true)
+		info, err := svc.Catalogue.RollForward(ctx, cli, 2021, 2022, 500, true)
 		if err != nil || info.Version != 2 {
 			t.Fatalf("new version: %+v, %v", info, err)
 		}
-		pl, _ := svc.PriceList(ctx, 2022)
+		pl, _ := svc.Catalogue.PriceList(ctx, 2022)
 		if pl.Version != 2 || pl.Prices[pricing.Key(pricing.PSASession, pricing.External, pricing.RateUnit)] != 7875 {
 			t.Errorf("current 2022/23 list is v%d with session %d, want v2 and 7875", pl.Version, pl.Prices[pricing.Key(pricing.PSASession, pricing.External, pricing.RateUnit)])
 		}
 	})
 	t.Run("NoSource", func(t *testing.T) {
-		_, err := svc.RollForward(ctx, cli, 2015, 2016, 350, false)
+		_, err := svc.Catalogue.RollForward(ctx, cli, 2015, 2016, 350, false)
 		if code := traded.ErrorCode(err); code != traded.ENOTFOUND {
 			t.Errorf("code = %q, want not_found", code)
 		}
 	})
 	t.Run("Backwards", func(t *testing.T) {
-		_, err := svc.RollForward(ctx, cli, 2022, 2021, 350, false)
+		_, err := svc.Catalogue.RollForward(ctx, cli, 2022, 2021, 350, false)
 		if code := traded.ErrorCode(err); code != traded.EINVALID {
 			t.Errorf("code = %q, want invalid", code)
 		}

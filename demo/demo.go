@@ -17,6 +17,7 @@ import (
 	"traded/account"
 	"traded/billing"
 	"traded/booking"
+	"traded/catalogue"
 	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
@@ -122,7 +123,7 @@ func loadUpcoming(ctx context.Context, svc *booking.Service) error {
 			return nil
 		}
 	}
-	holidays := svc.Holidays()
+	holidays := svc.Catalogue.Holidays()
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 	for _, u := range upcoming {
 		d := today.AddDate(0, 0, 7*u.weeks)
@@ -156,8 +157,8 @@ func LoadBase(ctx context.Context, svc *booking.Service) error {
 	// day of the year there are sessions and events ahead to book.
 	current := pricing.AcademicYearOf(svc.DB().Now(), traded.London)
 	for _, y := range []struct{ from, to pricing.AcademicYear }{{Published, current}, {current, current + 1}} {
-		if _, err := svc.PriceList(ctx, y.to); traded.ErrorCode(err) == traded.ENOTFOUND {
-			if _, err := svc.RollForward(ctx, actor, y.from, y.to, Uplift, false); err != nil {
+		if _, err := svc.Catalogue.PriceList(ctx, y.to); traded.ErrorCode(err) == traded.ENOTFOUND {
+			if _, err := svc.Catalogue.RollForward(ctx, actor, y.from, y.to, Uplift, false); err != nil {
 				return fmt.Errorf("demo price list %s: %w", y.to, err)
 			}
 		} else if err != nil {
@@ -193,14 +194,14 @@ func loadConsultancyRates(ctx context.Context, svc *booking.Service, year pricin
 	if err != nil || len(services) == 0 || len(services[0].Day) > 0 {
 		return err
 	}
-	var rates []booking.ConsultancyRate
+	var rates []catalogue.ConsultancyRate
 	for _, s := range services {
 		for _, t := range pricing.Tiers {
 			r := consultancyRates[t]
-			rates = append(rates, booking.ConsultancyRate{Product: s.Code, Tier: t, Day: r[0], HalfDay: r[1]})
+			rates = append(rates, catalogue.ConsultancyRate{Product: s.Code, Tier: t, Day: r[0], HalfDay: r[1]})
 		}
 	}
-	return svc.SetConsultancyRates(ctx, actor, year, rates)
+	return svc.Catalogue.SetConsultancyRates(ctx, actor, year, rates)
 }
 
 // loadBilling gives finance something to look at: subscriptions bought by a
@@ -218,7 +219,7 @@ func loadBilling(ctx context.Context, svc *booking.Service, cfg billing.Config, 
 	if err := svc.Organisations.SetBillingDetails(ctx, actor, 990004, "", true, ""); err != nil {
 		return err
 	}
-	bill := billing.NewService(svc.DB(), svc.Organisations, svc, cfg, nil)
+	bill := billing.NewService(svc.DB(), svc.Organisations, svc.Catalogue, cfg, nil)
 	for _, b := range []struct {
 		urn int64
 		po  string
@@ -232,15 +233,15 @@ func loadBilling(ctx context.Context, svc *booking.Service, cfg billing.Config, 
 }
 
 func loadYear(ctx context.Context, svc *booking.Service, year pricing.AcademicYear) error {
-	terms, err := svc.FindTerms(ctx, year)
+	terms, err := svc.Catalogue.FindTerms(ctx, year)
 	if err != nil {
 		return err
 	}
 	if len(terms) == 0 {
-		if err := svc.SetTerms(ctx, actor, year, booking.TypicalTerms(year)); err != nil {
+		if err := svc.Catalogue.SetTerms(ctx, actor, year, catalogue.TypicalTerms(year)); err != nil {
 			return err
 		}
-		if terms, err = svc.FindTerms(ctx, year); err != nil {
+		if terms, err = svc.Catalogue.FindTerms(ctx, year); err != nil {
 			return err
 		}
 	}
@@ -248,11 +249,11 @@ func loadYear(ctx context.Context, svc *booking.Service, year pricing.AcademicYe
 	if err != nil || len(existing) > 0 {
 		return err
 	}
-	byTerm := map[string]booking.Term{}
+	byTerm := map[string]catalogue.Term{}
 	for _, t := range terms {
 		byTerm[t.Term] = t
 	}
-	holidays := svc.Holidays()
+	holidays := svc.Catalogue.Holidays()
 	for _, sl := range programme {
 		start := sessionDate(holidays, byTerm[sl.term], sl.week, sl.weekday)
 		at := time.Date(start.Year(), start.Month(), start.Day(), sl.hh, sl.mm, 0, 0, traded.London)
@@ -273,7 +274,7 @@ func loadYear(ctx context.Context, svc *booking.Service, year pricing.AcademicYe
 
 // sessionDate returns the weekday of the week'th week of the term, moved a
 // week on if that falls before the term starts, and kept to a working day.
-func sessionDate(holidays *booking.Holidays, t booking.Term, week int, wd time.Weekday) time.Time {
+func sessionDate(holidays *catalogue.Holidays, t catalogue.Term, week int, wd time.Weekday) time.Time {
 	monday := t.StartsOn
 	for monday.Weekday() != time.Monday {
 		monday = monday.AddDate(0, 0, -1)

@@ -174,7 +174,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	cfg := billing.DefaultConfig()
 	cfg.BaseURL = baseURL
-	bill := billing.NewService(db, svc.Organisations, svc, cfg, nil)
+	bill := billing.NewService(db, svc.Organisations, svc.Catalogue, cfg, nil)
 	svc.Charger = bill
 	n := notify.New(baseURL, contact)
 	svc.Notifier = n

@@ -11,6 +11,7 @@ import (
 	wiring "traded/app"
 	"traded/billing"
 	"traded/booking"
+	"traded/catalogue"
 	"traded/organisation"
 	"traded/store"
 	"traded/web"
@@ -373,7 +374,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 
 	// 990001's subscription invoice, and a credit note against it.
-	bill := billing.NewService(app.db, organisation.New(app.db), wiring.Domains(app.db).Booking, billing.DefaultConfig(), nil)
+	bill := billing.NewService(app.db, organisation.New(app.db), catalogue.New(app.db), billing.DefaultConfig(), nil)
 	sub, err := bill.BuySubscription(ctx, store.System, 990001, 2021, "")
 	if err != nil {
 		t.Fatal(err)

@@ -359,12 +359,12 @@ func (s *Server) subscribePage(c *fiber.Ctx, yearText string) (*subscribePage, e
 		}
 	}
 	for _, y := range []pricing.AcademicYear{current, current + 1} {
-		if _, err := s.booking.PriceList(c.UserContext(), y); err == nil {
+		if _, err := s.catalogue.PriceList(c.UserContext(), y); err == nil {
 			p.Years = append(p.Years, y.String())
 		}
 	}
 	p.Year = year.String()
-	if pl, err := s.booking.PriceList(c.UserContext(), year); err == nil {
+	if pl, err := s.catalogue.PriceList(c.UserContext(), year); err == nil {
 		if m, err := pl.Price(pricing.PSASubscription, org.Tier, pricing.RateUnit); err == nil {
 			p.Price = m.String()
 		}

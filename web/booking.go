@@ -648,7 +648,7 @@ func (s *Server) renderProgramme(c *fiber.Ctx, year, current pricing.AcademicYea
 	if err != nil {
 		return err
 	}
-	terms, err := s.booking.FindTerms(ctx, year)
+	terms, err := s.catalogue.FindTerms(ctx, year)
 	if err != nil {
 		return err
 	}

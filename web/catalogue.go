@@ -62,11 +62,11 @@ func (s *Server) handleCatalogueAPI(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	pl, err := s.booking.PriceList(ctx, year)
+	pl, err := s.catalogue.PriceList(ctx, year)
 	if err != nil {
 		return err
 	}
-	products, err := s.booking.FindProducts(ctx)
+	products, err := s.catalogue.FindProducts(ctx)
 	if err != nil {
 		return err
 	}
@@ -221,11 +221,11 @@ func (s *Server) handleCataloguePage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	pl, err := s.booking.PriceList(ctx, year)
+	pl, err := s.catalogue.PriceList(ctx, year)
 	if err != nil {
 		return err
 	}
-	lists, err := s.booking.FindPriceLists(ctx)
+	lists, err := s.catalogue.FindPriceLists(ctx)
 	if err != nil {
 		return err
 	}

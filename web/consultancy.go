@@ -12,6 +12,7 @@ import (
 	"traded/account"
 	"traded/billing"
 	"traded/booking"
+	"traded/catalogue"
 	"traded/pricing"
 	"traded/store"
 )
@@ -184,7 +185,7 @@ func (s *Server) consultancyPageFor(c *fiber.Ctx, cr *booking.Consultancy) (*con
 	now := s.now().In(traded.London)
 	p.Today = now.Format(store.DateFormat)
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-	holidays := s.booking.Holidays()
+	holidays := s.catalogue.Holidays()
 	for _, v := range cr.Visits {
 		if d, err := time.Parse(store.DateFormat, v.Date); err == nil && !today.Before(holidays.AddWorkingDays(d, -10)) {
 			p.LateFrom[v.ID] = true
@@ -374,7 +375,7 @@ func (s *Server) handlePlanner(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	holidays := s.booking.Holidays()
+	holidays := s.catalogue.Holidays()
 	for _, a := range advisers {
 		row := plannerRow{Adviser: a}
 		for i, day := range p.Days {
@@ -409,11 +410,11 @@ func (s *Server) handleAvailability(c *fiber.Ctx) error {
 		return traded.FieldErrorf("year", "Choose an academic year.")
 	}
 	days := map[string]int{}
-	for _, t := range booking.Terms {
+	for _, t := range catalogue.Terms {
 		if v := strings.TrimSpace(c.FormValue(t)); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil {
-				return traded.FieldErrorf(t, "Give %s's days as a whole number.", booking.TermNames[t])
+				return traded.FieldErrorf(t, "Give %s's days as a whole number.", catalogue.TermNames[t])
 			}
 			days[t] = n
 		}
@@ -430,16 +431,16 @@ func (s *Server) handleConsultancyRates(c *fiber.Ctx) error {
 	if err != nil {
 		return traded.FieldErrorf("year", "Choose an academic year.")
 	}
-	var rates []booking.ConsultancyRate
+	var rates []catalogue.ConsultancyRate
 	for _, t := range pricing.Tiers {
 		day, err1 := pricing.ParseMoney(c.FormValue("day_" + string(t)))
 		half, err2 := pricing.ParseMoney(c.FormValue("half_" + string(t)))
 		if err1 != nil || err2 != nil {
 			return traded.FieldErrorf("day_"+string(t), "Enter the %s day and half-day rates in pounds.", t)
 		}
-		rates = append(rates, booking.ConsultancyRate{Product: c.FormValue("service"), Tier: t, Day: day, HalfDay: half})
+		rates = append(rates, catalogue.ConsultancyRate{Product: c.FormValue("service"), Tier: t, Day: day, HalfDay: half})
 	}
-	if err := s.booking.SetConsultancyRates(c.UserContext(), currentUser(c).Actor(c.IP()), year, rates); err != nil {
+	if err := s.catalogue.SetConsultancyRates(c.UserContext(), currentUser(c).Actor(c.IP()), year, rates); err != nil {
 		return err
 	}
 	s.setFlash(c, "The rates have been saved as a new version of the "+year.String()+" price list.")
@@ -589,7 +590,7 @@ func (s *Server) handleConsultancyReport(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
-	p := &consultancyReportPage{Page: s.page(c, "Consultancy report "+year.String()), Year: year.String(), Terms: booking.Terms}
+	p := &consultancyReportPage{Page: s.page(c, "Consultancy report "+year.String()), Year: year.String(), Terms: catalogue.Terms}
 	if p.ByService, p.ByQuadrant, err = s.billing.ConsultancyIncome(ctx, year, booking.Quadrant); err != nil {
 		return err
 	}
@@ -605,7 +606,7 @@ func (s *Server) handleConsultancyReport(c *fiber.Ctx) error {
 	}
 	p.ServiceBars, p.QuadBars = bars(p.ByService), bars(p.ByQuadrant)
 	for i, u := range p.Utilisation {
-		p.UseBars = append(p.UseBars, bar{Label: u.Adviser + ", " + booking.TermNames[u.Term], Value: fmt.Sprintf("%d%%", u.PercentUsed),
+		p.UseBars = append(p.UseBars, bar{Label: u.Adviser + ", " + catalogue.TermNames[u.Term], Value: fmt.Sprintf("%d%%", u.PercentUsed),
 			Width: min(u.PercentUsed, 100), Y: i * 28})
 	}
 	return s.render(c, "consultancy-report", p)

@@ -116,7 +116,7 @@ func TestEmitters_RandomNames(t *testing.T) {
 	manager := app.agent(t)
 	manager.signIn(managerEmail)
 	bk := wiring.Domains(app.db).Booking
-	bill := billing.NewService(app.db, bk.Organisations, bk, billing.DefaultConfig(), nil)
+	bill := billing.NewService(app.db, bk.Organisations, bk.Catalogue, billing.DefaultConfig(), nil)
 	dir := t.TempDir()
 	file := func(name string, data []byte) string {
 		p := filepath.Join(dir, name)

@@ -11,7 +11,7 @@ import (
 
 	"traded"
 	"traded/billing"
-	"traded/booking"
+	"traded/catalogue"
 	"traded/pricing"
 	"traded/store"
 )
@@ -126,7 +126,7 @@ func (s *Server) handleVATSummaryAPI(c *fiber.Ctx) error {
 
 type ledgerCodesPage struct {
 	*Page
-	Products []*booking.Product
+	Products []*catalogue.Product
 	Settings []billing.LedgerSetting
 }
 
@@ -134,7 +134,7 @@ func (s *Server) ledgerCodesPage(c *fiber.Ctx) (*ledgerCodesPage, error) {
 	p := &ledgerCodesPage{Page: s.widePage(c, "Ledger codes")}
 	p.Breadcrumbs = []NavItem{{Label: "Home", Href: "/"}, {Label: "Exports", Href: "/finance/exports"}}
 	var err error
-	if p.Products, err = s.booking.FindProducts(c.UserContext()); err != nil {
+	if p.Products, err = s.catalogue.FindProducts(c.UserContext()); err != nil {
 		return nil, err
 	}
 	if p.Settings, err = s.billing.LedgerSettings(c.UserContext()); err != nil {
@@ -164,10 +164,10 @@ func (s *Server) handleLedgerCodesForm(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	products := map[string]booking.ProductCodes{}
+	products := map[string]catalogue.ProductCodes{}
 	var fields []string
 	for _, pr := range p.Products {
-		products[pr.Code] = booking.ProductCodes{IncomeCode: c.FormValue("income_code." + pr.Code), VATCode: c.FormValue("vat_code." + pr.Code)}
+		products[pr.Code] = catalogue.ProductCodes{IncomeCode: c.FormValue("income_code." + pr.Code), VATCode: c.FormValue("vat_code." + pr.Code)}
 		fields = append(fields, "income_code."+pr.Code, "vat_code."+pr.Code)
 	}
 	settings := map[string]string{}
@@ -185,15 +185,15 @@ func (s *Server) handleLedgerCodesForm(c *fiber.Ctx) error {
 
 // saveLedgerCodes checks every code before writing any, so a bad one in
 // the settings leaves the products' codes as they were too.
-func (s *Server) saveLedgerCodes(c *fiber.Ctx, products map[string]booking.ProductCodes, settings map[string]string) error {
+func (s *Server) saveLedgerCodes(c *fiber.Ctx, products map[string]catalogue.ProductCodes, settings map[string]string) error {
 	for name, code := range settings {
-		if err := booking.CheckLedgerCode(name, "code", strings.TrimSpace(code)); err != nil {
+		if err := catalogue.CheckLedgerCode(name, "code", strings.TrimSpace(code)); err != nil {
 			return err
 		}
 	}
 	actor := currentUser(c).Actor(c.IP())
 	if len(products) > 0 {
-		if err := s.booking.SetProductCodes(c.UserContext(), actor, products); err != nil {
+		if err := s.catalogue.SetProductCodes(c.UserContext(), actor, products); err != nil {
 			return err
 		}
 	}
@@ -237,12 +237,12 @@ func (s *Server) handleLedgerCodesPut(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	products := map[string]booking.ProductCodes{}
+	products := map[string]catalogue.ProductCodes{}
 	for _, pr := range req.Products {
 		if _, dup := products[pr.Code]; dup {
 			return traded.FieldErrorf("products", "Product %q is named twice.", pr.Code)
 		}
-		products[pr.Code] = booking.ProductCodes{IncomeCode: pr.IncomeCode, VATCode: pr.VATCode}
+		products[pr.Code] = catalogue.ProductCodes{IncomeCode: pr.IncomeCode, VATCode: pr.VATCode}
 	}
 	known, err := s.billing.LedgerSettings(c.UserContext())
 	if err != nil {

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"traded"
-	wiring "traded/app"
 	"traded/billing"
+	"traded/catalogue"
 	"traded/organisation"
 	"traded/store"
 	"traded/web"
@@ -173,7 +173,7 @@ func TestInvoiceList_Overdue(t *testing.T) {
 	app := newAccountsApp(t, web.Config{Dev: true})
 	inv := ledgerInvoices(t, app, 990004, 12000, 8000)
 	ctx := context.Background()
-	bill := billing.NewService(app.db, organisation.New(app.db), wiring.Domains(app.db).Booking, billing.DefaultConfig(), nil)
+	bill := billing.NewService(app.db, organisation.New(app.db), catalogue.New(app.db), billing.DefaultConfig(), nil)
 	first, err := bill.FindInvoiceByNumber(ctx, inv[0])
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"traded"
-	"traded/booking"
+	"traded/catalogue"
 	"traded/store"
 )
 
@@ -52,7 +52,7 @@ type holidayRow struct {
 	Date, Day, Name, Source, Removed string
 }
 
-func holidayRowOf(b booking.BankHoliday) holidayRow {
+func holidayRowOf(b catalogue.BankHoliday) holidayRow {
 	r := holidayRow{Date: b.Date.Format(store.DateFormat), Day: b.Date.Format("Monday 2 January 2006"), Name: b.Name}
 	switch b.Source {
 	case "govuk":
@@ -69,7 +69,7 @@ func holidayRowOf(b booking.BankHoliday) holidayRow {
 }
 
 func (s *Server) bankHolidaysPage(c *fiber.Ctx, year int) (*bankHolidaysPage, error) {
-	y, err := s.booking.FindBankHolidays(c.UserContext(), year)
+	y, err := s.catalogue.FindBankHolidays(c.UserContext(), year)
 	if err != nil {
 		return nil, err
 	}
@@ -106,12 +106,12 @@ func (s *Server) handleBankHolidays(c *fiber.Ctx) error {
 
 // handleBankHolidayAdd adds the form's date, then shows its year.
 func (s *Server) handleBankHolidayAdd(c *fiber.Ctx) error {
-	in := booking.BankHolidayInput{Date: c.FormValue("date"), Name: c.FormValue("name")}
+	in := catalogue.BankHolidayInput{Date: c.FormValue("date"), Name: c.FormValue("name")}
 	year, _ := s.holidayYear(c.FormValue("year"))
 	if d, err := time.Parse(store.DateFormat, in.Date); err == nil {
 		year = d.Year()
 	}
-	_, err := s.booking.AddBankHoliday(c.UserContext(), currentUser(c).Actor(c.IP()), in)
+	_, err := s.catalogue.AddBankHoliday(c.UserContext(), currentUser(c).Actor(c.IP()), in)
 	if err != nil {
 		p, perr := s.bankHolidaysPage(c, year)
 		if perr != nil {
@@ -127,7 +127,7 @@ func (s *Server) handleBankHolidayAdd(c *fiber.Ctx) error {
 // handleBankHolidayRemove makes the date a working day again.
 func (s *Server) handleBankHolidayRemove(c *fiber.Ctx) error {
 	date := c.Params("date")
-	if err := s.booking.RemoveBankHoliday(c.UserContext(), currentUser(c).Actor(c.IP()), date); err != nil {
+	if err := s.catalogue.RemoveBankHoliday(c.UserContext(), currentUser(c).Actor(c.IP()), date); err != nil {
 		return err
 	}
 	d, _ := time.Parse(store.DateFormat, date)
@@ -145,7 +145,7 @@ type bankHolidayJSON struct {
 	RemovedBy  string `json:"removed_by,omitempty"`
 }
 
-func bankHolidayJSONOf(b booking.BankHoliday) bankHolidayJSON {
+func bankHolidayJSONOf(b catalogue.BankHoliday) bankHolidayJSON {
 	j := bankHolidayJSON{Date: b.Date.Format(store.DateFormat), Name: b.Name, Source: b.Source, RecordedBy: b.RecordedBy, RemovedBy: b.RemovedBy}
 	if !b.RecordedAt.IsZero() {
 		j.RecordedAt = store.FormatTime(b.RecordedAt)
@@ -162,7 +162,7 @@ func (s *Server) handleBankHolidaysAPI(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	y, err := s.booking.FindBankHolidays(c.UserContext(), year)
+	y, err := s.catalogue.FindBankHolidays(c.UserContext(), year)
 	if err != nil {
 		return err
 	}
@@ -191,7 +191,7 @@ func (s *Server) handleBankHolidayCreate(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	b, err := s.booking.AddBankHoliday(c.UserContext(), currentUser(c).Actor(c.IP()), booking.BankHolidayInput{Date: in.Date, Name: in.Name})
+	b, err := s.catalogue.AddBankHoliday(c.UserContext(), currentUser(c).Actor(c.IP()), catalogue.BankHolidayInput{Date: in.Date, Name: in.Name})
 	if err != nil {
 		return err
 	}
@@ -201,7 +201,7 @@ func (s *Server) handleBankHolidayCreate(c *fiber.Ctx) error {
 // handleBankHolidayDelete removes the date: 204, or 404 if it is not a
 // bank holiday.
 func (s *Server) handleBankHolidayDelete(c *fiber.Ctx) error {
-	if err := s.booking.RemoveBankHoliday(c.UserContext(), currentUser(c).Actor(c.IP()), c.Params("date")); err != nil {
+	if err := s.catalogue.RemoveBankHoliday(c.UserContext(), currentUser(c).Actor(c.IP()), c.Params("date")); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

@@ -99,7 +99,7 @@ func TestBankHolidays_Page(t *testing.T) {
 func TestBankHolidays_API(t *testing.T) {
 	app := newTestApp(t)
 	// As traded serve does at start (the page test runs without it).
-	if _, err := wiring.Domains(app.db).Booking.SeedBankHolidays(context.Background()); err != nil {
+	if _, err := wiring.Domains(app.db).Catalogue.SeedBankHolidays(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	admin := app.token(t, adminEmail)

@@ -7,6 +7,7 @@ import (
 	"traded/account"
 	"traded/billing"
 	"traded/booking"
+	"traded/catalogue"
 	"traded/organisation"
 	"traded/pricing"
 )
@@ -18,7 +19,7 @@ type homePage struct {
 	Subscriber  bool
 	Staff       []*account.User
 	Upcoming    []*booking.Session
-	PriceLists  []*booking.PriceListInfo
+	PriceLists  []*catalogue.PriceListInfo
 	Sessions    []*booking.Session
 	TierCounts  []tierCount
 	TotalOrgs   int
@@ -86,7 +87,7 @@ func (s *Server) handleHome(c *fiber.Ctx) error {
 			if p.Subscription, err = s.billing.FindSubscription(ctx, p.Org.ID, year); err != nil && traded.ErrorCode(err) != traded.ENOTFOUND {
 				return err
 			}
-			_, err := s.booking.PriceList(ctx, year)
+			_, err := s.catalogue.PriceList(ctx, year)
 			p.CanBuy = err == nil && p.Subscription == nil
 			p.Today = s.billing.Today()
 			if p.Invoices, _, err = s.billing.FindInvoices(ctx, billing.InvoiceFilter{OrganisationID: p.Org.ID, Limit: 5}); err != nil {
@@ -132,7 +133,7 @@ func (s *Server) handleHome(c *fiber.Ctx) error {
 	case account.RoleAdmin:
 		p.Title = "Catalogue and sessions"
 		p.Sessions = sessions
-		if p.PriceLists, err = s.booking.FindPriceLists(ctx); err != nil {
+		if p.PriceLists, err = s.catalogue.FindPriceLists(ctx); err != nil {
 			return err
 		}
 		if err := s.countOrganisations(c, p); err != nil {

@@ -26,7 +26,7 @@ func ledgerInvoices(t *testing.T, app *testApp, urn int64, amounts ...pricing.Mo
 	if err != nil {
 		t.Fatal(err)
 	}
-	bill := billing.NewService(app.db, bk.Organisations, bk, billing.DefaultConfig(), nil)
+	bill := billing.NewService(app.db, bk.Organisations, bk.Catalogue, billing.DefaultConfig(), nil)
 	var out []string
 	for _, a := range amounts {
 		n, err := bill.CreateInvoice(ctx, store.System, billing.InvoiceInput{OrganisationID: org.ID, Source: "manual",

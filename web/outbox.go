@@ -9,7 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"traded"
-	"traded/booking"
+	"traded/catalogue"
 	"traded/mail"
 	"traded/pricing"
 	"traded/store"
@@ -89,12 +89,12 @@ func (s *Server) termsPage(c *fiber.Ctx, yearText string) (*termsPage, pricing.A
 	for y := current - 1; y <= current+1; y++ {
 		p.Years = append(p.Years, y.String())
 	}
-	terms, err := s.booking.FindTerms(c.UserContext(), year)
+	terms, err := s.catalogue.FindTerms(c.UserContext(), year)
 	if err != nil {
 		return nil, 0, err
 	}
 	if len(terms) == 0 {
-		terms = booking.TypicalTerms(year)
+		terms = catalogue.TypicalTerms(year)
 		p.Message = "These are typical dates, not yet saved: correct them to the published dates and save."
 	}
 	for _, t := range terms {
@@ -118,17 +118,17 @@ func (s *Server) handleTermsSave(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var terms []booking.Term
-	for i, name := range booking.Terms {
+	var terms []catalogue.Term
+	for i, name := range catalogue.Terms {
 		from, errFrom := time.Parse(store.DateFormat, c.FormValue(name+"_from"))
 		to, errTo := time.Parse(store.DateFormat, c.FormValue(name+"_to"))
 		p.Terms[i].From, p.Terms[i].To = c.FormValue(name+"_from"), c.FormValue(name+"_to")
 		if errFrom != nil || errTo != nil {
-			return s.renderForm(c, "terms", p.Page, p, traded.FieldErrorf(name+"_from", "Enter %s's first and last days as dates.", booking.TermNames[name]))
+			return s.renderForm(c, "terms", p.Page, p, traded.FieldErrorf(name+"_from", "Enter %s's first and last days as dates.", catalogue.TermNames[name]))
 		}
-		terms = append(terms, booking.Term{Year: year, Term: name, StartsOn: from, EndsOn: to})
+		terms = append(terms, catalogue.Term{Year: year, Term: name, StartsOn: from, EndsOn: to})
 	}
-	if err := s.booking.SetTerms(c.UserContext(), currentUser(c).Actor(c.IP()), year, terms); err != nil {
+	if err := s.catalogue.SetTerms(c.UserContext(), currentUser(c).Actor(c.IP()), year, terms); err != nil {
 		if f := traded.ErrorField(err); f != "" {
 			err = &traded.Error{Code: traded.ErrorCode(err), Message: traded.ErrorMessage(err), Field: f + "_from"}
 		}

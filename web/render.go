@@ -13,6 +13,7 @@ import (
 	"traded/account"
 	"traded/billing"
 	"traded/booking"
+	"traded/catalogue"
 	"traded/pricing"
 )
 
@@ -190,7 +191,7 @@ func templateFuncs() template.FuncMap {
 		"consultancyColour": func(s string) string {
 			return map[string]string{"requested": "yellow", "quoted": "purple", "accepted": "green", "completed": "blue"}[s] + map[bool]string{true: "grey", false: ""}[s == "declined" || s == "withdrawn" || s == "cancelled"]
 		},
-		"termName":        func(t string) string { return booking.TermNames[t] },
+		"termName":        func(t string) string { return catalogue.TermNames[t] },
 		"chartHeight":     func(bars []bar) int { return max(len(bars)*28, 28) },
 		"chartOf":         func(title string, bars []bar) chartArgs { return chartArgs{Title: title, Bars: bars} },
 		"visitRow":        func(p *consultancyPage, v *booking.Visit) visitRowArgs { return visitRowArgs{Page: p, Visit: v} },

@@ -46,7 +46,7 @@ const (
 func services(db *store.DB) (*booking.Service, *billing.Service) {
 	bk := app.Domains(db).Booking
 	bk.Accounts.PasswordCost = 4 // demo accounts only; bcrypt's cost is not what is measured
-	bill := billing.NewService(db, bk.Organisations, bk, billing.DefaultConfig(), nil)
+	bill := billing.NewService(db, bk.Organisations, bk.Catalogue, billing.DefaultConfig(), nil)
 	bk.Charger = bill
 	bk.Notifier = notify.New("http://localhost", billing.DefaultConfig().Supplier.Email)
 	return bk, bill

@@ -9,7 +9,7 @@ import (
 
 	"traded"
 	"traded/app"
-	"traded/booking"
+	"traded/catalogue"
 	"traded/store"
 )
 
@@ -27,7 +27,7 @@ func runBankHolidays(ctx context.Context, args []string, stdout, stderr io.Write
 		return withDB(args[1:], "bank-holidays list", stderr, func(fs *flag.FlagSet) {
 			year = fs.Int("year", time.Now().In(traded.London).Year(), "calendar year")
 		}, func(db *store.DB, _ *flag.FlagSet) error {
-			y, err := app.Domains(db).Booking.FindBankHolidays(ctx, *year)
+			y, err := app.Domains(db).Catalogue.FindBankHolidays(ctx, *year)
 			if err != nil {
 				return err
 			}
@@ -50,7 +50,7 @@ func runBankHolidays(ctx context.Context, args []string, stdout, stderr io.Write
 			date = fs.String("date", "", "the day, YYYY-MM-DD (required)")
 			name = fs.String("name", "", "its name (required)")
 		}, func(db *store.DB, _ *flag.FlagSet) error {
-			b, err := app.Domains(db).Booking.AddBankHoliday(ctx, cli, booking.BankHolidayInput{Date: *date, Name: *name})
+			b, err := app.Domains(db).Catalogue.AddBankHoliday(ctx, cli, catalogue.BankHolidayInput{Date: *date, Name: *name})
 			if err != nil {
 				return err
 			}
@@ -62,7 +62,7 @@ func runBankHolidays(ctx context.Context, args []string, stdout, stderr io.Write
 		return withDB(args[1:], "bank-holidays remove", stderr, func(fs *flag.FlagSet) {
 			date = fs.String("date", "", "the day, YYYY-MM-DD (required)")
 		}, func(db *store.DB, _ *flag.FlagSet) error {
-			if err := app.Domains(db).Booking.RemoveBankHoliday(ctx, cli, *date); err != nil {
+			if err := app.Domains(db).Catalogue.RemoveBankHoliday(ctx, cli, *date); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "%s is a working day\n", *date)

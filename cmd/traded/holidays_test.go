@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"traded"
-	"traded/booking"
+	"traded/catalogue"
 )
 
 // TestCLI_BankHolidays: opening a database loads the shipped list into the
@@ -29,7 +29,7 @@ func TestCLI_BankHolidays(t *testing.T) {
 	if err := db.Read().QueryRowContext(ctx, `SELECT count(*) FROM audit_log WHERE action = 'bank_holidays.load'`).Scan(&loads); err != nil {
 		t.Fatal(err)
 	}
-	if want := len(booking.ShippedBankHolidays()); rows != want || loads != 1 {
+	if want := len(catalogue.ShippedBankHolidays()); rows != want || loads != 1 {
 		t.Errorf("after two starts: %d rows loaded in %d loads, want %d in 1", rows, loads, want)
 	}
 
@@ -47,7 +47,7 @@ func TestCLI_BankHolidays(t *testing.T) {
 		!strings.Contains(out, "2027-05-31  removed by cli: Spring bank holiday") {
 		t.Errorf("list: %v\n%s", err, out)
 	}
-	if h := svc.Holidays(); h.IsWorkingDay(date2027(6, 4)) || !h.IsWorkingDay(date2027(5, 31)) {
+	if h := svc.Catalogue.Holidays(); h.IsWorkingDay(date2027(6, 4)) || !h.IsWorkingDay(date2027(5, 31)) {
 		t.Error("the server's service does not see the command's changes")
 	}
 }

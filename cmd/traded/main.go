@@ -169,7 +169,7 @@ func openDBWithClock(ctx context.Context, path string, clock traded.Clock) (*sto
 		db.Close()
 		return nil, err
 	}
-	if _, err := app.Domains(db).Booking.SeedBankHolidays(ctx); err != nil {
+	if _, err := app.Domains(db).Catalogue.SeedBankHolidays(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("load bank holidays: %w", err)
 	}

@@ -43,7 +43,7 @@ func runPrices(ctx context.Context, args []string, stdout, stderr io.Writer) err
 				return fmt.Errorf("--uplift: %w", err)
 			}
 			svc := app.Domains(db).Booking
-			info, err := svc.RollForward(ctx, store.Actor{Name: "cli"}, fy, ty, u, *newVersion)
+			info, err := svc.Catalogue.RollForward(ctx, store.Actor{Name: "cli"}, fy, ty, u, *newVersion)
 			if err != nil {
 				return err
 			}
@@ -69,7 +69,7 @@ func runPrices(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func printPriceList(ctx context.Context, svc *booking.Service, year pricing.AcademicYear, w io.Writer) error {
-	pl, err := svc.PriceList(ctx, year)
+	pl, err := svc.Catalogue.PriceList(ctx, year)
 	if err != nil {
 		return err
 	}

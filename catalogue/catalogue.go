@@ -1,4 +1,4 @@
-package booking
+package catalogue
 
 import (
 	"context"
@@ -8,11 +8,28 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"traded"
 	"traded/pricing"
 	"traded/store"
 )
+
+// Service is the catalogue of one database.
+type Service struct {
+	db *store.DB
+
+	// priceLists caches loaded lists by id. A stored list never changes (the
+	// prices table refuses updates), so a loaded one is good for ever.
+	priceLists sync.Map // int64 -> *pricing.PriceList
+
+	// holidays is the bank holidays last read from their tables (see Holidays).
+	holidays atomic.Pointer[holidaySnapshot]
+}
+
+// New returns the catalogue of db.
+func New(db *store.DB) *Service { return &Service{db: db} }
 
 // Product is a product of the catalogue, with how VAT applies to it.
 type Product struct {
@@ -183,10 +200,52 @@ func (s *Service) PriceList(ctx context.Context, year pricing.AcademicYear) (*pr
 	} else if err != nil {
 		return nil, fmt.Errorf("price list %s: %w", year, err)
 	}
-	return s.loadPriceList(ctx, s.db.Read(), id)
+	return s.LoadPriceList(ctx, s.db.Read(), id)
 }
 
-func (s *Service) loadPriceList(ctx context.Context, q store.Queryer, id int64) (*pricing.PriceList, error) {
+// CurrentListID is the id of the year's current price list as q sees it:
+// inside a transaction (q a *store.Tx, for a booking priced as it commits),
+// from the writer's cache while price lists are unchanged. It returns
+// EINVALID when the year has no list: its sessions cannot be booked yet.
+func (s *Service) CurrentListID(ctx context.Context, q store.Queryer, year pricing.AcademicYear) (int64, error) {
+	tx, ok := q.(*store.Tx)
+	if !ok {
+		return queryCurrentListID(ctx, q, year)
+	}
+	v, err := tx.Cached("current price list "+year.String(), []string{"price_lists"}, func() (any, error) {
+		return queryCurrentListID(ctx, tx, year)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return v.(int64), nil
+}
+
+func queryCurrentListID(ctx context.Context, q store.Queryer, year pricing.AcademicYear) (int64, error) {
+	var id int64
+	err := q.QueryRowContext(ctx, `SELECT id FROM price_lists WHERE academic_year = ? ORDER BY version DESC LIMIT 1`, year.String()).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, traded.Errorf(traded.EINVALID, "Sessions in %s cannot be booked yet: there is no price list for that year.", year)
+	} else if err != nil {
+		return 0, fmt.Errorf("price list: %w", err)
+	}
+	return id, nil
+}
+
+// CurrentListTx is the year's current price list as tx sees it (see
+// CurrentListID).
+func (s *Service) CurrentListTx(ctx context.Context, tx *store.Tx, year pricing.AcademicYear) (*pricing.PriceList, error) {
+	id, err := s.CurrentListID(ctx, tx, year)
+	if err != nil {
+		return nil, err
+	}
+	return s.LoadPriceList(ctx, tx, id)
+}
+
+// LoadPriceList returns the stored price list with the id, read through q
+// (the reader pool, or the caller's transaction) the first time and from
+// memory after: a stored list never changes.
+func (s *Service) LoadPriceList(ctx context.Context, q store.Queryer, id int64) (*pricing.PriceList, error) {
 	if pl, ok := s.priceLists.Load(id); ok {
 		return pl.(*pricing.PriceList), nil
 	}
@@ -238,7 +297,7 @@ func (s *Service) RollForward(ctx context.Context, actor store.Actor, from, to p
 		} else if err != nil {
 			return fmt.Errorf("roll forward: %w", err)
 		}
-		src, err := s.loadPriceList(ctx, tx, srcID)
+		src, err := s.LoadPriceList(ctx, tx, srcID)
 		if err != nil {
 			return err
 		}
@@ -281,67 +340,66 @@ func insertPrices(ctx context.Context, tx *store.Tx, listID int64, pl *pricing.P
 	return nil
 }
 
-// QuoteRequest asks for the price of items for one organisation in one year.
-type QuoteRequest struct {
-	URN          int64
-	Year         pricing.AcademicYear
-	AsSubscriber *bool // nil: whether the organisation really subscribes that year
-	Items        []pricing.Item
+// ConsultancyRate is one service's day and half-day rate at one tier.
+type ConsultancyRate struct {
+	Product string
+	Tier    pricing.Tier
+	Day     pricing.Money
+	HalfDay pricing.Money
 }
 
-// Quote prices a request by the year's current price list and the
-// organisation's tier. It returns ENOTFOUND for an unknown organisation,
-// EINVALID for a year with no price list, an unknown product or a bad number
-// of staff.
-func (s *Service) Quote(ctx context.Context, req QuoteRequest) (*pricing.Quote, error) {
-	org, err := s.Organisations.FindByURN(ctx, req.URN)
-	if err != nil {
-		return nil, err
+// SetConsultancyRates sets day and half-day rates for a year: a new
+// version of the year's price list with every other price copied, so
+// nothing already quoted or issued changes. It returns EINVALID for an
+// unknown service, a half-day rate above the day rate, or a year with no
+// list, and ENOTFOUND is never returned.
+func (s *Service) SetConsultancyRates(ctx context.Context, actor store.Actor, year pricing.AcademicYear, rates []ConsultancyRate) error {
+	if len(rates) == 0 {
+		return traded.FieldErrorf("rates", "Give at least one rate.")
 	}
-	pl, err := s.PriceList(ctx, req.Year)
-	if traded.ErrorCode(err) == traded.ENOTFOUND {
-		return nil, traded.FieldErrorf("academic_year", "There is no price list for %s.", req.Year)
-	} else if err != nil {
-		return nil, err
-	}
-	subscriber := false
-	if req.AsSubscriber != nil {
-		subscriber = *req.AsSubscriber
-	} else if subscriber, err = s.IsSubscriber(ctx, org.ID, req.Year); err != nil {
-		return nil, err
-	}
-	q, err := pl.Quote(org.Tier, subscriber, req.Items)
-	if err != nil {
-		return nil, fromPricing(err)
-	}
-	return q, nil
-}
-
-// fromPricing turns the tariff's complaints into user-facing invalid input.
-func fromPricing(err error) error {
-	var pe *pricing.Error
-	if errors.As(err, &pe) {
-		return traded.FieldErrorf(pe.Field, "%s", upperFirst(pe.Message))
-	}
-	return err
-}
-
-func upperFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
-}
-
-// IsSubscriber reports whether the organisation holds an active PSA
-// subscription for the year.
-func (s *Service) IsSubscriber(ctx context.Context, orgID int64, year pricing.AcademicYear) (bool, error) {
-	var n int
-	err := s.db.Read().QueryRowContext(ctx, `SELECT count(*) FROM subscriptions
-		WHERE organisation_id = ? AND product_code = ? AND academic_year = ? AND status = 'active'`,
-		orgID, pricing.PSASubscription, year.String()).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("is subscriber: %w", err)
-	}
-	return n > 0, nil
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		var srcID int64
+		var version int
+		err := tx.QueryRowContext(ctx, `SELECT id, version FROM price_lists WHERE academic_year = ? ORDER BY version DESC LIMIT 1`, year.String()).Scan(&srcID, &version)
+		if errors.Is(err, sql.ErrNoRows) {
+			return traded.FieldErrorf("year", "There is no price list for %s: roll one forward first.", year)
+		} else if err != nil {
+			return fmt.Errorf("set rates: %w", err)
+		}
+		src, err := s.LoadPriceList(ctx, tx, srcID)
+		if err != nil {
+			return err
+		}
+		next := &pricing.PriceList{Year: year, Version: version + 1, Products: src.Products, Prices: map[pricing.PriceKey]pricing.Money{}}
+		for k, m := range src.Prices {
+			next.Prices[k] = m
+		}
+		var detail []string
+		for _, r := range rates {
+			var kind string
+			if err := tx.QueryRowContext(ctx, `SELECT kind FROM products WHERE code = ?`, r.Product).Scan(&kind); err != nil || kind != string(pricing.KindConsultancy) {
+				return traded.FieldErrorf("service", "There is no consultancy service %q.", r.Product)
+			}
+			if _, err := pricing.ParseTier(string(r.Tier)); err != nil {
+				return traded.FieldErrorf("tier", "Choose a tier: maintained, academy or external.")
+			}
+			if r.Day <= 0 || r.HalfDay <= 0 || r.HalfDay > r.Day {
+				return traded.FieldErrorf("rates", "Rates must be more than £0, and a half day cost no more than a day.")
+			}
+			next.Prices[pricing.Key(r.Product, r.Tier, pricing.RateDay)] = r.Day
+			next.Prices[pricing.Key(r.Product, r.Tier, pricing.RateHalfDay)] = r.HalfDay
+			detail = append(detail, fmt.Sprintf("%s %s: day %s, half day %s", r.Product, r.Tier, r.Day, r.HalfDay))
+		}
+		note := "Consultancy rates set"
+		res, err := tx.ExecContext(ctx, `INSERT INTO price_lists (academic_year, version, derived_from, note, created_at, created_by)
+			VALUES (?, ?, ?, ?, ?, ?)`, year.String(), next.Version, srcID, note, store.FormatTime(tx.Now), actor.Label())
+		if err != nil {
+			return fmt.Errorf("set rates: %w", err)
+		}
+		id, _ := res.LastInsertId()
+		if err := insertPrices(ctx, tx, id, next); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, actor, "prices.consultancy_rates", "price_list", fmt.Sprintf("%s v%d", year, next.Version), strings.Join(detail, "; "))
+	})
 }

@@ -1,4 +1,4 @@
-package booking_test
+package catalogue_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 
 	"traded"
 	"traded/app"
-	"traded/booking"
+	"traded/catalogue"
 	"traded/pricing"
 	"traded/store"
 	"traded/store/storetest"
@@ -23,9 +23,9 @@ func date(s string) time.Time {
 
 func TestBankHolidays(t *testing.T) {
 	// England and Wales, as published.
-	h := booking.ShippedHolidays()
+	h := catalogue.ShippedHolidays()
 	want2026 := []string{"2026-01-01", "2026-04-03", "2026-04-06", "2026-05-04", "2026-05-25", "2026-08-31", "2026-12-25", "2026-12-28"}
-	for name, got := range map[string]map[string]string{"list": h.InYear(2026), "rules": booking.RuleBankHolidays(2026)} {
+	for name, got := range map[string]map[string]string{"list": h.InYear(2026), "rules": catalogue.RuleBankHolidays(2026)} {
 		if len(got) != len(want2026) {
 			t.Errorf("%s: 2026 has %d bank holidays, want %d: %v", name, len(got), len(want2026), got)
 		}
@@ -45,13 +45,13 @@ func TestBankHolidays(t *testing.T) {
 			t.Errorf("%s is a bank holiday, but that year's holiday moved", d)
 		}
 	}
-	if e := booking.Easter(2027).Format("2006-01-02"); e != "2027-03-28" {
+	if e := catalogue.Easter(2027).Format("2006-01-02"); e != "2027-03-28" {
 		t.Errorf("Easter 2027 = %s, want 2027-03-28", e)
 	}
 }
 
 func TestAddWorkingDays(t *testing.T) {
-	h := booking.ShippedHolidays()
+	h := catalogue.ShippedHolidays()
 	for _, tt := range []struct {
 		from string
 		n    int
@@ -73,27 +73,27 @@ func TestAddWorkingDays(t *testing.T) {
 
 func TestTerms(t *testing.T) {
 	db, _ := storetest.Open(t)
-	svc := app.Domains(db).Booking
+	svc := app.Domains(db)
 	ctx := context.Background()
 	for y := pricing.AcademicYear(2021); y <= 2030; y++ {
-		terms := booking.TypicalTerms(y)
-		if err := svc.SetTerms(ctx, store.System, y, terms); err != nil {
+		terms := catalogue.TypicalTerms(y)
+		if err := svc.Catalogue.SetTerms(ctx, store.System, y, terms); err != nil {
 			t.Fatalf("%s: typical terms refused: %v", y, err)
 		}
 	}
-	got, err := svc.FindTerms(ctx, 2026)
+	got, err := svc.Catalogue.FindTerms(ctx, 2026)
 	if err != nil || len(got) != 6 {
 		t.Fatalf("FindTerms: %d terms, %v", len(got), err)
 	}
-	if !booking.InTerm(got, date("2026-11-23")) || booking.InTerm(got, date("2026-10-28")) || booking.InTerm(got, date("2026-12-25")) {
+	if !catalogue.InTerm(got, date("2026-11-23")) || catalogue.InTerm(got, date("2026-10-28")) || catalogue.InTerm(got, date("2026-12-25")) {
 		t.Error("InTerm disagrees with the October half-term or Christmas")
 	}
-	bad := booking.TypicalTerms(2026)
+	bad := catalogue.TypicalTerms(2026)
 	bad[1].StartsOn = bad[0].EndsOn
-	if err := svc.SetTerms(ctx, store.System, 2026, bad); traded.ErrorCode(err) != traded.EINVALID {
+	if err := svc.Catalogue.SetTerms(ctx, store.System, 2026, bad); traded.ErrorCode(err) != traded.EINVALID {
 		t.Errorf("overlapping terms: %v, want invalid", err)
 	}
-	if err := svc.SetTerms(ctx, store.System, 2026, bad[:5]); traded.ErrorCode(err) != traded.EINVALID {
+	if err := svc.Catalogue.SetTerms(ctx, store.System, 2026, bad[:5]); traded.ErrorCode(err) != traded.EINVALID {
 		t.Errorf("five terms: %v, want invalid", err)
 	}
 }
