@@ -222,22 +222,10 @@ type draft struct {
 	net, vat pricing.Money
 }
 
-// nextNumber takes the next number of a series. It runs in the issuing
-// transaction: with one writer and BEGIN IMMEDIATE, no two issues can take
-// the same number, and a rollback returns it, so the series has no gaps.
-func nextNumber(ctx context.Context, tx *store.Tx, series string) (string, int64, error) {
-	var prefix string
-	var n int64
-	if err := tx.QueryRowContext(ctx, `UPDATE number_series SET next = next + 1 WHERE name = ? RETURNING prefix, next - 1`, series).Scan(&prefix, &n); err != nil {
-		return "", 0, fmt.Errorf("number series %s: %w", series, err)
-	}
-	return fmt.Sprintf("%s%06d", prefix, n), n, nil
-}
-
 // issue numbers a draft and freezes it with the customer's and the
 // supplier's details as they are today, returning the number.
 func (s *Service) issue(ctx context.Context, tx *store.Tx, actor store.Actor, d draft) (string, error) {
-	number, seq, err := nextNumber(ctx, tx, "invoice")
+	number, seq, err := tx.NextNumber(ctx, "invoice")
 	if err != nil {
 		return "", err
 	}

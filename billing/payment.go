@@ -277,7 +277,7 @@ func (s *Service) createCreditNote(ctx context.Context, tx *store.Tx, actor stor
 	for _, p := range plan {
 		net, vat = net+p.net, vat+p.vat
 	}
-	cnNumber, seq, err := nextNumber(ctx, tx, "credit_note")
+	cnNumber, seq, err := tx.NextNumber(ctx, "credit_note")
 	if err != nil {
 		return nil, err
 	}

@@ -335,7 +335,7 @@ func (s *Service) CreateBooking(ctx context.Context, by *account.User, remoteAdd
 			}
 			status = StatusWaitlisted
 		}
-		ref, err := s.nextReference(ctx, tx)
+		ref, _, err := tx.NextNumber(ctx, "booking")
 		if err != nil {
 			return err
 		}
@@ -395,15 +395,6 @@ func (s *Service) CreateBooking(ctx context.Context, by *account.User, remoteAdd
 		return made, nil
 	}
 	return s.FindBookingByID(ctx, id)
-}
-
-func (s *Service) nextReference(ctx context.Context, tx *store.Tx) (string, error) {
-	var n int64
-	var prefix string
-	if err := tx.QueryRowContext(ctx, `UPDATE number_series SET next = next + 1 WHERE name = 'booking' RETURNING prefix, next - 1`).Scan(&prefix, &n); err != nil {
-		return "", fmt.Errorf("booking reference: %w", err)
-	}
-	return fmt.Sprintf("%s%06d", prefix, n), nil
 }
 
 // takePlaces holds n places on a session; the WHERE makes overbooking

@@ -307,15 +307,10 @@ func (s *Service) RequestConsultancy(ctx context.Context, by *account.User, remo
 		if by.Role == account.RoleSchoolManager && by.OrganisationID != org.ID {
 			return traded.Errorf(traded.ENOTFOUND, "There is no organisation with URN %d.", urn)
 		}
-		var n int64
-		var prefix string
-		if err := tx.QueryRowContext(ctx, `SELECT prefix, next FROM number_series WHERE name = 'consultancy'`).Scan(&prefix, &n); err != nil {
-			return fmt.Errorf("consultancy reference: %w", err)
+		ref, _, err := tx.NextNumber(ctx, "consultancy")
+		if err != nil {
+			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE number_series SET next = next + 1 WHERE name = 'consultancy'`); err != nil {
-			return fmt.Errorf("consultancy reference: %w", err)
-		}
-		ref := fmt.Sprintf("%s%06d", prefix, n)
 		now := store.FormatTime(tx.Now)
 		res, err := tx.ExecContext(ctx, `INSERT INTO consultancy_requests (reference, organisation_id, product_code, requested_by, need, preferred,
 			po_number, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'requested', ?, ?)`,

@@ -343,3 +343,16 @@ type Queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
+
+// NextNumber takes the next number of the named series (number_series: the
+// invoice, credit note, booking and consultancy references) in tx, and
+// returns it formatted with the series' prefix ("INV-000042") and bare. The
+// series has no gaps: a transaction that rolls back gives its number back.
+func (tx *Tx) NextNumber(ctx context.Context, series string) (string, int64, error) {
+	var prefix string
+	var n int64
+	if err := tx.QueryRowContext(ctx, `UPDATE number_series SET next = next + 1 WHERE name = ? RETURNING prefix, next - 1`, series).Scan(&prefix, &n); err != nil {
+		return "", 0, fmt.Errorf("number series %s: %w", series, err)
+	}
+	return fmt.Sprintf("%s%06d", prefix, n), n, nil
+}
