@@ -16,6 +16,7 @@ import (
 
 	"traded"
 	"traded/booking"
+	"traded/calendar"
 	"traded/mail"
 	"traded/store"
 )
@@ -58,9 +59,9 @@ func (n *Notifier) invites() booking.InviteConfig {
 // new times; the method is fixed now, and a CANCEL always shows the place
 // cancelled.
 func (n *Notifier) invite(b *booking.Booking, d *booking.Delegate) mail.Attachment {
-	method := booking.MethodRequest
+	method := calendar.MethodRequest
 	if booking.PlaceCancelled(b, d) {
-		method = booking.MethodCancel
+		method = calendar.MethodCancel
 	}
 	return mail.Attachment{Filename: "invite.ics", ContentType: "text/calendar; charset=utf-8; method=" + method,
 		Render: fmt.Sprintf("%s:%d:%d:%s", InviteAttachment, b.ID, d.ID, method), Alternative: true}
@@ -74,7 +75,7 @@ func (n *Notifier) RenderInvite(bookings *booking.Service) mail.RenderFunc {
 		var bookingID, delegateID int64
 		var method string
 		if k, err := fmt.Sscanf(strings.ReplaceAll(key, ":", " "), "%d %d %s", &bookingID, &delegateID, &method); err != nil || k != 3 ||
-			(method != booking.MethodRequest && method != booking.MethodCancel) {
+			(method != calendar.MethodRequest && method != calendar.MethodCancel) {
 			return nil, fmt.Errorf("invite %q: not BOOKING:DELEGATE:METHOD", key)
 		}
 		b, err := bookings.FindBookingByID(ctx, bookingID)
@@ -85,12 +86,12 @@ func (n *Notifier) RenderInvite(bookings *booking.Service) mail.RenderFunc {
 			if d.ID != delegateID {
 				continue
 			}
-			if method == booking.MethodCancel && !booking.PlaceCancelled(b, d) {
+			if method == calendar.MethodCancel && !booking.PlaceCancelled(b, d) {
 				gone := *d
 				gone.Status = "cancelled"
 				d = &gone
 			}
-			return booking.Calendar(method, "", n.invites().InviteEvent(b, d, bookings.DB().Now()))
+			return calendar.Calendar(method, "", n.invites().InviteEvent(b, d, bookings.DB().Now()))
 		}
 		return nil, fmt.Errorf("invite %q: booking %s has no delegate %d", key, b.Reference, delegateID)
 	}
@@ -364,20 +365,20 @@ func (n *Notifier) VisitsChanged(ctx context.Context, tx *store.Tx, c *booking.C
 	rows.Close()
 	address = strings.Join(lines, ", ")
 	people := append([]person{adviser}, ms...)
-	var attendees []booking.Attendee
+	var attendees []calendar.Attendee
 	for _, p := range people {
-		attendees = append(attendees, booking.Attendee{Name: p.name, Email: p.email})
+		attendees = append(attendees, calendar.Attendee{Name: p.name, Email: p.email})
 	}
 	cfg := n.invites()
 	for _, v := range visits {
 		if v.Status != "planned" && v.Status != "cancelled" {
 			continue
 		}
-		method, verb := booking.MethodRequest, "Visit booked"
+		method, verb := calendar.MethodRequest, "Visit booked"
 		if v.Status == "cancelled" {
-			method, verb = booking.MethodCancel, "Visit cancelled"
+			method, verb = calendar.MethodCancel, "Visit cancelled"
 		}
-		cal, err := booking.Calendar(method, "", cfg.VisitEvent(c, v, address, attendees, tx.Now))
+		cal, err := calendar.Calendar(method, "", cfg.VisitEvent(c, v, address, attendees, tx.Now))
 		if err != nil {
 			return err
 		}

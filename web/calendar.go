@@ -11,6 +11,7 @@ import (
 	"traded"
 	"traded/account"
 	"traded/booking"
+	"traded/calendar"
 )
 
 func (s *Server) calendarRoutes(app *fiber.App) {
@@ -49,14 +50,14 @@ func (s *Server) handleInviteICS(c *fiber.Ctx) error {
 			live = append(live, cfg.InviteEvent(b, d, now))
 		}
 	}
-	method, events := booking.MethodRequest, live
+	method, events := calendar.MethodRequest, live
 	if len(live) == 0 {
-		method, events = booking.MethodCancel, gone
+		method, events = calendar.MethodCancel, gone
 	}
 	if len(events) == 0 {
 		return traded.Errorf(traded.ENOTFOUND, "You have no place on booking %s.", b.Reference)
 	}
-	cal, err := booking.Calendar(method, "", events...)
+	cal, err := calendar.Calendar(method, "", events...)
 	if err != nil {
 		return err
 	}
@@ -79,7 +80,7 @@ func (s *Server) handleFeed(c *fiber.Ctx) error {
 	for _, p := range places {
 		events = append(events, cfg.InviteEvent(p.Booking, p.Delegate, now))
 	}
-	cal, err := booking.Calendar("", name, events...)
+	cal, err := calendar.Calendar("", name, events...)
 	if err != nil {
 		return err
 	}
