@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -27,24 +28,26 @@ func (s *Server) bookingRoutes(app *fiber.App) {
 	api.Post("/sessions/:id/cancel", s.require(admin), s.handleSessionCancelAPI)
 	api.Get("/sessions/:id/register", s.require(admin), s.handleRegisterAPI)
 	api.Post("/sessions/:id/attendance", s.require(admin), s.handleAttendanceAPI)
-	api.Post("/sessions/:id/bookings", s.require(signedIn), s.handleBookingCreateAPI)
+	api.Post("/sessions/:id/bookings", s.require(signedIn), s.handleBookingCreate)
 	api.Get("/bookings", s.require(signedIn), s.handleBookingsAPI)
 	api.Get("/bookings/:id", s.require(signedIn), s.handleBookingAPI)
-	api.Post("/bookings/:id/cancel", s.require(signedIn), s.bookingActionAPI("cancel"))
-	api.Post("/bookings/:id/accept", s.require(signedIn), s.bookingActionAPI("accept"))
-	api.Post("/bookings/:id/decline", s.require(signedIn), s.bookingActionAPI("decline"))
-	api.Post("/bookings/:id/approve", s.require(manager), s.bookingActionAPI("approve"))
-	api.Post("/bookings/:id/reject", s.require(manager), s.bookingActionAPI("reject"))
-	api.Post("/bookings/:id/delegates/:did/cancel", s.require(signedIn), s.handlePlaceCancelAPI)
-	api.Post("/bookings/:id/delegates/:did/swap", s.require(signedIn), s.handleSwapAPI)
+	api.Post("/bookings/:id/cancel", s.require(signedIn), s.handleBookingChange)
+	api.Post("/bookings/:id/accept", s.require(signedIn), s.handleBookingChange)
+	api.Post("/bookings/:id/decline", s.require(signedIn), s.handleBookingChange)
+	api.Post("/bookings/:id/approve", s.require(manager), s.handleBookingChange)
+	api.Post("/bookings/:id/reject", s.require(manager), s.handleBookingChange)
+	api.Post("/bookings/:id/delegates/:did/cancel", s.require(signedIn), s.handlePlaceChange)
+	api.Post("/bookings/:id/delegates/:did/swap", s.require(signedIn), s.handlePlaceChange)
 
 	app.Get("/programme", s.require(anyone), s.handleProgramme)
 	app.Get("/sessions/:id", s.require(anyone), s.handleSessionPage)
-	app.Post("/sessions/:id/book", s.require(schoolStaff), s.handleBookForm)
+	// Who may book for which school is decided by bookingOrganisation, for
+	// the page and the API alike.
+	app.Post("/sessions/:id/book", s.require(signedIn), s.handleBookingCreate)
 	app.Get("/bookings", s.require(schoolStaff), s.handleBookingsPage)
 	app.Get("/bookings/:id", s.require(signedIn), s.handleBookingPage)
-	app.Post("/bookings/:id/:action", s.require(signedIn), s.handleBookingActionForm)
-	app.Post("/bookings/:id/delegates/:did/:action", s.require(signedIn), s.handlePlaceForm)
+	app.Post("/bookings/:id/:action", s.require(signedIn), s.handleBookingChange)
+	app.Post("/bookings/:id/delegates/:did/:action", s.require(signedIn), s.handlePlaceChange)
 	app.Get("/bookings/:id/delegates/:did/certificate.pdf", s.require(signedIn), s.handleCertificate)
 	app.Get("/school/settings", s.require(manager), s.handleSchoolSettings)
 	app.Post("/school/settings", s.require(manager), s.handleSchoolSettingsSave)
@@ -399,50 +402,158 @@ func idempotency(c *fiber.Ctx) (key, hash string) {
 	return key, hex.EncodeToString(sum[:])
 }
 
-// handleBookingCreateAPI answers POST /api/v1/sessions/{id}/bookings: 201
-// with the booking, 409 when full and not waitlisting. An Idempotency-Key
-// header makes a retried POST return the first booking.
-func (s *Server) handleBookingCreateAPI(c *fiber.Ctx) error {
-	id, err := pathID(c, "id", "session")
-	if err != nil {
-		return err
+// bookFormRows is how many delegate rows the session page's booking form
+// has: it works without JavaScript, so the rows are fixed.
+const bookFormRows = 4
+
+// bookingRequestJSON is the API's body for a booking.
+type bookingRequestJSON struct {
+	Organisation urnParam `json:"organisation"`
+	Delegates    []struct {
+		Name  string `json:"name"`
+		Email string `json:"email"`
+	} `json:"delegates"`
+	Waitlist bool   `json:"waitlist"`
+	PONumber string `json:"po_number"`
+}
+
+// formURN reads a URN typed into a form's field, "" being none, with the
+// message the API gives for a bad one.
+func formURN(v string) (int64, error) {
+	if strings.TrimSpace(v) == "" {
+		return 0, nil
 	}
-	var j struct {
-		Organisation urnParam `json:"organisation"`
-		Delegates    []struct {
-			Name  string `json:"name"`
-			Email string `json:"email"`
-		} `json:"delegates"`
-		Waitlist bool   `json:"waitlist"`
-		PONumber string `json:"po_number"`
+	var u urnParam
+	if err := u.UnmarshalJSON([]byte(strconv.Quote(v))); err != nil {
+		return 0, err
 	}
-	if err := decodeJSON(c, &j); err != nil {
-		return err
-	}
-	u := currentUser(c)
-	urn := int64(j.Organisation)
-	if urn == 0 {
-		urn = u.OrganisationURN
-	}
-	if !u.Role.School() && u.Role != account.RoleAdmin {
-		return traded.Errorf(traded.EFORBIDDEN, "Your account (%s) cannot book places.", u.Role.Label())
-	}
-	if _, err := s.ownOrganisation(c, urn); err != nil {
-		return err
-	}
-	req := booking.BookingRequest{SessionID: id, URN: urn, Waitlist: j.Waitlist, PONumber: j.PONumber}
-	for _, d := range j.Delegates {
-		req.Delegates = append(req.Delegates, booking.DelegateInput{Name: d.Name, Email: d.Email})
+	return int64(u), nil
+}
+
+// decodeBookingRequest reads the booking asked for on session sessionID:
+// the API's JSON body, or the session page's form. Both name the school by
+// its URN (organisation, none meaning the caller's own), the delegates, the
+// waiting-list choice and the PO; neither is checked here beyond its
+// syntax, which is the domain's work (booking.CreateBooking). The form's
+// rows come in order, blank ones skipped: rows[i] is the form row of
+// Delegates[i], so that an error about delegates[i] can be put on its row.
+// A teacher's form has no rows: it books the teacher, the one person a
+// teacher may book.
+func decodeBookingRequest(c *fiber.Ctx, sessionID int64) (req booking.BookingRequest, rows []int, err error) {
+	req.SessionID = sessionID
+	if isAPI(c) {
+		var j bookingRequestJSON
+		if err := decodeJSON(c, &j); err != nil {
+			return req, nil, err
+		}
+		req.URN, req.Waitlist, req.PONumber = int64(j.Organisation), j.Waitlist, j.PONumber
+		for _, d := range j.Delegates {
+			req.Delegates = append(req.Delegates, booking.DelegateInput{Name: d.Name, Email: d.Email})
+		}
+	} else {
+		if req.URN, err = formURN(c.FormValue("organisation")); err != nil {
+			return req, nil, err
+		}
+		req.Waitlist, req.PONumber = c.FormValue("waitlist") == "yes", c.FormValue("po_number")
+		for i := 0; i < bookFormRows; i++ {
+			name, email := strings.TrimSpace(c.FormValue(fmt.Sprintf("name_%d", i))), strings.TrimSpace(c.FormValue(fmt.Sprintf("email_%d", i)))
+			if name == "" && email == "" {
+				continue
+			}
+			req.Delegates = append(req.Delegates, booking.DelegateInput{Name: name, Email: email})
+			rows = append(rows, i)
+		}
+		if u := currentUser(c); u.Role == account.RoleTeacher {
+			req.Delegates, rows = []booking.DelegateInput{{Name: u.Name, Email: u.Email}}, nil
+		}
 	}
 	if req.IdempotencyKey, req.RequestHash = idempotency(c); len(req.IdempotencyKey) > 200 {
-		return traded.FieldErrorf("Idempotency-Key", "An Idempotency-Key has at most 200 characters.")
+		return req, rows, traded.FieldErrorf("Idempotency-Key", "An Idempotency-Key has at most 200 characters.")
 	}
-	b, err := s.booking.CreateBooking(c.UserContext(), u, c.IP(), req)
+	return req, rows, nil
+}
+
+// bookingOrganisation is the school a booking by the caller is for, given
+// the URN the request names (0 for none): school staff book for their own
+// school only (another is ENOTFOUND, as if it did not exist); LA admins
+// for any school, which they must name (EINVALID on organisation when they
+// name none; ENOTFOUND on it for an unknown URN); anyone else may not book
+// (EFORBIDDEN).
+func (s *Server) bookingOrganisation(c *fiber.Ctx, urn int64) (*organisation.Organisation, error) {
+	u := currentUser(c)
+	named := urn != 0
+	switch {
+	case u.Role.School():
+		if !named {
+			urn = u.OrganisationURN
+		}
+	case u.Role == account.RoleAdmin:
+		if !named {
+			return nil, traded.FieldErrorf("organisation", "Enter the URN of the school to book for, such as 115123.")
+		}
+	default:
+		return nil, traded.Errorf(traded.EFORBIDDEN, "Your account (%s) cannot book places.", u.Role.Label())
+	}
+	org, err := s.ownOrganisation(c, urn)
+	if named && traded.ErrorCode(err) == traded.ENOTFOUND {
+		return nil, &traded.Error{Code: traded.ENOTFOUND, Message: traded.ErrorMessage(err), Field: "organisation"}
+	}
+	return org, err
+}
+
+// createBooking books what the request asks (decodeBookingRequest) for the
+// school bookingOrganisation allows, as the caller; rows are the form rows
+// of its delegates.
+func (s *Server) createBooking(c *fiber.Ctx) (b *booking.Booking, rows []int, err error) {
+	id, err := pathID(c, "id", "session")
 	if err != nil {
-		return err
+		return nil, nil, err
+	}
+	req, rows, err := decodeBookingRequest(c, id)
+	if err != nil {
+		return nil, rows, err
+	}
+	org, err := s.bookingOrganisation(c, req.URN)
+	if err != nil {
+		return nil, rows, err
+	}
+	req.URN = org.URN
+	if b, err = s.booking.CreateBooking(c.UserContext(), currentUser(c), c.IP(), req); err != nil {
+		return nil, rows, err
 	}
 	s.wakeMail()
-	return c.Status(fiber.StatusCreated).JSON(s.toBookingJSON(b))
+	return b, rows, nil
+}
+
+// handleBookingCreate books places on a session, the same way from the API
+// and the session page, which differ only in their answers. POST
+// /api/v1/sessions/{id}/bookings answers 201 with the booking, 409 when
+// full and not waitlisting; an Idempotency-Key header makes a retried POST
+// return the first booking. POST /sessions/{id}/book, the session page's
+// form, redirects to the booking with a flash, or shows the page again with
+// the error beside the input at fault.
+func (s *Server) handleBookingCreate(c *fiber.Ctx) error {
+	b, rows, err := s.createBooking(c)
+	if isAPI(c) {
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(s.toBookingJSON(b))
+	}
+	if err != nil {
+		return s.renderBookFormError(c, rows, err)
+	}
+	ref, yours := b.Reference, "Your booking "
+	if !currentUser(c).Role.School() { // an admin, booking for the school named
+		ref, yours = b.Reference+" for "+b.OrgName, "Booking "
+	}
+	msg := map[string]string{
+		booking.StatusConfirmed:  yours + ref + " is confirmed.",
+		booking.StatusRequested:  "Your request " + b.Reference + " has gone to your school business manager for approval.",
+		booking.StatusWaitlisted: "The session is full: booking " + ref + " is on the waiting list. We will email you if a place comes up.",
+	}[b.Status]
+	s.setFlash(c, msg)
+	return c.Redirect(fmt.Sprintf("/bookings/%d", b.ID), fiber.StatusSeeOther)
 }
 
 // bookingScope is which bookings a caller lists: a school's (managers),
@@ -511,47 +622,146 @@ func (s *Server) handleBookingAPI(c *fiber.Ctx) error {
 	return c.JSON(j)
 }
 
-// doBookingAction runs one change of a booking as the caller.
-func (s *Server) doBookingAction(c *fiber.Ctx, b *booking.Booking, action, reason, po string) error {
+// isAPI reports whether the request came to the JSON API, whose answers
+// are JSON, rather than to a page.
+func isAPI(c *fiber.Ctx) bool { return strings.HasPrefix(c.Path(), "/api/") }
+
+// routeAction is the action a change route names: the :action parameter
+// of a page's route, else the last segment of the route (the API has a
+// route per action, each with its own guard).
+func routeAction(c *fiber.Ctx) string {
+	if a := c.Params("action"); a != "" {
+		return a
+	}
+	return path.Base(c.Route().Path)
+}
+
+// bookingChange is a change to a whole booking, as the booking page's
+// forms and the API's JSON ask for it.
+type bookingChange struct {
+	Action   string `json:"-"` // cancel, accept, decline, approve, reject
+	Reason   string `json:"reason"`
+	PONumber string `json:"po_number"`
+}
+
+// decodeBookingChange reads the reason and PO of a change: an optional JSON
+// body on the API, the form's inputs on a page.
+func decodeBookingChange(c *fiber.Ctx, action string) (bookingChange, error) {
+	in := bookingChange{Action: action}
+	if !isAPI(c) {
+		in.Reason, in.PONumber = c.FormValue("reason"), c.FormValue("po_number")
+		return in, nil
+	}
+	if len(strings.TrimSpace(string(c.Body()))) > 0 {
+		if err := decodeJSON(c, &in); err != nil {
+			return in, err
+		}
+	}
+	return in, nil
+}
+
+// changeBooking makes the change to booking b as the caller; the domain
+// decides who may (only a school business manager or an admin approves or
+// declines a request, for one).
+func (s *Server) changeBooking(c *fiber.Ctx, b *booking.Booking, in bookingChange) error {
 	ctx, u, ip := c.UserContext(), currentUser(c), c.IP()
-	switch action {
+	switch in.Action {
 	case "cancel":
-		return s.booking.CancelBooking(ctx, u, ip, b.ID, reason)
+		return s.booking.CancelBooking(ctx, u, ip, b.ID, in.Reason)
 	case "accept":
-		return s.booking.AcceptOffer(ctx, u, ip, b.ID, po)
+		return s.booking.AcceptOffer(ctx, u, ip, b.ID, in.PONumber)
 	case "decline":
 		return s.booking.DeclineOffer(ctx, u, ip, b.ID)
 	case "approve":
-		return s.booking.ApproveBooking(ctx, u, ip, b.ID, po)
+		return s.booking.ApproveBooking(ctx, u, ip, b.ID, in.PONumber)
 	case "reject":
-		return s.booking.DeclineBooking(ctx, u, ip, b.ID, reason)
+		return s.booking.DeclineBooking(ctx, u, ip, b.ID, in.Reason)
 	}
 	return traded.Errorf(traded.ENOTFOUND, "Page not found.")
 }
 
-func (s *Server) bookingActionAPI(action string) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		b, err := s.ownBooking(c)
+// handleBookingChange cancels a booking, takes or declines an offered
+// place, or approves or rejects a request, the same way from the API and
+// the booking page: the API answers with the booking as it now is; the
+// page redirects to it with a flash, or shows it again with the error.
+func (s *Server) handleBookingChange(c *fiber.Ctx) error {
+	action := routeAction(c)
+	if _, ok := bookingFlash[action]; !ok {
+		return traded.Errorf(traded.ENOTFOUND, "Page not found.")
+	}
+	b, err := s.ownBooking(c)
+	if err != nil {
+		return err
+	}
+	in, err := decodeBookingChange(c, action)
+	if err != nil {
+		return err
+	}
+	err = s.changeBooking(c, b, in)
+	if isAPI(c) {
 		if err != nil {
-			return err
-		}
-		var j struct {
-			Reason   string `json:"reason"`
-			PONumber string `json:"po_number"`
-		}
-		if len(strings.TrimSpace(string(c.Body()))) > 0 {
-			if err := decodeJSON(c, &j); err != nil {
-				return err
-			}
-		}
-		if err := s.doBookingAction(c, b, action, j.Reason, j.PONumber); err != nil {
 			return err
 		}
 		return s.respondBooking(c, b.ID)
 	}
+	if err != nil {
+		p, perr := s.bookingPageData(c)
+		if perr != nil {
+			return perr
+		}
+		fields := []string{"reason"}
+		if action == "approve" || action == "accept" {
+			fields = append(fields, "po_number")
+		}
+		return s.renderForm(c, "booking", p.Page, p, err, fields...)
+	}
+	s.wakeMail()
+	s.setFlash(c, bookingFlash[action])
+	return c.Redirect(fmt.Sprintf("/bookings/%d", b.ID), fiber.StatusSeeOther)
 }
 
-func (s *Server) handlePlaceCancelAPI(c *fiber.Ctx) error {
+// placeChange is a change to one delegate's place: cancelling it, or
+// giving it to a colleague (swap, to Name and Email).
+type placeChange struct {
+	Action     string `json:"-"` // cancel, swap
+	DelegateID int64  `json:"-"`
+	Name       string `json:"name"`
+	Email      string `json:"email"`
+}
+
+// decodePlaceChange reads a change to delegate did's place: a swap's
+// colleague from the API's JSON body, or from the booking page's form,
+// whose inputs are swap-name-DID and swap-email-DID.
+func decodePlaceChange(c *fiber.Ctx, action string, did int64) (placeChange, error) {
+	in := placeChange{Action: action, DelegateID: did}
+	switch {
+	case action != "cancel" && action != "swap":
+		return in, traded.Errorf(traded.ENOTFOUND, "Page not found.")
+	case action == "cancel":
+	case isAPI(c):
+		if err := decodeJSON(c, &in); err != nil {
+			return in, err
+		}
+	default:
+		in.Name, in.Email = c.FormValue(fmt.Sprintf("swap-name-%d", did)), c.FormValue(fmt.Sprintf("swap-email-%d", did))
+	}
+	return in, nil
+}
+
+// changePlace makes the change to a place on booking b as the caller.
+func (s *Server) changePlace(c *fiber.Ctx, b *booking.Booking, in placeChange) error {
+	if in.Action == "swap" {
+		return s.booking.SwapDelegate(c.UserContext(), currentUser(c), c.IP(), b.ID, in.DelegateID, in.Name, in.Email)
+	}
+	return s.booking.CancelPlace(c.UserContext(), currentUser(c), c.IP(), b.ID, in.DelegateID)
+}
+
+// handlePlaceChange cancels one delegate's place or gives it to a
+// colleague, the same way from the API and the booking page: the API
+// answers with the booking as it now is; the page redirects to it with a
+// flash, or shows it again with the swap form open and the error on its
+// input.
+func (s *Server) handlePlaceChange(c *fiber.Ctx) error {
 	b, err := s.ownBooking(c)
 	if err != nil {
 		return err
@@ -560,32 +770,38 @@ func (s *Server) handlePlaceCancelAPI(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.booking.CancelPlace(c.UserContext(), currentUser(c), c.IP(), b.ID, did); err != nil {
-		return err
-	}
-	return s.respondBooking(c, b.ID)
-}
-
-func (s *Server) handleSwapAPI(c *fiber.Ctx) error {
-	b, err := s.ownBooking(c)
+	in, err := decodePlaceChange(c, routeAction(c), did)
 	if err != nil {
 		return err
 	}
-	did, err := pathID(c, "did", "delegate")
+	err = s.changePlace(c, b, in)
+	if isAPI(c) {
+		if err != nil {
+			return err
+		}
+		return s.respondBooking(c, b.ID)
+	}
 	if err != nil {
-		return err
+		p, perr := s.bookingPageData(c)
+		if perr != nil {
+			return perr
+		}
+		if e, ok := err.(*traded.Error); ok && strings.HasPrefix(e.Field, "delegates[") {
+			// The swap form's inputs are swap-name-ID and swap-email-ID.
+			part := e.Field[strings.LastIndex(e.Field, ".")+1:]
+			msg := strings.Replace(strings.Replace(e.Message, "delegate 1's", "your colleague's", 1), "of delegate 1", "of your colleague", 1)
+			err = &traded.Error{Code: e.Code, Message: msg, Field: fmt.Sprintf("swap-%s-%d", part, did)}
+			p.SwapOpen = did
+		}
+		return s.renderForm(c, "booking", p.Page, p, err, fmt.Sprintf("swap-name-%d", did), fmt.Sprintf("swap-email-%d", did))
 	}
-	var j struct {
-		Name  string `json:"name"`
-		Email string `json:"email"`
+	s.wakeMail()
+	msg := "The place has been cancelled."
+	if in.Action == "swap" {
+		msg = "The place has been given to " + strings.TrimSpace(in.Name) + "."
 	}
-	if err := decodeJSON(c, &j); err != nil {
-		return err
-	}
-	if err := s.booking.SwapDelegate(c.UserContext(), currentUser(c), c.IP(), b.ID, did, j.Name, j.Email); err != nil {
-		return err
-	}
-	return s.respondBooking(c, b.ID)
+	s.setFlash(c, msg)
+	return c.Redirect(fmt.Sprintf("/bookings/%d", b.ID), fiber.StatusSeeOther)
 }
 
 // Pages.
@@ -706,12 +922,15 @@ type sessionPage struct {
 	QuoteN int
 	// PORequired: the school needs a purchase-order number for what it pays.
 	PORequired bool
+	// ForSchool: the caller (an LA admin) books for a school they name by
+	// its URN, on the form's organisation input.
+	ForSchool bool
 }
 
 // filledRows counts the booking form's delegate rows with anything typed.
 func filledRows(c *fiber.Ctx) int {
 	n := 0
-	for i := 0; i < 4; i++ {
+	for i := 0; i < bookFormRows; i++ {
 		if strings.TrimSpace(c.FormValue(fmt.Sprintf("name_%d", i))) != "" || strings.TrimSpace(c.FormValue(fmt.Sprintf("email_%d", i))) != "" {
 			n++
 		}
@@ -773,6 +992,22 @@ func (s *Server) sessionPageData(c *fiber.Ctx) (*sessionPage, error) {
 			p.Form["name_0"], p.Form["email_0"] = u.Name, u.Email
 		}
 	}
+	if u != nil && u.Role == account.RoleAdmin {
+		p.CanBook, p.ForSchool, p.QuoteN = p.Open, true, 2
+		// The form came back: price the people it names for the school it
+		// names, if that is a school. Before then there is no school to price.
+		urn, err := formURN(c.FormValue("organisation"))
+		if c.Method() == fiber.MethodPost && p.CanBook && err == nil && urn != 0 {
+			if org, err := s.ownOrganisation(c, urn); err == nil {
+				p.PORequired, p.QuoteN = org.PORequired, max(filledRows(c), 1)
+				if p.Quote, p.Subscriber, err = s.booking.QuoteBooking(c.UserContext(), org.URN, sess.ID, p.QuoteN); err == nil {
+					for _, q := range p.Quote {
+						p.QuoteTotal += q.Amount
+					}
+				}
+			}
+		}
+	}
 	return p, nil
 }
 
@@ -784,56 +1019,36 @@ func (s *Server) handleSessionPage(c *fiber.Ctx) error {
 	return s.render(c, "session", p)
 }
 
-// handleBookForm books from the session page: up to four delegates' rows
-// (blank rows are ignored), so it works without JavaScript.
-func (s *Server) handleBookForm(c *fiber.Ctx) error {
-	p, err := s.sessionPageData(c)
-	if err != nil {
-		return err
+// renderBookFormError shows the session page again after a booking from
+// its form failed with err, the error beside the input at fault: the
+// domain names delegates[i].name, the form name_ROW (rows[i] is the row of
+// delegate i: blank rows are skipped).
+func (s *Server) renderBookFormError(c *fiber.Ctx, rows []int, err error) error {
+	p, perr := s.sessionPageData(c)
+	if perr != nil {
+		return perr
 	}
-	u := currentUser(c)
-	req := booking.BookingRequest{SessionID: p.Session.ID, URN: u.OrganisationURN, Waitlist: c.FormValue("waitlist") == "yes",
-		PONumber: c.FormValue("po_number")}
-	fields := []string{"po_number"}
-	var rows []int // the form row of each delegate: blank rows are skipped
-	for i := 0; i < 4; i++ {
-		name, email := strings.TrimSpace(c.FormValue(fmt.Sprintf("name_%d", i))), strings.TrimSpace(c.FormValue(fmt.Sprintf("email_%d", i)))
+	fields := []string{"organisation", "po_number"}
+	for i := 0; i < bookFormRows; i++ {
 		fields = append(fields, fmt.Sprintf("name_%d", i), fmt.Sprintf("email_%d", i))
-		if name == "" && email == "" {
-			continue
-		}
-		req.Delegates = append(req.Delegates, booking.DelegateInput{Name: name, Email: email})
-		rows = append(rows, i)
 	}
-	if u.Role == account.RoleTeacher {
-		req.Delegates = []booking.DelegateInput{{Name: u.Name, Email: u.Email}}
-	}
-	b, err := s.booking.CreateBooking(c.UserContext(), u, c.IP(), req)
-	if err != nil {
-		// Field names from the domain are delegates[i].name; the form's are name_i.
-		if e, ok := err.(*traded.Error); ok && strings.HasPrefix(e.Field, "delegates[") {
-			var i int
-			var part string
-			if _, scanErr := fmt.Sscanf(strings.NewReplacer("[", " ", "].", " ").Replace(e.Field), "delegates %d %s", &i, &part); scanErr == nil && i < len(rows) {
-				msg := e.Message
-				if i != rows[i] {
-					msg = strings.Replace(msg, fmt.Sprintf("delegate %d", i+1), fmt.Sprintf("delegate %d", rows[i]+1), 1)
-				}
-				err = &traded.Error{Code: e.Code, Message: msg, Field: fmt.Sprintf("%s_%d", part, rows[i])}
+	if e, ok := err.(*traded.Error); ok && strings.HasPrefix(e.Field, "delegates[") {
+		var i int
+		var part string
+		if _, scanErr := fmt.Sscanf(strings.NewReplacer("[", " ", "].", " ").Replace(e.Field), "delegates %d %s", &i, &part); scanErr == nil && i < len(rows) {
+			msg := e.Message
+			if i != rows[i] {
+				msg = strings.Replace(msg, fmt.Sprintf("delegate %d", i+1), fmt.Sprintf("delegate %d", rows[i]+1), 1)
 			}
-		} else if ok && e.Field == "delegates" {
-			err = &traded.Error{Code: e.Code, Message: e.Message, Field: "name_0"}
+			err = &traded.Error{Code: e.Code, Message: msg, Field: fmt.Sprintf("%s_%d", part, rows[i])}
 		}
-		return s.renderForm(c, "session", p.Page, p, err, fields...)
+	} else if ok && e.Field == "delegates" {
+		err = &traded.Error{Code: e.Code, Message: e.Message, Field: "name_0"}
+	} else if ok && e.Field == "organisation" && !p.ForSchool {
+		// Only an admin's form has the school input.
+		err = &traded.Error{Code: e.Code, Message: e.Message}
 	}
-	s.wakeMail()
-	msg := map[string]string{
-		booking.StatusConfirmed:  "Your booking " + b.Reference + " is confirmed.",
-		booking.StatusRequested:  "Your request " + b.Reference + " has gone to your school business manager for approval.",
-		booking.StatusWaitlisted: "The session is full: booking " + b.Reference + " is on the waiting list. We will email you if a place comes up.",
-	}[b.Status]
-	s.setFlash(c, msg)
-	return c.Redirect(fmt.Sprintf("/bookings/%d", b.ID), fiber.StatusSeeOther)
+	return s.renderForm(c, "session", p.Page, p, err, fields...)
 }
 
 type bookingsPage struct {
@@ -986,68 +1201,6 @@ var bookingFlash = map[string]string{
 	"decline": "You have turned the place down.",
 	"approve": "The booking is approved and confirmed.",
 	"reject":  "The request has been declined.",
-}
-
-func (s *Server) handleBookingActionForm(c *fiber.Ctx) error {
-	action := c.Params("action")
-	if _, ok := bookingFlash[action]; !ok {
-		return traded.Errorf(traded.ENOTFOUND, "Page not found.")
-	}
-	p, err := s.bookingPageData(c)
-	if err != nil {
-		return err
-	}
-	if action == "approve" || action == "reject" {
-		if u := currentUser(c); u.Role != account.RoleSchoolManager && u.Role != account.RoleAdmin {
-			return traded.Errorf(traded.EFORBIDDEN, "Only a school business manager can approve bookings.")
-		}
-	}
-	if err := s.doBookingAction(c, p.Booking, action, c.FormValue("reason"), c.FormValue("po_number")); err != nil {
-		fields := []string{"reason"}
-		if action == "approve" || action == "accept" {
-			fields = append(fields, "po_number")
-		}
-		return s.renderForm(c, "booking", p.Page, p, err, fields...)
-	}
-	s.wakeMail()
-	s.setFlash(c, bookingFlash[action])
-	return c.Redirect(fmt.Sprintf("/bookings/%d", p.Booking.ID), fiber.StatusSeeOther)
-}
-
-func (s *Server) handlePlaceForm(c *fiber.Ctx) error {
-	p, err := s.bookingPageData(c)
-	if err != nil {
-		return err
-	}
-	did, err := pathID(c, "did", "delegate")
-	if err != nil {
-		return err
-	}
-	u := currentUser(c)
-	var msg string
-	switch c.Params("action") {
-	case "cancel":
-		err, msg = s.booking.CancelPlace(c.UserContext(), u, c.IP(), p.Booking.ID, did), "The place has been cancelled."
-	case "swap":
-		name, email := c.FormValue(fmt.Sprintf("swap-name-%d", did)), c.FormValue(fmt.Sprintf("swap-email-%d", did))
-		err, msg = s.booking.SwapDelegate(c.UserContext(), u, c.IP(), p.Booking.ID, did, name, email),
-			"The place has been given to "+strings.TrimSpace(name)+"."
-	default:
-		return traded.Errorf(traded.ENOTFOUND, "Page not found.")
-	}
-	if err != nil {
-		if e, ok := err.(*traded.Error); ok && strings.HasPrefix(e.Field, "delegates[") {
-			// The swap form's inputs are swap-name-ID and swap-email-ID.
-			part := e.Field[strings.LastIndex(e.Field, ".")+1:]
-			msg := strings.Replace(strings.Replace(e.Message, "delegate 1's", "your colleague's", 1), "of delegate 1", "of your colleague", 1)
-			err = &traded.Error{Code: e.Code, Message: msg, Field: fmt.Sprintf("swap-%s-%d", part, did)}
-			p.SwapOpen = did
-		}
-		return s.renderForm(c, "booking", p.Page, p, err, fmt.Sprintf("swap-name-%d", did), fmt.Sprintf("swap-email-%d", did))
-	}
-	s.wakeMail()
-	s.setFlash(c, msg)
-	return c.Redirect(fmt.Sprintf("/bookings/%d", p.Booking.ID), fiber.StatusSeeOther)
 }
 
 // handleCertificate sends a certificate of attendance for a delegate marked

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -610,5 +611,183 @@ func TestConsultancy_AcceptFormPO(t *testing.T) {
 	}
 	if !strings.Contains(consultText(u.get(path2).body), "Purchase order BMA-PO-2") {
 		t.Error("the engagement's page does not show the PO given on accepting")
+	}
+}
+
+// fieldErrorOf is the message the page shows beside the input called name
+// ("" when there is none).
+func fieldErrorOf(body, name string) string {
+	m := regexp.MustCompile(`<p id="` + regexp.QuoteMeta(name) + `-error" class="govuk-error-message"><span class="govuk-visually-hidden">Error:</span> ([^<]*)</p>`).FindStringSubmatch(body)
+	if m == nil {
+		return ""
+	}
+	return html.UnescapeString(m[1])
+}
+
+// TestBookForm_AdminForASchool: an LA admin books from the session page
+// for the school whose URN they give, as they can through the API; the
+// booking is the school's, and its manager sees it. Without a school, or
+// with one that does not exist, the form comes back with the error on the
+// school input and nothing is booked.
+func TestBookForm_AdminForASchool(t *testing.T) {
+	app := newAccountsApp(t, web.Config{Dev: true})
+	sess := sessionOf(t, app, "mod-y2-new")
+	path := fmt.Sprintf("/sessions/%d", sess.ID)
+	var school string
+	if err := app.db.Read().QueryRow(`SELECT name FROM organisations WHERE urn = 990004`).Scan(&school); err != nil {
+		t.Fatal(err)
+	}
+
+	u := app.agent(t)
+	u.signIn(adminEmail)
+	p := u.get(path)
+	wantStatus(t, "GET "+path+" (admin)", p, http.StatusOK)
+	for _, want := range []string{`action="` + path + `/book"`, `<label class="govuk-label" for="organisation">School URN</label>`,
+		`name="organisation"`, `name="name_1"`, `Book places for a school's staff`} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("the admin's session page lacks %s: %s", want, excerpt(p.body))
+		}
+	}
+	two := url.Values{"name_0": {"Robin Reader"}, "email_0": {"robin@basildonmeadows.example"},
+		"name_1": {"Sam Scorer"}, "email_1": {"sam@basildonmeadows.example"}, "waitlist": {"yes"}}
+
+	t.Run("NoSchool", func(t *testing.T) {
+		p := u.submit(path+"/book", two)
+		wantStatus(t, "an admin's booking naming no school", p, http.StatusUnprocessableEntity)
+		consultErrorSummary(t, "an admin's booking naming no school", p, "Enter the URN of the school to book for")
+		if got := fieldErrorOf(p.body, "organisation"); !strings.HasPrefix(got, "Enter the URN of the school to book for") {
+			t.Errorf("the school input's error reads %q", got)
+		}
+		for _, want := range []string{`<a href="#organisation">`, `value="Robin Reader"`, `value="sam@basildonmeadows.example"`} {
+			if !strings.Contains(p.body, want) {
+				t.Errorf("the form shown again lacks %s", want)
+			}
+		}
+	})
+	t.Run("BadSchool", func(t *testing.T) {
+		for urn, status := range map[string]int{"abc": http.StatusUnprocessableEntity, "999999": http.StatusNotFound} {
+			f := url.Values{"organisation": {urn}}
+			for k, v := range two {
+				f[k] = v
+			}
+			p := u.submit(path+"/book", f)
+			wantStatus(t, "an admin's booking for school "+urn, p, status)
+			if fieldErrorOf(p.body, "organisation") == "" || !strings.Contains(p.body, `value="`+urn+`"`) {
+				t.Errorf("school %s: the form shown again has no error on the school input, or lost it: %s", urn, excerpt(p.body))
+			}
+		}
+	})
+	t.Run("PricedForTheSchool", func(t *testing.T) {
+		// The form shown again prices the people named for the school named.
+		f := url.Values{"organisation": {"990004"}, "name_0": {"Robin Reader"}, "email_0": {"robin@"},
+			"name_1": {"Sam Scorer"}, "email_1": {"sam@basildonmeadows.example"}, "waitlist": {"yes"}}
+		p := u.submit(path+"/book", f)
+		wantStatus(t, "an admin's booking with a bad email", p, http.StatusUnprocessableEntity)
+		if fieldErrorOf(p.body, "email_0") == "" {
+			t.Errorf("no error beside email_0: %s", excerpt(p.body))
+		}
+		total, _ := quoteTotal(t, app, 990004, sess.ID, 2)
+		if want := "For 2 members of staff, the school would pay <strong>" + total.String() + "</strong>"; !strings.Contains(p.body, want) {
+			t.Errorf("the form shown again lacks %q: %s", want, excerpt(p.body))
+		}
+	})
+	if n := app.count(t, `SELECT count(*) FROM bookings`); n != 0 {
+		t.Fatalf("refused bookings left %d bookings", n)
+	}
+
+	f := url.Values{"organisation": {"990004"}}
+	for k, v := range two {
+		f[k] = v
+	}
+	id := bookingIDOf(t, "the admin's booking for 990004", u.submit(path+"/book", f))
+	bp := u.get(fmt.Sprintf("/bookings/%d", id))
+	wantStatus(t, "the admin's booking page", bp, http.StatusOK)
+	if msg := "for " + school + " is confirmed."; !strings.Contains(html.UnescapeString(bp.body), msg) {
+		t.Errorf("the admin is not told %q: %s", msg, excerpt(bp.body))
+	}
+	for _, email := range []string{"robin@basildonmeadows.example", "sam@basildonmeadows.example"} {
+		if got := placeCell(bp.body, email); got != "Booked" {
+			t.Errorf("the admin's booking page has %s %q, want Booked", email, got)
+		}
+	}
+	var org int64
+	if err := app.db.Read().QueryRow(`SELECT o.urn FROM bookings b JOIN organisations o ON o.id = b.organisation_id WHERE b.id = ?`, id).Scan(&org); err != nil || org != 990004 {
+		t.Fatalf("the booking is for %d (%v), want 990004", org, err)
+	}
+	m := app.agent(t)
+	m.signIn(otherManagerEmail)
+	if sp := m.get(path); !strings.Contains(sp.body, fmt.Sprintf(`href="/bookings/%d"`, id)) {
+		t.Errorf("the school's manager does not see the admin's booking on the session page: %s", excerpt(sp.body))
+	}
+}
+
+// TestBookingCreate_FormAndJSONAgree: the session page's form and the API
+// book through one path, so the same bad input is refused with the same
+// message (the form puts it beside the input at fault), and who may book
+// for which school is the same for both.
+func TestBookingCreate_FormAndJSONAgree(t *testing.T) {
+	app := newAccountsAppWith(t, web.Config{Dev: true}, wiring.Config{BookingRules: booking.Rules{MaxDelegates: 2}}, io.Discard)
+	sess := sessionOf(t, app, "mod-y2-new")
+	path := fmt.Sprintf("/sessions/%d", sess.ID)
+	agents := map[string]*userAgent{}
+	for _, email := range []string{managerEmail, adminEmail, financeEmail, adviserEmail} {
+		agents[email] = app.agent(t)
+		agents[email].signIn(email)
+		agents[email].get(path)
+	}
+	type delegate struct {
+		Name  string `json:"name"`
+		Email string `json:"email"`
+	}
+	cases := []struct {
+		name         string
+		as           string
+		organisation string
+		delegates    []delegate
+		status       int
+		field        string // the form's input the error is put beside, "" for none
+	}{
+		{"BadEmail", managerEmail, "", []delegate{{"Ann Lee", "ann@chelmervalley.example"}, {"Bo Bell", "not-an-email"}}, http.StatusUnprocessableEntity, "email_1"},
+		{"NoName", managerEmail, "", []delegate{{"", "ann@chelmervalley.example"}}, http.StatusUnprocessableEntity, "name_0"},
+		{"NamedTwice", adminEmail, "990001", []delegate{{"Ann Lee", "ann@chelmervalley.example"}, {"Ann Lee", "ANN@chelmervalley.example"}}, http.StatusUnprocessableEntity, "email_1"},
+		{"TooMany", managerEmail, "", []delegate{{"Ann", "ann@chelmervalley.example"}, {"Bo", "bo@chelmervalley.example"}, {"Cy", "cy@chelmervalley.example"}}, http.StatusUnprocessableEntity, "name_0"},
+		{"AdminNoSchool", adminEmail, "", []delegate{{"Ann Lee", "ann@chelmervalley.example"}}, http.StatusUnprocessableEntity, "organisation"},
+		{"AdminBadURN", adminEmail, "12x", []delegate{{"Ann Lee", "ann@chelmervalley.example"}}, http.StatusUnprocessableEntity, "organisation"},
+		// A school's own form has no school input: the error is in the summary only.
+		{"OtherSchool", managerEmail, "990004", []delegate{{"Ann Lee", "ann@chelmervalley.example"}}, http.StatusNotFound, ""},
+		{"Finance", financeEmail, "990001", []delegate{{"Ann Lee", "ann@chelmervalley.example"}}, http.StatusForbidden, ""},
+		{"Adviser", adviserEmail, "990001", []delegate{{"Ann Lee", "ann@chelmervalley.example"}}, http.StatusForbidden, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			body, _ := json.Marshal(map[string]any{"organisation": c.organisation, "delegates": c.delegates, "waitlist": true})
+			if c.organisation == "" {
+				body, _ = json.Marshal(map[string]any{"delegates": c.delegates, "waitlist": true})
+			}
+			status, resp := app.do("POST", "/api/v1/sessions/"+strconv.FormatInt(sess.ID, 10)+"/bookings", string(body), "Authorization", app.token(t, c.as))
+			if status != c.status {
+				t.Fatalf("JSON: %d, want %d: %s", status, c.status, resp)
+			}
+			_, want, _ := jsonError(t, resp)
+
+			form := url.Values{"organisation": {c.organisation}, "waitlist": {"yes"}}
+			for i, d := range c.delegates {
+				if i < 4 {
+					form.Set(fmt.Sprintf("name_%d", i), d.Name)
+					form.Set(fmt.Sprintf("email_%d", i), d.Email)
+				}
+			}
+			p := agents[c.as].submit(path+"/book", form)
+			wantStatus(t, "the form", p, c.status)
+			consultErrorSummary(t, "the form", p, want)
+			if c.field != "" {
+				if got := fieldErrorOf(p.body, c.field); got != want {
+					t.Errorf("the form's %s reads %q, the API's error %q", c.field, got, want)
+				}
+			}
+		})
+	}
+	if n := app.count(t, `SELECT count(*) FROM bookings`); n != 0 {
+		t.Fatalf("refused bookings left %d bookings", n)
 	}
 }
