@@ -1,6 +1,9 @@
 // Package account is the people who sign in to Traded: users and their
 // roles, passwords (bcrypt), the single-use links that sign in, set or reset
-// a password, API tokens, and the web sessions the web layer keeps for them.
+// a password, API tokens, and the web sessions the web layer keeps for them;
+// and, in policy.go, the one authorisation model: who may read, change and
+// pay for each kind of resource, decided from the Resource each domain says
+// its things are (pages, API and the domains' own checks all ask it).
 //
 // It owns the tables users, link_tokens, api_tokens and web_sessions: only
 // its SQL writes them. It reads the organisations school users belong to

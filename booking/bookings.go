@@ -147,6 +147,16 @@ type Booking struct {
 	Session        *Session
 }
 
+// Resource is the booking as the policies see it (account.CanSeeBooking,
+// account.CanChangeBooking): its school, who booked it, who is on it.
+func (b *Booking) Resource() account.Resource {
+	r := account.Resource{OrganisationID: b.OrganisationID, CreatedBy: b.BookedBy}
+	for _, d := range b.Delegates {
+		r.People = append(r.People, d.Email)
+	}
+	return r
+}
+
 // Active returns the delegates who hold places.
 func (b *Booking) Active() []*Delegate {
 	var out []*Delegate

@@ -237,7 +237,7 @@ func (s *Service) changeBooking(ctx context.Context, by *account.User, id int64,
 		if err != nil {
 			return err
 		}
-		if !CanChangeBooking(by, b) {
+		if !account.CanChangeBooking(by, b.Resource()) {
 			if by.Role.School() && by.OrganisationID == b.OrganisationID {
 				return traded.Errorf(traded.EFORBIDDEN, "Only your school business manager can change this booking.")
 			}

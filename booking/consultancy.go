@@ -155,6 +155,12 @@ type Consultancy struct {
 	Visits         []*Visit
 }
 
+// Resource is the request as the policy sees it (account.CanSeeConsultancy):
+// its school and its adviser.
+func (c *Consultancy) Resource() account.Resource {
+	return account.Resource{OrganisationID: c.OrganisationID, AssignedTo: c.AdviserID}
+}
+
 // QuotedHalfDays is the half days the quote's visits add up to.
 func (c *Consultancy) QuotedHalfDays() int {
 	n := 0

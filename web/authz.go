@@ -5,7 +5,6 @@ import (
 
 	"traded"
 	"traded/account"
-	"traded/booking"
 	"traded/organisation"
 )
 
@@ -13,7 +12,7 @@ import (
 //
 // Every route is registered with an access level (require), checked before
 // its handler runs; and every handler that reads or changes something an
-// organisation owns asks the policy for its kind (booking/policy.go:
+// organisation owns asks the policy for its kind (account/policy.go:
 // CanSeeOrganisation, CanSeeBilling, CanSeeBooking, CanChangeBooking,
 // CanSeeConsultancy), through s.ownOrganisation, s.ownInvoice and the
 // like, which answer ENOTFOUND — a 404, as if it did not exist — when the
@@ -86,7 +85,7 @@ func (s *Server) ownOrganisation(c *fiber.Ctx, urn int64) (*organisation.Organis
 	if err != nil {
 		return nil, err
 	}
-	if !booking.CanSeeOrganisation(currentUser(c), org.ID) {
+	if !account.CanSeeOrganisation(currentUser(c), org.ID) {
 		return nil, traded.Errorf(traded.ENOTFOUND, "There is no organisation with URN %d.", urn)
 	}
 	return org, nil

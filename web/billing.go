@@ -12,7 +12,6 @@ import (
 	"traded"
 	"traded/account"
 	"traded/billing"
-	"traded/booking"
 	"traded/organisation"
 	"traded/pricing"
 )
@@ -44,7 +43,7 @@ func (s *Server) ownInvoice(c *fiber.Ctx, number string) (*billing.Invoice, erro
 	if err != nil {
 		return nil, err
 	}
-	if !booking.CanSeeBilling(currentUser(c), inv.OrganisationID) {
+	if !account.CanSeeBilling(currentUser(c), inv.OrganisationID) {
 		return nil, traded.Errorf(traded.ENOTFOUND, "There is no invoice %s.", strings.ToUpper(number))
 	}
 	return inv, nil
@@ -257,7 +256,7 @@ func (s *Server) handleCreditNotePDF(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if !booking.CanSeeBilling(currentUser(c), inv.OrganisationID) {
+	if !account.CanSeeBilling(currentUser(c), inv.OrganisationID) {
 		return traded.Errorf(traded.ENOTFOUND, "There is no credit note %s.", number)
 	}
 	pdf, err := billing.RenderCreditNotePDF(cn, inv, s.billing.Config())

@@ -79,7 +79,7 @@ func (s *Server) ownBooking(c *fiber.Ctx) (*booking.Booking, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !booking.CanSeeBooking(currentUser(c), b) {
+	if !account.CanSeeBooking(currentUser(c), b.Resource()) {
 		return nil, traded.Errorf(traded.ENOTFOUND, "There is no booking %d.", id)
 	}
 	return b, nil
@@ -603,7 +603,7 @@ func (s *Server) handleBookingsAPI(c *fiber.Ctx) error {
 	bookings, next := pageItems(c, pg, bookings, (*booking.Booking).Cursor)
 	out := []bookingJSON{}
 	for _, b := range bookings {
-		if booking.CanSeeBooking(currentUser(c), b) {
+		if account.CanSeeBooking(currentUser(c), b.Resource()) {
 			out = append(out, s.toBookingJSON(b))
 		}
 	}

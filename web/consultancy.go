@@ -48,7 +48,7 @@ func (s *Server) ownConsultancy(c *fiber.Ctx) (*booking.Consultancy, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !booking.CanSeeConsultancy(currentUser(c), cr) {
+	if !account.CanSeeConsultancy(currentUser(c), cr.Resource()) {
 		return nil, traded.Errorf(traded.ENOTFOUND, "There is no consultancy request %d.", id)
 	}
 	return cr, nil
@@ -281,7 +281,7 @@ func (s *Server) visitRequest(c *fiber.Ctx) (*booking.Consultancy, int64, error)
 	if err != nil {
 		return nil, 0, err
 	}
-	if !booking.CanSeeConsultancy(currentUser(c), cr) {
+	if !account.CanSeeConsultancy(currentUser(c), cr.Resource()) {
 		return nil, 0, traded.Errorf(traded.ENOTFOUND, "There is no visit %d.", vid)
 	}
 	return cr, vid, nil

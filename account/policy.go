@@ -1,10 +1,6 @@
-package booking
+package account
 
-import (
-	"strings"
-
-	"traded/account"
-)
+import "strings"
 
 // Who may read, change and pay for what: one policy function per kind of
 // resource, used by the pages, the API and the domain's own checks alike
@@ -20,16 +16,28 @@ import (
 // pays its invoices; a teacher reads their school, the bookings they made
 // or are on, and changes the ones they made.
 
+// Resource is what a policy decides about, as the domain that holds it
+// says (booking.Booking.Resource, booking.Consultancy.Resource): the
+// organisation it belongs to, the user who made it (a booking's booker),
+// the people on it (a booking's delegates, by email) and the user assigned
+// to serve it (a consultancy request's adviser).
+type Resource struct {
+	OrganisationID int64
+	CreatedBy      int64
+	People         []string
+	AssignedTo     int64
+}
+
 // CanSeeOrganisation is the rule for an organisation and everything it
 // owns that has no rule of its own.
-func CanSeeOrganisation(u *account.User, orgID int64) bool {
+func CanSeeOrganisation(u *User, orgID int64) bool {
 	if u == nil {
 		return false
 	}
 	switch u.Role {
-	case account.RoleAdmin, account.RoleFinance:
+	case RoleAdmin, RoleFinance:
 		return true
-	case account.RoleSchoolManager, account.RoleTeacher:
+	case RoleSchoolManager, RoleTeacher:
 		return u.OrganisationID == orgID
 	}
 	return false
@@ -38,32 +46,32 @@ func CanSeeOrganisation(u *account.User, orgID int64) bool {
 // CanSeeBilling is the rule for an organisation's invoices, credit notes,
 // statements and payments, and for paying them: finance and admins, and
 // the school's business manager; not teachers.
-func CanSeeBilling(u *account.User, orgID int64) bool {
-	return u != nil && (u.Role == account.RoleFinance || u.Role == account.RoleAdmin ||
-		u.Role == account.RoleSchoolManager && u.OrganisationID == orgID)
+func CanSeeBilling(u *User, orgID int64) bool {
+	return u != nil && (u.Role == RoleFinance || u.Role == RoleAdmin ||
+		u.Role == RoleSchoolManager && u.OrganisationID == orgID)
 }
 
 // CanSeeBooking is the rule for reading a booking: LA finance and admins
 // see all; a school manager their school's; a teacher those they made or
 // are a delegate on.
-func CanSeeBooking(u *account.User, b *Booking) bool {
+func CanSeeBooking(u *User, b Resource) bool {
 	if u == nil {
 		return false
 	}
 	switch u.Role {
-	case account.RoleAdmin, account.RoleFinance:
+	case RoleAdmin, RoleFinance:
 		return true
-	case account.RoleSchoolManager:
+	case RoleSchoolManager:
 		return u.OrganisationID == b.OrganisationID
-	case account.RoleTeacher:
+	case RoleTeacher:
 		if u.OrganisationID != b.OrganisationID {
 			return false
 		}
-		if b.BookedBy == u.ID {
+		if b.CreatedBy == u.ID {
 			return true
 		}
-		for _, d := range b.Delegates {
-			if strings.EqualFold(d.Email, u.Email) {
+		for _, email := range b.People {
+			if strings.EqualFold(email, u.Email) {
 				return true
 			}
 		}
@@ -74,17 +82,17 @@ func CanSeeBooking(u *account.User, b *Booking) bool {
 // CanChangeBooking is the rule for changing a booking (cancelling,
 // replacing delegates, confirming): an admin, the school's manager, or the
 // teacher who made it.
-func CanChangeBooking(u *account.User, b *Booking) bool {
+func CanChangeBooking(u *User, b Resource) bool {
 	if u == nil {
 		return false
 	}
 	switch u.Role {
-	case account.RoleAdmin:
+	case RoleAdmin:
 		return true
-	case account.RoleSchoolManager:
+	case RoleSchoolManager:
 		return u.OrganisationID == b.OrganisationID
-	case account.RoleTeacher:
-		return u.OrganisationID == b.OrganisationID && u.ID == b.BookedBy
+	case RoleTeacher:
+		return u.OrganisationID == b.OrganisationID && u.ID == b.CreatedBy
 	}
 	return false
 }
@@ -92,17 +100,17 @@ func CanChangeBooking(u *account.User, b *Booking) bool {
 // CanSeeConsultancy is the rule for a consultancy request and its visits:
 // LA finance and admins see every request; a school manager their
 // school's; an adviser those they are assigned.
-func CanSeeConsultancy(u *account.User, c *Consultancy) bool {
+func CanSeeConsultancy(u *User, c Resource) bool {
 	if u == nil {
 		return false
 	}
 	switch u.Role {
-	case account.RoleAdmin, account.RoleFinance:
+	case RoleAdmin, RoleFinance:
 		return true
-	case account.RoleSchoolManager:
+	case RoleSchoolManager:
 		return u.OrganisationID == c.OrganisationID
-	case account.RoleAdviser:
-		return c.AdviserID == u.ID
+	case RoleAdviser:
+		return c.AssignedTo == u.ID
 	}
 	return false
 }
