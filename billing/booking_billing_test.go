@@ -12,6 +12,7 @@ import (
 	"traded/app"
 	"traded/billing"
 	"traded/booking"
+	"traded/catalogue"
 	"traded/demo"
 	"traded/pricing"
 	"traded/store"
@@ -64,10 +65,10 @@ func (f *bookedBilling) orgID(urn int64) int64 {
 }
 
 // sessionOf returns the 2026/27 demo session of a course.
-func (f *bookedBilling) sessionOf(course string) *booking.Session {
+func (f *bookedBilling) sessionOf(course string) *catalogue.Session {
 	f.t.Helper()
 	year := pricing.AcademicYear(2026)
-	sessions, err := f.svc.FindSessions(f.ctx, booking.SessionFilter{Year: &year})
+	sessions, err := f.svc.Catalogue.FindSessions(f.ctx, catalogue.SessionFilter{Year: &year})
 	if err != nil {
 		f.t.Fatal(err)
 	}

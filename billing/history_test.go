@@ -42,6 +42,7 @@ import (
 	"traded/app"
 	"traded/billing"
 	"traded/booking"
+	"traded/catalogue"
 	"traded/internal/oracle"
 	"traded/organisation"
 	"traded/pricing"
@@ -265,7 +266,7 @@ type world struct {
 	orc        *oracle.Oracle
 	orcVersion int
 	schools    []*wSchool
-	sessions   []*booking.Session
+	sessions   []*catalogue.Session
 	bookings   map[int]*wBooking
 	order      []int // booking step IDs in the order made
 	lines      []string
@@ -333,7 +334,7 @@ func (w *world) setup() error {
 	}
 	var sessions []oracle.Session
 	for i, ss := range w.spec.Sessions {
-		sess, err := env.svc.CreateSession(ctx, histLA, booking.SessionInput{CourseCode: ss.Course, StartsAt: ss.Start, Duration: time.Hour, Capacity: ss.Capacity})
+		sess, err := env.svc.Catalogue.CreateSession(ctx, histLA, catalogue.SessionInput{CourseCode: ss.Course, StartsAt: ss.Start, Duration: time.Hour, Capacity: ss.Capacity})
 		if err != nil {
 			return fmt.Errorf("session %s: %w", ss.Name, err)
 		}
@@ -604,7 +605,7 @@ func (w *world) do(s step) {
 		name := w.spec.Sessions[s.Session].Name
 		err := env.svc.CancelSession(ctx, histLA, w.sessions[s.Session].ID, "presenter unavailable")
 		w.sysErr(s, "cancel session", err)
-		if got, err := env.svc.FindSessionByID(ctx, w.sessions[s.Session].ID); err == nil {
+		if got, err := env.svc.Catalogue.FindSessionByID(ctx, w.sessions[s.Session].ID); err == nil {
 			w.sessions[s.Session] = got
 		}
 		w.say(s, "the LA cancels %s: %s", name, w.outcome(s, err))

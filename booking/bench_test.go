@@ -8,6 +8,7 @@ import (
 
 	"traded/app"
 	"traded/booking"
+	"traded/catalogue"
 	"traded/demo"
 	"traded/store"
 	"traded/store/storetest"
@@ -28,7 +29,7 @@ func BenchmarkCreateBooking(b *testing.B) {
 	admin, _ := svc.Accounts.FindUserByEmail(ctx, "admin@traded.example")
 	var sessions []int64
 	for i := 0; i < 20; i++ {
-		s, err := svc.CreateSession(ctx, store.System, booking.SessionInput{CourseCode: "psa-phonics",
+		s, err := svc.Catalogue.CreateSession(ctx, store.System, catalogue.SessionInput{CourseCode: "psa-phonics",
 			StartsAt: time.Date(2027, 3, 1+i%20, 16, 0, 0, 0, time.UTC), Duration: time.Hour, Capacity: 10000})
 		if err != nil {
 			b.Fatal(err)

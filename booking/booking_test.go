@@ -15,6 +15,7 @@ import (
 	"traded/app"
 	"traded/billing"
 	"traded/booking"
+	"traded/catalogue"
 	"traded/demo"
 	"traded/organisation"
 	"traded/pricing"
@@ -104,10 +105,10 @@ func (f *bookingFixture) org(urn int64) *organisation.Organisation {
 }
 
 // course returns the 2026/27 demo session of a course.
-func (f *bookingFixture) course(code string) *booking.Session {
+func (f *bookingFixture) course(code string) *catalogue.Session {
 	f.t.Helper()
 	year := pricing.AcademicYear(2026)
-	sessions, err := f.svc.FindSessions(f.ctx, booking.SessionFilter{Year: &year})
+	sessions, err := f.svc.Catalogue.FindSessions(f.ctx, catalogue.SessionFilter{Year: &year})
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -121,18 +122,18 @@ func (f *bookingFixture) course(code string) *booking.Session {
 }
 
 // withCapacity returns the course's session with its capacity set to n.
-func (f *bookingFixture) withCapacity(code string, n int) *booking.Session {
+func (f *bookingFixture) withCapacity(code string, n int) *catalogue.Session {
 	f.t.Helper()
-	s, err := f.svc.UpdateSession(f.ctx, f.la, f.course(code).ID, booking.SessionUpdate{Capacity: &n})
+	s, err := f.svc.UpdateSession(f.ctx, f.la, f.course(code).ID, catalogue.SessionUpdate{Capacity: &n})
 	if err != nil {
 		f.t.Fatalf("set capacity %d: %v", n, err)
 	}
 	return s
 }
 
-func (f *bookingFixture) session(id int64) *booking.Session {
+func (f *bookingFixture) session(id int64) *catalogue.Session {
 	f.t.Helper()
-	s, err := f.svc.FindSessionByID(f.ctx, id)
+	s, err := f.svc.Catalogue.FindSessionByID(f.ctx, id)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -749,9 +750,9 @@ func TestService_FreeCancellationCutoff(t *testing.T) {
 		return time.Date(y, m, d, hh, mm, 0, 0, traded.London)
 	}
 	mtc := f.course("psa-mtc")
-	create := func(at time.Time) *booking.Session {
+	create := func(at time.Time) *catalogue.Session {
 		t.Helper()
-		s, err := f.svc.CreateSession(f.ctx, f.la, booking.SessionInput{CourseCode: "psa-briefing-summer", StartsAt: at.UTC(), Duration: time.Hour, Capacity: 100})
+		s, err := f.svc.Catalogue.CreateSession(f.ctx, f.la, catalogue.SessionInput{CourseCode: "psa-briefing-summer", StartsAt: at.UTC(), Duration: time.Hour, Capacity: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -759,7 +760,7 @@ func TestService_FreeCancellationCutoff(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		name    string
-		session *booking.Session
+		session *catalogue.Session
 		want    time.Time
 	}{
 		// Tue 30 Mar 2027, the day after Easter Monday: back past Easter
@@ -1287,7 +1288,7 @@ func TestService_UpdateAndCancelSession(t *testing.T) {
 		before := f.session(sess.ID)
 		freeBefore := f.svc.FreeCancellationUntil(before)
 		at := before.StartsAt.AddDate(0, 0, 7)
-		after, err := f.svc.UpdateSession(f.ctx, f.la, sess.ID, booking.SessionUpdate{StartsAt: &at})
+		after, err := f.svc.UpdateSession(f.ctx, f.la, sess.ID, catalogue.SessionUpdate{StartsAt: &at})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1301,7 +1302,7 @@ func TestService_UpdateAndCancelSession(t *testing.T) {
 			t.Errorf("free cancellation until: got %s, want %s", got, want)
 		}
 		n := 5
-		again, err := f.svc.UpdateSession(f.ctx, f.la, sess.ID, booking.SessionUpdate{Capacity: &n})
+		again, err := f.svc.UpdateSession(f.ctx, f.la, sess.ID, catalogue.SessionUpdate{Capacity: &n})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1316,7 +1317,7 @@ func TestService_UpdateAndCancelSession(t *testing.T) {
 		before := f.session(sess.ID)
 		same := before.StartsAt.In(traded.London) // the same instant, as a London wall-clock time
 		presenter := "Another presenter"
-		after, err := f.svc.UpdateSession(f.ctx, f.la, sess.ID, booking.SessionUpdate{StartsAt: &same, Presenter: &presenter})
+		after, err := f.svc.UpdateSession(f.ctx, f.la, sess.ID, catalogue.SessionUpdate{StartsAt: &same, Presenter: &presenter})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1327,7 +1328,7 @@ func TestService_UpdateAndCancelSession(t *testing.T) {
 	})
 	t.Run("CapacityBelowPlacesHeld_Invalid", func(t *testing.T) {
 		n := 2
-		_, err := f.svc.UpdateSession(f.ctx, f.la, sess.ID, booking.SessionUpdate{Capacity: &n})
+		_, err := f.svc.UpdateSession(f.ctx, f.la, sess.ID, catalogue.SessionUpdate{Capacity: &n})
 		wantErrCode(t, "capacity 2 with 3 held", err, traded.EINVALID)
 		if got := f.session(sess.ID).Capacity; got != 5 {
 			t.Errorf("capacity after refusal: got %d, want 5", got)
@@ -1375,7 +1376,7 @@ func TestService_UpdateAndCancelSession(t *testing.T) {
 		_, err := f.tryBook(admin, urnThurrock, sess.ID, true, "late@thurrock.example")
 		wantErrCode(t, "book a cancelled session", err, traded.ECONFLICT)
 		n := 10
-		_, err = f.svc.UpdateSession(f.ctx, f.la, sess.ID, booking.SessionUpdate{Capacity: &n})
+		_, err = f.svc.UpdateSession(f.ctx, f.la, sess.ID, catalogue.SessionUpdate{Capacity: &n})
 		wantErrCode(t, "update a cancelled session", err, traded.ECONFLICT)
 	})
 	t.Run("UnknownSession_NotFound", func(t *testing.T) {

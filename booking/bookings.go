@@ -12,6 +12,7 @@ import (
 
 	"traded"
 	"traded/account"
+	"traded/catalogue"
 	"traded/mail"
 	"traded/pricing"
 	"traded/store"
@@ -144,7 +145,7 @@ type Booking struct {
 	ConfirmedAt    time.Time
 	Delegates      []*Delegate // all, in order; Active() gives those holding places
 	Charges        []*Charge
-	Session        *Session
+	Session        *catalogue.Session
 }
 
 // Resource is the booking as the policies see it (account.CanSeeBooking,
@@ -289,7 +290,7 @@ func (s *Service) CreateBooking(ctx context.Context, by *account.User, remoteAdd
 				return fmt.Errorf("idempotency: %w", err)
 			}
 		}
-		sess, err := s.sessionForUpdate(ctx, tx, req.SessionID)
+		sess, err := catalogue.SessionOn(ctx, tx, req.SessionID)
 		if err != nil {
 			return err
 		}
@@ -298,7 +299,7 @@ func (s *Service) CreateBooking(ctx context.Context, by *account.User, remoteAdd
 		if expired, err := s.expireOffers(ctx, tx, sess.ID); err != nil {
 			return err
 		} else if expired > 0 {
-			if sess, err = s.sessionForUpdate(ctx, tx, req.SessionID); err != nil {
+			if sess, err = catalogue.SessionOn(ctx, tx, req.SessionID); err != nil {
 				return err
 			}
 		}
@@ -376,7 +377,7 @@ func (s *Service) CreateBooking(ctx context.Context, by *account.User, remoteAdd
 			b.Delegates = append(b.Delegates, &Delegate{ID: did, BookingID: id, Name: d.Name, Email: d.Email, Status: "active", UID: uid})
 		}
 		if holdsPlaces[status] {
-			if err := takePlaces(ctx, tx, sess.ID, len(delegates)); err != nil {
+			if err := s.Catalogue.TakePlacesTx(ctx, tx, sess.ID, len(delegates)); err != nil {
 				return err
 			}
 			sess.PlacesTaken += len(delegates)
@@ -405,41 +406,6 @@ func (s *Service) CreateBooking(ctx context.Context, by *account.User, remoteAdd
 		return made, nil
 	}
 	return s.FindBookingByID(ctx, id)
-}
-
-// takePlaces holds n places on a session; the WHERE makes overbooking
-// impossible even if a caller's check were wrong.
-func takePlaces(ctx context.Context, tx *store.Tx, sessionID int64, n int) error {
-	res, err := tx.ExecContext(ctx, `UPDATE sessions SET places_taken = places_taken + ? WHERE id = ? AND places_taken + ? <= capacity`, n, sessionID, n)
-	if err != nil {
-		return fmt.Errorf("take places: %w", err)
-	}
-	if k, _ := res.RowsAffected(); k != 1 {
-		return traded.Errorf(traded.ECONFLICT, "This session is full.")
-	}
-	return nil
-}
-
-func freePlaces(ctx context.Context, tx *store.Tx, sessionID int64, n int) error {
-	if n == 0 {
-		return nil
-	}
-	_, err := tx.ExecContext(ctx, `UPDATE sessions SET places_taken = max(places_taken - ?, 0) WHERE id = ?`, n, sessionID)
-	if err != nil {
-		return fmt.Errorf("free places: %w", err)
-	}
-	return nil
-}
-
-func (s *Service) sessionForUpdate(ctx context.Context, tx *store.Tx, id int64) (*Session, error) {
-	out, err := findSessions(ctx, tx, SessionFilter{ID: &id})
-	if err != nil {
-		return nil, err
-	}
-	if len(out) == 0 {
-		return nil, traded.Errorf(traded.ENOTFOUND, "There is no session %d.", id)
-	}
-	return out[0], nil
 }
 
 // confirm prices a booking by the tariff and the school's state now,
@@ -537,7 +503,9 @@ func isSubscriber(ctx context.Context, tx *store.Tx, orgID int64, year pricing.A
 	return v.(bool), nil
 }
 
-func sessDate(s *Session) string { return s.StartsAt.In(traded.London).Format("2 January 2006") }
+func sessDate(s *catalogue.Session) string {
+	return s.StartsAt.In(traded.London).Format("2 January 2006")
+}
 
 func plural(n int) string {
 	if n == 1 {
@@ -555,7 +523,7 @@ func (s *Service) QuoteBooking(ctx context.Context, urn, sessionID int64, n int)
 		return nil, false, traded.FieldErrorf("delegates", "Book between 1 and %d people.", s.rules().MaxDelegates)
 	}
 	q := s.db.Read()
-	sess, err := s.FindSessionByID(ctx, sessionID)
+	sess, err := s.Catalogue.FindSessionByID(ctx, sessionID)
 	if err != nil {
 		return nil, false, err
 	}
@@ -598,7 +566,7 @@ func (s *Service) QuoteConfirmation(ctx context.Context, by *account.User, id in
 // FreeCancellationUntil returns the last instant a booking on the session
 // can be cancelled free: the end (midnight, London) of the working day that
 // is CancelWorkingDays working days before the session's date.
-func (s *Service) FreeCancellationUntil(sess *Session) time.Time {
+func (s *Service) FreeCancellationUntil(sess *catalogue.Session) time.Time {
 	days := *s.rules().CancelWorkingDays
 	if days == 0 {
 		return sess.StartsAt
@@ -631,7 +599,7 @@ type Notifier interface {
 	DelegateSwapped(ctx context.Context, tx *store.Tx, b *Booking, old, replacement *Delegate) error
 	// SessionChanged: a rescheduled or retitled session; every confirmed
 	// booking's delegates get their updated invite.
-	SessionChanged(ctx context.Context, tx *store.Tx, s *Session, confirmed []*Booking) error
+	SessionChanged(ctx context.Context, tx *store.Tx, s *catalogue.Session, confirmed []*Booking) error
 	// QuoteSent: the school's managers are told a consultancy quote awaits them.
 	QuoteSent(ctx context.Context, tx *store.Tx, c *Consultancy) error
 	// VisitsChanged: the adviser and the school's managers get an invite for

@@ -4,9 +4,8 @@ import (
 	"fmt"
 	"time"
 
-	"traded/internal/gofpdf"
-
 	"traded"
+	"traded/internal/gofpdf"
 	"traded/internal/pdffont"
 )
 

@@ -11,6 +11,7 @@ import (
 
 	"traded"
 	"traded/account"
+	"traded/catalogue"
 	"traded/pricing"
 	"traded/store"
 )
@@ -97,13 +98,11 @@ func loadBookingDetail(ctx context.Context, q store.Queryer, b *Booking) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	sessions, err := findSessions(ctx, q, SessionFilter{ID: &b.SessionID})
-	if err != nil {
+	sess, err := catalogue.SessionOn(ctx, q, b.SessionID)
+	if err != nil && traded.ErrorCode(err) != traded.ENOTFOUND {
 		return err
 	}
-	if len(sessions) == 1 {
-		b.Session = sessions[0]
-	}
+	b.Session = sess
 	return nil
 }
 
@@ -311,7 +310,7 @@ func (s *Service) release(ctx context.Context, tx *store.Tx, actor store.Actor, 
 		return fmt.Errorf("%s: %w", action, err)
 	}
 	if holdsPlaces[b.Status] {
-		if err := freePlaces(ctx, tx, b.SessionID, len(b.Active())); err != nil {
+		if err := s.Catalogue.FreePlacesTx(ctx, tx, b.SessionID, len(b.Active())); err != nil {
 			return err
 		}
 	}
@@ -339,7 +338,7 @@ func (s *Service) release(ctx context.Context, tx *store.Tx, actor store.Actor, 
 // places, held for OfferHold.
 func (s *Service) promote(ctx context.Context, tx *store.Tx, sessionID int64) error {
 	for {
-		sess, err := s.sessionForUpdate(ctx, tx, sessionID)
+		sess, err := catalogue.SessionOn(ctx, tx, sessionID)
 		if err != nil {
 			return err
 		}
@@ -364,7 +363,7 @@ func (s *Service) promote(ctx context.Context, tx *store.Tx, sessionID int64) er
 			store.FormatTime(until), store.FormatTime(tx.Now), id); err != nil {
 			return fmt.Errorf("promote: %w", err)
 		}
-		if err := takePlaces(ctx, tx, sessionID, n); err != nil {
+		if err := s.Catalogue.TakePlacesTx(ctx, tx, sessionID, n); err != nil {
 			return err
 		}
 		b, err := findBooking(ctx, tx, id)
@@ -514,7 +513,7 @@ func (s *Service) cancel(ctx context.Context, tx *store.Tx, actor store.Actor, b
 	case b.Price > 0:
 		detail += "; after the free-cancellation cut-off: the charge stands"
 	}
-	if err := freePlaces(ctx, tx, b.SessionID, len(b.Active())); err != nil {
+	if err := s.Catalogue.FreePlacesTx(ctx, tx, b.SessionID, len(b.Active())); err != nil {
 		return err
 	}
 	if err := tx.Audit(ctx, actor, "booking.cancel", "booking", b.Reference, detail); err != nil {
@@ -529,7 +528,7 @@ func (s *Service) cancel(ctx context.Context, tx *store.Tx, actor store.Actor, b
 
 // freeToCancel reports whether a booking on sess cancelled at now is
 // cancelled free: on or before FreeCancellationUntil.
-func (s *Service) freeToCancel(now time.Time, sess *Session) bool {
+func (s *Service) freeToCancel(now time.Time, sess *catalogue.Session) bool {
 	return !now.After(s.FreeCancellationUntil(sess))
 }
 
@@ -578,7 +577,7 @@ func (s *Service) CancelPlace(ctx context.Context, by *account.User, remoteAddr 
 			}
 		}
 		if holdsPlaces[b.Status] {
-			if err := freePlaces(ctx, tx, b.SessionID, 1); err != nil {
+			if err := s.Catalogue.FreePlacesTx(ctx, tx, b.SessionID, 1); err != nil {
 				return err
 			}
 		}
@@ -693,90 +692,18 @@ func (s *Service) SwapDelegate(ctx context.Context, by *account.User, remoteAddr
 	})
 }
 
-// SessionUpdate changes a session. Nil fields stay as they are.
-type SessionUpdate struct {
-	Title           *string
-	StartsAt        *time.Time
-	Duration        *time.Duration
-	Capacity        *int
-	JoiningURL      *string
-	Presenter       *string
-	BookingCutoffAt *time.Time
-}
-
-// UpdateSession edits or reschedules a session (admins only). A change to
-// what a delegate's calendar holds (time, length, title, link) raises the
-// session's SEQUENCE so invites update; more capacity is offered to the
-// waiting list. It returns EINVALID for bad values or a capacity below the
-// places held, ENOTFOUND for an unknown session, ECONFLICT for a cancelled one.
-func (s *Service) UpdateSession(ctx context.Context, actor store.Actor, id int64, u SessionUpdate) (*Session, error) {
+// UpdateSession edits or reschedules a session (admins only; see
+// catalogue.Service.UpdateSessionTx): a change to what a delegate's calendar
+// holds sends every confirmed booking's delegates their updated invite, and
+// more capacity is offered to the waiting list.
+func (s *Service) UpdateSession(ctx context.Context, actor store.Actor, id int64, u catalogue.SessionUpdate) (*catalogue.Session, error) {
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		sess, err := s.sessionForUpdate(ctx, tx, id)
+		changed, err := s.Catalogue.UpdateSessionTx(ctx, tx, actor, id, u)
 		if err != nil {
 			return err
 		}
-		if sess.Status != "scheduled" {
-			return traded.Errorf(traded.ECONFLICT, "This session has been cancelled.")
-		}
-		in := SessionInput{CourseCode: sess.CourseCode, Title: sess.Title, StartsAt: sess.StartsAt, Duration: sess.Duration,
-			Capacity: sess.Capacity, JoiningURL: sess.JoiningURL, Presenter: sess.Presenter}
-		cutoff := sess.BookingCutoffAt
-		if u.Title != nil {
-			in.Title = strings.TrimSpace(*u.Title)
-			if in.Title == "" {
-				return traded.FieldErrorf("title", "Enter the session's title.")
-			}
-		}
-		if u.StartsAt != nil {
-			// A new start moves the cut-off with it unless one is given.
-			cutoff = cutoff.Add(u.StartsAt.Sub(sess.StartsAt))
-			in.StartsAt = *u.StartsAt
-		}
-		if u.Duration != nil {
-			in.Duration = *u.Duration
-		}
-		if u.Capacity != nil {
-			in.Capacity = *u.Capacity
-		}
-		if u.JoiningURL != nil {
-			in.JoiningURL = strings.TrimSpace(*u.JoiningURL)
-		}
-		if u.Presenter != nil {
-			in.Presenter = strings.TrimSpace(*u.Presenter)
-		}
-		if u.BookingCutoffAt != nil {
-			cutoff = *u.BookingCutoffAt
-		}
-		in.BookingCutoffAt = &cutoff
-		if err := in.validate(); err != nil {
-			return err
-		}
-		if in.Capacity < sess.PlacesTaken {
-			return traded.FieldErrorf("capacity", "%d places are already held: the capacity cannot be less.", sess.PlacesTaken)
-		}
-		if pricing.AcademicYearOf(in.StartsAt, traded.London) != sess.Year {
-			return traded.FieldErrorf("starts_at", "A session cannot move to another academic year.")
-		}
-		changed := !in.StartsAt.Equal(sess.StartsAt) || in.Duration != sess.Duration || in.Title != sess.Title || in.JoiningURL != sess.JoiningURL
-		seq := sess.Sequence
-		if changed {
-			seq++
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET title = ?, starts_at = ?, duration_minutes = ?, capacity = ?, joining_url = ?,
-			presenter = ?, booking_cutoff_at = ?, sequence = ?, updated_at = ? WHERE id = ?`,
-			in.Title, store.FormatTime(in.StartsAt), int(in.Duration/time.Minute), in.Capacity, in.JoiningURL, in.Presenter,
-			store.FormatTime(cutoff), seq, store.FormatTime(tx.Now), id); err != nil {
-			return fmt.Errorf("update session: %w", err)
-		}
-		detail := fmt.Sprintf("%s at %s, %d places", in.Title, in.StartsAt.In(traded.London).Format("Mon 2 Jan 2006 15:04"), in.Capacity)
-		if !in.StartsAt.Equal(sess.StartsAt) {
-			detail = "rescheduled from " + sess.StartsAt.In(traded.London).Format("Mon 2 Jan 2006 15:04") + ": " + detail
-		}
-		if err := tx.Audit(ctx, actor, "session.update", "session", strconv.FormatInt(id, 10), detail); err != nil {
-			return err
-		}
 		if changed && s.Notifier != nil {
-			updated, err := s.sessionForUpdate(ctx, tx, id)
+			updated, err := catalogue.SessionOn(ctx, tx, id)
 			if err != nil {
 				return err
 			}
@@ -801,7 +728,7 @@ func (s *Service) UpdateSession(ctx context.Context, actor store.Actor, id int64
 	if err != nil {
 		return nil, err
 	}
-	return s.FindSessionByID(ctx, id)
+	return s.Catalogue.FindSessionByID(ctx, id)
 }
 
 // CancelSession cancels a session (admins only): every booking on it ends,
@@ -814,16 +741,9 @@ func (s *Service) CancelSession(ctx context.Context, actor store.Actor, id int64
 		return traded.FieldErrorf("reason", "Give the reason, which every booker is told.")
 	}
 	return s.db.Write(ctx, func(tx *store.Tx) error {
-		sess, err := s.sessionForUpdate(ctx, tx, id)
+		sess, err := s.Catalogue.CancelSessionTx(ctx, tx, id, reason)
 		if err != nil {
 			return err
-		}
-		if sess.Status == "cancelled" {
-			return traded.Errorf(traded.ECONFLICT, "This session has already been cancelled.")
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET status = 'cancelled', cancel_reason = ?, sequence = sequence + 1, updated_at = ? WHERE id = ?`,
-			reason, store.FormatTime(tx.Now), id); err != nil {
-			return fmt.Errorf("cancel session: %w", err)
 		}
 		ids, err := queryIDs(ctx, tx, `SELECT id FROM bookings WHERE session_id = ? AND status IN ('requested', 'confirmed', 'offered', 'waitlisted') ORDER BY id`, id)
 		if err != nil {
@@ -844,7 +764,7 @@ func (s *Service) CancelSession(ctx context.Context, actor store.Actor, id int64
 		if err != nil {
 			return fmt.Errorf("cancel session: %w", err)
 		}
-		cancelled, err := s.sessionForUpdate(ctx, tx, id)
+		cancelled, err := catalogue.SessionOn(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -868,7 +788,7 @@ var attendanceValues = map[string]bool{"attended": true, "absent": true, "partia
 // not on the session.
 func (s *Service) SetAttendance(ctx context.Context, actor store.Actor, sessionID int64, marks map[int64]string) error {
 	return s.db.Write(ctx, func(tx *store.Tx) error {
-		sess, err := s.sessionForUpdate(ctx, tx, sessionID)
+		sess, err := catalogue.SessionOn(ctx, tx, sessionID)
 		if err != nil {
 			return err
 		}

@@ -1,14 +1,14 @@
 // Package booking is places on training sessions and the school-improvement
-// consultancy sold by the day: courses and their sessions, bookings and
+// consultancy sold by the day: bookings of the catalogue's sessions and
 // their delegates, what a school is entitled to (its PSA subscription) and
 // owes for each place, waiting lists and offers, changes and cancellations,
 // attendance and certificates, the calendar feeds, and consultancy requests,
-// quotes, visits and the advisers' planner. (Sessions and consultancy are to
-// move to their own packages: see the README's tour of the code.)
+// quotes, visits and the advisers' planner. (Consultancy is to move to its
+// own package: see the README's tour of the code.)
 //
-// It owns the tables courses, sessions, bookings, delegates, booking_charges
-// (with billing, which records the invoice each charge is on),
-// calendar_feeds, session_reminders and the consultancy tables. It reads
+// It owns the tables bookings, delegates, booking_charges (with billing,
+// which records the invoice each charge is on), calendar_feeds,
+// session_reminders and the consultancy tables. It reads
 // the domains below it directly (organisation, account, catalogue: they
 // never call up), inside its own transactions through their ...Tx methods;
 // it reaches billing and mail only through the interfaces it declares,

@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"traded/booking"
 	"traded/catalogue"
 	"traded/store"
 )
@@ -17,7 +16,7 @@ func TestService_FreeCancellationAcrossOneOffHoliday(t *testing.T) {
 	admin := store.Actor{Name: adminEmail}
 	// Thu 24 June 2027 16:00 BST: 10 working days back is Thu 10 June, so
 	// free cancellation ends at midnight BST, 23:00 UTC.
-	sess, err := f.svc.CreateSession(f.ctx, f.la, booking.SessionInput{CourseCode: "psa-briefing-summer",
+	sess, err := f.svc.Catalogue.CreateSession(f.ctx, f.la, catalogue.SessionInput{CourseCode: "psa-briefing-summer",
 		StartsAt: time.Date(2027, 6, 24, 15, 0, 0, 0, time.UTC), Duration: time.Hour, Capacity: 10})
 	if err != nil {
 		t.Fatal(err)

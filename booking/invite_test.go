@@ -10,6 +10,7 @@ import (
 	"traded/booking"
 	"traded/calendar"
 	"traded/calendar/icstest"
+	"traded/catalogue"
 	"traded/store/storetest"
 )
 
@@ -193,7 +194,7 @@ func TestInvite_Parsers(t *testing.T) {
 
 	t.Run("Reschedule_WeekAndHourLater", func(t *testing.T) {
 		at := winter.StartsAt.AddDate(0, 0, 7).Add(time.Hour)
-		s, err := f.svc.UpdateSession(f.ctx, f.la, winter.ID, booking.SessionUpdate{StartsAt: &at})
+		s, err := f.svc.UpdateSession(f.ctx, f.la, winter.ID, catalogue.SessionUpdate{StartsAt: &at})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -215,7 +216,7 @@ func TestInvite_Parsers(t *testing.T) {
 		f.clock.Set(time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC))
 		defer f.clock.Set(storetest.Epoch)
 		sat := time.Date(2026, 10, 24, 16, 0, 0, 0, traded.London)
-		s, err := f.svc.CreateSession(f.ctx, f.la, booking.SessionInput{CourseCode: "psa-briefing-autumn", StartsAt: sat.UTC(),
+		s, err := f.svc.Catalogue.CreateSession(f.ctx, f.la, catalogue.SessionInput{CourseCode: "psa-briefing-autumn", StartsAt: sat.UTC(),
 			Duration: 90 * time.Minute, Capacity: 10, JoiningURL: "https://meet.essex.example/traded/clock-change"})
 		if err != nil {
 			t.Fatal(err)
@@ -225,7 +226,7 @@ func TestInvite_Parsers(t *testing.T) {
 		request(t, "Saturday in BST", b, d, "2026-10-24T15:00:00Z", "2026-10-24T16:30:00Z")
 
 		wed := time.Date(2026, 10, 28, 16, 0, 0, 0, traded.London)
-		if _, err := f.svc.UpdateSession(f.ctx, f.la, s.ID, booking.SessionUpdate{StartsAt: &wed}); err != nil {
+		if _, err := f.svc.UpdateSession(f.ctx, f.la, s.ID, catalogue.SessionUpdate{StartsAt: &wed}); err != nil {
 			t.Fatal(err)
 		}
 		b = f.booking(b.ID)
@@ -296,7 +297,7 @@ func TestInvite_LongUnicodeTitle(t *testing.T) {
 	start := time.Date(2027, 1, 19, 16, 0, 0, 0, time.UTC)
 	b := &booking.Booking{ID: 7, Reference: "BK-000007", OrgName: "St Cedd’s Church of England Primary School", Status: booking.StatusConfirmed,
 		ConfirmedAt: start.AddDate(0, 0, -30),
-		Session: &booking.Session{Title: title, StartsAt: start, Duration: time.Hour, Status: "scheduled",
+		Session: &catalogue.Session{Title: title, StartsAt: start, Duration: time.Hour, Status: "scheduled",
 			JoiningURL: "https://meet.essex.example/traded/a-rather-long-joining-link-that-needs-folding-0123456789"}}
 	d := &booking.Delegate{Name: "Zoë O’Brien-Éluard", Email: "zoe@stcedds.example", Status: "active", UID: "fold-test@traded.essex.gov.uk"}
 	cal := inviteCalendar(t, calendar.MethodRequest, b, d, start.AddDate(0, 0, -30))

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"traded"
+	"traded/catalogue"
 	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
@@ -45,7 +46,7 @@ type share struct {
 //     booking's price.
 //   - Moderation: the first place pays the first-person price, every other
 //     the additional price, each at its own booking's rates.
-func priceShares(sess *Session, shares []share) ([][]*Charge, error) {
+func priceShares(sess *catalogue.Session, shares []share) ([][]*Charge, error) {
 	out := make([][]*Charge, len(shares))
 	var freeUsed, paidStaff, paidPlaces, placesSoFar int
 	for i, sh := range shares {
@@ -172,7 +173,7 @@ func (s *Service) sharesOf(ctx context.Context, q store.Queryer, walk []walkRow)
 
 // ratesNow are the rates an organisation's booking on sess confirmed now
 // would get: its tier today, whether it subscribes, the current list.
-func (s *Service) ratesNow(ctx context.Context, q store.Queryer, org *organisation.Organisation, sess *Session) (rates, int64, error) {
+func (s *Service) ratesNow(ctx context.Context, q store.Queryer, org *organisation.Organisation, sess *catalogue.Session) (rates, int64, error) {
 	var listID int64
 	var subscriber bool
 	var err error
@@ -197,7 +198,7 @@ func (s *Service) ratesNow(ctx context.Context, q store.Queryer, org *organisati
 // priceNew prices places more places for org on sess, confirmed now, after
 // the school's chargeable places already there. It returns the lines, the
 // rates and the sequence number the booking would take.
-func (s *Service) priceNew(ctx context.Context, q store.Queryer, org *organisation.Organisation, sess *Session, places int, except int64) ([]*Charge, rates, int64, int, error) {
+func (s *Service) priceNew(ctx context.Context, q store.Queryer, org *organisation.Organisation, sess *catalogue.Session, places int, except int64) ([]*Charge, rates, int64, int, error) {
 	walk, last, err := schoolWalk(ctx, q, org.ID, sess.ID)
 	if err != nil {
 		return nil, rates{}, 0, 0, err
@@ -230,7 +231,7 @@ func (s *Service) priceNew(ctx context.Context, q store.Queryer, org *organisati
 // the booking's PO, or failing that cause's) where it was charged less.
 // cause is the booking whose change made the difference. It returns notes
 // for the audit log.
-func (s *Service) reprice(ctx context.Context, tx *store.Tx, actor store.Actor, orgID int64, sess *Session, cause *Booking, reason string) (string, error) {
+func (s *Service) reprice(ctx context.Context, tx *store.Tx, actor store.Actor, orgID int64, sess *catalogue.Session, cause *Booking, reason string) (string, error) {
 	walk, _, err := schoolWalk(ctx, tx, orgID, sess.ID)
 	if err != nil {
 		return "", err

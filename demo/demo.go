@@ -114,7 +114,7 @@ var upcoming = []struct {
 func loadUpcoming(ctx context.Context, svc *booking.Service) error {
 	now := svc.DB().Now().In(traded.London)
 	year := pricing.AcademicYearOf(now, traded.London)
-	existing, err := svc.FindSessions(ctx, booking.SessionFilter{Year: &year})
+	existing, err := svc.Catalogue.FindSessions(ctx, catalogue.SessionFilter{Year: &year})
 	if err != nil {
 		return err
 	}
@@ -137,7 +137,7 @@ func loadUpcoming(ctx context.Context, svc *booking.Service) error {
 		if pricing.AcademicYearOf(at, traded.London) != year {
 			continue // the year ends first: next year's programme is ahead instead
 		}
-		if _, err := svc.CreateSession(ctx, actor, booking.SessionInput{
+		if _, err := svc.Catalogue.CreateSession(ctx, actor, catalogue.SessionInput{
 			CourseCode: u.course, StartsAt: at.UTC(), Duration: time.Hour, Capacity: u.capacity,
 			JoiningURL: fmt.Sprintf("https://meet.essex.example/traded/%s-%d-upcoming", u.course, int(year)),
 			Presenter:  "Essex Primary Assessment Team",
@@ -245,7 +245,7 @@ func loadYear(ctx context.Context, svc *booking.Service, year pricing.AcademicYe
 			return err
 		}
 	}
-	existing, err := svc.FindSessions(ctx, booking.SessionFilter{Year: &year})
+	existing, err := svc.Catalogue.FindSessions(ctx, catalogue.SessionFilter{Year: &year})
 	if err != nil || len(existing) > 0 {
 		return err
 	}
@@ -257,7 +257,7 @@ func loadYear(ctx context.Context, svc *booking.Service, year pricing.AcademicYe
 	for _, sl := range programme {
 		start := sessionDate(holidays, byTerm[sl.term], sl.week, sl.weekday)
 		at := time.Date(start.Year(), start.Month(), start.Day(), sl.hh, sl.mm, 0, 0, traded.London)
-		_, err := svc.CreateSession(ctx, actor, booking.SessionInput{
+		_, err := svc.Catalogue.CreateSession(ctx, actor, catalogue.SessionInput{
 			CourseCode: sl.course,
 			StartsAt:   at.UTC(),
 			Duration:   time.Hour,

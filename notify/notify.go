@@ -17,6 +17,7 @@ import (
 	"traded"
 	"traded/booking"
 	"traded/calendar"
+	"traded/catalogue"
 	"traded/mail"
 	"traded/store"
 )
@@ -101,7 +102,7 @@ func (n *Notifier) bookingURL(b *booking.Booking) string {
 	return fmt.Sprintf("%s/bookings/%d", n.BaseURL, b.ID)
 }
 
-func when(s *booking.Session) string {
+func when(s *catalogue.Session) string {
 	start := s.StartsAt.In(traded.London)
 	return fmt.Sprintf("%s, %s to %s (UK time)", start.Format("Monday 2 January 2006"), start.Format("3:04pm"),
 		s.EndsAt().In(traded.London).Format("3:04pm"))
@@ -284,7 +285,7 @@ func (n *Notifier) DelegateSwapped(ctx context.Context, tx *store.Tx, b *booking
 
 // SessionChanged sends every delegate with a confirmed place the session's
 // new details.
-func (n *Notifier) SessionChanged(ctx context.Context, tx *store.Tx, s *booking.Session, confirmed []*booking.Booking) error {
+func (n *Notifier) SessionChanged(ctx context.Context, tx *store.Tx, s *catalogue.Session, confirmed []*booking.Booking) error {
 	for _, b := range confirmed {
 		for _, d := range b.Active() {
 			if err := n.sendPlace(ctx, tx, b, d, "session_changed", "Changed: "+s.Title); err != nil {

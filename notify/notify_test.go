@@ -28,6 +28,7 @@ import (
 	"traded/app"
 	"traded/billing"
 	"traded/booking"
+	"traded/catalogue"
 	"traded/demo"
 	"traded/mail"
 	"traded/notify"
@@ -197,9 +198,9 @@ func (f *fixture) user(email string) *account.User {
 	return u
 }
 
-func (f *fixture) session(code string) *booking.Session {
+func (f *fixture) session(code string) *catalogue.Session {
 	f.t.Helper()
-	sessions, err := f.svc.FindSessions(f.ctx, booking.SessionFilter{})
+	sessions, err := f.svc.Catalogue.FindSessions(f.ctx, catalogue.SessionFilter{})
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -555,7 +556,7 @@ func TestNotifier_BookingMail(t *testing.T) {
 
 	newStart := sess.StartsAt.AddDate(0, 0, 7)
 	t.Run("Rescheduled", func(t *testing.T) {
-		if _, err := f.svc.UpdateSession(f.ctx, f.la, sess.ID, booking.SessionUpdate{StartsAt: &newStart}); err != nil {
+		if _, err := f.svc.UpdateSession(f.ctx, f.la, sess.ID, catalogue.SessionUpdate{StartsAt: &newStart}); err != nil {
 			t.Fatal(err)
 		}
 		got := f.deliver(t)
@@ -826,7 +827,7 @@ func TestNotifier_InviteRenderedWhenSent(t *testing.T) {
 	}
 	d := b.Delegates[0]
 	newStart := sess.StartsAt.AddDate(0, 0, 14)
-	if _, err := f.svc.UpdateSession(f.ctx, f.la, sess.ID, booking.SessionUpdate{StartsAt: &newStart}); err != nil {
+	if _, err := f.svc.UpdateSession(f.ctx, f.la, sess.ID, catalogue.SessionUpdate{StartsAt: &newStart}); err != nil {
 		t.Fatal(err)
 	}
 	got := byRecipient(f.deliver(t), "")[d.Email]
@@ -842,7 +843,7 @@ func TestNotifier_InviteRenderedWhenSent(t *testing.T) {
 
 	// Queued together: the session moved again, then the place cancelled.
 	later := newStart.Add(time.Hour)
-	if _, err := f.svc.UpdateSession(f.ctx, f.la, sess.ID, booking.SessionUpdate{StartsAt: &later}); err != nil {
+	if _, err := f.svc.UpdateSession(f.ctx, f.la, sess.ID, catalogue.SessionUpdate{StartsAt: &later}); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.svc.CancelPlace(f.ctx, manager, "", b.ID, d.ID); err != nil {

@@ -37,7 +37,7 @@ type Quote struct {
 }
 
 // maxStaff bounds the staff of one item by the most places a session can
-// have (booking.SessionInput's capacity). Booking prices a school's whole
+// have (catalogue.SessionInput's capacity). Booking prices a school's whole
 // party on a session through Quote, so the bound must hold any party a
 // session can take: at 500 (the bound until the long crash run of make
 // bench booked more), a school with 501 staff on one session could not

@@ -393,8 +393,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 	// and an ended booking.
 	bk := wiring.Domains(app.db).Booking
 	bk.Charger = bill
-	var open *booking.Session
-	all, err := bk.FindSessions(ctx, booking.SessionFilter{})
+	var open *catalogue.Session
+	all, err := bk.Catalogue.FindSessions(ctx, catalogue.SessionFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"traded/account"
 	"traded/billing"
 	"traded/booking"
+	"traded/catalogue"
 	"traded/organisation"
 	"traded/pricing"
 )
@@ -85,12 +86,12 @@ func (s *Server) ownBooking(c *fiber.Ctx) (*booking.Booking, error) {
 	return b, nil
 }
 
-func (s *Server) sessionParam(c *fiber.Ctx) (*booking.Session, error) {
+func (s *Server) sessionParam(c *fiber.Ctx) (*catalogue.Session, error) {
 	id, err := pathID(c, "id", "session")
 	if err != nil {
 		return nil, err
 	}
-	return s.booking.FindSessionByID(c.UserContext(), id)
+	return s.catalogue.FindSessionByID(c.UserContext(), id)
 }
 
 type chargeJSON struct {
@@ -188,11 +189,11 @@ func (s *Server) handleSessionsAPI(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	sessions, err := s.booking.FindSessions(c.UserContext(), booking.SessionFilter{Year: &year, Limit: pg.Fetch(), After: pg.After})
+	sessions, err := s.catalogue.FindSessions(c.UserContext(), catalogue.SessionFilter{Year: &year, Limit: pg.Fetch(), After: pg.After})
 	if err != nil {
 		return err
 	}
-	sessions, next := pageItems(c, pg, sessions, (*booking.Session).Cursor)
+	sessions, next := pageItems(c, pg, sessions, (*catalogue.Session).Cursor)
 	out := []sessionJSON{}
 	for _, x := range sessions {
 		out = append(out, toSessionJSON(x))
@@ -231,8 +232,8 @@ func parseInstant(field, v string) (time.Time, error) {
 	return time.Time{}, traded.FieldErrorf(field, "%s must be a date and time such as 2027-01-19T16:00 (London time) or RFC 3339.", field)
 }
 
-func (j sessionInputJSON) update() (booking.SessionUpdate, error) {
-	var u booking.SessionUpdate
+func (j sessionInputJSON) update() (catalogue.SessionUpdate, error) {
+	var u catalogue.SessionUpdate
 	u.Title, u.Capacity, u.JoiningURL, u.Presenter = j.Title, j.Capacity, j.JoiningURL, j.Presenter
 	if j.StartsAt != nil {
 		t, err := parseInstant("starts_at", *j.StartsAt)
@@ -264,7 +265,7 @@ func (s *Server) handleSessionCreateAPI(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	in := booking.SessionInput{CourseCode: j.Course, JoiningURL: deref(u.JoiningURL), Presenter: deref(u.Presenter), BookingCutoffAt: u.BookingCutoffAt}
+	in := catalogue.SessionInput{CourseCode: j.Course, JoiningURL: deref(u.JoiningURL), Presenter: deref(u.Presenter), BookingCutoffAt: u.BookingCutoffAt}
 	if u.Title != nil {
 		in.Title = *u.Title
 	}
@@ -278,7 +279,7 @@ func (s *Server) handleSessionCreateAPI(c *fiber.Ctx) error {
 	if u.Capacity != nil {
 		in.Capacity = *u.Capacity
 	}
-	sess, err := s.booking.CreateSession(c.UserContext(), currentUser(c).Actor(c.IP()), in)
+	sess, err := s.catalogue.CreateSession(c.UserContext(), currentUser(c).Actor(c.IP()), in)
 	if err != nil {
 		return err
 	}
@@ -331,7 +332,7 @@ func (s *Server) handleSessionCancelAPI(c *fiber.Ctx) error {
 		return err
 	}
 	s.wakeMail()
-	sess, err := s.booking.FindSessionByID(c.UserContext(), id)
+	sess, err := s.catalogue.FindSessionByID(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
@@ -808,7 +809,7 @@ func (s *Server) handlePlaceChange(c *fiber.Ctx) error {
 
 type termGroup struct {
 	Name     string
-	Sessions []*booking.Session
+	Sessions []*catalogue.Session
 }
 
 type programmePage struct {
@@ -816,7 +817,7 @@ type programmePage struct {
 	Year   string
 	Years  []string
 	Terms  []termGroup
-	Others []*booking.Session
+	Others []*catalogue.Session
 }
 
 // handleProgramme is the public programme: the year's sessions by half-term
@@ -840,7 +841,7 @@ func (s *Server) handleProgramme(c *fiber.Ctx) error {
 // year's programme is published), else the current one.
 func (s *Server) programmeYear(c *fiber.Ctx, current pricing.AcademicYear) pricing.AcademicYear {
 	now := s.now()
-	list, err := s.booking.FindSessions(c.UserContext(), booking.SessionFilter{Year: &current})
+	list, err := s.catalogue.FindSessions(c.UserContext(), catalogue.SessionFilter{Year: &current})
 	if err != nil {
 		return current
 	}
@@ -850,7 +851,7 @@ func (s *Server) programmeYear(c *fiber.Ctx, current pricing.AcademicYear) prici
 		}
 	}
 	next := current + 1
-	if more, err := s.booking.FindSessions(c.UserContext(), booking.SessionFilter{Year: &next}); err == nil && len(more) > 0 {
+	if more, err := s.catalogue.FindSessions(c.UserContext(), catalogue.SessionFilter{Year: &next}); err == nil && len(more) > 0 {
 		return next
 	}
 	return current
@@ -860,7 +861,7 @@ func (s *Server) programmeYear(c *fiber.Ctx, current pricing.AcademicYear) prici
 // current that have sessions.
 func (s *Server) renderProgramme(c *fiber.Ctx, year, current pricing.AcademicYear) error {
 	ctx := c.UserContext()
-	sessions, err := s.booking.FindSessions(ctx, booking.SessionFilter{Year: &year})
+	sessions, err := s.catalogue.FindSessions(ctx, catalogue.SessionFilter{Year: &year})
 	if err != nil {
 		return err
 	}
@@ -870,7 +871,7 @@ func (s *Server) renderProgramme(c *fiber.Ctx, year, current pricing.AcademicYea
 	}
 	p := &programmePage{Page: s.page(c, "Training programme "+year.String()), Year: year.String()}
 	for _, y := range []pricing.AcademicYear{current - 1, current, current + 1} {
-		if list, err := s.booking.FindSessions(ctx, booking.SessionFilter{Year: &y}); err == nil && len(list) > 0 {
+		if list, err := s.catalogue.FindSessions(ctx, catalogue.SessionFilter{Year: &y}); err == nil && len(list) > 0 {
 			p.Years = append(p.Years, y.String())
 		}
 	}
@@ -904,7 +905,7 @@ func (s *Server) renderProgramme(c *fiber.Ctx, year, current pricing.AcademicYea
 
 type sessionPage struct {
 	*Page
-	Session      *booking.Session
+	Session      *catalogue.Session
 	Course       string
 	Open         bool
 	Full         bool
@@ -1266,8 +1267,8 @@ func (s *Server) handleSchoolSettingsSave(c *fiber.Ctx) error {
 type adminSessionsPage struct {
 	*Page
 	Year     string
-	Sessions []*booking.Session
-	Courses  []*booking.Course
+	Sessions []*catalogue.Session
+	Courses  []*catalogue.Course
 	Pager    Pager
 }
 
@@ -1282,13 +1283,13 @@ func (s *Server) adminSessionsPage(c *fiber.Ctx) (*adminSessionsPage, error) {
 		return nil, err
 	}
 	p := &adminSessionsPage{Page: s.page(c, "Sessions "+year.String()), Year: year.String()}
-	if p.Sessions, err = s.booking.FindSessions(c.UserContext(), booking.SessionFilter{Year: &year, Limit: perPage + 1, Offset: pageOffset(n)}); err != nil {
+	if p.Sessions, err = s.catalogue.FindSessions(c.UserContext(), catalogue.SessionFilter{Year: &year, Limit: perPage + 1, Offset: pageOffset(n)}); err != nil {
 		return nil, err
 	}
 	var more bool
 	p.Sessions, more = cutPage(p.Sessions)
 	p.Pager = pager(c, "/admin/sessions", "page", "Pages of sessions", n, more)
-	p.Courses, err = s.booking.FindCourses(c.UserContext())
+	p.Courses, err = s.catalogue.FindCourses(c.UserContext())
 	return p, err
 }
 
@@ -1302,8 +1303,8 @@ func (s *Server) handleAdminSessions(c *fiber.Ctx) error {
 
 // sessionForm reads the admin's session form: the start as a London date
 // and time.
-func sessionForm(c *fiber.Ctx) (booking.SessionUpdate, error) {
-	var u booking.SessionUpdate
+func sessionForm(c *fiber.Ctx) (catalogue.SessionUpdate, error) {
+	var u catalogue.SessionUpdate
 	if v := strings.TrimSpace(c.FormValue("title")); v != "" {
 		u.Title = &v
 	}
@@ -1345,7 +1346,7 @@ func (s *Server) handleAdminSessionCreate(c *fiber.Ctx) error {
 	if err != nil {
 		return s.renderForm(c, "admin-sessions", p.Page, p, err, fields...)
 	}
-	in := booking.SessionInput{CourseCode: c.FormValue("course"), JoiningURL: *u.JoiningURL, Presenter: *u.Presenter, Duration: time.Hour}
+	in := catalogue.SessionInput{CourseCode: c.FormValue("course"), JoiningURL: *u.JoiningURL, Presenter: *u.Presenter, Duration: time.Hour}
 	if u.Title != nil {
 		in.Title = *u.Title
 	}
@@ -1358,7 +1359,7 @@ func (s *Server) handleAdminSessionCreate(c *fiber.Ctx) error {
 	if u.Capacity != nil {
 		in.Capacity = *u.Capacity
 	}
-	sess, err := s.booking.CreateSession(c.UserContext(), currentUser(c).Actor(c.IP()), in)
+	sess, err := s.catalogue.CreateSession(c.UserContext(), currentUser(c).Actor(c.IP()), in)
 	if err != nil {
 		return s.renderForm(c, "admin-sessions", p.Page, p, err, fields...)
 	}
@@ -1368,7 +1369,7 @@ func (s *Server) handleAdminSessionCreate(c *fiber.Ctx) error {
 
 type adminSessionPage struct {
 	*Page
-	Session *booking.Session
+	Session *catalogue.Session
 	// Register is a page of the delegates of bookings that hold places.
 	Register      []booking.RegisterLine
 	RegisterPager Pager

@@ -13,7 +13,7 @@ import (
 	wiring "traded/app"
 
 	"traded"
-	"traded/booking"
+	"traded/catalogue"
 	"traded/pricing"
 	"traded/store"
 	"traded/web"
@@ -25,11 +25,11 @@ func TestProgramme_CachedForVisitorsUntilABooking(t *testing.T) {
 	a := newTestApp(t)
 	ctx := context.Background()
 	year := pricing.AcademicYearOf(a.clock.Now(), traded.London)
-	sessions, err := wiring.Domains(a.db).Booking.FindSessions(ctx, booking.SessionFilter{Year: &year})
+	sessions, err := wiring.Domains(a.db).Catalogue.FindSessions(ctx, catalogue.SessionFilter{Year: &year})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sess *booking.Session
+	var sess *catalogue.Session
 	for _, x := range sessions {
 		if x.Status == "scheduled" && a.clock.Now().Before(x.BookingCutoffAt) && x.ProductCode == pricing.PSASession {
 			sess = x

@@ -17,6 +17,7 @@ import (
 
 	wiring "traded/app"
 	"traded/booking"
+	"traded/catalogue"
 	"traded/pricing"
 	"traded/store"
 	"traded/web"
@@ -124,10 +125,10 @@ func bookByAPI(t *testing.T, app *testApp, token string, sessionID int64, delega
 	return b
 }
 
-func sessionOf(t *testing.T, app *testApp, code string) *booking.Session {
+func sessionOf(t *testing.T, app *testApp, code string) *catalogue.Session {
 	t.Helper()
 	year := pricing.AcademicYear(2026)
-	sessions, err := wiring.Domains(app.db).Booking.FindSessions(context.Background(), booking.SessionFilter{Year: &year})
+	sessions, err := wiring.Domains(app.db).Catalogue.FindSessions(context.Background(), catalogue.SessionFilter{Year: &year})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"traded"
 	"traded/account"
 	"traded/booking"
+	"traded/catalogue"
 	"traded/pricing"
 )
 
@@ -49,7 +50,7 @@ type sessionJSON struct {
 	Status     string    `json:"status"`
 }
 
-func toSessionJSON(x *booking.Session) sessionJSON {
+func toSessionJSON(x *catalogue.Session) sessionJSON {
 	return sessionJSON{ID: x.ID, Course: x.CourseCode, Product: x.ProductCode, Title: x.Title,
 		StartsAt: x.StartsAt.UTC(), EndsAt: x.EndsAt().UTC(), Capacity: x.Capacity, PlacesLeft: x.PlacesLeft(), Status: x.Status}
 }
@@ -70,7 +71,7 @@ func (s *Server) handleCatalogueAPI(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	sessions, err := s.booking.FindSessions(ctx, booking.SessionFilter{Year: &year})
+	sessions, err := s.catalogue.FindSessions(ctx, catalogue.SessionFilter{Year: &year})
 	if err != nil {
 		return err
 	}
@@ -205,7 +206,7 @@ type cataloguePage struct {
 	Version    int
 	PSA        []psaRow
 	Moderation []moderationRow
-	Sessions   []*booking.Session
+	Sessions   []*catalogue.Session
 	CanBuy     bool
 }
 
@@ -229,7 +230,7 @@ func (s *Server) handleCataloguePage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	sessions, err := s.booking.FindSessions(ctx, booking.SessionFilter{Year: &year})
+	sessions, err := s.catalogue.FindSessions(ctx, catalogue.SessionFilter{Year: &year})
 	if err != nil {
 		return err
 	}

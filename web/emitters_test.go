@@ -17,6 +17,7 @@ import (
 	wiring "traded/app"
 	"traded/billing"
 	"traded/booking"
+	"traded/catalogue"
 	"traded/mail"
 	"traded/organisation"
 	"traded/store"
@@ -109,7 +110,7 @@ func TestEmitters_RandomNames(t *testing.T) {
 	ctx := context.Background()
 	tok := app.token(t, managerEmail)
 	// sessions of 100 places each, taken in turn
-	var sessions []*booking.Session
+	var sessions []*catalogue.Session
 	for _, code := range []string{"psa-ks2-taf", "psa-y2-refresher", "psa-y6-refresher", "psa-phonics", "psa-briefing-spring"} {
 		sessions = append(sessions, sessionOf(t, app, code))
 	}

@@ -18,7 +18,7 @@ import (
 
 	"traded"
 	"traded/billing"
-	"traded/booking"
+	"traded/catalogue"
 	"traded/demo"
 	"traded/pricing"
 	"traded/store"
@@ -87,7 +87,7 @@ func newFuzzApp(f *testing.F) *fuzzApp {
 		a.tokens[email] = "Bearer " + tok
 	}
 	year := pricing.AcademicYear(2026)
-	sessions, err := svc.FindSessions(ctx, booking.SessionFilter{Year: &year})
+	sessions, err := svc.Catalogue.FindSessions(ctx, catalogue.SessionFilter{Year: &year})
 	if err != nil {
 		f.Fatal(err)
 	}

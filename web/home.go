@@ -18,9 +18,9 @@ type homePage struct {
 	Org         *organisation.Organisation
 	Subscriber  bool
 	Staff       []*account.User
-	Upcoming    []*booking.Session
+	Upcoming    []*catalogue.Session
 	PriceLists  []*catalogue.PriceListInfo
-	Sessions    []*booking.Session
+	Sessions    []*catalogue.Session
 	TierCounts  []tierCount
 	TotalOrgs   int
 	ActiveUsers int
@@ -61,7 +61,7 @@ func (s *Server) handleHome(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	year := pricing.AcademicYearOf(s.now(), traded.London)
 	p := &homePage{Page: s.page(c, "Home"), Year: year.String()}
-	sessions, err := s.booking.FindSessions(ctx, booking.SessionFilter{Year: &year})
+	sessions, err := s.catalogue.FindSessions(ctx, catalogue.SessionFilter{Year: &year})
 	if err != nil {
 		return err
 	}

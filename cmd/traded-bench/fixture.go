@@ -10,6 +10,7 @@ import (
 	"traded/app"
 	"traded/billing"
 	"traded/booking"
+	"traded/catalogue"
 	"traded/demo"
 	"traded/notify"
 	"traded/organisation"
@@ -116,7 +117,7 @@ func buildFixture(ctx context.Context, path string) (*fixture, error) {
 	courses := []string{"psa-phonics", "psa-mtc", "psa-ks1-taf", "psa-ks2-taf", "psa-managing-ks1-ks2", "mod-y2-new", "mod-y6-new", "psa-y6-refresher"}
 	first := time.Date(int(year)+1, 2, 1, 16, 0, 0, 0, time.UTC)
 	for i := range benchSessions {
-		s, err := bk.CreateSession(ctx, actor, booking.SessionInput{CourseCode: courses[i%len(courses)],
+		s, err := bk.Catalogue.CreateSession(ctx, actor, catalogue.SessionInput{CourseCode: courses[i%len(courses)],
 			StartsAt: first.AddDate(0, 0, 2*i), Duration: time.Hour, Capacity: 10000, Presenter: "Bench"})
 		if err != nil {
 			return nil, fmt.Errorf("session: %w", err)

@@ -1,4 +1,4 @@
-package booking
+package catalogue
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -91,7 +92,14 @@ func (s *Service) FindSessions(ctx context.Context, f SessionFilter) ([]*Session
 
 // FindSessionByID returns one session, or ENOTFOUND.
 func (s *Service) FindSessionByID(ctx context.Context, id int64) (*Session, error) {
-	out, err := findSessions(ctx, s.db.Read(), SessionFilter{ID: &id})
+	return SessionOn(ctx, s.db.Read(), id)
+}
+
+// SessionOn returns one session as q sees it, or ENOTFOUND: through the
+// caller's transaction (q a *store.Tx) for a booking that takes its places
+// as it commits.
+func SessionOn(ctx context.Context, q store.Queryer, id int64) (*Session, error) {
+	out, err := findSessions(ctx, q, SessionFilter{ID: &id})
 	if err != nil {
 		return nil, err
 	} else if len(out) == 0 {
@@ -220,4 +228,135 @@ func (s *Service) CreateSession(ctx context.Context, actor store.Actor, in Sessi
 		return nil, err
 	}
 	return s.FindSessionByID(ctx, id)
+}
+
+// TakePlacesTx holds n places on a session in the booking's transaction tx;
+// the WHERE makes overbooking impossible even if a caller's check were
+// wrong. It returns ECONFLICT when the session has fewer places left.
+func (s *Service) TakePlacesTx(ctx context.Context, tx *store.Tx, sessionID int64, n int) error {
+	res, err := tx.ExecContext(ctx, `UPDATE sessions SET places_taken = places_taken + ? WHERE id = ? AND places_taken + ? <= capacity`, n, sessionID, n)
+	if err != nil {
+		return fmt.Errorf("take places: %w", err)
+	}
+	if k, _ := res.RowsAffected(); k != 1 {
+		return traded.Errorf(traded.ECONFLICT, "This session is full.")
+	}
+	return nil
+}
+
+// FreePlacesTx gives n places on a session back, in the transaction tx that
+// releases them.
+func (s *Service) FreePlacesTx(ctx context.Context, tx *store.Tx, sessionID int64, n int) error {
+	if n == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE sessions SET places_taken = max(places_taken - ?, 0) WHERE id = ?`, n, sessionID)
+	if err != nil {
+		return fmt.Errorf("free places: %w", err)
+	}
+	return nil
+}
+
+// SessionUpdate changes a session. Nil fields stay as they are.
+type SessionUpdate struct {
+	Title           *string
+	StartsAt        *time.Time
+	Duration        *time.Duration
+	Capacity        *int
+	JoiningURL      *string
+	Presenter       *string
+	BookingCutoffAt *time.Time
+}
+
+// UpdateSessionTx edits or reschedules a session in tx, the transaction of
+// the change that tells its bookings (booking.Service.UpdateSession), and
+// reports whether what a delegate's calendar holds (time, length, title,
+// link) changed: then the session's SEQUENCE has gone up, so invites update.
+// It returns EINVALID for bad values or a capacity below the places held,
+// ENOTFOUND for an unknown session, ECONFLICT for a cancelled one.
+func (s *Service) UpdateSessionTx(ctx context.Context, tx *store.Tx, actor store.Actor, id int64, u SessionUpdate) (bool, error) {
+	sess, err := SessionOn(ctx, tx, id)
+	if err != nil {
+		return false, err
+	}
+	if sess.Status != "scheduled" {
+		return false, traded.Errorf(traded.ECONFLICT, "This session has been cancelled.")
+	}
+	in := SessionInput{CourseCode: sess.CourseCode, Title: sess.Title, StartsAt: sess.StartsAt, Duration: sess.Duration,
+		Capacity: sess.Capacity, JoiningURL: sess.JoiningURL, Presenter: sess.Presenter}
+	cutoff := sess.BookingCutoffAt
+	if u.Title != nil {
+		in.Title = strings.TrimSpace(*u.Title)
+		if in.Title == "" {
+			return false, traded.FieldErrorf("title", "Enter the session's title.")
+		}
+	}
+	if u.StartsAt != nil {
+		// A new start moves the cut-off with it unless one is given.
+		cutoff = cutoff.Add(u.StartsAt.Sub(sess.StartsAt))
+		in.StartsAt = *u.StartsAt
+	}
+	if u.Duration != nil {
+		in.Duration = *u.Duration
+	}
+	if u.Capacity != nil {
+		in.Capacity = *u.Capacity
+	}
+	if u.JoiningURL != nil {
+		in.JoiningURL = strings.TrimSpace(*u.JoiningURL)
+	}
+	if u.Presenter != nil {
+		in.Presenter = strings.TrimSpace(*u.Presenter)
+	}
+	if u.BookingCutoffAt != nil {
+		cutoff = *u.BookingCutoffAt
+	}
+	in.BookingCutoffAt = &cutoff
+	if err := in.validate(); err != nil {
+		return false, err
+	}
+	if in.Capacity < sess.PlacesTaken {
+		return false, traded.FieldErrorf("capacity", "%d places are already held: the capacity cannot be less.", sess.PlacesTaken)
+	}
+	if pricing.AcademicYearOf(in.StartsAt, traded.London) != sess.Year {
+		return false, traded.FieldErrorf("starts_at", "A session cannot move to another academic year.")
+	}
+	changed := !in.StartsAt.Equal(sess.StartsAt) || in.Duration != sess.Duration || in.Title != sess.Title || in.JoiningURL != sess.JoiningURL
+	seq := sess.Sequence
+	if changed {
+		seq++
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE sessions SET title = ?, starts_at = ?, duration_minutes = ?, capacity = ?, joining_url = ?,
+		presenter = ?, booking_cutoff_at = ?, sequence = ?, updated_at = ? WHERE id = ?`,
+		in.Title, store.FormatTime(in.StartsAt), int(in.Duration/time.Minute), in.Capacity, in.JoiningURL, in.Presenter,
+		store.FormatTime(cutoff), seq, store.FormatTime(tx.Now), id); err != nil {
+		return false, fmt.Errorf("update session: %w", err)
+	}
+	detail := fmt.Sprintf("%s at %s, %d places", in.Title, in.StartsAt.In(traded.London).Format("Mon 2 Jan 2006 15:04"), in.Capacity)
+	if !in.StartsAt.Equal(sess.StartsAt) {
+		detail = "rescheduled from " + sess.StartsAt.In(traded.London).Format("Mon 2 Jan 2006 15:04") + ": " + detail
+	}
+	if err := tx.Audit(ctx, actor, "session.update", "session", strconv.FormatInt(id, 10), detail); err != nil {
+		return false, err
+	}
+	return changed, nil
+}
+
+// CancelSessionTx marks a session cancelled in tx, the transaction that
+// cancels its bookings (booking.Service.CancelSession), raising its SEQUENCE
+// so the invites cancel, and returns it as it was. It returns ENOTFOUND for
+// an unknown session and ECONFLICT for one already cancelled.
+func (s *Service) CancelSessionTx(ctx context.Context, tx *store.Tx, id int64, reason string) (*Session, error) {
+	sess, err := SessionOn(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if sess.Status == "cancelled" {
+		return nil, traded.Errorf(traded.ECONFLICT, "This session has already been cancelled.")
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE sessions SET status = 'cancelled', cancel_reason = ?, sequence = sequence + 1, updated_at = ? WHERE id = ?`,
+		reason, store.FormatTime(tx.Now), id); err != nil {
+		return nil, fmt.Errorf("cancel session: %w", err)
+	}
+	return sess, nil
 }
