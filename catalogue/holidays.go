@@ -70,7 +70,7 @@ func ParseBankHolidays(data []byte) ([]ShippedHoliday, error) {
 var shipped = func() []ShippedHoliday {
 	events, err := ParseBankHolidays(shippedJSON)
 	if err != nil {
-		panic(fmt.Sprintf("booking/data/bank-holidays.json: %v", err))
+		panic(fmt.Sprintf("catalogue/data/bank-holidays.json: %v", err))
 	}
 	return events
 }()
