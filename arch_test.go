@@ -17,31 +17,32 @@ import (
 var houseRules = map[string][]string{
 	"pricing": {"traded/", "github.com/gofiber/"},
 	"jobs":    {"traded/", "github.com/gofiber/"},
-	"store": {"traded/app", "traded/billing", "traded/booking", "traded/organisation", "traded/account", "traded/catalogue",
+	"store": {"traded/app", "traded/billing", "traded/booking", "traded/consultancy", "traded/organisation", "traded/account", "traded/catalogue",
 		"traded/calendar", "traded/mail", "traded/notify", "traded/pricing", "traded/web", "github.com/gofiber/"},
 	// The domains below booking import nothing above them.
-	"organisation": {"traded/account", "traded/catalogue", "traded/mail", "traded/booking", "traded/billing", "traded/notify", "traded/app", "traded/web", "traded/demo", "github.com/gofiber/"},
-	"account":      {"traded/catalogue", "traded/booking", "traded/billing", "traded/notify", "traded/app", "traded/web", "traded/demo", "github.com/gofiber/"},
-	"catalogue":    {"traded/organisation", "traded/account", "traded/mail", "traded/booking", "traded/billing", "traded/notify", "traded/app", "traded/web", "traded/demo", "github.com/gofiber/"},
-	"booking":      {"traded/billing", "traded/notify", "traded/app", "traded/web", "traded/demo", "github.com/gofiber/"},
+	"organisation": {"traded/account", "traded/catalogue", "traded/mail", "traded/booking", "traded/consultancy", "traded/billing", "traded/notify", "traded/app", "traded/web", "traded/demo", "github.com/gofiber/"},
+	"account":      {"traded/catalogue", "traded/booking", "traded/consultancy", "traded/billing", "traded/notify", "traded/app", "traded/web", "traded/demo", "github.com/gofiber/"},
+	"catalogue":    {"traded/organisation", "traded/account", "traded/mail", "traded/booking", "traded/consultancy", "traded/billing", "traded/notify", "traded/app", "traded/web", "traded/demo", "github.com/gofiber/"},
+	"booking":      {"traded/consultancy", "traded/billing", "traded/notify", "traded/app", "traded/web", "traded/demo", "github.com/gofiber/"},
+	"consultancy":  {"traded/booking", "traded/billing", "traded/notify", "traded/app", "traded/web", "traded/demo", "github.com/gofiber/"},
 	"billing":      {"traded/notify", "traded/app", "traded/web", "traded/demo", "github.com/gofiber/"},
 	"notify":       {"traded/billing", "traded/app", "traded/web", "github.com/gofiber/"},
-	"mail":         {"traded/app", "traded/billing", "traded/booking", "traded/notify", "traded/web", "github.com/gofiber/"},
+	"mail":         {"traded/app", "traded/billing", "traded/booking", "traded/consultancy", "traded/notify", "traded/web", "github.com/gofiber/"},
 	"app":          {"traded/web", "github.com/gofiber/"},
 	"demo":         {"traded/web", "traded/app", "github.com/gofiber/"},
-	"internal":     {"traded/app", "traded/billing", "traded/booking", "traded/web", "github.com/gofiber/"},
+	"internal":     {"traded/app", "traded/billing", "traded/booking", "traded/consultancy", "traded/web", "github.com/gofiber/"},
 	// calendar writes iCalendar for whoever fills its events: go-ical, the
 	// standard library and the root package only. Its test helper reads
 	// the output back, so it may use calendar itself.
 	"calendar": {"traded/", "github.com/gofiber/"},
-	"calendar/icstest": {"traded/app", "traded/billing", "traded/booking", "traded/demo", "traded/jobs", "traded/mail", "traded/notify",
+	"calendar/icstest": {"traded/app", "traded/billing", "traded/booking", "traded/consultancy", "traded/demo", "traded/jobs", "traded/mail", "traded/notify",
 		"traded/pricing", "traded/store", "traded/web", "traded/internal/", "github.com/gofiber/"},
 }
 
 // TestHouse_Imports fails when a package imports what the house forbids:
 // a domain package importing Fiber or the web layer, pricing or jobs
-// importing anything of ours, booking importing what it declares
-// interfaces for. Only cmd imports web.
+// importing anything of ours, booking or consultancy importing what it
+// declares interfaces for. Only cmd imports web.
 func TestHouse_Imports(t *testing.T) {
 	imports := map[string]map[string]bool{} // directory -> import paths
 	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
@@ -71,7 +72,7 @@ func TestHouse_Imports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, must := range []string{"pricing", "organisation", "account", "catalogue", "calendar", "booking", "billing", "web", "app", "jobs", "cmd/traded"} {
+	for _, must := range []string{"pricing", "organisation", "account", "catalogue", "calendar", "booking", "consultancy", "billing", "web", "app", "jobs", "cmd/traded"} {
 		if imports[must] == nil {
 			t.Fatalf("no Go files found in %s: is the test run from the module root?", must)
 		}
