@@ -19,31 +19,32 @@ import (
 var houseRules = map[string][]string{
 	"pricing": {"traded/", "github.com/gofiber/"},
 	"jobs":    {"traded/", "github.com/gofiber/"},
-	"store": {"traded/app", "traded/billing", "traded/booking", "traded/organisation", "traded/account", "traded/catalogue",
+	"store": {"traded/app", "traded/billing", "traded/booking", "traded/consultancy", "traded/organisation", "traded/account", "traded/catalogue",
 		"traded/calendar", "traded/mail", "traded/notify", "traded/pricing", "traded/web", "github.com/gofiber/"},
 	// The domains below booking import nothing above them.
-	"organisation": {"traded/account", "traded/catalogue", "traded/mail", "traded/booking", "traded/billing", "traded/notify", "traded/app", "traded/web", "traded/demo", "github.com/gofiber/"},
-	"account":      {"traded/catalogue", "traded/booking", "traded/billing", "traded/notify", "traded/app", "traded/web", "traded/demo", "github.com/gofiber/"},
-	"catalogue":    {"traded/organisation", "traded/account", "traded/mail", "traded/booking", "traded/billing", "traded/notify", "traded/app", "traded/web", "traded/demo", "github.com/gofiber/"},
-	"booking":      {"traded/billing", "traded/notify", "traded/app", "traded/web", "traded/demo", "github.com/gofiber/"},
+	"organisation": {"traded/account", "traded/catalogue", "traded/mail", "traded/booking", "traded/consultancy", "traded/billing", "traded/notify", "traded/app", "traded/web", "traded/demo", "github.com/gofiber/"},
+	"account":      {"traded/catalogue", "traded/booking", "traded/consultancy", "traded/billing", "traded/notify", "traded/app", "traded/web", "traded/demo", "github.com/gofiber/"},
+	"catalogue":    {"traded/organisation", "traded/account", "traded/mail", "traded/booking", "traded/consultancy", "traded/billing", "traded/notify", "traded/app", "traded/web", "traded/demo", "github.com/gofiber/"},
+	"booking":      {"traded/consultancy", "traded/billing", "traded/notify", "traded/app", "traded/web", "traded/demo", "github.com/gofiber/"},
+	"consultancy":  {"traded/booking", "traded/billing", "traded/notify", "traded/app", "traded/web", "traded/demo", "github.com/gofiber/"},
 	"billing":      {"traded/notify", "traded/app", "traded/web", "traded/demo", "github.com/gofiber/"},
 	"notify":       {"traded/billing", "traded/app", "traded/web", "github.com/gofiber/"},
-	"mail":         {"traded/app", "traded/billing", "traded/booking", "traded/notify", "traded/web", "github.com/gofiber/"},
+	"mail":         {"traded/app", "traded/billing", "traded/booking", "traded/consultancy", "traded/notify", "traded/web", "github.com/gofiber/"},
 	"app":          {"traded/web", "github.com/gofiber/"},
 	"demo":         {"traded/web", "traded/app", "github.com/gofiber/"},
-	"internal":     {"traded/app", "traded/billing", "traded/booking", "traded/web", "github.com/gofiber/"},
+	"internal":     {"traded/app", "traded/billing", "traded/booking", "traded/consultancy", "traded/web", "github.com/gofiber/"},
 	// calendar writes iCalendar for whoever fills its events: go-ical, the
 	// standard library and the root package only. Its test helper reads
 	// the output back, so it may use calendar itself.
 	"calendar": {"traded/", "github.com/gofiber/"},
-	"calendar/icstest": {"traded/app", "traded/billing", "traded/booking", "traded/demo", "traded/jobs", "traded/mail", "traded/notify",
+	"calendar/icstest": {"traded/app", "traded/billing", "traded/booking", "traded/consultancy", "traded/demo", "traded/jobs", "traded/mail", "traded/notify",
 		"traded/pricing", "traded/store", "traded/web", "traded/internal/", "github.com/gofiber/"},
 }
 
 // TestHouse_Imports fails when a package imports what the house forbids:
 // a domain package importing Fiber or the web layer, pricing or jobs
-// importing anything of ours, booking importing what it declares
-// interfaces for. Only cmd imports web.
+// importing anything of ours, booking or consultancy importing what it
+// declares interfaces for. Only cmd imports web.
 func TestHouse_Imports(t *testing.T) {
 	imports := map[string]map[string]bool{} // directory -> import paths
 	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
@@ -73,7 +74,7 @@ func TestHouse_Imports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, must := range []string{"pricing", "organisation", "account", "catalogue", "calendar", "booking", "billing", "web", "app", "jobs", "cmd/traded"} {
+	for _, must := range []string{"pricing", "organisation", "account", "catalogue", "calendar", "booking", "consultancy", "billing", "web", "app", "jobs", "cmd/traded"} {
 		if imports[must] == nil {
 			t.Fatalf("no Go files found in %s: is the test run from the module root?", must)
 		}
@@ -107,8 +108,8 @@ var tableOwners = map[string][]string{
 	"organisation": {"organisations", "organisation_tiers"},
 	"account":      {"users", "link_tokens", "api_tokens", "web_sessions"},
 	"catalogue":    {"products", "price_lists", "prices", "courses", "sessions", "term_dates", "bank_holidays", "bank_holiday_years"},
-	"booking": {"bookings", "delegates", "booking_charges", "calendar_feeds", "session_reminders",
-		"consultancy_services", "consultancy_requests", "consultancy_visits", "adviser_availability"},
+	"booking":      {"bookings", "delegates", "booking_charges", "calendar_feeds", "session_reminders"},
+	"consultancy":  {"consultancy_services", "consultancy_requests", "consultancy_visits", "adviser_availability"},
 	"billing": {"invoices", "invoice_lines", "credit_notes", "credit_note_lines", "payments", "allocations", "refunds",
 		"card_checkouts", "stripe_events", "bank_statements", "bank_lines", "journal_batches", "journal_batch_invoices",
 		"ledger_settings", "invoice_reminders", "invoices_not_mailed", "subscriptions"},
@@ -134,9 +135,9 @@ var crossReads = map[string]bool{
 	"account organisations": true, "billing booking_charges": true, "billing bookings": true,
 	"billing consultancy_requests": true, "billing consultancy_visits": true, "billing organisations": true,
 	"billing products": true, "billing sessions": true, "billing users": true, "booking invoices": true,
-	"booking organisations": true, "booking products": true, "booking sessions": true, "booking subscriptions": true,
+	"booking organisations": true, "booking sessions": true, "booking subscriptions": true,
 	"booking users": true, "demo invoices": true, "notify organisations": true, "notify users": true,
-	"web consultancy_visits": true,
+	"consultancy organisations": true, "consultancy products": true, "consultancy users": true,
 }
 
 var (

@@ -17,7 +17,7 @@ import "strings"
 // or are on, and changes the ones they made.
 
 // Resource is what a policy decides about, as the domain that holds it
-// says (booking.Booking.Resource, booking.Consultancy.Resource): the
+// says (booking.Booking.Resource, consultancy.Request.Resource): the
 // organisation it belongs to, the user who made it (a booking's booker),
 // the people on it (a booking's delegates, by email) and the user assigned
 // to serve it (a consultancy request's adviser).

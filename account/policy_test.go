@@ -5,6 +5,7 @@ import (
 
 	"traded/account"
 	"traded/booking"
+	"traded/consultancy"
 )
 
 // TestPolicies: each resource's rule for each role, including another
@@ -22,7 +23,7 @@ func TestPolicies(t *testing.T) {
 	// Built as the domains build them, so the test also holds what each
 	// domain says about its own.
 	b := (&booking.Booking{OrganisationID: mine, BookedBy: booker.ID, Delegates: []*booking.Delegate{{Email: "delegate@school.example"}}}).Resource()
-	c := (&booking.Consultancy{OrganisationID: mine, AdviserID: adviser.ID}).Resource()
+	c := (&consultancy.Request{OrganisationID: mine, AdviserID: adviser.ID}).Resource()
 	for _, tc := range []struct {
 		name                                      string
 		u                                         *account.User

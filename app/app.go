@@ -5,8 +5,9 @@
 // Tests build their app through New too, so they run what production runs.
 //
 // The services are connected through the interfaces the consuming package
-// declares: booking.Charger (billing charges for bookings) and
-// booking.Notifier (notify writes booking mail).
+// declares: booking.Charger (billing charges for bookings),
+// booking.Notifier (notify writes booking mail) and consultancy.Notifier
+// (notify writes quote and visit mail).
 package app
 
 import (
@@ -19,6 +20,7 @@ import (
 	"traded/billing"
 	"traded/booking"
 	"traded/catalogue"
+	"traded/consultancy"
 	"traded/jobs"
 	"traded/mail"
 	"traded/notify"
@@ -53,9 +55,12 @@ type App struct {
 	// Catalogue is what is sold: products, price lists, terms, bank holidays.
 	Catalogue *catalogue.Service
 	Booking   *booking.Service
-	Billing   *billing.Service
-	Notifier  *notify.Notifier
-	cfg       Config
+	// Consultancy is the day-rate support: requests, quotes, visits, the
+	// planner.
+	Consultancy *consultancy.Service
+	Billing     *billing.Service
+	Notifier    *notify.Notifier
+	cfg         Config
 }
 
 // New builds the services over db.
@@ -74,6 +79,7 @@ func New(db *store.DB, cfg Config) *App {
 	a.Booking.Charger = a.Billing
 	a.Notifier = notify.New(cfg.BaseURL, cfg.Billing.Supplier.Email)
 	a.Booking.Notifier = a.Notifier
+	a.Consultancy.Notifier = a.Notifier
 	return a
 }
 
@@ -141,12 +147,14 @@ func (a *App) Jobs() []jobs.Job {
 }
 
 // Domains builds the domain services over db, each given the domains below
-// it, but connects neither billing nor mail to booking (its Charger and
-// Notifier stay nil): for tests and tools that drive the domains alone.
+// it, but connects neither billing nor mail to booking or consultancy (their
+// Charger and Notifiers stay nil): for tests and tools that drive the
+// domains alone.
 func Domains(db *store.DB) *App {
 	a := &App{DB: db, Organisations: organisation.New(db)}
 	a.Accounts = account.New(db, a.Organisations)
 	a.Catalogue = catalogue.New(db)
 	a.Booking = booking.NewService(db, a.Organisations, a.Accounts, a.Catalogue)
+	a.Consultancy = consultancy.New(db, a.Organisations, a.Accounts, a.Catalogue)
 	return a
 }

@@ -24,6 +24,9 @@ func TestApp_Wiring(t *testing.T) {
 	if a.Booking.Charger == nil || a.Booking.Notifier == nil {
 		t.Fatal("booking is not connected to billing and notify")
 	}
+	if a.Consultancy == nil || a.Consultancy.Notifier == nil {
+		t.Fatal("consultancy is not connected to notify")
+	}
 	if a.BillingConfig().BaseURL != "https://traded.test" || a.BillingConfig().Supplier.Name == "" {
 		t.Errorf("billing config %+v: want the default supplier at the base URL", a.BillingConfig())
 	}

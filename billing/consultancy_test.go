@@ -7,8 +7,8 @@ import (
 
 	"traded/app"
 	"traded/billing"
-	"traded/booking"
 	"traded/catalogue"
+	"traded/consultancy"
 	"traded/demo"
 	"traded/pricing"
 	"traded/store"
@@ -18,7 +18,8 @@ import (
 func TestService_InvoiceConsultancy(t *testing.T) {
 	db, clock := storetest.Open(t)
 	ctx := context.Background()
-	bk := app.Domains(db).Booking
+	domains := app.Domains(db)
+	bk, cons := domains.Booking, domains.Consultancy
 	bk.Accounts.PasswordCost = 4
 	if err := demo.LoadBase(ctx, bk); err != nil {
 		t.Fatal(err)
@@ -31,32 +32,32 @@ func TestService_InvoiceConsultancy(t *testing.T) {
 	admin, _ := bk.Accounts.FindUserByEmail(ctx, "admin@traded.example")
 	adv, _ := bk.Accounts.FindUserByEmail(ctx, "adviser@traded.example")
 	manager, _ := bk.Accounts.FindUserByEmail(ctx, "manager@basildonmeadows.example")
-	engage := func(billingMode string, visits ...booking.VisitInput) *booking.Consultancy {
-		c, err := bk.RequestConsultancy(ctx, manager, "", 990004, "curriculum-review", "Review our maths curriculum", "", "BMA-9")
+	engage := func(billingMode string, visits ...consultancy.VisitInput) *consultancy.Request {
+		c, err := cons.CreateRequest(ctx, manager, "", 990004, "curriculum-review", "Review our maths curriculum", "", "BMA-9")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := bk.QuoteConsultancy(ctx, admin, "", c.ID, booking.QuoteInput{AdviserID: adv.ID, Visits: visits, Billing: billingMode, LateCancelRule: "full"}); err != nil {
+		if err := cons.Quote(ctx, admin, "", c.ID, consultancy.QuoteInput{AdviserID: adv.ID, Visits: visits, Billing: billingMode, LateCancelRule: "full"}); err != nil {
 			t.Fatal(err)
 		}
-		if err := bk.DecideQuote(ctx, manager, "", c.ID, true, ""); err != nil {
+		if err := cons.DecideQuote(ctx, manager, "", c.ID, true, ""); err != nil {
 			t.Fatal(err)
 		}
-		c, _ = bk.FindConsultancyByID(ctx, c.ID)
+		c, _ = cons.FindByID(ctx, c.ID)
 		return c
 	}
 	monthly := engage("monthly",
-		booking.VisitInput{Date: "2026-11-25", Part: "day", Mode: "onsite"},
-		booking.VisitInput{Date: "2026-12-02", Part: "am", Mode: "virtual"},
-		booking.VisitInput{Date: "2027-01-13", Part: "day", Mode: "onsite"})
+		consultancy.VisitInput{Date: "2026-11-25", Part: "day", Mode: "onsite"},
+		consultancy.VisitInput{Date: "2026-12-02", Part: "am", Mode: "virtual"},
+		consultancy.VisitInput{Date: "2027-01-13", Part: "day", Mode: "onsite"})
 	onCompletion := engage("completion",
-		booking.VisitInput{Date: "2026-11-26", Part: "pm", Mode: "onsite"},
-		booking.VisitInput{Date: "2026-12-03", Part: "day", Mode: "onsite"})
+		consultancy.VisitInput{Date: "2026-11-26", Part: "pm", Mode: "onsite"},
+		consultancy.VisitInput{Date: "2026-12-03", Part: "day", Mode: "onsite"})
 
-	deliver := func(v *booking.Visit, halfDays int, at time.Time) {
+	deliver := func(v *consultancy.Visit, halfDays int, at time.Time) {
 		t.Helper()
 		clock.Set(at)
-		if err := bk.LogDelivery(ctx, adv, "", v.ID, halfDays, "Worked with the maths lead"); err != nil {
+		if err := cons.LogDelivery(ctx, adv, "", v.ID, halfDays, "Worked with the maths lead"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -85,7 +86,7 @@ func TestService_InvoiceConsultancy(t *testing.T) {
 	deliver(monthly.Visits[1], 1, time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC))
 	deliver(onCompletion.Visits[1], 2, time.Date(2026, 12, 3, 16, 0, 0, 0, time.UTC))
 	clock.Set(time.Date(2027, 1, 6, 10, 0, 0, 0, time.UTC))
-	if err := bk.CancelVisit(ctx, manager, "", monthly.Visits[2].ID, "Ofsted visit"); err != nil {
+	if err := cons.CancelVisit(ctx, manager, "", monthly.Visits[2].ID, "Ofsted visit"); err != nil {
 		t.Fatal(err)
 	}
 	// The completion engagement is billed as soon as nothing is left planned.
@@ -108,8 +109,8 @@ func TestService_InvoiceConsultancy(t *testing.T) {
 	if monthlyNet != 27500 || completionNet != 27500+50000 {
 		t.Errorf("monthly %s (want the half day £275.00), completion %s (want £775.00)", monthlyNet, completionNet)
 	}
-	c, _ := bk.FindConsultancyByID(ctx, onCompletion.ID)
-	if c.Status != booking.ConsultCompleted {
+	c, _ := cons.FindByID(ctx, onCompletion.ID)
+	if c.Status != consultancy.StatusCompleted {
 		t.Errorf("completion engagement is %s, want completed", c.Status)
 	}
 	// February bills the late-cancellation charge, once.

@@ -600,11 +600,6 @@ type Notifier interface {
 	// SessionChanged: a rescheduled or retitled session; every confirmed
 	// booking's delegates get their updated invite.
 	SessionChanged(ctx context.Context, tx *store.Tx, s *catalogue.Session, confirmed []*Booking) error
-	// QuoteSent: the school's managers are told a consultancy quote awaits them.
-	QuoteSent(ctx context.Context, tx *store.Tx, c *Consultancy) error
-	// VisitsChanged: the adviser and the school's managers get an invite for
-	// each of the visits (REQUEST while planned, CANCEL once cancelled).
-	VisitsChanged(ctx context.Context, tx *store.Tx, c *Consultancy, visits []*Visit) error
 }
 
 // notifyBooking reloads a booking as tx sees it and hands it to fn.

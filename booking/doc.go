@@ -1,22 +1,19 @@
-// Package booking is places on training sessions and the school-improvement
-// consultancy sold by the day: bookings of the catalogue's sessions and
-// their delegates, what a school is entitled to (its PSA subscription) and
-// owes for each place, waiting lists and offers, changes and cancellations,
-// attendance and certificates, the calendar feeds, and consultancy requests,
-// quotes, visits and the advisers' planner. (Consultancy is to move to its
-// own package: see the README's tour of the code.)
+// Package booking is places on training sessions: bookings of the
+// catalogue's sessions and their delegates, what a school is entitled to
+// (its PSA subscription) and owes for each place, waiting lists and offers,
+// changes and cancellations, attendance and certificates, and the calendar
+// invites and feeds. (Consultancy is package consultancy's.)
 //
 // It owns the tables bookings, delegates, booking_charges (with billing,
-// which records the invoice each charge is on), calendar_feeds,
-// session_reminders and the consultancy tables. It reads
-// the domains below it directly (organisation, account, catalogue: they
-// never call up), inside its own transactions through their ...Tx methods;
-// it reaches billing and mail only through the interfaces it declares,
-// Charger and Notifier, which app connects.
+// which records the invoice each charge is on), calendar_feeds and
+// session_reminders. It reads the domains below it directly (organisation,
+// account, catalogue: they never call up), inside its own transactions
+// through their ...Tx methods; it reaches billing and mail only through the
+// interfaces it declares, Charger and Notifier, which app connects.
 //
 // It may import organisation, account, catalogue, calendar, pricing, mail
 // (for the mail it queues itself), store and the root package traded; not
-// billing, notify, app, web or Fiber (arch_test.go).
+// consultancy, billing, notify, app, web or Fiber (arch_test.go).
 //
 // A public method owns its transaction; private helpers take (ctx, tx, ...).
 package booking

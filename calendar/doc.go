@@ -14,8 +14,9 @@
 //     encoding of people's names and the quoting of CN values that the
 //     parsers need.
 //
-// It knows nothing of bookings or visits: booking fills an Event from them.
-// It may import the go-ical library, the standard library and the root
-// package traded (for Europe/London and text helpers); never booking,
-// store, web, Fiber or any other package of ours (arch_test.go checks).
+// It knows nothing of bookings or visits: booking and consultancy fill an
+// Event from them. It may import the go-ical library, the standard library
+// and the root package traded (for Europe/London and text helpers); never
+// booking, consultancy, store, web, Fiber or any other package of ours
+// (arch_test.go checks).
 package calendar

@@ -20,7 +20,7 @@ type Attendee struct {
 }
 
 // Event is one VEVENT as Traded writes it: what booking knows of a
-// training place or a consultancy visit, in the terms of RFC 5545.
+// training place, or consultancy of a visit, in the terms of RFC 5545.
 type Event struct {
 	// UID is the event's identity for ever: every update and the
 	// cancellation carry the same one.

@@ -18,6 +18,7 @@ import (
 	"traded/billing"
 	"traded/booking"
 	"traded/catalogue"
+	"traded/consultancy"
 	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
@@ -190,7 +191,7 @@ var consultancyRates = map[pricing.Tier][2]pricing.Money{
 // loadConsultancyRates gives every consultancy service its demo rates in
 // the current year's list, once.
 func loadConsultancyRates(ctx context.Context, svc *booking.Service, year pricing.AcademicYear) error {
-	services, err := svc.FindConsultancyServices(ctx, year)
+	services, err := consultancy.New(svc.DB(), svc.Organisations, svc.Accounts, svc.Catalogue).FindOfferings(ctx, year)
 	if err != nil || len(services) == 0 || len(services[0].Day) > 0 {
 		return err
 	}

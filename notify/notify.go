@@ -1,6 +1,7 @@
 // Package notify tells people about their bookings: confirmations, requests
 // for approval, waiting-list offers, cancellations, swaps and rescheduled
-// sessions. It implements booking.Notifier, queueing mail in the outbox in
+// sessions; and about consultancy: quotes and visits. It implements
+// booking.Notifier and consultancy.Notifier, queueing mail in the outbox in
 // the same transaction as the change, so a message goes if and only if the
 // change happened.
 //
@@ -18,11 +19,13 @@ import (
 	"traded/booking"
 	"traded/calendar"
 	"traded/catalogue"
+	"traded/consultancy"
 	"traded/mail"
 	"traded/store"
 )
 
-// Notifier queues booking mail, with each delegate's calendar invite.
+// Notifier queues booking mail, with each delegate's calendar invite, and
+// consultancy mail, with each visit's.
 type Notifier struct {
 	// BaseURL is the public address links point to.
 	BaseURL string
@@ -31,7 +34,10 @@ type Notifier struct {
 	Contact string
 }
 
-var _ booking.Notifier = (*Notifier)(nil)
+var (
+	_ booking.Notifier     = (*Notifier)(nil)
+	_ consultancy.Notifier = (*Notifier)(nil)
+)
 
 // InviteAttachment is the mail.Renderer kind of a booking mail's calendar
 // invite, rendered when the mail is sent (RenderInvite).
@@ -47,6 +53,10 @@ func New(baseURL, contact string) *Notifier {
 
 func (n *Notifier) invites() booking.InviteConfig {
 	return booking.InviteConfig{Organizer: n.Contact, BaseURL: n.BaseURL}
+}
+
+func (n *Notifier) visitInvites() consultancy.InviteConfig {
+	return consultancy.InviteConfig{Organizer: n.Contact, BaseURL: n.BaseURL}
 }
 
 // invite returns a delegate's calendar invite as an attachment that mail
@@ -311,7 +321,7 @@ func (n *Notifier) SessionReminder(ctx context.Context, tx *store.Tx, r booking.
 }
 
 // QuoteSent tells the school's managers a consultancy quote waits for them.
-func (n *Notifier) QuoteSent(ctx context.Context, tx *store.Tx, c *booking.Consultancy) error {
+func (n *Notifier) QuoteSent(ctx context.Context, tx *store.Tx, c *consultancy.Request) error {
 	ms, err := managers(ctx, tx, c.OrganisationID)
 	if err != nil {
 		return err
@@ -336,7 +346,7 @@ func halfDaysText(h int) string {
 // VisitsChanged sends the adviser and the school's managers an invite for
 // each visit: REQUEST while planned, CANCEL once cancelled, one event with
 // them all as attendees, at the school for on-site visits.
-func (n *Notifier) VisitsChanged(ctx context.Context, tx *store.Tx, c *booking.Consultancy, visits []*booking.Visit) error {
+func (n *Notifier) VisitsChanged(ctx context.Context, tx *store.Tx, c *consultancy.Request, visits []*consultancy.Visit) error {
 	ms, err := managers(ctx, tx, c.OrganisationID)
 	if err != nil {
 		return err
@@ -370,7 +380,7 @@ func (n *Notifier) VisitsChanged(ctx context.Context, tx *store.Tx, c *booking.C
 	for _, p := range people {
 		attendees = append(attendees, calendar.Attendee{Name: p.name, Email: p.email})
 	}
-	cfg := n.invites()
+	cfg := n.visitInvites()
 	for _, v := range visits {
 		if v.Status != "planned" && v.Status != "cancelled" {
 			continue

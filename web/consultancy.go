@@ -11,8 +11,8 @@ import (
 	"traded"
 	"traded/account"
 	"traded/billing"
-	"traded/booking"
 	"traded/catalogue"
+	"traded/consultancy"
 	"traded/pricing"
 	"traded/store"
 )
@@ -39,12 +39,12 @@ func (s *Server) consultancyRoutes(app *fiber.App) {
 	api.Get("/requests/:id", s.require(signedIn), s.handleConsultancyAPI)
 }
 
-func (s *Server) ownConsultancy(c *fiber.Ctx) (*booking.Consultancy, error) {
+func (s *Server) ownConsultancy(c *fiber.Ctx) (*consultancy.Request, error) {
 	id, err := pathID(c, "id", "consultancy request")
 	if err != nil {
 		return nil, err
 	}
-	cr, err := s.booking.FindConsultancyByID(c.UserContext(), id)
+	cr, err := s.consultancy.FindByID(c.UserContext(), id)
 	if err != nil {
 		return nil, err
 	}
@@ -58,8 +58,8 @@ type consultancyListPage struct {
 	*Page
 	Year     string
 	Tier     pricing.Tier
-	Services []*booking.ConsultancyService
-	Requests []*booking.Consultancy
+	Services []*consultancy.Offering
+	Requests []*consultancy.Request
 	Manager  bool
 	Adviser  bool
 	Admin    bool
@@ -79,7 +79,7 @@ func (s *Server) consultancyList(c *fiber.Ctx) (*consultancyListPage, error) {
 		return nil, err
 	}
 	f.Limit, f.Offset = perPage+1, pageOffset(n)
-	if p.Requests, err = s.booking.FindConsultancies(c.UserContext(), f); err != nil {
+	if p.Requests, err = s.consultancy.Find(c.UserContext(), f); err != nil {
 		return nil, err
 	}
 	var more bool
@@ -90,15 +90,15 @@ func (s *Server) consultancyList(c *fiber.Ctx) (*consultancyListPage, error) {
 
 // consultancyScope is the consultancy page without its list, and the filter
 // of the requests the caller may see.
-func (s *Server) consultancyScope(c *fiber.Ctx) (*consultancyListPage, booking.ConsultancyFilter, error) {
+func (s *Server) consultancyScope(c *fiber.Ctx) (*consultancyListPage, consultancy.Filter, error) {
 	u := currentUser(c)
 	ctx := c.UserContext()
 	year := pricing.AcademicYearOf(s.now(), traded.London)
 	p := &consultancyListPage{Page: s.page(c, "School-improvement support"), Year: year.String(), Status: c.Query("status"),
 		Manager: u.Role == account.RoleSchoolManager, Adviser: u.Role == account.RoleAdviser, Admin: u.Role == account.RoleAdmin}
 	var err error
-	f := booking.ConsultancyFilter{Status: p.Status}
-	if p.Services, err = s.booking.FindConsultancyServices(ctx, year); err != nil {
+	f := consultancy.Filter{Status: p.Status}
+	if p.Services, err = s.consultancy.FindOfferings(ctx, year); err != nil {
 		return nil, f, err
 	}
 	switch u.Role {
@@ -132,7 +132,7 @@ func (s *Server) handleConsultancy(c *fiber.Ctx) error {
 
 func (s *Server) handleConsultancyRequest(c *fiber.Ctx) error {
 	u := currentUser(c)
-	cr, err := s.booking.RequestConsultancy(c.UserContext(), u, c.IP(), u.OrganisationURN, c.FormValue("service"), c.FormValue("need"),
+	cr, err := s.consultancy.CreateRequest(c.UserContext(), u, c.IP(), u.OrganisationURN, c.FormValue("service"), c.FormValue("need"),
 		c.FormValue("preferred"), c.FormValue("po_number"))
 	if err != nil {
 		p, perr := s.consultancyList(c)
@@ -147,7 +147,7 @@ func (s *Server) handleConsultancyRequest(c *fiber.Ctx) error {
 
 type consultancyPage struct {
 	*Page
-	C         *booking.Consultancy
+	C         *consultancy.Request
 	Advisers  []*account.User
 	Rows      []int
 	CanDecide bool
@@ -171,15 +171,15 @@ func (s *Server) consultancyPageData(c *fiber.Ctx) (*consultancyPage, error) {
 }
 
 // consultancyPageFor builds a request's page for the caller, who may see it.
-func (s *Server) consultancyPageFor(c *fiber.Ctx, cr *booking.Consultancy) (*consultancyPage, error) {
+func (s *Server) consultancyPageFor(c *fiber.Ctx, cr *consultancy.Request) (*consultancyPage, error) {
 	var err error
 	u := currentUser(c)
 	p := &consultancyPage{Page: s.page(c, cr.ServiceName), C: cr, Rows: []int{0, 1, 2, 3, 4}, LateFrom: map[int64]bool{}}
 	p.Breadcrumbs = []NavItem{{Label: "Home", Href: "/"}, {Label: "Consultancy", Href: "/consultancy"}}
-	p.CanDecide = cr.Status == booking.ConsultQuoted && (u.Role == account.RoleSchoolManager || u.Role == account.RoleAdmin)
-	p.CanQuote = u.Role == account.RoleAdmin && (cr.Status == booking.ConsultRequested || cr.Status == booking.ConsultQuoted)
+	p.CanDecide = cr.Status == consultancy.StatusQuoted && (u.Role == account.RoleSchoolManager || u.Role == account.RoleAdmin)
+	p.CanQuote = u.Role == account.RoleAdmin && (cr.Status == consultancy.StatusRequested || cr.Status == consultancy.StatusQuoted)
 	p.IsAdviser = u.Role == account.RoleAdviser || u.Role == account.RoleAdmin
-	p.CanCancel = cr.Status == booking.ConsultAccepted && (u.Role == account.RoleSchoolManager || u.Role == account.RoleAdmin)
+	p.CanCancel = cr.Status == consultancy.StatusAccepted && (u.Role == account.RoleSchoolManager || u.Role == account.RoleAdmin)
 	p.Fee = cr.QuotedFee()
 	p.VAT = billing.VAT(p.Fee, 2000)
 	now := s.now().In(traded.London)
@@ -226,7 +226,7 @@ func (s *Server) handleConsultancyQuote(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	in := booking.QuoteInput{Billing: c.FormValue("billing"), LateCancelRule: c.FormValue("late_cancel_rule"), Note: c.FormValue("note")}
+	in := consultancy.QuoteInput{Billing: c.FormValue("billing"), LateCancelRule: c.FormValue("late_cancel_rule"), Note: c.FormValue("note")}
 	in.AdviserID, _ = strconv.ParseInt(c.FormValue("adviser"), 10, 64)
 	fields := []string{"note"}
 	for i := 0; i < 5; i++ {
@@ -235,9 +235,9 @@ func (s *Server) handleConsultancyQuote(c *fiber.Ctx) error {
 		if date == "" {
 			continue
 		}
-		in.Visits = append(in.Visits, booking.VisitInput{Date: date, Part: c.FormValue(fmt.Sprintf("part_%d", i)), Mode: c.FormValue(fmt.Sprintf("mode_%d", i))})
+		in.Visits = append(in.Visits, consultancy.VisitInput{Date: date, Part: c.FormValue(fmt.Sprintf("part_%d", i)), Mode: c.FormValue(fmt.Sprintf("mode_%d", i))})
 	}
-	if err := s.booking.QuoteConsultancy(c.UserContext(), currentUser(c), c.IP(), p.C.ID, in); err != nil {
+	if err := s.consultancy.Quote(c.UserContext(), currentUser(c), c.IP(), p.C.ID, in); err != nil {
 		if f := traded.ErrorField(err); f == "visits" {
 			err = &traded.Error{Code: traded.ErrorCode(err), Message: traded.ErrorMessage(err), Field: "date_0"}
 		}
@@ -259,7 +259,7 @@ func (s *Server) handleConsultancyDecision(c *fiber.Ctx) error {
 	if u := currentUser(c); u.Role != account.RoleSchoolManager && u.Role != account.RoleAdmin {
 		return traded.Errorf(traded.EFORBIDDEN, "Only the school's business manager can accept or decline a quote.")
 	}
-	if err := s.booking.DecideQuote(c.UserContext(), currentUser(c), c.IP(), p.C.ID, decision == "accept", c.FormValue("po_number")); err != nil {
+	if err := s.consultancy.DecideQuote(c.UserContext(), currentUser(c), c.IP(), p.C.ID, decision == "accept", c.FormValue("po_number")); err != nil {
 		return s.renderForm(c, "consultancy-request", p.Page, p, err, "po_number")
 	}
 	s.wakeMail()
@@ -268,16 +268,12 @@ func (s *Server) handleConsultancyDecision(c *fiber.Ctx) error {
 }
 
 // visitRequest finds the request a visit belongs to, if the caller may see it.
-func (s *Server) visitRequest(c *fiber.Ctx) (*booking.Consultancy, int64, error) {
+func (s *Server) visitRequest(c *fiber.Ctx) (*consultancy.Request, int64, error) {
 	vid, err := pathID(c, "vid", "visit")
 	if err != nil {
 		return nil, 0, err
 	}
-	var reqID int64
-	if err := s.db.Read().QueryRowContext(c.UserContext(), `SELECT request_id FROM consultancy_visits WHERE id = ?`, vid).Scan(&reqID); err != nil {
-		return nil, 0, traded.Errorf(traded.ENOTFOUND, "There is no visit %d.", vid)
-	}
-	cr, err := s.booking.FindConsultancyByID(c.UserContext(), reqID)
+	cr, err := s.consultancy.FindByVisit(c.UserContext(), vid)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -293,7 +289,7 @@ func (s *Server) handleVisitDeliver(c *fiber.Ctx) error {
 		return err
 	}
 	half, _ := strconv.Atoi(c.FormValue("half_days"))
-	if err := s.booking.LogDelivery(c.UserContext(), currentUser(c), c.IP(), vid, half, c.FormValue("note")); err != nil {
+	if err := s.consultancy.LogDelivery(c.UserContext(), currentUser(c), c.IP(), vid, half, c.FormValue("note")); err != nil {
 		if traded.ErrorCode(err) == traded.EINTERNAL || traded.ErrorCode(err) == traded.ENOTFOUND {
 			return err
 		}
@@ -317,7 +313,7 @@ func (s *Server) handleVisitCancel(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.booking.CancelVisit(c.UserContext(), currentUser(c), c.IP(), vid, c.FormValue("reason")); err != nil {
+	if err := s.consultancy.CancelVisit(c.UserContext(), currentUser(c), c.IP(), vid, c.FormValue("reason")); err != nil {
 		return err
 	}
 	s.wakeMail()
@@ -366,7 +362,7 @@ func (s *Server) handlePlanner(c *fiber.Ctx) error {
 		p.Days = append(p.Days, d.Format(store.DateFormat))
 		p.DayNames = append(p.DayNames, d.Format("Mon 2 Jan"))
 	}
-	plan, err := s.booking.Planner(c.UserContext(), p.Days[0], p.Days[4])
+	plan, err := s.consultancy.Planner(c.UserContext(), p.Days[0], p.Days[4])
 	if err != nil {
 		return err
 	}
@@ -419,7 +415,7 @@ func (s *Server) handleAvailability(c *fiber.Ctx) error {
 			days[t] = n
 		}
 	}
-	if err := s.booking.SetAvailability(c.UserContext(), currentUser(c).Actor(c.IP()), id, year, days); err != nil {
+	if err := s.consultancy.SetAvailability(c.UserContext(), currentUser(c).Actor(c.IP()), id, year, days); err != nil {
 		return err
 	}
 	s.setFlash(c, "The adviser's days have been saved.")
@@ -464,7 +460,7 @@ func (s *Server) handleConsultancyServicesAPI(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	services, err := s.booking.FindConsultancyServices(c.UserContext(), year)
+	services, err := s.consultancy.FindOfferings(c.UserContext(), year)
 	if err != nil {
 		return err
 	}
@@ -482,7 +478,7 @@ func (s *Server) handleConsultancyServicesAPI(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"academic_year": year.String(), "services": out})
 }
 
-func consultancyJSON(cr *booking.Consultancy) fiber.Map {
+func consultancyJSON(cr *consultancy.Request) fiber.Map {
 	visits := []fiber.Map{}
 	for _, v := range cr.Visits {
 		visits = append(visits, fiber.Map{"id": v.ID, "date": v.Date, "part": v.Part, "mode": v.Mode, "status": v.Status,
@@ -506,11 +502,11 @@ func (s *Server) handleConsultanciesAPI(c *fiber.Ctx) error {
 		return err
 	}
 	f.Limit, f.After = pg.Fetch(), pg.After
-	requests, err := s.booking.FindConsultancies(c.UserContext(), f)
+	requests, err := s.consultancy.Find(c.UserContext(), f)
 	if err != nil {
 		return err
 	}
-	requests, next := pageItems(c, pg, requests, (*booking.Consultancy).Cursor)
+	requests, next := pageItems(c, pg, requests, (*consultancy.Request).Cursor)
 	out := []fiber.Map{}
 	for _, cr := range requests {
 		out = append(out, consultancyJSON(cr))
@@ -537,7 +533,7 @@ func (s *Server) handleConsultancyRequestAPI(c *fiber.Ctx) error {
 		return err
 	}
 	u := currentUser(c)
-	cr, err := s.booking.RequestConsultancy(c.UserContext(), u, c.IP(), u.OrganisationURN, j.Service, j.Need, j.Preferred, j.PONumber)
+	cr, err := s.consultancy.CreateRequest(c.UserContext(), u, c.IP(), u.OrganisationURN, j.Service, j.Need, j.Preferred, j.PONumber)
 	if err != nil {
 		return err
 	}
@@ -549,8 +545,8 @@ type consultancyReportPage struct {
 	Year        string
 	ByService   []billing.IncomeRow
 	ByQuadrant  []billing.IncomeRow
-	Utilisation []booking.Utilisation
-	Services    []*booking.ConsultancyService
+	Utilisation []consultancy.Utilisation
+	Services    []*consultancy.Offering
 	Advisers    []*account.User
 	Terms       []string
 	ServiceBars []bar
@@ -591,13 +587,13 @@ func (s *Server) handleConsultancyReport(c *fiber.Ctx) error {
 	}
 	ctx := c.UserContext()
 	p := &consultancyReportPage{Page: s.page(c, "Consultancy report "+year.String()), Year: year.String(), Terms: catalogue.Terms}
-	if p.ByService, p.ByQuadrant, err = s.billing.ConsultancyIncome(ctx, year, booking.Quadrant); err != nil {
+	if p.ByService, p.ByQuadrant, err = s.billing.ConsultancyIncome(ctx, year, consultancy.Quadrant); err != nil {
 		return err
 	}
-	if p.Utilisation, err = s.booking.AdviserUtilisation(ctx, year); err != nil {
+	if p.Utilisation, err = s.consultancy.AdviserUtilisation(ctx, year); err != nil {
 		return err
 	}
-	if p.Services, err = s.booking.FindConsultancyServices(ctx, year); err != nil {
+	if p.Services, err = s.consultancy.FindOfferings(ctx, year); err != nil {
 		return err
 	}
 	role := account.RoleAdviser

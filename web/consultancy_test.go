@@ -165,7 +165,7 @@ func consultErrorSummary(t *testing.T, what string, p *page, want string) {
 func TestConsultancy_RequestQuoteDeliverInvoice(t *testing.T) {
 	app := newAccountsApp(t, web.Config{Dev: true})
 	ctx := context.Background()
-	svc := wiring.Domains(app.db).Booking
+	svc := wiring.Domains(app.db).Consultancy
 	svc.Accounts.PasswordCost = bcrypt.MinCost
 	adviser2, err := svc.Accounts.CreateUser(ctx, store.System, account.UserInput{Email: consultAdviser2Email, Name: consultAdviser2Name,
 		Role: account.RoleAdviser, Password: "a long password 1"})

@@ -14,6 +14,7 @@ import (
 	"traded/billing"
 	"traded/booking"
 	"traded/catalogue"
+	"traded/consultancy"
 	"traded/pricing"
 )
 
@@ -194,7 +195,7 @@ func templateFuncs() template.FuncMap {
 		"termName":        func(t string) string { return catalogue.TermNames[t] },
 		"chartHeight":     func(bars []bar) int { return max(len(bars)*28, 28) },
 		"chartOf":         func(title string, bars []bar) chartArgs { return chartArgs{Title: title, Bars: bars} },
-		"visitRow":        func(p *consultancyPage, v *booking.Visit) visitRowArgs { return visitRowArgs{Page: p, Visit: v} },
+		"visitRow":        func(p *consultancyPage, v *consultancy.Visit) visitRowArgs { return visitRowArgs{Page: p, Visit: v} },
 		"attendanceLabel": func(a string) string { return attendanceLabels[a] },
 		// cutoffDay names the day a cut-off instant (midnight at its end) closes.
 		"cutoffDay":        func(t time.Time) string { return t.Add(-time.Second).In(traded.London).Format("Monday 2 January 2006") },
@@ -274,7 +275,7 @@ type chartArgs struct {
 // visitRowArgs is what the visit-row partial needs.
 type visitRowArgs struct {
 	Page  *consultancyPage
-	Visit *booking.Visit
+	Visit *consultancy.Visit
 }
 
 // placeStatus is how a delegate's place reads on a booking page: "Booked"

@@ -26,6 +26,7 @@ import (
 	"traded/billing"
 	"traded/booking"
 	"traded/catalogue"
+	"traded/consultancy"
 	"traded/jobs"
 	"traded/notify"
 	"traded/organisation"
@@ -66,20 +67,21 @@ type Config struct {
 
 // Server is the Traded web application.
 type Server struct {
-	cfg       Config
-	app       *fiber.App
-	log       *slog.Logger
-	db        *store.DB
-	orgs      *organisation.Service
-	accounts  *account.Service
-	catalogue *catalogue.Service
-	booking   *booking.Service
-	billing   *billing.Service
-	notifier  *notify.Notifier
-	sessions  *session.Store
-	cache     publicCache
-	proxies   proxies // Config.TrustedProxies, parsed
-	csrfKey   []byte  // see csrf.go
+	cfg         Config
+	app         *fiber.App
+	log         *slog.Logger
+	db          *store.DB
+	orgs        *organisation.Service
+	accounts    *account.Service
+	catalogue   *catalogue.Service
+	booking     *booking.Service
+	consultancy *consultancy.Service
+	billing     *billing.Service
+	notifier    *notify.Notifier
+	sessions    *session.Store
+	cache       publicCache
+	proxies     proxies // Config.TrustedProxies, parsed
+	csrfKey     []byte  // see csrf.go
 	// epoch is drawn at random when the server starts and goes in every
 	// ETag: the table versions an ETag is made of start again at each
 	// restart, so without it a browser's old ETag could match a new page.
@@ -90,7 +92,7 @@ type Server struct {
 // not construct or connect) and parses every template, failing fast on a
 // bad one.
 func New(cfg Config, a *app.App, log *slog.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, log: log, db: a.DB, orgs: a.Organisations, accounts: a.Accounts, catalogue: a.Catalogue, booking: a.Booking, billing: a.Billing, notifier: a.Notifier,
+	s := &Server{cfg: cfg, log: log, db: a.DB, orgs: a.Organisations, accounts: a.Accounts, catalogue: a.Catalogue, booking: a.Booking, consultancy: a.Consultancy, billing: a.Billing, notifier: a.Notifier,
 		epoch: strings.ToLower(rand.Text()[:10])}
 	db := a.DB
 	s.sessions = s.newSessions()

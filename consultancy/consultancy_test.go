@@ -1,4 +1,4 @@
-package booking_test
+package consultancy_test
 
 import (
 	"bytes"
@@ -14,8 +14,8 @@ import (
 	"traded"
 	"traded/account"
 	"traded/app"
-	"traded/booking"
 	"traded/catalogue"
+	"traded/consultancy"
 	"traded/demo"
 	"traded/mail"
 	"traded/notify"
@@ -26,7 +26,7 @@ import (
 
 type consultFixture struct {
 	ctx   context.Context
-	svc   *booking.Service
+	svc   *consultancy.Service
 	clock *traded.FixedClock
 	admin *account.User
 	adv   *account.User
@@ -36,10 +36,11 @@ type consultFixture struct {
 func newConsultFixture(t *testing.T) *consultFixture {
 	t.Helper()
 	db, clock := storetest.Open(t)
-	svc := app.Domains(db).Booking
+	domains := app.Domains(db)
+	svc := domains.Consultancy
 	svc.Accounts.PasswordCost = 4
 	ctx := context.Background()
-	if err := demo.LoadBase(ctx, svc); err != nil {
+	if err := demo.LoadBase(ctx, domains.Booking); err != nil {
 		t.Fatal(err)
 	}
 	f := &consultFixture{ctx: ctx, svc: svc, clock: clock}
@@ -66,13 +67,13 @@ func newConsultFixture(t *testing.T) *consultFixture {
 	return f
 }
 
-func (f *consultFixture) request(t *testing.T, managerEmail string, urn int64) *booking.Consultancy {
+func (f *consultFixture) request(t *testing.T, managerEmail string, urn int64) *consultancy.Request {
 	t.Helper()
 	m, err := f.svc.Accounts.FindUserByEmail(f.ctx, managerEmail)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := f.svc.RequestConsultancy(f.ctx, m, "", urn, "governance-qa", "A review of our board before Ofsted", "Spring term", "PO-1")
+	c, err := f.svc.CreateRequest(f.ctx, m, "", urn, "governance-qa", "A review of our board before Ofsted", "Spring term", "PO-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +82,7 @@ func (f *consultFixture) request(t *testing.T, managerEmail string, urn int64) *
 
 func TestConsultancy_QuotePerTier(t *testing.T) {
 	f := newConsultFixture(t)
-	visits := []booking.VisitInput{{Date: "2027-01-12", Part: "day", Mode: "onsite"}, {Date: "2027-01-19", Part: "am", Mode: "virtual"}}
+	visits := []consultancy.VisitInput{{Date: "2027-01-12", Part: "day", Mode: "onsite"}, {Date: "2027-01-19", Part: "am", Mode: "virtual"}}
 	for _, tt := range []struct {
 		manager string
 		urn     int64
@@ -92,35 +93,35 @@ func TestConsultancy_QuotePerTier(t *testing.T) {
 		{"manager@basildonmeadows.example", 990004, 50000 + 27500, f.adv2},
 	} {
 		c := f.request(t, tt.manager, tt.urn)
-		if err := f.svc.QuoteConsultancy(f.ctx, f.admin, "", c.ID, booking.QuoteInput{AdviserID: tt.adviser.ID, Visits: visits, Billing: "completion", LateCancelRule: "full"}); err != nil {
+		if err := f.svc.Quote(f.ctx, f.admin, "", c.ID, consultancy.QuoteInput{AdviserID: tt.adviser.ID, Visits: visits, Billing: "completion", LateCancelRule: "full"}); err != nil {
 			t.Fatal(err)
 		}
-		c, _ = f.svc.FindConsultancyByID(f.ctx, c.ID)
-		if c.Status != booking.ConsultQuoted || c.QuotedHalfDays() != 3 || c.QuotedFee() != tt.want {
+		c, _ = f.svc.FindByID(f.ctx, c.ID)
+		if c.Status != consultancy.StatusQuoted || c.QuotedHalfDays() != 3 || c.QuotedFee() != tt.want {
 			t.Errorf("URN %d: %s, %d half days, %s; want quoted, 3, %s", tt.urn, c.Status, c.QuotedHalfDays(), c.QuotedFee(), tt.want)
 		}
 	}
-	if got := booking.ConsultancyFee(5, 45000, 25000); got != 2*45000+25000 {
+	if got := consultancy.Fee(5, 45000, 25000); got != 2*45000+25000 {
 		t.Errorf("5 half days = %s, want £1,150.00", got)
 	}
 	t.Run("NoRatesForTier", func(t *testing.T) {
 		c := f.request(t, "manager@leighcliffs.example", 990007)
-		err := f.svc.QuoteConsultancy(f.ctx, f.admin, "", c.ID, booking.QuoteInput{AdviserID: f.adv.ID,
-			Visits: []booking.VisitInput{{Date: "2027-02-02", Part: "day", Mode: "onsite"}}, Billing: "completion", LateCancelRule: "full"})
+		err := f.svc.Quote(f.ctx, f.admin, "", c.ID, consultancy.QuoteInput{AdviserID: f.adv.ID,
+			Visits: []consultancy.VisitInput{{Date: "2027-02-02", Part: "day", Mode: "onsite"}}, Billing: "completion", LateCancelRule: "full"})
 		if err != nil {
 			t.Fatalf("external has rates: %v", err)
 		}
 	})
 	t.Run("BadVisits", func(t *testing.T) {
 		c := f.request(t, "manager@chelmervalley.example", 990001)
-		for name, v := range map[string][]booking.VisitInput{
+		for name, v := range map[string][]consultancy.VisitInput{
 			"Saturday":    {{Date: "2027-01-16", Part: "day", Mode: "onsite"}},
 			"BankHoliday": {{Date: "2026-12-28", Part: "day", Mode: "onsite"}},
 			"Past":        {{Date: "2026-11-20", Part: "day", Mode: "onsite"}},
 			"BadPart":     {{Date: "2027-01-13", Part: "evening", Mode: "onsite"}},
 			"Overlap":     {{Date: "2027-01-13", Part: "day", Mode: "onsite"}, {Date: "2027-01-13", Part: "am", Mode: "onsite"}},
 		} {
-			err := f.svc.QuoteConsultancy(f.ctx, f.admin, "", c.ID, booking.QuoteInput{AdviserID: f.adv.ID, Visits: v, Billing: "completion", LateCancelRule: "full"})
+			err := f.svc.Quote(f.ctx, f.admin, "", c.ID, consultancy.QuoteInput{AdviserID: f.adv.ID, Visits: v, Billing: "completion", LateCancelRule: "full"})
 			if traded.ErrorCode(err) != traded.EINVALID {
 				t.Errorf("%s: %v, want invalid", name, err)
 			}
@@ -132,10 +133,10 @@ func TestConsultancy_AcceptDecline(t *testing.T) {
 	f := newConsultFixture(t)
 	manager, _ := f.svc.Accounts.FindUserByEmail(f.ctx, "manager@chelmervalley.example")
 	other, _ := f.svc.Accounts.FindUserByEmail(f.ctx, "manager@basildonmeadows.example")
-	quote := func(date string) *booking.Consultancy {
+	quote := func(date string) *consultancy.Request {
 		c := f.request(t, "manager@chelmervalley.example", 990001)
-		if err := f.svc.QuoteConsultancy(f.ctx, f.admin, "", c.ID, booking.QuoteInput{AdviserID: f.adv.ID,
-			Visits: []booking.VisitInput{{Date: date, Part: "day", Mode: "onsite"}}, Billing: "monthly", LateCancelRule: "half"}); err != nil {
+		if err := f.svc.Quote(f.ctx, f.admin, "", c.ID, consultancy.QuoteInput{AdviserID: f.adv.ID,
+			Visits: []consultancy.VisitInput{{Date: date, Part: "day", Mode: "onsite"}}, Billing: "monthly", LateCancelRule: "half"}); err != nil {
 			t.Fatal(err)
 		}
 		return c
@@ -147,8 +148,8 @@ func TestConsultancy_AcceptDecline(t *testing.T) {
 	if err := f.svc.DecideQuote(f.ctx, manager, "", a.ID, true, ""); err != nil {
 		t.Fatal(err)
 	}
-	a, _ = f.svc.FindConsultancyByID(f.ctx, a.ID)
-	if a.Status != booking.ConsultAccepted || a.Visits[0].Status != "planned" {
+	a, _ = f.svc.FindByID(f.ctx, a.ID)
+	if a.Status != consultancy.StatusAccepted || a.Visits[0].Status != "planned" {
 		t.Errorf("accepted: %s, visit %s", a.Status, a.Visits[0].Status)
 	}
 	if err := f.svc.DecideQuote(f.ctx, manager, "", a.ID, false, ""); traded.ErrorCode(err) != traded.ECONFLICT {
@@ -160,8 +161,8 @@ func TestConsultancy_AcceptDecline(t *testing.T) {
 	}
 	// Declining releases the adviser's day.
 	e := quote("2027-01-13")
-	e, _ = f.svc.FindConsultancyByID(f.ctx, e.ID)
-	if e.Status != booking.ConsultQuoted {
+	e, _ = f.svc.FindByID(f.ctx, e.ID)
+	if e.Status != consultancy.StatusQuoted {
 		t.Errorf("the declined day was not released: %s", e.Status)
 	}
 }
@@ -170,7 +171,7 @@ func TestConsultancy_AcceptDecline(t *testing.T) {
 // day at once: exactly one holds it.
 func TestConsultancy_DoubleBookingRace(t *testing.T) {
 	f := newConsultFixture(t)
-	var reqs []*booking.Consultancy
+	var reqs []*consultancy.Request
 	for i := 0; i < 20; i++ {
 		reqs = append(reqs, f.request(t, "manager@chelmervalley.example", 990001))
 	}
@@ -179,11 +180,11 @@ func TestConsultancy_DoubleBookingRace(t *testing.T) {
 	codes := map[string]int{}
 	for i, c := range reqs {
 		wg.Add(1)
-		go func(i int, c *booking.Consultancy) {
+		go func(i int, c *consultancy.Request) {
 			defer wg.Done()
 			part := []string{"day", "am", "pm"}[i%3]
-			err := f.svc.QuoteConsultancy(f.ctx, f.admin, "", c.ID, booking.QuoteInput{AdviserID: f.adv.ID,
-				Visits: []booking.VisitInput{{Date: "2027-02-03", Part: part, Mode: "onsite"}}, Billing: "completion", LateCancelRule: "full"})
+			err := f.svc.Quote(f.ctx, f.admin, "", c.ID, consultancy.QuoteInput{AdviserID: f.adv.ID,
+				Visits: []consultancy.VisitInput{{Date: "2027-02-03", Part: part, Mode: "onsite"}}, Billing: "completion", LateCancelRule: "full"})
 			mu.Lock()
 			codes[traded.ErrorCode(err)]++
 			mu.Unlock()
@@ -208,14 +209,14 @@ func TestConsultancy_DeliveryAndLateCancel(t *testing.T) {
 	f := newConsultFixture(t)
 	manager, _ := f.svc.Accounts.FindUserByEmail(f.ctx, "manager@chelmervalley.example")
 	c := f.request(t, "manager@chelmervalley.example", 990001)
-	if err := f.svc.QuoteConsultancy(f.ctx, f.admin, "", c.ID, booking.QuoteInput{AdviserID: f.adv.ID, Billing: "completion", LateCancelRule: "half",
-		Visits: []booking.VisitInput{{Date: "2026-12-01", Part: "day", Mode: "onsite"}, {Date: "2027-01-26", Part: "day", Mode: "onsite"}, {Date: "2027-03-02", Part: "am", Mode: "virtual"}}}); err != nil {
+	if err := f.svc.Quote(f.ctx, f.admin, "", c.ID, consultancy.QuoteInput{AdviserID: f.adv.ID, Billing: "completion", LateCancelRule: "half",
+		Visits: []consultancy.VisitInput{{Date: "2026-12-01", Part: "day", Mode: "onsite"}, {Date: "2027-01-26", Part: "day", Mode: "onsite"}, {Date: "2027-03-02", Part: "am", Mode: "virtual"}}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.svc.DecideQuote(f.ctx, manager, "", c.ID, true, ""); err != nil {
 		t.Fatal(err)
 	}
-	c, _ = f.svc.FindConsultancyByID(f.ctx, c.ID)
+	c, _ = f.svc.FindByID(f.ctx, c.ID)
 	first, second, third := c.Visits[0], c.Visits[1], c.Visits[2]
 
 	t.Run("LogBeforeTheDay", func(t *testing.T) {
@@ -247,7 +248,7 @@ func TestConsultancy_DeliveryAndLateCancel(t *testing.T) {
 	if err := f.svc.CancelVisit(f.ctx, manager, "", third.ID, "no longer needed"); err != nil {
 		t.Fatal(err)
 	}
-	c, _ = f.svc.FindConsultancyByID(f.ctx, c.ID)
+	c, _ = f.svc.FindByID(f.ctx, c.ID)
 	for _, v := range c.Visits {
 		switch v.ID {
 		case first.ID:
@@ -268,7 +269,7 @@ func TestConsultancy_DeliveryAndLateCancel(t *testing.T) {
 
 func TestQuadrant(t *testing.T) {
 	for district, want := range map[string]string{"Colchester": "North East", "Maldon": "Mid", "Castle Point": "South", "Uttlesford": "West", "Thurrock": "Outside Essex"} {
-		if got := booking.Quadrant(district); got != want {
+		if got := consultancy.Quadrant(district); got != want {
 			t.Errorf("Quadrant(%s) = %s, want %s", district, got, want)
 		}
 	}
@@ -282,14 +283,14 @@ func TestConsultancy_VisitInvites(t *testing.T) {
 	f.svc.Notifier = notify.New("https://traded.test", "training@essex.example")
 	manager, _ := f.svc.Accounts.FindUserByEmail(f.ctx, "manager@chelmervalley.example")
 	c := f.request(t, "manager@chelmervalley.example", 990001)
-	if err := f.svc.QuoteConsultancy(f.ctx, f.admin, "", c.ID, booking.QuoteInput{AdviserID: f.adv.ID, Billing: "completion", LateCancelRule: "full",
-		Visits: []booking.VisitInput{{Date: "2027-01-12", Part: "day", Mode: "onsite"}, {Date: "2027-06-15", Part: "pm", Mode: "virtual"}}}); err != nil {
+	if err := f.svc.Quote(f.ctx, f.admin, "", c.ID, consultancy.QuoteInput{AdviserID: f.adv.ID, Billing: "completion", LateCancelRule: "full",
+		Visits: []consultancy.VisitInput{{Date: "2027-01-12", Part: "day", Mode: "onsite"}, {Date: "2027-06-15", Part: "pm", Mode: "virtual"}}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.svc.DecideQuote(f.ctx, manager, "", c.ID, true, ""); err != nil {
 		t.Fatal(err)
 	}
-	c, _ = f.svc.FindConsultancyByID(f.ctx, c.ID)
+	c, _ = f.svc.FindByID(f.ctx, c.ID)
 	if err := f.svc.CancelVisit(f.ctx, manager, "", c.Visits[1].ID, "moved"); err != nil {
 		t.Fatal(err)
 	}

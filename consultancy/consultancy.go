@@ -1,4 +1,4 @@
-package booking
+package consultancy
 
 import (
 	"context"
@@ -17,15 +17,15 @@ import (
 	"traded/store"
 )
 
-// Consultancy request statuses.
+// Request statuses.
 const (
-	ConsultRequested = "requested"
-	ConsultQuoted    = "quoted"
-	ConsultAccepted  = "accepted" // an engagement
-	ConsultDeclined  = "declined"
-	ConsultWithdrawn = "withdrawn"
-	ConsultCompleted = "completed"
-	ConsultCancelled = "cancelled"
+	StatusRequested = "requested"
+	StatusQuoted    = "quoted"
+	StatusAccepted  = "accepted" // an engagement
+	StatusDeclined  = "declined"
+	StatusWithdrawn = "withdrawn"
+	StatusCompleted = "completed"
+	StatusCancelled = "cancelled"
 )
 
 // Quadrants are the LA's four areas, by district.
@@ -44,9 +44,9 @@ func Quadrant(district string) string {
 	return "Outside Essex"
 }
 
-// ConsultancyService is a traded school-improvement service with its rates
-// for a year.
-type ConsultancyService struct {
+// Offering is a traded school-improvement service with its rates for a
+// year: a row of consultancy_services with its product.
+type Offering struct {
 	Code            string
 	Name            string
 	Description     string
@@ -58,17 +58,18 @@ type ConsultancyService struct {
 	HalfDay map[pricing.Tier]pricing.Money
 }
 
-// FindConsultancyServices returns the services with their rates in the
-// year's current price list (missing rates are absent from the maps).
-func (s *Service) FindConsultancyServices(ctx context.Context, year pricing.AcademicYear) ([]*ConsultancyService, error) {
+// FindOfferings returns the services on offer with their rates in the
+// year's current price list (missing rates, or a year with no list, leave
+// the maps empty).
+func (s *Service) FindOfferings(ctx context.Context, year pricing.AcademicYear) ([]*Offering, error) {
 	rows, err := s.db.Read().QueryContext(ctx, `SELECT p.code, p.name, p.description, c.typical_half_days, p.vat_treatment, p.vat_rate_bp
 		FROM consultancy_services c JOIN products p ON p.code = c.product_code WHERE p.active = 1 ORDER BY p.sort, p.code`)
 	if err != nil {
 		return nil, fmt.Errorf("consultancy services: %w", err)
 	}
-	var out []*ConsultancyService
+	var out []*Offering
 	for rows.Next() {
-		cs := &ConsultancyService{Day: map[pricing.Tier]pricing.Money{}, HalfDay: map[pricing.Tier]pricing.Money{}}
+		cs := &Offering{Day: map[pricing.Tier]pricing.Money{}, HalfDay: map[pricing.Tier]pricing.Money{}}
 		if err := rows.Scan(&cs.Code, &cs.Name, &cs.Description, &cs.TypicalHalfDays, &cs.VATTreatment, &cs.VATRateBP); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("consultancy services: %w", err)
@@ -95,9 +96,9 @@ func (s *Service) FindConsultancyServices(ctx context.Context, year pricing.Acad
 	return out, nil
 }
 
-// ConsultancyFee is the price of half days of a service: whole days at the
-// day rate and an odd half at the half-day rate.
-func ConsultancyFee(halfDays int, day, half pricing.Money) pricing.Money {
+// Fee is the price of half days of a service: whole days at the day rate
+// and an odd half at the half-day rate.
+func Fee(halfDays int, day, half pricing.Money) pricing.Money {
 	return day*pricing.Money(halfDays/2) + half*pricing.Money(halfDays%2)
 }
 
@@ -127,8 +128,9 @@ type Visit struct {
 	InvoiceID      int64
 }
 
-// Consultancy is a request and, once accepted, its engagement.
-type Consultancy struct {
+// Request is a school's request for consultancy and, once it accepts the
+// quote, its engagement.
+type Request struct {
 	ID             int64
 	Reference      string
 	OrganisationID int64
@@ -157,12 +159,12 @@ type Consultancy struct {
 
 // Resource is the request as the policy sees it (account.CanSeeConsultancy):
 // its school and its adviser.
-func (c *Consultancy) Resource() account.Resource {
+func (c *Request) Resource() account.Resource {
 	return account.Resource{OrganisationID: c.OrganisationID, AssignedTo: c.AdviserID}
 }
 
 // QuotedHalfDays is the half days the quote's visits add up to.
-func (c *Consultancy) QuotedHalfDays() int {
+func (c *Request) QuotedHalfDays() int {
 	n := 0
 	for _, v := range c.Visits {
 		if v.Status != "cancelled" {
@@ -173,19 +175,19 @@ func (c *Consultancy) QuotedHalfDays() int {
 }
 
 // QuotedFee is what the quote comes to before VAT.
-func (c *Consultancy) QuotedFee() pricing.Money {
-	return ConsultancyFee(c.QuotedHalfDays(), c.DayRate, c.HalfDayRate)
+func (c *Request) QuotedFee() pricing.Money {
+	return Fee(c.QuotedHalfDays(), c.DayRate, c.HalfDayRate)
 }
 
-const consultancyColumns = `r.id, r.reference, r.organisation_id, o.urn, o.name, o.district, COALESCE(o.tier_override, o.tier),
+const requestColumns = `r.id, r.reference, r.organisation_id, o.urn, o.name, o.district, COALESCE(o.tier_override, o.tier),
 	r.product_code, p.name, COALESCE(r.requested_by, 0), r.need, r.preferred, r.po_number, r.status, COALESCE(r.adviser_id, 0),
 	COALESCE(a.name, ''), r.academic_year, r.day_pence, r.half_day_pence, r.quote_note, r.billing, r.late_cancel_rule, r.created_at`
 
-const consultancyFrom = ` FROM consultancy_requests r JOIN organisations o ON o.id = r.organisation_id JOIN products p ON p.code = r.product_code
+const requestFrom = ` FROM consultancy_requests r JOIN organisations o ON o.id = r.organisation_id JOIN products p ON p.code = r.product_code
 	LEFT JOIN users a ON a.id = r.adviser_id `
 
-func scanConsultancy(row interface{ Scan(...any) error }) (*Consultancy, error) {
-	var c Consultancy
+func scanRequest(row interface{ Scan(...any) error }) (*Request, error) {
+	var c Request
 	var tier, created string
 	var day, half int64
 	if err := row.Scan(&c.ID, &c.Reference, &c.OrganisationID, &c.OrgURN, &c.OrgName, &c.District, &tier, &c.Product, &c.ServiceName,
@@ -197,8 +199,8 @@ func scanConsultancy(row interface{ Scan(...any) error }) (*Consultancy, error) 
 	return &c, nil
 }
 
-func findConsultancy(ctx context.Context, q store.Queryer, id int64) (*Consultancy, error) {
-	c, err := scanConsultancy(q.QueryRowContext(ctx, `SELECT `+consultancyColumns+consultancyFrom+` WHERE r.id = ?`, id))
+func findRequest(ctx context.Context, q store.Queryer, id int64) (*Request, error) {
+	c, err := scanRequest(q.QueryRowContext(ctx, `SELECT `+requestColumns+requestFrom+` WHERE r.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, traded.Errorf(traded.ENOTFOUND, "There is no consultancy request %d.", id)
 	} else if err != nil {
@@ -222,29 +224,40 @@ func findConsultancy(ctx context.Context, q store.Queryer, id int64) (*Consultan
 	return c, rows.Err()
 }
 
-// FindConsultancyByID returns a request with its visits, or ENOTFOUND.
-func (s *Service) FindConsultancyByID(ctx context.Context, id int64) (*Consultancy, error) {
-	return findConsultancy(ctx, s.db.Read(), id)
+// FindByID returns a request with its visits, or ENOTFOUND.
+func (s *Service) FindByID(ctx context.Context, id int64) (*Request, error) {
+	return findRequest(ctx, s.db.Read(), id)
 }
 
-// ConsultancyFilter selects requests. Zero fields do not filter.
-type ConsultancyFilter struct {
+// FindByVisit returns the request a visit belongs to, or ENOTFOUND.
+func (s *Service) FindByVisit(ctx context.Context, visitID int64) (*Request, error) {
+	var reqID int64
+	err := s.db.Read().QueryRowContext(ctx, `SELECT request_id FROM consultancy_visits WHERE id = ?`, visitID).Scan(&reqID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, traded.Errorf(traded.ENOTFOUND, "There is no visit %d.", visitID)
+	} else if err != nil {
+		return nil, fmt.Errorf("find visit: %w", err)
+	}
+	return s.FindByID(ctx, reqID)
+}
+
+// Filter selects requests. Zero fields do not filter.
+type Filter struct {
 	OrganisationID int64
 	AdviserID      int64
 	Status         string
 	// Limit is how many to return at most (0: all), after skipping Offset,
-	// of those older than After (see Consultancy.Cursor).
+	// of those older than After (see Request.Cursor).
 	Limit  int
 	Offset int
 	After  *store.Cursor
 }
 
-// Cursor is where c stands in FindConsultancies' order, for
-// ConsultancyFilter.After: by id alone.
-func (c *Consultancy) Cursor() store.Cursor { return store.Cursor{ID: c.ID} }
+// Cursor is where c stands in Find's order, for Filter.After: by id alone.
+func (c *Request) Cursor() store.Cursor { return store.Cursor{ID: c.ID} }
 
-// FindConsultancies returns requests matching f, newest first.
-func (s *Service) FindConsultancies(ctx context.Context, f ConsultancyFilter) ([]*Consultancy, error) {
+// Find returns requests matching f, newest first.
+func (s *Service) Find(ctx context.Context, f Filter) ([]*Request, error) {
 	where, args := []string{"1 = 1"}, []any{}
 	if f.OrganisationID != 0 {
 		where, args = append(where, "r.organisation_id = ?"), append(args, f.OrganisationID)
@@ -274,9 +287,9 @@ func (s *Service) FindConsultancies(ctx context.Context, f ConsultancyFilter) ([
 		ids = append(ids, id)
 	}
 	rows.Close()
-	var out []*Consultancy
+	var out []*Request
 	for _, id := range ids {
-		c, err := s.FindConsultancyByID(ctx, id)
+		c, err := s.FindByID(ctx, id)
 		if err != nil {
 			return nil, err
 		}
@@ -285,11 +298,11 @@ func (s *Service) FindConsultancies(ctx context.Context, f ConsultancyFilter) ([
 	return out, nil
 }
 
-// RequestConsultancy records a school manager's request for a service. It
+// CreateRequest records a school manager's request for a service. It
 // returns EINVALID for an unknown service or a blank description of the
 // need, and EFORBIDDEN for anyone but a school manager (or an admin on a
 // school's behalf).
-func (s *Service) RequestConsultancy(ctx context.Context, by *account.User, remoteAddr string, urn int64, product, need, preferred, po string) (*Consultancy, error) {
+func (s *Service) CreateRequest(ctx context.Context, by *account.User, remoteAddr string, urn int64, product, need, preferred, po string) (*Request, error) {
 	if by.Role != account.RoleSchoolManager && by.Role != account.RoleAdmin {
 		return nil, traded.Errorf(traded.EFORBIDDEN, "Only a school business manager can request consultancy.")
 	}
@@ -330,7 +343,7 @@ func (s *Service) RequestConsultancy(ctx context.Context, by *account.User, remo
 	if err != nil {
 		return nil, err
 	}
-	return s.FindConsultancyByID(ctx, id)
+	return s.FindByID(ctx, id)
 }
 
 // VisitInput is a proposed visit day.
@@ -360,14 +373,14 @@ func adviserFree(ctx context.Context, tx *store.Tx, adviserID int64, date, part 
 	return n == 0, err
 }
 
-// QuoteConsultancy sends a school a quote: an adviser, proposed visit days
-// priced at the year's day and half-day rates for the school's tier, how it
-// will be billed and what a late cancellation costs. The proposed days hold
-// the adviser. It returns EINVALID for bad days, a non-adviser, a year with
-// no rates; ECONFLICT when the adviser is already booked on a day part
-// (however many quotes race: the check and the hold share one write
-// transaction), or the request is not open to quoting.
-func (s *Service) QuoteConsultancy(ctx context.Context, admin *account.User, remoteAddr string, requestID int64, in QuoteInput) error {
+// Quote sends a school a quote: an adviser, proposed visit days priced at
+// the year's day and half-day rates for the school's tier, how it will be
+// billed and what a late cancellation costs. The proposed days hold the
+// adviser. It returns EFORBIDDEN for anyone but an admin; EINVALID for bad
+// days, a non-adviser, a year with no rates; ECONFLICT when the adviser is
+// already booked on a day part (however many quotes race: the check and the
+// hold share one write transaction), or the request is not open to quoting.
+func (s *Service) Quote(ctx context.Context, admin *account.User, remoteAddr string, requestID int64, in QuoteInput) error {
 	if admin.Role != account.RoleAdmin {
 		return traded.Errorf(traded.EFORBIDDEN, "Only an LA admin can quote.")
 	}
@@ -408,11 +421,11 @@ func (s *Service) QuoteConsultancy(ctx context.Context, admin *account.User, rem
 		}
 	}
 	return s.db.Write(ctx, func(tx *store.Tx) error {
-		c, err := findConsultancy(ctx, tx, requestID)
+		c, err := findRequest(ctx, tx, requestID)
 		if err != nil {
 			return err
 		}
-		if c.Status != ConsultRequested && c.Status != ConsultQuoted {
+		if c.Status != StatusRequested && c.Status != StatusQuoted {
 			return traded.Errorf(traded.ECONFLICT, "Request %s is %s: it cannot be quoted.", c.Reference, c.Status)
 		}
 		adviser, err := s.Accounts.UserByIDTx(ctx, tx, in.AdviserID)
@@ -468,18 +481,26 @@ func (s *Service) QuoteConsultancy(ctx context.Context, admin *account.User, rem
 			n += halfDaysOf(v.Part)
 		}
 		if err := tx.Audit(ctx, admin.Actor(remoteAddr), "consultancy.quote", "consultancy", c.Reference,
-			fmt.Sprintf("%s, %d half day(s), %s before VAT", adviser.Name, n, ConsultancyFee(n, day, half))); err != nil {
+			fmt.Sprintf("%s, %d half day(s), %s before VAT", adviser.Name, n, Fee(n, day, half))); err != nil {
 			return err
 		}
 		if s.Notifier == nil {
 			return nil
 		}
-		quoted, err := findConsultancy(ctx, tx, c.ID)
+		quoted, err := findRequest(ctx, tx, c.ID)
 		if err != nil {
 			return err
 		}
 		return s.Notifier.QuoteSent(ctx, tx, quoted)
 	})
+}
+
+// maxPO bounds a purchase-order number, as for bookings and subscriptions.
+const maxPO = 50
+
+// cleanPO trims a PO number and checks its length.
+func cleanPO(po string) (string, error) {
+	return traded.CleanLine("po_number", "purchase-order number", po, maxPO)
 }
 
 // DecideQuote accepts or declines a quote for the school. Accepting makes
@@ -494,14 +515,14 @@ func (s *Service) DecideQuote(ctx context.Context, by *account.User, remoteAddr 
 		return err
 	}
 	return s.db.Write(ctx, func(tx *store.Tx) error {
-		c, err := findConsultancy(ctx, tx, requestID)
+		c, err := findRequest(ctx, tx, requestID)
 		if err != nil {
 			return err
 		}
 		if by.Role != account.RoleAdmin && !(by.Role == account.RoleSchoolManager && by.OrganisationID == c.OrganisationID) {
 			return traded.Errorf(traded.ENOTFOUND, "There is no consultancy request %d.", requestID)
 		}
-		if c.Status != ConsultQuoted {
+		if c.Status != StatusQuoted {
 			return traded.Errorf(traded.ECONFLICT, "Request %s has no quote waiting for a decision.", c.Reference)
 		}
 		now := store.FormatTime(tx.Now)
@@ -520,9 +541,9 @@ func (s *Service) DecideQuote(ctx context.Context, by *account.User, remoteAddr 
 				return traded.FieldErrorf("po_number", "%s needs a purchase-order number on its invoices: enter the PO number for this work.", org.Name)
 			}
 		}
-		status, visits, action := ConsultAccepted, "planned", "consultancy.accept"
+		status, visits, action := StatusAccepted, "planned", "consultancy.accept"
 		if !accept {
-			status, visits, action = ConsultDeclined, "cancelled", "consultancy.decline"
+			status, visits, action = StatusDeclined, "cancelled", "consultancy.decline"
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE consultancy_requests SET status = ?, decided_at = ?, updated_at = ? WHERE id = ?`, status, now, now, c.ID); err != nil {
 			return fmt.Errorf("decide quote: %w", err)
@@ -537,7 +558,7 @@ func (s *Service) DecideQuote(ctx context.Context, by *account.User, remoteAddr 
 		if !accept || s.Notifier == nil {
 			return nil
 		}
-		engaged, err := findConsultancy(ctx, tx, c.ID)
+		engaged, err := findRequest(ctx, tx, c.ID)
 		if err != nil {
 			return err
 		}
@@ -597,7 +618,7 @@ func (s *Service) CancelVisit(ctx context.Context, by *account.User, remoteAddr 
 		} else if err != nil {
 			return fmt.Errorf("cancel visit: %w", err)
 		}
-		c, err := findConsultancy(ctx, tx, reqID)
+		c, err := findRequest(ctx, tx, reqID)
 		if err != nil {
 			return err
 		}
@@ -642,7 +663,7 @@ func (s *Service) CancelVisit(ctx context.Context, by *account.User, remoteAddr 
 		if s.Notifier == nil {
 			return nil
 		}
-		after, err := findConsultancy(ctx, tx, reqID)
+		after, err := findRequest(ctx, tx, reqID)
 		if err != nil {
 			return err
 		}
