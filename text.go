@@ -20,7 +20,14 @@ const (
 	MaxEmail = 254  // RFC 5321's limit on an address
 	MaxLine  = 200  // a reference, a title, a short reason
 	MaxText  = 4000 // a note or a longer reason
+	MaxPO    = 50   // a school's purchase-order number
 )
+
+// CleanPO is CleanLine for a purchase-order number (field po_number), as a
+// booking, a consultancy engagement and a subscription take one.
+func CleanPO(po string) (string, error) {
+	return CleanLine("po_number", "purchase-order number", po, MaxPO)
+}
 
 // CleanLine trims s and returns it, or EINVALID on field (naming it as what)
 // when it is not valid UTF-8, holds a line break or another control

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"traded"
@@ -33,9 +32,9 @@ type Subscription struct {
 // EINVALID for a year with no price list or a missing PO number where the
 // school needs one, and ECONFLICT when the organisation already subscribes.
 func (s *Service) BuySubscription(ctx context.Context, actor store.Actor, urn int64, year pricing.AcademicYear, po string) (*Subscription, error) {
-	po = strings.TrimSpace(po)
-	if len(po) > 50 {
-		return nil, traded.FieldErrorf("po_number", "A purchase-order number has at most 50 characters.")
+	po, err := traded.CleanPO(po)
+	if err != nil {
+		return nil, err
 	}
 	pl, err := s.catalogue.PriceList(ctx, year)
 	if traded.ErrorCode(err) == traded.ENOTFOUND {

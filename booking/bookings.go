@@ -8,10 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"traded"
 	"traded/account"
+	"traded/calendar"
 	"traded/catalogue"
 	"traded/mail"
 	"traded/pricing"
@@ -196,25 +195,6 @@ type BookingRequest struct {
 	PONumber string
 }
 
-// maxPO bounds a purchase-order number, as for subscriptions.
-const maxPO = 50
-
-// cleanPO trims a PO number and checks its length.
-func cleanPO(po string) (string, error) {
-	return traded.CleanLine("po_number", "purchase-order number", po, maxPO)
-}
-
-// newUID returns a new calendar UID: a UUIDv7, which begins with the time,
-// so UIDs made one after another sit together in the delegates' unique
-// index and a batch of bookings writes one page of it, not one each.
-func newUID() string {
-	id, err := uuid.NewV7()
-	if err != nil {
-		panic("booking: no randomness: " + err.Error())
-	}
-	return id.String() + "@traded.essex.gov.uk"
-}
-
 // validateDelegates checks and normalises the people to book.
 func (s *Service) validateDelegates(in []DelegateInput) ([]DelegateInput, error) {
 	if len(in) == 0 {
@@ -262,7 +242,7 @@ func (s *Service) CreateBooking(ctx context.Context, by *account.User, remoteAdd
 	if err != nil {
 		return nil, err
 	}
-	po, err := cleanPO(req.PONumber)
+	po, err := traded.CleanPO(req.PONumber)
 	if err != nil {
 		return nil, err
 	}
@@ -367,7 +347,7 @@ func (s *Service) CreateBooking(ctx context.Context, by *account.User, remoteAdd
 		b := &Booking{ID: id, Reference: ref, SessionID: sess.ID, OrganisationID: org.ID, OrgURN: org.URN, OrgName: org.Name,
 			BookedBy: by.ID, BookedByName: by.Name, BookedByEmail: by.Email, Status: status, CreatedAt: tx.Now, Session: sess, PONumber: po}
 		for _, d := range delegates {
-			uid := newUID()
+			uid := calendar.NewUID()
 			res, err := tx.ExecContext(ctx, `INSERT INTO delegates (booking_id, name, email, uid, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
 				id, d.Name, d.Email, uid, now, now)
 			if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"traded"
 	"traded/account"
+	"traded/calendar"
 	"traded/catalogue"
 	"traded/pricing"
 	"traded/store"
@@ -256,7 +257,7 @@ func (s *Service) ApproveBooking(ctx context.Context, by *account.User, remoteAd
 	if by.Role != account.RoleSchoolManager && by.Role != account.RoleAdmin {
 		return traded.Errorf(traded.EFORBIDDEN, "Only a school business manager can approve bookings.")
 	}
-	po, err := cleanPO(po)
+	po, err := traded.CleanPO(po)
 	if err != nil {
 		return err
 	}
@@ -389,7 +390,7 @@ func (s *Service) promote(ctx context.Context, tx *store.Tx, sessionID int64) er
 // no live offer and EINVALID (po_number) when the school needs a PO and
 // there is none.
 func (s *Service) AcceptOffer(ctx context.Context, by *account.User, remoteAddr string, id int64, po string) error {
-	po, err := cleanPO(po)
+	po, err := traded.CleanPO(po)
 	if err != nil {
 		return err
 	}
@@ -670,7 +671,7 @@ func (s *Service) SwapDelegate(ctx context.Context, by *account.User, remoteAddr
 			return fmt.Errorf("swap delegate: %w", err)
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO delegates (booking_id, name, email, uid, replaces_id, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, b.ID, in[0].Name, in[0].Email, newUID(), old.ID, now, now)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, b.ID, in[0].Name, in[0].Email, calendar.NewUID(), old.ID, now, now)
 		if err != nil {
 			return fmt.Errorf("swap delegate: %w", err)
 		}

@@ -20,15 +20,9 @@ type InviteConfig struct {
 	BaseURL string
 }
 
+// organizer is who sends the invite (see calendar.Organizer).
 func (c InviteConfig) organizer() (string, string) {
-	addr, name := c.Organizer, c.OrganizerName
-	if addr == "" {
-		addr = "traded.services@essex.gov.uk"
-	}
-	if name == "" {
-		name = "Essex County Council training"
-	}
-	return addr, name
+	return calendar.Organizer(c.Organizer, c.OrganizerName)
 }
 
 // PlaceCancelled reports whether a delegate's place is over: the delegate

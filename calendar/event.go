@@ -6,9 +6,36 @@ import (
 	"time"
 
 	"github.com/emersion/go-ical"
+	"github.com/google/uuid"
 
 	"traded"
 )
+
+// NewUID returns a new event UID: a UUIDv7 at Traded's domain. A UUIDv7
+// begins with the time, so UIDs made one after another sit together in the
+// unique indexes that hold them (the delegates', the visits') and a batch of
+// bookings writes one page of each, not one each.
+func NewUID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		panic("calendar: no randomness: " + err.Error())
+	}
+	return id.String() + "@traded.essex.gov.uk"
+}
+
+// Organizer returns who sends an invite: the address and name given, or,
+// where either is blank, the council's training mailbox and its name, so
+// that every invite the council sends, a training place's or a visit's,
+// comes from one organiser.
+func Organizer(addr, name string) (string, string) {
+	if addr == "" {
+		addr = "traded.services@essex.gov.uk"
+	}
+	if name == "" {
+		name = "Essex County Council training"
+	}
+	return addr, name
+}
 
 // Attendee is someone invited to an event, by name and email address.
 type Attendee struct {

@@ -12,6 +12,7 @@ import (
 
 	"traded"
 	"traded/account"
+	"traded/calendar"
 	"traded/catalogue"
 	"traded/pricing"
 	"traded/store"
@@ -466,7 +467,7 @@ func (s *Service) Quote(ctx context.Context, admin *account.User, remoteAddr str
 			}
 			now := store.FormatTime(tx.Now)
 			if _, err := tx.ExecContext(ctx, `INSERT INTO consultancy_visits (request_id, adviser_id, visit_date, part, mode, status, uid, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, 'proposed', ?, ?, ?)`, c.ID, adviser.ID, v.Date, v.Part, v.Mode, newUID(), now, now); err != nil {
+				VALUES (?, ?, ?, ?, ?, 'proposed', ?, ?, ?)`, c.ID, adviser.ID, v.Date, v.Part, v.Mode, calendar.NewUID(), now, now); err != nil {
 				return fmt.Errorf("quote: %w", err)
 			}
 		}
@@ -495,14 +496,6 @@ func (s *Service) Quote(ctx context.Context, admin *account.User, remoteAddr str
 	})
 }
 
-// maxPO bounds a purchase-order number, as for bookings and subscriptions.
-const maxPO = 50
-
-// cleanPO trims a PO number and checks its length.
-func cleanPO(po string) (string, error) {
-	return traded.CleanLine("po_number", "purchase-order number", po, maxPO)
-}
-
 // DecideQuote accepts or declines a quote for the school. Accepting makes
 // the request an engagement and plans its visit days; declining releases
 // the adviser. po, when given on accepting, is the purchase-order number
@@ -510,7 +503,7 @@ func cleanPO(po string) (string, error) {
 // ECONFLICT unless the request is quoted, and EINVALID (po_number) when
 // accepting for a school that needs a PO with none.
 func (s *Service) DecideQuote(ctx context.Context, by *account.User, remoteAddr string, requestID int64, accept bool, po string) error {
-	po, err := cleanPO(po)
+	po, err := traded.CleanPO(po)
 	if err != nil {
 		return err
 	}

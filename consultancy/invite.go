@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-ical"
-	"github.com/google/uuid"
 
 	"traded"
 	"traded/calendar"
@@ -21,18 +20,9 @@ type InviteConfig struct {
 	BaseURL string
 }
 
-// organizer is who sends the invite, with the same defaults as the
-// training invites (booking.InviteConfig): every invite the council sends
-// comes from one organiser.
+// organizer is who sends the invite (see calendar.Organizer).
 func (c InviteConfig) organizer() (string, string) {
-	addr, name := c.Organizer, c.OrganizerName
-	if addr == "" {
-		addr = "traded.services@essex.gov.uk"
-	}
-	if name == "" {
-		name = "Essex County Council training"
-	}
-	return addr, name
+	return calendar.Organizer(c.Organizer, c.OrganizerName)
 }
 
 // VisitTimes are when a visit day part runs, in London time.
@@ -61,14 +51,4 @@ func (c InviteConfig) VisitEvent(cr *Request, v *Visit, schoolAddress string, at
 		Location: location, OrganizerName: name, OrganizerEmail: addr, Attendees: attendees,
 		Reminder: "Reminder: visit " + cr.Reference}
 	return ev.Component()
-}
-
-// newUID returns a new calendar UID for a visit: a UUIDv7, which begins
-// with the time, in the same form as the UIDs of training places.
-func newUID() string {
-	id, err := uuid.NewV7()
-	if err != nil {
-		panic("consultancy: no randomness: " + err.Error())
-	}
-	return id.String() + "@traded.essex.gov.uk"
 }
