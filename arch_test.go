@@ -228,3 +228,35 @@ func TestHouse_TablesHaveOneOwner(t *testing.T) {
 		}
 	}
 }
+
+// TestHouse_DocGo fails when a package of ours has no doc.go: each says
+// what the package owns and what it may import (internal/gofpdf is a copy
+// of upstream, with upstream's layout).
+func TestHouse_DocGo(t *testing.T) {
+	dirs := map[string]bool{}
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (path == "node_modules" || path == "tests" || path == "internal/gofpdf" || strings.HasPrefix(d.Name(), ".")) && path != "." {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go") {
+			dirs[filepath.Dir(path)] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for dir := range dirs {
+		b, err := os.ReadFile(filepath.Join(dir, "doc.go"))
+		if err != nil {
+			t.Errorf("%s has no doc.go saying what it owns and what it may import", dir)
+			continue
+		}
+		if !strings.Contains(string(b), "// Package ") && !strings.Contains(string(b), "// Command ") {
+			t.Errorf("%s/doc.go has no package comment", dir)
+		}
+	}
+}

@@ -1,13 +1,3 @@
-// Package app builds Traded's services and connects them: the one place
-// where construction happens. cmd/traded calls New with the store it
-// opened, registers Renderers with its mail worker and runs Jobs; web
-// receives the built services (web.Services) and constructs nothing.
-// Tests build their app through New too, so they run what production runs.
-//
-// The services are connected through the interfaces the consuming package
-// declares: booking.Charger (billing charges for bookings),
-// booking.Notifier (notify writes booking mail) and consultancy.Notifier
-// (notify writes quote and visit mail).
 package app
 
 import (

@@ -1,10 +1,3 @@
-// Package demo loads the demonstration data that `traded serve --demo` and
-// `make run` show: a current price list rolled forward from the published
-// 2021/22 tariff, term dates, each year's PSA sessions and moderation events,
-// and a handful of schools of each tier. It is a package of its own because
-// it reaches across booking, billing and accounts; nothing else imports it.
-//
-// Every step is idempotent: loading twice changes nothing.
 package demo
 
 import (

@@ -1,11 +1,3 @@
-// Package mail is Traded's outgoing mail: messages are written to the outbox
-// table inside the transaction of the change that causes them (Enqueue), and
-// a Worker sends them after commit through a Sender: SMTP in production, the
-// log in demo mode, a test server in tests. A crash or an SMTP outage loses
-// nothing: what is queued stays queued until it is sent.
-//
-// It is a package of its own because booking, billing and the web layer all
-// send mail, and none of them should know how.
 package mail
 
 import (

@@ -1,13 +1,3 @@
-// Package notify tells people about their bookings: confirmations, requests
-// for approval, waiting-list offers, cancellations, swaps and rescheduled
-// sessions; and about consultancy: quotes and visits. It implements
-// booking.Notifier and consultancy.Notifier, queueing mail in the outbox in
-// the same transaction as the change, so a message goes if and only if the
-// change happened.
-//
-// It is a package of its own because it joins booking (what changed) and
-// mail (how people hear of it), and later calendar invites, none of which
-// should know about the others.
 package notify
 
 import (

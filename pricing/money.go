@@ -1,8 +1,3 @@
-// Package pricing is Traded's tariff arithmetic: money in integer pence, the
-// three customer tiers, academic years, versioned price lists and quotes.
-//
-// It does no I/O and imports nothing of ours: the catalogue in package booking
-// loads price lists from the database and hands them here.
 package pricing
 
 import (

@@ -1,10 +1,3 @@
-// Package store is Traded's database helper: one SQLite file opened as a
-// single-connection writer pool and a reader pool, the embedded migrations,
-// and write transactions stamped by the injected clock.
-//
-// Every domain package uses it; it knows nothing of the domain. With one
-// writer connection and BEGIN IMMEDIATE, a check-then-insert inside Write
-// (capacity, entitlement, the next invoice number) cannot race.
 package store
 
 import (

@@ -1,7 +1,3 @@
-// Package templates holds Traded's html/template pages, embedded in the
-// binary. Each page starts with {{template "top" .}} and ends with
-// {{template "bottom" .}}, the shared frame in partials/; html/template's
-// escaping is the only way text reaches a page.
 package templates
 
 import "embed"

@@ -1,6 +1,3 @@
-// Package web is Traded's HTTP layer: the Fiber app, its routes and
-// handlers, pages and the JSON API, and the mapping of errors to statuses.
-// It is the only package that knows about Fiber.
 package web
 
 import (

@@ -1,5 +1,3 @@
-// Package stripetest runs a real stripe-mock for tests of Traded's Stripe
-// adapter and of the pages and webhook that use it.
 package stripetest
 
 import (

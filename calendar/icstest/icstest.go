@@ -1,8 +1,3 @@
-// Package icstest reads iCalendar files with two parsers Traded does not
-// write with, Mozilla's ical.js and Debian's python3-icalendar (through
-// tests/ics/check.mjs and check.py), for the tests of calendar and of the
-// packages that fill its events. A missing parser fails the test: these
-// checks are the point, never skipped.
 package icstest
 
 import (

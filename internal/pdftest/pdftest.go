@@ -1,5 +1,3 @@
-// Package pdftest reads PDFs back with poppler for tests, so that what a
-// document says is checked by a reader Traded did not write.
 package pdftest
 
 import (

@@ -1,4 +1,3 @@
-// Package storetest opens real, migrated SQLite databases for tests.
 package storetest
 
 import (
