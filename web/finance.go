@@ -30,6 +30,7 @@ func (s *Server) financeRoutes(app *fiber.App) {
 	app.Post("/finance/journal/:id/post", s.require(finance), s.handleJournalPost)
 	app.Post("/admin/organisations/:urn/billing", s.require(admin), s.handleBillingDetails)
 	app.Get("/statement", s.require(signedIn), s.handleStatement)
+	app.Post("/finance/monthly-invoices", s.require(finance), s.handleMonthlyInvoices)
 
 	api := app.Group("/api/v1")
 	api.Get("/aged-debt", s.require(finance), s.handleAgedDebtAPI)
@@ -491,4 +492,17 @@ func (s *Server) handleStatement(c *fiber.Ctx) error {
 	}
 	p := &statementPage{Page: s.page(c, "Statement: "+org.Name), Org: org, Statement: st, From: from, To: to}
 	return s.render(c, "statement", p)
+}
+
+// handleMonthlyInvoices bills the bookings of schools invoiced monthly,
+// confirmed before the start of this month. The server also runs it on the
+// first of each month.
+func (s *Server) handleMonthlyInvoices(c *fiber.Ctx) error {
+	run, err := s.billing.InvoiceMonthlyBookings(c.UserContext(), currentUser(c).Actor(c.IP()), billing.StartOfMonth(s.now()))
+	if err != nil {
+		return err
+	}
+	s.wakeMail()
+	s.setFlash(c, fmt.Sprintf("Monthly invoicing: %d invoice(s) for %d booking(s).", len(run.Invoices), run.Bookings))
+	return c.Redirect("/", fiber.StatusSeeOther)
 }
