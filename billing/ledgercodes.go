@@ -3,6 +3,8 @@ package billing
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"traded"
@@ -54,10 +56,19 @@ func (s *Service) LedgerSettings(ctx context.Context) ([]LedgerSetting, error) {
 	return out, nil
 }
 
-// SetLedgerSettings changes the codes given by setting name, leaving the
-// others. It returns EINVALID, on the setting's name as the field, for an
-// unknown setting or a bad code, and writes nothing then.
-func (s *Service) SetLedgerSettings(ctx context.Context, actor store.Actor, codes map[string]string) error {
+// CheckLedgerSettings checks codes by setting name as SetLedgerSettings
+// does, without writing them, so that a caller saving other codes with
+// them (catalogue.Service.SetProductCodes) can refuse all before writing
+// any. It returns EINVALID, on the setting's name as the field, for an
+// unknown setting or a bad code.
+func CheckLedgerSettings(codes map[string]string) error {
+	_, err := cleanLedgerSettings(codes)
+	return err
+}
+
+// cleanLedgerSettings returns codes trimmed, or EINVALID (see
+// CheckLedgerSettings).
+func cleanLedgerSettings(codes map[string]string) (map[string]string, error) {
 	clean := map[string]string{}
 	for _, l := range ledgerSettingOrder {
 		code, ok := codes[l.Name]
@@ -66,14 +77,25 @@ func (s *Service) SetLedgerSettings(ctx context.Context, actor store.Actor, code
 		}
 		code = strings.TrimSpace(code)
 		if err := catalogue.CheckLedgerCode(l.Name, strings.ToLower(l.Label[:1])+l.Label[1:], code); err != nil {
-			return err
+			return nil, err
 		}
 		clean[l.Name] = code
 	}
-	for name := range codes {
+	for _, name := range slices.Sorted(maps.Keys(codes)) {
 		if _, ok := clean[name]; !ok {
-			return traded.FieldErrorf(name, "There is no ledger setting %q.", name)
+			return nil, traded.FieldErrorf(name, "There is no ledger setting %q.", name)
 		}
+	}
+	return clean, nil
+}
+
+// SetLedgerSettings changes the codes given by setting name, leaving the
+// others. It returns EINVALID, on the setting's name as the field, for an
+// unknown setting or a bad code, and writes nothing then.
+func (s *Service) SetLedgerSettings(ctx context.Context, actor store.Actor, codes map[string]string) error {
+	clean, err := cleanLedgerSettings(codes)
+	if err != nil {
+		return err
 	}
 	return s.db.Write(ctx, func(tx *store.Tx) error {
 		old, err := ledgerCodes(ctx, tx)

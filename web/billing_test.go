@@ -341,3 +341,65 @@ func TestStripeWebhook_HTTP(t *testing.T) {
 		}
 	})
 }
+
+// TestBillingActions_FormAndJSONAgree: recording a payment, issuing a
+// credit note and buying the subscription go one way for the pages and
+// the API, so the same bad input is refused with the same status and
+// message, beside the form's input at fault (the credit note form's amount
+// is credit_amount: the payment form's is amount).
+func TestBillingActions_FormAndJSONAgree(t *testing.T) {
+	app := newAccountsApp(t, web.Config{Dev: true})
+	number := ledgerInvoices(t, app, 990004, 12000)[0] // 990004 is an academy: BACS, not journal
+	tomorrow := app.clock.Now().AddDate(0, 0, 1).Format("2006-01-02")
+	fin := app.agent(t)
+	fin.signIn(financeEmail)
+	fin.get("/invoices/" + number)
+	manager := app.agent(t)
+	manager.signIn(managerEmail)
+	manager.get("/subscribe")
+	before := map[string]int{}
+	for _, table := range []string{"payments", "credit_notes", "subscriptions"} {
+		before[table] = app.count(t, `SELECT count(*) FROM `+table)
+	}
+
+	for _, tt := range []struct {
+		action            string
+		as                *userAgent
+		token             string
+		apiPath, pagePath string
+		cases             []formAndJSONCase
+	}{
+		{"Payment", fin, app.token(t, financeEmail), "/api/v1/invoices/" + number + "/payments", "/invoices/" + number + "/payments", []formAndJSONCase{
+			{"Cheque", `{"method":"cheque","amount_pence":100}`, url.Values{"method": {"cheque"}, "amount": {"1.00"}}, ""},
+			{"Nothing", `{"method":"bacs","amount_pence":0}`, url.Values{"method": {"bacs"}, "amount": {"0.00"}}, "amount"},
+			{"Tomorrow", `{"method":"bacs","amount_pence":100,"received_on":"` + tomorrow + `"}`,
+				url.Values{"method": {"bacs"}, "amount": {"1.00"}, "received_on": {tomorrow}}, "received_on"},
+			{"JournalForAnAcademy", `{"method":"journal","amount_pence":100}`, url.Values{"method": {"journal"}, "amount": {"1.00"}}, ""},
+		}},
+		{"CreditNote", fin, app.token(t, financeEmail), "/api/v1/invoices/" + number + "/credit-notes", "/invoices/" + number + "/credit-notes", []formAndJSONCase{
+			{"NoReason", `{"amount_pence":100}`, url.Values{"credit_amount": {"1.00"}}, "reason"},
+			{"Negative", `{"reason":"Goodwill","amount_pence":-100}`, url.Values{"reason": {"Goodwill"}, "credit_amount": {"-1.00"}}, "credit_amount"},
+			{"MoreThanLeft", `{"reason":"Goodwill","amount_pence":20000}`, url.Values{"reason": {"Goodwill"}, "credit_amount": {"200.00"}}, "credit_amount"},
+		}},
+		// The form buys for the manager's own school, as the API does when
+		// the body names none; a bad year leaves no form to show again.
+		{"Subscription", manager, app.token(t, managerEmail), "/api/v1/subscriptions", "/subscribe", []formAndJSONCase{
+			{"BadYear", `{"academic_year":"2026/28"}`, url.Values{"academic_year": {"2026/28"}}, ""},
+			{"NotOnSale", `{"academic_year":"2019/20"}`, url.Values{"academic_year": {"2019/20"}}, ""},
+			{"LongPO", `{"academic_year":"2026/27","po_number":"` + strings.Repeat("P", 51) + `"}`,
+				url.Values{"academic_year": {"2026/27"}, "po_number": {strings.Repeat("P", 51)}}, "po_number"},
+		}},
+	} {
+		for _, c := range tt.cases {
+			t.Run(tt.action+"/"+c.name, func(t *testing.T) {
+				status, body := app.do("POST", tt.apiPath, c.json, "Authorization", tt.token)
+				wantSameError(t, tt.as.submit(tt.pagePath, c.form), status, body, c.input)
+			})
+		}
+	}
+	for table, n := range before {
+		if got := app.count(t, `SELECT count(*) FROM `+table); got != n {
+			t.Errorf("refused requests added %d %s", got-n, table)
+		}
+	}
+}

@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -24,13 +23,13 @@ func (s *Server) exportRoutes(app *fiber.App) {
 	app.Get("/finance/exports", s.require(finance), s.handleExportsPage)
 	app.Get("/finance/exports/:name", s.require(finance), s.handleExport)
 	app.Get("/finance/ledger-codes", s.require(finance), s.handleLedgerCodesPage)
-	app.Post("/finance/ledger-codes", s.require(finance), s.handleLedgerCodesForm)
+	app.Post("/finance/ledger-codes", s.require(finance), s.handleLedgerCodesSave)
 
 	api := app.Group("/api/v1")
 	api.Get("/exports/:name", s.require(finance), s.handleExport)
 	api.Get("/vat-summary", s.require(finance), s.handleVATSummaryAPI)
 	api.Get("/ledger-codes", s.require(finance), s.handleLedgerCodesAPI)
-	api.Put("/ledger-codes", s.require(finance), s.handleLedgerCodesPut)
+	api.Put("/ledger-codes", s.require(finance), s.handleLedgerCodesSave)
 }
 
 // exportPeriod reads ?from= and ?to=.
@@ -157,52 +156,6 @@ func (s *Server) handleLedgerCodesPage(c *fiber.Ctx) error {
 	return s.render(c, "ledger-codes", p)
 }
 
-// handleLedgerCodesForm saves every code on the page: the products' first
-// (checked together, so one bad code changes nothing), then the settings.
-func (s *Server) handleLedgerCodesForm(c *fiber.Ctx) error {
-	p, err := s.ledgerCodesPage(c)
-	if err != nil {
-		return err
-	}
-	products := map[string]catalogue.ProductCodes{}
-	var fields []string
-	for _, pr := range p.Products {
-		products[pr.Code] = catalogue.ProductCodes{IncomeCode: c.FormValue("income_code." + pr.Code), VATCode: c.FormValue("vat_code." + pr.Code)}
-		fields = append(fields, "income_code."+pr.Code, "vat_code."+pr.Code)
-	}
-	settings := map[string]string{}
-	for _, l := range p.Settings {
-		settings[l.Name] = c.FormValue(l.Name)
-		fields = append(fields, l.Name)
-	}
-	err = s.saveLedgerCodes(c, products, settings)
-	if err != nil {
-		return s.renderForm(c, "ledger-codes", p.Page, p, err, fields...)
-	}
-	s.setFlash(c, "The ledger codes are saved. Invoices issued from now on carry them; those issued before keep theirs.")
-	return c.Redirect("/finance/ledger-codes", fiber.StatusSeeOther)
-}
-
-// saveLedgerCodes checks every code before writing any, so a bad one in
-// the settings leaves the products' codes as they were too.
-func (s *Server) saveLedgerCodes(c *fiber.Ctx, products map[string]catalogue.ProductCodes, settings map[string]string) error {
-	for name, code := range settings {
-		if err := catalogue.CheckLedgerCode(name, "code", strings.TrimSpace(code)); err != nil {
-			return err
-		}
-	}
-	actor := currentUser(c).Actor(c.IP())
-	if len(products) > 0 {
-		if err := s.catalogue.SetProductCodes(c.UserContext(), actor, products); err != nil {
-			return err
-		}
-	}
-	if len(settings) > 0 {
-		return s.billing.SetLedgerSettings(c.UserContext(), actor, settings)
-	}
-	return nil
-}
-
 type ledgerCodesJSON struct {
 	Products []productCodesJSON `json:"products"`
 	Settings map[string]string  `json:"settings"`
@@ -230,31 +183,102 @@ func (s *Server) handleLedgerCodesAPI(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
-// handleLedgerCodesPut changes the products and settings the body names,
-// leaving the rest, and answers with every code.
-func (s *Server) handleLedgerCodesPut(c *fiber.Ctx) error {
-	var req ledgerCodesJSON
-	if err := decodeJSON(c, &req); err != nil {
-		return err
-	}
-	products := map[string]catalogue.ProductCodes{}
-	for _, pr := range req.Products {
-		if _, dup := products[pr.Code]; dup {
-			return traded.FieldErrorf("products", "Product %q is named twice.", pr.Code)
+// ledgerCodes are codes to save: products' income and VAT codes by product
+// code, and the journal's settings by name.
+type ledgerCodes struct {
+	Products map[string]catalogue.ProductCodes
+	Settings map[string]string
+}
+
+// decodeLedgerCodes reads the codes to save: the API's JSON, which names
+// the products and settings it changes (a product once), or the ledger
+// codes page's form, which holds every code (income_code.PRODUCT,
+// vat_code.PRODUCT, and each setting by its name).
+func (s *Server) decodeLedgerCodes(c *fiber.Ctx) (ledgerCodes, error) {
+	out := ledgerCodes{Products: map[string]catalogue.ProductCodes{}, Settings: map[string]string{}}
+	if isAPI(c) {
+		var j ledgerCodesJSON
+		if err := decodeJSON(c, &j); err != nil {
+			return out, err
 		}
-		products[pr.Code] = catalogue.ProductCodes{IncomeCode: pr.IncomeCode, VATCode: pr.VATCode}
+		for _, pr := range j.Products {
+			if _, dup := out.Products[pr.Code]; dup {
+				return out, traded.FieldErrorf("products", "Product %q is named twice.", pr.Code)
+			}
+			out.Products[pr.Code] = catalogue.ProductCodes{IncomeCode: pr.IncomeCode, VATCode: pr.VATCode}
+		}
+		for name, code := range j.Settings {
+			out.Settings[name] = code
+		}
+		return out, nil
 	}
-	known, err := s.billing.LedgerSettings(c.UserContext())
+	products, err := s.catalogue.FindProducts(c.UserContext())
+	if err != nil {
+		return out, err
+	}
+	settings, err := s.billing.LedgerSettings(c.UserContext())
+	if err != nil {
+		return out, err
+	}
+	for _, pr := range products {
+		out.Products[pr.Code] = catalogue.ProductCodes{IncomeCode: c.FormValue("income_code." + pr.Code), VATCode: c.FormValue("vat_code." + pr.Code)}
+	}
+	for _, l := range settings {
+		out.Settings[l.Name] = c.FormValue(l.Name)
+	}
+	return out, nil
+}
+
+// saveLedgerCodes saves the codes the request gives (decodeLedgerCodes), as
+// the caller. The settings are checked before the products' codes are
+// written, so that a bad one leaves those as they were too.
+func (s *Server) saveLedgerCodes(c *fiber.Ctx) error {
+	codes, err := s.decodeLedgerCodes(c)
 	if err != nil {
 		return err
 	}
-	for name := range req.Settings {
-		if !slices.ContainsFunc(known, func(l billing.LedgerSetting) bool { return l.Name == name }) {
-			return traded.FieldErrorf(name, "There is no ledger setting %q.", name)
-		}
-	}
-	if err := s.saveLedgerCodes(c, products, req.Settings); err != nil {
+	if err := billing.CheckLedgerSettings(codes.Settings); err != nil {
 		return err
 	}
-	return s.handleLedgerCodesAPI(c)
+	actor := currentUser(c).Actor(c.IP())
+	if len(codes.Products) > 0 {
+		if err := s.catalogue.SetProductCodes(c.UserContext(), actor, codes.Products); err != nil {
+			return err
+		}
+	}
+	if len(codes.Settings) > 0 {
+		return s.billing.SetLedgerSettings(c.UserContext(), actor, codes.Settings)
+	}
+	return nil
+}
+
+// handleLedgerCodesSave saves ledger codes, the same way from the API and
+// the ledger codes page. PUT /api/v1/ledger-codes changes the products and
+// settings the body names, leaving the rest, and answers with every code;
+// POST /finance/ledger-codes saves every code on the page and redirects to
+// it with a flash, or shows it again with the error beside its input.
+func (s *Server) handleLedgerCodesSave(c *fiber.Ctx) error {
+	err := s.saveLedgerCodes(c)
+	if isAPI(c) {
+		if err != nil {
+			return err
+		}
+		return s.handleLedgerCodesAPI(c)
+	}
+	if err != nil {
+		p, perr := s.ledgerCodesPage(c)
+		if perr != nil {
+			return perr
+		}
+		var fields []string
+		for _, pr := range p.Products {
+			fields = append(fields, "income_code."+pr.Code, "vat_code."+pr.Code)
+		}
+		for _, l := range p.Settings {
+			fields = append(fields, l.Name)
+		}
+		return s.renderForm(c, "ledger-codes", p.Page, p, err, fields...)
+	}
+	s.setFlash(c, "The ledger codes are saved. Invoices issued from now on carry them; those issued before keep theirs.")
+	return c.Redirect("/finance/ledger-codes", fiber.StatusSeeOther)
 }

@@ -207,3 +207,44 @@ func TestInvoiceList_Overdue(t *testing.T) {
 		t.Errorf("the school's invoices: %d %s", p.status, excerpt(p.body))
 	}
 }
+
+// TestLedgerCodes_FormAndJSONAgree: the ledger codes page and PUT
+// /api/v1/ledger-codes save through one path, checked by the catalogue and
+// billing (a setting's code before any product's is written), so the same
+// bad code is refused with the same status and message, beside its input.
+func TestLedgerCodes_FormAndJSONAgree(t *testing.T) {
+	app := newAccountsApp(t, web.Config{Dev: true})
+	tok := app.token(t, financeEmail)
+	fin := app.agent(t)
+	fin.signIn(financeEmail)
+	p := fin.get("/finance/ledger-codes")
+	page := url.Values{} // every code as the page shows it
+	for _, m := range inputValue.FindAllStringSubmatch(p.body, -1) {
+		page.Set(m[1], m[2])
+	}
+	if page.Get("debtors") == "" || page.Get("income_code.psa-session") == "" {
+		t.Fatalf("the page's form lacks the codes: %v", page)
+	}
+	with := func(name, code string) url.Values {
+		f := url.Values{}
+		for k, v := range page {
+			f[k] = v
+		}
+		f.Set(name, code)
+		return f
+	}
+	for _, c := range []formAndJSONCase{
+		{"SettingWithASpace", `{"settings":{"debtors":"SL 1100"}}`, with("debtors", "SL 1100"), "debtors"},
+		{"NoSetting", `{"settings":{"bank":" "}}`, with("bank", " "), "bank"},
+		{"NoIncomeCode", `{"products":[{"code":"psa-session","income_code":"","vat_code":"E"}]}`, with("income_code.psa-session", ""), "income_code.psa-session"},
+		{"BadVATCode", `{"products":[{"code":"psa-session","income_code":"4020","vat_code":"=1+1"}]}`, with("vat_code.psa-session", "=1+1"), "vat_code.psa-session"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			status, body := app.do("PUT", "/api/v1/ledger-codes", c.json, "Authorization", tok)
+			wantSameError(t, fin.submit("/finance/ledger-codes", c.form), status, body, c.input)
+		})
+	}
+	if n := app.count(t, `SELECT count(*) FROM audit_log WHERE action IN ('product.codes', 'ledger.setting')`); n != 0 {
+		t.Errorf("refused codes made %d changes", n)
+	}
+}

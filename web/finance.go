@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
@@ -30,11 +31,12 @@ func (s *Server) financeRoutes(app *fiber.App) {
 	app.Post("/finance/journal/:id/post", s.require(finance), s.handleJournalPost)
 	app.Post("/admin/organisations/:urn/billing", s.require(admin), s.handleBillingDetails)
 	app.Get("/statement", s.require(signedIn), s.handleStatement)
+	app.Post("/finance/monthly-invoices", s.require(finance), s.handleMonthlyInvoices)
 
 	api := app.Group("/api/v1")
 	api.Get("/aged-debt", s.require(finance), s.handleAgedDebtAPI)
 	api.Get("/payments", s.require(finance), s.handlePaymentsAPI)
-	api.Post("/bank-statements", s.require(finance), s.handleBankImportAPI)
+	api.Post("/bank-statements", s.require(finance), s.handleBankImport)
 }
 
 type agedDebtPage struct {
@@ -235,35 +237,75 @@ func (s *Server) handleBankPage(c *fiber.Ctx) error {
 	return s.render(c, "bank", p)
 }
 
-// maxStatement bounds an uploaded statement.
-const maxStatement = 10 << 20
+// bankStatement is a bank statement file to import and what finance says
+// of it.
+type bankStatement struct {
+	Filename string
+	File     io.ReadCloser
+	Options  billing.BankImportOptions
+}
 
-func (s *Server) handleBankImport(c *fiber.Ctx) error {
-	p, err := s.bankPage(c)
-	if err != nil {
-		return err
+// decodeBankStatement reads a statement to import. The API and the bank
+// page send it differently, so each has its own reading: the API's body is
+// the file itself (?filename= names it, ?date_order= says how its dates
+// are written), while the page uploads it as the multipart form's
+// "statement" with the form's date_order. What the file holds, and its
+// size, are the import's to check (billing.ImportBankStatementWith).
+func decodeBankStatement(c *fiber.Ctx) (bankStatement, error) {
+	if isAPI(c) {
+		return bankStatement{Filename: c.Query("filename", "statement.csv"), File: io.NopCloser(bytes.NewReader(c.Body())),
+			Options: billing.BankImportOptions{DateOrder: c.Query("date_order")}}, nil
 	}
 	fh, err := c.FormFile("statement")
 	if err != nil {
-		return s.renderForm(c, "bank", p.Page, p, traded.FieldErrorf("statement", "Choose the bank statement CSV file to import."))
-	}
-	if fh.Size > maxStatement {
-		return s.renderForm(c, "bank", p.Page, p, traded.FieldErrorf("statement", "The file is larger than 10 MB."))
+		return bankStatement{}, traded.FieldErrorf("statement", "Choose the bank statement CSV file to import.")
 	}
 	f, err := fh.Open()
 	if err != nil {
-		return err
+		return bankStatement{}, err
 	}
-	defer f.Close()
-	imp, err := s.billing.ImportBankStatementWith(c.UserContext(), currentUser(c).Actor(c.IP()), fh.Filename, f,
-		billing.BankImportOptions{DateOrder: c.FormValue("date_order")})
+	return bankStatement{Filename: fh.Filename, File: f, Options: billing.BankImportOptions{DateOrder: c.FormValue("date_order")}}, nil
+}
+
+// importBankStatement imports the statement the request sends
+// (decodeBankStatement), as the caller.
+func (s *Server) importBankStatement(c *fiber.Ctx) (*billing.BankImport, error) {
+	st, err := decodeBankStatement(c)
 	if err != nil {
-		return s.renderForm(c, "bank", p.Page, p, withField(err, "statement"), "date_order")
+		return nil, err
+	}
+	defer st.File.Close()
+	return s.billing.ImportBankStatementWith(c.UserContext(), currentUser(c).Actor(c.IP()), st.Filename, st.File, st.Options)
+}
+
+// handleBankImport imports a bank statement, matching its lines to
+// invoices, the same way from the API and the bank page. POST
+// /api/v1/bank-statements answers 201 with every line's outcome; POST
+// /finance/bank shows the bank page with what the import did, or with the
+// error on the file input (the import calls the file "file").
+func (s *Server) handleBankImport(c *fiber.Ctx) error {
+	imp, err := s.importBankStatement(c)
+	if isAPI(c) {
+		if err != nil {
+			return err
+		}
+		lines := []fiber.Map{}
+		for _, l := range imp.Lines {
+			lines = append(lines, fiber.Map{"line": l.LineNo, "date": l.Date, "description": l.Description, "amount_pence": int64(l.Amount),
+				"outcome": l.Outcome, "invoice": l.InvoiceNumber, "note": l.Note})
+		}
+		return c.Status(fiber.StatusCreated).JSON(fiber.Map{"statement_id": imp.StatementID, "layout": imp.Layout, "date_order": imp.DateOrder,
+			"matched": imp.Matched, "review": imp.Review,
+			"already_imported": imp.AlreadyImported, "ignored": imp.Ignored, "rejected": imp.Rejected, "lines": lines})
+	}
+	p, perr := s.bankPage(c)
+	if perr != nil {
+		return perr
+	}
+	if err != nil {
+		return s.renderForm(c, "bank", p.Page, p, withField(onInputs(err, map[string]string{"file": "statement"}), "statement"), "date_order")
 	}
 	p.Import = imp
-	if p.Review, err = s.billing.FindBankLines(c.UserContext(), billing.BankLineReview); err != nil {
-		return err
-	}
 	p.Flash = fmt.Sprintf("Imported %s: %d matched, %d to review, %d already imported, %d ignored, %d rejected.",
 		imp.Filename, imp.Matched, imp.Review, imp.AlreadyImported, imp.Ignored, imp.Rejected)
 	return s.render(c, "bank", p)
@@ -275,23 +317,6 @@ func withField(err error, field string) error {
 		return &traded.Error{Code: e.Code, Message: e.Message, Field: field}
 	}
 	return err
-}
-
-func (s *Server) handleBankImportAPI(c *fiber.Ctx) error {
-	name := c.Query("filename", "statement.csv")
-	imp, err := s.billing.ImportBankStatementWith(c.UserContext(), currentUser(c).Actor(c.IP()), name, bytes.NewReader(c.Body()),
-		billing.BankImportOptions{DateOrder: c.Query("date_order")})
-	if err != nil {
-		return err
-	}
-	lines := []fiber.Map{}
-	for _, l := range imp.Lines {
-		lines = append(lines, fiber.Map{"line": l.LineNo, "date": l.Date, "description": l.Description, "amount_pence": int64(l.Amount),
-			"outcome": l.Outcome, "invoice": l.InvoiceNumber, "note": l.Note})
-	}
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"statement_id": imp.StatementID, "layout": imp.Layout, "date_order": imp.DateOrder,
-		"matched": imp.Matched, "review": imp.Review,
-		"already_imported": imp.AlreadyImported, "ignored": imp.Ignored, "rejected": imp.Rejected, "lines": lines})
 }
 
 func (s *Server) handleBankConfirm(c *fiber.Ctx) error {
@@ -491,4 +516,17 @@ func (s *Server) handleStatement(c *fiber.Ctx) error {
 	}
 	p := &statementPage{Page: s.page(c, "Statement: "+org.Name), Org: org, Statement: st, From: from, To: to}
 	return s.render(c, "statement", p)
+}
+
+// handleMonthlyInvoices bills the bookings of schools invoiced monthly,
+// confirmed before the start of this month. The server also runs it on the
+// first of each month.
+func (s *Server) handleMonthlyInvoices(c *fiber.Ctx) error {
+	run, err := s.billing.InvoiceMonthlyBookings(c.UserContext(), currentUser(c).Actor(c.IP()), billing.StartOfMonth(s.now()))
+	if err != nil {
+		return err
+	}
+	s.wakeMail()
+	s.setFlash(c, fmt.Sprintf("Monthly invoicing: %d invoice(s) for %d booking(s).", len(run.Invoices), run.Bookings))
+	return c.Redirect("/", fiber.StatusSeeOther)
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -17,8 +18,8 @@ import (
 // days from them.
 func (s *Server) holidayRoutes(app *fiber.App) {
 	app.Get("/admin/bank-holidays", s.require(admin), s.handleBankHolidays)
-	app.Post("/admin/bank-holidays", s.require(admin), s.handleBankHolidayAdd)
-	app.Post("/admin/bank-holidays/:date/remove", s.require(admin), s.handleBankHolidayRemove)
+	app.Post("/admin/bank-holidays", s.require(admin), s.handleBankHolidayCreate)
+	app.Post("/admin/bank-holidays/:date/remove", s.require(admin), s.handleBankHolidayDelete)
 
 	api := app.Group("/api/v1")
 	api.Get("/bank-holidays", s.require(admin), s.handleBankHolidaysAPI)
@@ -104,37 +105,6 @@ func (s *Server) handleBankHolidays(c *fiber.Ctx) error {
 	return s.render(c, "bank-holidays", p)
 }
 
-// handleBankHolidayAdd adds the form's date, then shows its year.
-func (s *Server) handleBankHolidayAdd(c *fiber.Ctx) error {
-	in := catalogue.BankHolidayInput{Date: c.FormValue("date"), Name: c.FormValue("name")}
-	year, _ := s.holidayYear(c.FormValue("year"))
-	if d, err := time.Parse(store.DateFormat, in.Date); err == nil {
-		year = d.Year()
-	}
-	_, err := s.catalogue.AddBankHoliday(c.UserContext(), currentUser(c).Actor(c.IP()), in)
-	if err != nil {
-		p, perr := s.bankHolidaysPage(c, year)
-		if perr != nil {
-			return perr
-		}
-		return s.renderForm(c, "bank-holidays", p.Page, p, err, "date", "name")
-	}
-	d, _ := time.Parse(store.DateFormat, in.Date)
-	s.setFlash(c, d.Format("Monday 2 January 2006")+" is now a bank holiday: deadlines counted in working days skip it.")
-	return c.Redirect("/admin/bank-holidays?year="+strconv.Itoa(d.Year()), fiber.StatusSeeOther)
-}
-
-// handleBankHolidayRemove makes the date a working day again.
-func (s *Server) handleBankHolidayRemove(c *fiber.Ctx) error {
-	date := c.Params("date")
-	if err := s.catalogue.RemoveBankHoliday(c.UserContext(), currentUser(c).Actor(c.IP()), date); err != nil {
-		return err
-	}
-	d, _ := time.Parse(store.DateFormat, date)
-	s.setFlash(c, d.Format("Monday 2 January 2006")+" is no longer a bank holiday: it counts as a working day.")
-	return c.Redirect("/admin/bank-holidays?year="+strconv.Itoa(d.Year()), fiber.StatusSeeOther)
-}
-
 type bankHolidayJSON struct {
 	Date       string `json:"date"`
 	Name       string `json:"name"`
@@ -181,28 +151,76 @@ func (s *Server) handleBankHolidaysAPI(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
-// handleBankHolidayCreate adds {"date", "name"}: 201, or 422 naming the
-// field, or 409 if the date already is a bank holiday.
-func (s *Server) handleBankHolidayCreate(c *fiber.Ctx) error {
-	var in struct {
+// decodeBankHoliday reads a bank holiday to add: the API's JSON {"date",
+// "name"}, or the bank holidays page's form. The date and name are the
+// domain's to check (catalogue.AddBankHoliday).
+func decodeBankHoliday(c *fiber.Ctx) (catalogue.BankHolidayInput, error) {
+	if !isAPI(c) {
+		return catalogue.BankHolidayInput{Date: c.FormValue("date"), Name: c.FormValue("name")}, nil
+	}
+	var j struct {
 		Date string `json:"date"`
 		Name string `json:"name"`
 	}
-	if err := decodeJSON(c, &in); err != nil {
-		return err
+	err := decodeJSON(c, &j)
+	return catalogue.BankHolidayInput{Date: j.Date, Name: j.Name}, err
+}
+
+// addBankHoliday adds the bank holiday the request asks
+// (decodeBankHoliday), as the caller.
+func (s *Server) addBankHoliday(c *fiber.Ctx) (catalogue.BankHolidayInput, *catalogue.BankHoliday, error) {
+	in, err := decodeBankHoliday(c)
+	if err != nil {
+		return in, nil, err
 	}
-	b, err := s.catalogue.AddBankHoliday(c.UserContext(), currentUser(c).Actor(c.IP()), catalogue.BankHolidayInput{Date: in.Date, Name: in.Name})
+	b, err := s.catalogue.AddBankHoliday(c.UserContext(), currentUser(c).Actor(c.IP()), in)
+	return in, b, err
+}
+
+// handleBankHolidayCreate adds a bank holiday, the same way from the API
+// and the bank holidays page. POST /api/v1/bank-holidays answers 201 with
+// the day, 422 naming the field, or 409 if the date already is a bank
+// holiday; POST /admin/bank-holidays shows the day's year with a flash, or
+// shows the page again (the year of the date typed, else of the form) with
+// the error beside the input at fault.
+func (s *Server) handleBankHolidayCreate(c *fiber.Ctx) error {
+	in, b, err := s.addBankHoliday(c)
+	if isAPI(c) {
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(bankHolidayJSONOf(*b))
+	}
+	if err != nil {
+		year, _ := s.holidayYear(c.FormValue("year"))
+		if d, derr := time.Parse(store.DateFormat, in.Date); derr == nil {
+			year = d.Year()
+		}
+		p, perr := s.bankHolidaysPage(c, year)
+		if perr != nil {
+			return perr
+		}
+		return s.renderForm(c, "bank-holidays", p.Page, p, err, "date", "name")
+	}
+	s.setFlash(c, b.Date.Format("Monday 2 January 2006")+" is now a bank holiday: deadlines counted in working days skip it.")
+	return c.Redirect("/admin/bank-holidays?year="+strconv.Itoa(b.Date.Year()), fiber.StatusSeeOther)
+}
+
+// handleBankHolidayDelete makes the date in the address a working day
+// again, the same way from the API and the bank holidays page. DELETE
+// /api/v1/bank-holidays/{date} answers 204, or 404 if it is not a bank
+// holiday; POST /admin/bank-holidays/{date}/remove shows its year with a
+// flash.
+func (s *Server) handleBankHolidayDelete(c *fiber.Ctx) error {
+	date := c.Params("date")
+	err := s.catalogue.RemoveBankHoliday(c.UserContext(), currentUser(c).Actor(c.IP()), date)
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(bankHolidayJSONOf(*b))
-}
-
-// handleBankHolidayDelete removes the date: 204, or 404 if it is not a
-// bank holiday.
-func (s *Server) handleBankHolidayDelete(c *fiber.Ctx) error {
-	if err := s.catalogue.RemoveBankHoliday(c.UserContext(), currentUser(c).Actor(c.IP()), c.Params("date")); err != nil {
-		return err
+	if isAPI(c) {
+		return c.SendStatus(fiber.StatusNoContent)
 	}
-	return c.SendStatus(fiber.StatusNoContent)
+	d, _ := time.Parse(store.DateFormat, strings.TrimSpace(date))
+	s.setFlash(c, d.Format("Monday 2 January 2006")+" is no longer a bank holiday: it counts as a working day.")
+	return c.Redirect("/admin/bank-holidays?year="+strconv.Itoa(d.Year()), fiber.StatusSeeOther)
 }

@@ -167,3 +167,36 @@ func TestBankHolidays_API(t *testing.T) {
 		}
 	}
 }
+
+// TestBankHolidays_FormAndJSONAgree: adding and removing a bank holiday go
+// one way for the page and the API, so the same bad date or name is
+// refused with the same status and message (beside the form's input), and
+// removing a day that is not a bank holiday is the same 404.
+func TestBankHolidays_FormAndJSONAgree(t *testing.T) {
+	app := newTestApp(t)
+	admin := app.token(t, adminEmail)
+	u := app.agent(t)
+	u.signIn(adminEmail)
+	u.get("/admin/bank-holidays?year=2027")
+	for _, c := range []formAndJSONCase{
+		{"BadDate", `{"date":"4/6/2027","name":"Proclaimed"}`, url.Values{"date": {"4/6/2027"}, "name": {"Proclaimed"}}, "date"},
+		{"Saturday", `{"date":"2027-06-05","name":"Proclaimed"}`, url.Values{"date": {"2027-06-05"}, "name": {"Proclaimed"}}, "date"},
+		{"NoName", `{"date":"2027-06-04","name":" "}`, url.Values{"date": {"2027-06-04"}, "name": {" "}}, "name"},
+		{"LongName", `{"date":"2027-06-04","name":"` + strings.Repeat("n", 101) + `"}`, url.Values{"date": {"2027-06-04"}, "name": {strings.Repeat("n", 101)}}, "name"},
+		{"Already", `{"date":"2027-05-31","name":"Spring"}`, url.Values{"date": {"2027-05-31"}, "name": {"Spring"}}, "date"},
+	} {
+		t.Run("Add/"+c.name, func(t *testing.T) {
+			status, body := app.do("POST", "/api/v1/bank-holidays", c.json, "Authorization", admin)
+			wantSameError(t, u.submit("/admin/bank-holidays", c.form), status, body, c.input)
+		})
+	}
+	for name, date := range map[string]string{"NotAHoliday": "2027-06-07", "BadDate": "31-05-2027"} {
+		t.Run("Remove/"+name, func(t *testing.T) {
+			status, body := app.do("DELETE", "/api/v1/bank-holidays/"+date, "", "Authorization", admin)
+			wantSameError(t, u.submit("/admin/bank-holidays/"+date+"/remove", nil), status, body, "")
+		})
+	}
+	if n := len(app.audit(t, "bank_holiday.add")) + len(app.audit(t, "bank_holiday.remove")); n != 0 {
+		t.Errorf("refused requests made %d changes", n)
+	}
+}

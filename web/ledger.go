@@ -23,17 +23,17 @@ import (
 // service's rules; every figure on them is derived from the ledger.
 func (s *Server) ledgerRoutes(app *fiber.App) {
 	app.Get("/finance/accounts/:urn", s.require(finance), s.handleAccountPage)
-	app.Post("/finance/accounts/:urn/receipts", s.require(finance), s.handleReceiptForm)
-	app.Post("/finance/accounts/:urn/allocations", s.require(finance), s.handleAllocateForm)
-	app.Post("/finance/accounts/:urn/allocations/:id/reverse", s.require(finance), s.handleUnallocateForm)
-	app.Post("/finance/accounts/:urn/refunds", s.require(finance), s.handleRefundForm)
+	app.Post("/finance/accounts/:urn/receipts", s.require(finance), s.handleReceiptCreate)
+	app.Post("/finance/accounts/:urn/allocations", s.require(finance), s.handleAllocationCreate)
+	app.Post("/finance/accounts/:urn/allocations/:id/reverse", s.require(finance), s.handleAllocationReverse)
+	app.Post("/finance/accounts/:urn/refunds", s.require(finance), s.handleRefundCreate)
 
 	api := app.Group("/api/v1")
 	api.Get("/accounts/:urn", s.require(finance), s.handleAccountAPI)
-	api.Post("/accounts/:urn/receipts", s.require(finance), s.handleReceiptAPI)
-	api.Post("/accounts/:urn/allocations", s.require(finance), s.handleAllocateAPI)
-	api.Post("/accounts/:urn/allocations/:id/reverse", s.require(finance), s.handleUnallocateAPI)
-	api.Post("/accounts/:urn/refunds", s.require(finance), s.handleRefundAPI)
+	api.Post("/accounts/:urn/receipts", s.require(finance), s.handleReceiptCreate)
+	api.Post("/accounts/:urn/allocations", s.require(finance), s.handleAllocationCreate)
+	api.Post("/accounts/:urn/allocations/:id/reverse", s.require(finance), s.handleAllocationReverse)
+	api.Post("/accounts/:urn/refunds", s.require(finance), s.handleRefundCreate)
 }
 
 type ledgerPage struct {
@@ -114,102 +114,6 @@ func optionalMoney(v, field string) (pricing.Money, error) {
 	return m, nil
 }
 
-// handleReceiptForm records a receipt split across the open invoices: one
-// amount field per invoice, named split-TS-000007; what they leave is
-// credit on the account.
-func (s *Server) handleReceiptForm(c *fiber.Ctx) error {
-	org, err := s.accountOrg(c)
-	if err != nil {
-		return err
-	}
-	fields := []string{"amount", "method", "received_on", "reference"}
-	amount, err := pricing.ParseMoney(c.FormValue("amount"))
-	if err != nil {
-		return s.ledgerDone(c, traded.FieldErrorf("amount", "Enter the amount received in pounds, like 315.00."), "", fields...)
-	}
-	in := billing.ReceiptInput{OrganisationID: org.ID, PaymentInput: billing.PaymentInput{Method: c.FormValue("method"), Amount: amount,
-		ReceivedOn: c.FormValue("received_on"), Reference: c.FormValue("reference")}}
-	var bad error
-	c.Request().PostArgs().VisitAll(func(k, v []byte) {
-		number, ok := strings.CutPrefix(string(k), "split-")
-		if !ok || bad != nil {
-			return
-		}
-		m, err := optionalMoney(string(v), "splits")
-		if err != nil {
-			bad = traded.FieldErrorf("splits", "Enter the amount for %s in pounds, like 315.00.", number)
-		} else if m > 0 {
-			in.Splits = append(in.Splits, billing.Split{InvoiceNumber: number, Amount: m})
-		}
-	})
-	if bad != nil {
-		return s.ledgerDone(c, bad, "", fields...)
-	}
-	in.IdempotencyKey, in.RequestHash = formKey(c)
-	res, err := s.billing.RecordReceipt(c.UserContext(), currentUser(c).Actor(c.IP()), in)
-	if err != nil {
-		return s.ledgerDone(c, err, "", fields...)
-	}
-	msg := fmt.Sprintf("The receipt of %s has been recorded: %s allocated", amount, res.Allocated)
-	if res.OnAccount > 0 {
-		msg += fmt.Sprintf(", %s left as credit on the account", res.OnAccount)
-	}
-	return s.ledgerDone(c, nil, msg+".")
-}
-
-func (s *Server) handleAllocateForm(c *fiber.Ctx) error {
-	org, err := s.accountOrg(c)
-	if err != nil {
-		return err
-	}
-	ref, err := billing.ParseCreditRef(c.FormValue("credit"))
-	if err != nil {
-		return s.ledgerDone(c, err, "", "credit")
-	}
-	amount, err := optionalMoney(c.FormValue("amount"), "amount")
-	if err == nil {
-		err = s.billing.Allocate(c.UserContext(), currentUser(c).Actor(c.IP()), org.ID, ref, c.FormValue("invoice"), amount)
-	}
-	return s.ledgerDone(c, err, "The credit has been allocated.", "credit", "invoice", "amount")
-}
-
-func (s *Server) handleUnallocateForm(c *fiber.Ctx) error {
-	org, err := s.accountOrg(c)
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id", "allocation")
-	if err != nil {
-		return err
-	}
-	err = s.billing.Unallocate(c.UserContext(), currentUser(c).Actor(c.IP()), org.ID, id)
-	return s.ledgerDone(c, err, "The allocation has been reversed: the invoice owes that amount again and the credit is back on the account.")
-}
-
-func (s *Server) handleRefundForm(c *fiber.Ctx) error {
-	org, err := s.accountOrg(c)
-	if err != nil {
-		return err
-	}
-	fields := []string{"credit", "method", "refund_amount", "refunded_on", "refund_reference", "reason"}
-	ref, err := billing.ParseCreditRef(c.FormValue("credit"))
-	if err != nil {
-		return s.ledgerDone(c, err, "", fields...)
-	}
-	amount, err := optionalMoney(c.FormValue("refund_amount"), "refund_amount")
-	if err != nil {
-		return s.ledgerDone(c, err, "", fields...)
-	}
-	in := billing.RefundInput{OrganisationID: org.ID, Credit: ref, Method: c.FormValue("method"), Amount: amount, RefundedOn: c.FormValue("refunded_on"),
-		Reference: c.FormValue("refund_reference"), Reason: c.FormValue("reason")}
-	in.IdempotencyKey, in.RequestHash = formKey(c)
-	r, err := s.billing.RecordRefund(c.UserContext(), currentUser(c).Actor(c.IP()), in)
-	if err != nil {
-		return s.ledgerDone(c, withField(err, "refund_amount"), "", fields...)
-	}
-	return s.ledgerDone(c, nil, fmt.Sprintf("The refund of %s has been recorded (%s).", r.Amount, refundStatusLabel(r.Status)))
-}
-
 func refundStatusLabel(s string) string {
 	return map[string]string{billing.RefundDone: "done", billing.RefundPending: "waiting for the card processor",
 		billing.RefundFailed: "refused"}[s]
@@ -265,72 +169,180 @@ func refundJSON(r *billing.Refund) fiber.Map {
 		"reference": r.Reference, "reason": r.Reason, "status": r.Status, "stripe_refund_id": r.StripeRefundID, "failure": r.Failure}
 }
 
-// handleReceiptAPI answers POST /api/v1/accounts/{urn}/receipts:
-// {"method", "amount_pence", "received_on", "reference", "splits":
-// [{"invoice", "amount_pence"}]}. An Idempotency-Key records it once.
-func (s *Server) handleReceiptAPI(c *fiber.Ctx) error {
+// Receipts, allocations, their reversal and refunds are one handler each
+// for the API and the account page: each reads the request (decodeReceipt,
+// decodeAllocation, decodeRefund) into what the billing service takes,
+// which checks it, and only the answer differs. The organisation is the
+// one in the address (accountOrg) for both.
+
+// decodeReceipt reads a receipt from the organisation orgID: the API's
+// JSON {"method", "amount_pence", "received_on", "reference", "splits":
+// [{"invoice", "amount_pence"}]}, which an Idempotency-Key records once; or
+// the account page's form, whose amounts are in pounds, with one split
+// input per open invoice (split-TS-000007; an empty one splits nothing to
+// it) and the token the page rendered, which records a double submit once.
+func decodeReceipt(c *fiber.Ctx, orgID int64) (billing.ReceiptInput, error) {
+	in := billing.ReceiptInput{OrganisationID: orgID}
+	if isAPI(c) {
+		var j struct {
+			Method      string `json:"method"`
+			AmountPence int64  `json:"amount_pence"`
+			ReceivedOn  string `json:"received_on"`
+			Reference   string `json:"reference"`
+			Splits      []struct {
+				Invoice     string `json:"invoice"`
+				AmountPence int64  `json:"amount_pence"`
+			} `json:"splits"`
+		}
+		if err := decodeJSON(c, &j); err != nil {
+			return in, err
+		}
+		in.PaymentInput = billing.PaymentInput{Method: j.Method, Amount: pricing.Money(j.AmountPence), ReceivedOn: j.ReceivedOn, Reference: j.Reference}
+		for _, sp := range j.Splits {
+			in.Splits = append(in.Splits, billing.Split{InvoiceNumber: sp.Invoice, Amount: pricing.Money(sp.AmountPence)})
+		}
+		in.IdempotencyKey, in.RequestHash = idempotency(c)
+		return in, nil
+	}
+	amount, err := pricing.ParseMoney(c.FormValue("amount"))
+	if err != nil {
+		return in, traded.FieldErrorf("amount", "Enter the amount received in pounds, like 315.00.")
+	}
+	in.PaymentInput = billing.PaymentInput{Method: c.FormValue("method"), Amount: amount, ReceivedOn: c.FormValue("received_on"), Reference: c.FormValue("reference")}
+	var bad error
+	c.Request().PostArgs().VisitAll(func(k, v []byte) {
+		number, ok := strings.CutPrefix(string(k), "split-")
+		if !ok || bad != nil {
+			return
+		}
+		m, err := optionalMoney(string(v), "splits")
+		if err != nil {
+			bad = traded.FieldErrorf("splits", "Enter the amount for %s in pounds, like 315.00.", number)
+		} else if m > 0 {
+			in.Splits = append(in.Splits, billing.Split{InvoiceNumber: number, Amount: m})
+		}
+	})
+	if bad != nil {
+		return in, bad
+	}
+	in.IdempotencyKey, in.RequestHash = formKey(c)
+	return in, nil
+}
+
+// recordReceipt records the receipt the request asks (decodeReceipt) from
+// org, as the caller.
+func (s *Server) recordReceipt(c *fiber.Ctx, org *organisation.Organisation) (billing.ReceiptInput, *billing.ReceiptResult, error) {
+	in, err := decodeReceipt(c, org.ID)
+	if err != nil {
+		return in, nil, err
+	}
+	res, err := s.billing.RecordReceipt(c.UserContext(), currentUser(c).Actor(c.IP()), in)
+	return in, res, err
+}
+
+// handleReceiptCreate records a receipt split across an organisation's
+// open invoices, what the splits leave being credit on the account, the
+// same way from the API (POST /api/v1/accounts/{urn}/receipts, answering
+// 201) and the account page (redirecting to it with a flash, or showing it
+// again with the error).
+func (s *Server) handleReceiptCreate(c *fiber.Ctx) error {
 	org, err := s.accountOrg(c)
 	if err != nil {
 		return err
 	}
-	var req struct {
-		Method      string `json:"method"`
-		AmountPence int64  `json:"amount_pence"`
-		ReceivedOn  string `json:"received_on"`
-		Reference   string `json:"reference"`
-		Splits      []struct {
+	in, res, err := s.recordReceipt(c, org)
+	if isAPI(c) {
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(fiber.Map{"payment_id": res.PaymentID, "credit": "payment-" + strconv.FormatInt(res.PaymentID, 10),
+			"allocated_pence": int64(res.Allocated), "on_account_pence": int64(res.OnAccount), "replayed": res.Replayed})
+	}
+	if err != nil {
+		return s.ledgerDone(c, err, "", "amount", "method", "received_on", "reference")
+	}
+	msg := fmt.Sprintf("The receipt of %s has been recorded: %s allocated", in.Amount, res.Allocated)
+	if res.OnAccount > 0 {
+		msg += fmt.Sprintf(", %s left as credit on the account", res.OnAccount)
+	}
+	return s.ledgerDone(c, nil, msg+".")
+}
+
+// allocation is credit to allocate to an invoice, as Allocate takes it.
+type allocation struct {
+	Credit  billing.CreditRef
+	Invoice string
+	Amount  pricing.Money // 0: as much as both allow
+}
+
+// decodeAllocation reads an allocation: the API's JSON {"credit",
+// "invoice", "amount_pence"}, or the account page's form (the amount in
+// pounds, empty for as much as both allow). Either names the credit as
+// payment-N or a credit note's number.
+func decodeAllocation(c *fiber.Ctx) (allocation, error) {
+	var credit string
+	var a allocation
+	if isAPI(c) {
+		var j struct {
+			Credit      string `json:"credit"`
 			Invoice     string `json:"invoice"`
 			AmountPence int64  `json:"amount_pence"`
-		} `json:"splits"`
+		}
+		if err := decodeJSON(c, &j); err != nil {
+			return a, err
+		}
+		credit, a.Invoice, a.Amount = j.Credit, j.Invoice, pricing.Money(j.AmountPence)
+	} else {
+		credit, a.Invoice = c.FormValue("credit"), c.FormValue("invoice")
 	}
-	if err := decodeJSON(c, &req); err != nil {
-		return err
+	ref, err := billing.ParseCreditRef(credit)
+	if err != nil {
+		return a, err
 	}
-	in := billing.ReceiptInput{OrganisationID: org.ID, PaymentInput: billing.PaymentInput{Method: req.Method,
-		Amount: pricing.Money(req.AmountPence), ReceivedOn: req.ReceivedOn, Reference: req.Reference}}
-	for _, sp := range req.Splits {
-		in.Splits = append(in.Splits, billing.Split{InvoiceNumber: sp.Invoice, Amount: pricing.Money(sp.AmountPence)})
+	a.Credit = ref
+	if !isAPI(c) {
+		if a.Amount, err = optionalMoney(c.FormValue("amount"), "amount"); err != nil {
+			return a, err
+		}
 	}
-	in.IdempotencyKey, in.RequestHash = idempotency(c)
-	res, err := s.billing.RecordReceipt(c.UserContext(), currentUser(c).Actor(c.IP()), in)
+	return a, nil
+}
+
+// allocate allocates the credit the request names (decodeAllocation) on
+// org's account, as the caller.
+func (s *Server) allocate(c *fiber.Ctx, org *organisation.Organisation) error {
+	a, err := decodeAllocation(c)
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"payment_id": res.PaymentID, "credit": "payment-" + strconv.FormatInt(res.PaymentID, 10),
-		"allocated_pence": int64(res.Allocated), "on_account_pence": int64(res.OnAccount), "replayed": res.Replayed})
+	return s.billing.Allocate(c.UserContext(), currentUser(c).Actor(c.IP()), org.ID, a.Credit, a.Invoice, a.Amount)
 }
 
-// accountRequest reads the organisation in the path and the JSON body into
-// req, and the credit that credit (a field of req) names.
-func (s *Server) accountRequest(c *fiber.Ctx, req any, credit *string) (*organisation.Organisation, billing.CreditRef, error) {
+// handleAllocationCreate allocates credit on an organisation's account to
+// one of its invoices, the same way from the API (POST
+// /api/v1/accounts/{urn}/allocations, answering 201 with the account) and
+// the account page (redirecting to it with a flash, or showing it again
+// with the error).
+func (s *Server) handleAllocationCreate(c *fiber.Ctx) error {
 	org, err := s.accountOrg(c)
 	if err != nil {
-		return nil, billing.CreditRef{}, err
-	}
-	if err := decodeJSON(c, req); err != nil {
-		return nil, billing.CreditRef{}, err
-	}
-	ref, err := billing.ParseCreditRef(*credit)
-	return org, ref, err
-}
-
-func (s *Server) handleAllocateAPI(c *fiber.Ctx) error {
-	var req struct {
-		Credit      string `json:"credit"`
-		Invoice     string `json:"invoice"`
-		AmountPence int64  `json:"amount_pence"`
-	}
-	org, ref, err := s.accountRequest(c, &req, &req.Credit)
-	if err != nil {
 		return err
 	}
-	if err := s.billing.Allocate(c.UserContext(), currentUser(c).Actor(c.IP()), org.ID, ref, req.Invoice, pricing.Money(req.AmountPence)); err != nil {
-		return err
+	err = s.allocate(c, org)
+	if isAPI(c) {
+		if err != nil {
+			return err
+		}
+		return s.handleAccountAPI(c.Status(fiber.StatusCreated))
 	}
-	return s.handleAccountAPI(c.Status(fiber.StatusCreated))
+	return s.ledgerDone(c, err, "The credit has been allocated.", "credit", "invoice", "amount")
 }
 
-func (s *Server) handleUnallocateAPI(c *fiber.Ctx) error {
+// handleAllocationReverse reverses the allocation in the address, the same
+// way from the API (answering with the account) and the account page
+// (redirecting to it with a flash, or showing it again with the error):
+// the invoice owes that amount again and the credit is back on the account.
+func (s *Server) handleAllocationReverse(c *fiber.Ctx) error {
 	org, err := s.accountOrg(c)
 	if err != nil {
 		return err
@@ -339,35 +351,88 @@ func (s *Server) handleUnallocateAPI(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.billing.Unallocate(c.UserContext(), currentUser(c).Actor(c.IP()), org.ID, id); err != nil {
-		return err
+	err = s.billing.Unallocate(c.UserContext(), currentUser(c).Actor(c.IP()), org.ID, id)
+	if isAPI(c) {
+		if err != nil {
+			return err
+		}
+		return s.handleAccountAPI(c)
 	}
-	return s.handleAccountAPI(c)
+	return s.ledgerDone(c, err, "The allocation has been reversed: the invoice owes that amount again and the credit is back on the account.")
 }
 
-// handleRefundAPI answers POST /api/v1/accounts/{urn}/refunds: {"credit",
-// "method", "amount_pence" (0: all that is left), "refunded_on",
-// "reference", "reason"}. An Idempotency-Key makes a retry answer with the
-// first refund, and finishes a card refund Stripe did not answer.
-func (s *Server) handleRefundAPI(c *fiber.Ctx) error {
-	var req struct {
-		Credit      string `json:"credit"`
-		Method      string `json:"method"`
-		AmountPence int64  `json:"amount_pence"`
-		RefundedOn  string `json:"refunded_on"`
-		Reference   string `json:"reference"`
-		Reason      string `json:"reason"`
+// decodeRefund reads a refund of credit on the organisation orgID: the
+// API's JSON {"credit", "method", "amount_pence" (0: all that is left),
+// "refunded_on", "reference", "reason"}, which an Idempotency-Key records
+// once; or the account page's refund form (refund_amount in pounds, empty
+// for all that is left, and refund_reference), with the token the page
+// rendered, which records a double submit once.
+func decodeRefund(c *fiber.Ctx, orgID int64) (billing.RefundInput, error) {
+	in := billing.RefundInput{OrganisationID: orgID}
+	var credit string
+	if isAPI(c) {
+		var j struct {
+			Credit      string `json:"credit"`
+			Method      string `json:"method"`
+			AmountPence int64  `json:"amount_pence"`
+			RefundedOn  string `json:"refunded_on"`
+			Reference   string `json:"reference"`
+			Reason      string `json:"reason"`
+		}
+		if err := decodeJSON(c, &j); err != nil {
+			return in, err
+		}
+		credit, in.Method, in.Amount, in.RefundedOn, in.Reference, in.Reason = j.Credit, j.Method, pricing.Money(j.AmountPence), j.RefundedOn, j.Reference, j.Reason
+		in.IdempotencyKey, in.RequestHash = idempotency(c)
+	} else {
+		credit = c.FormValue("credit")
+		in.Method, in.RefundedOn, in.Reference, in.Reason = c.FormValue("method"), c.FormValue("refunded_on"), c.FormValue("refund_reference"), c.FormValue("reason")
+		in.IdempotencyKey, in.RequestHash = formKey(c)
 	}
-	org, ref, err := s.accountRequest(c, &req, &req.Credit)
+	ref, err := billing.ParseCreditRef(credit)
+	if err != nil {
+		return in, err
+	}
+	in.Credit = ref
+	if !isAPI(c) {
+		if in.Amount, err = optionalMoney(c.FormValue("refund_amount"), "refund_amount"); err != nil {
+			return in, err
+		}
+	}
+	return in, nil
+}
+
+// recordRefund pays back the credit the request names (decodeRefund) on
+// org's account, as the caller.
+func (s *Server) recordRefund(c *fiber.Ctx, org *organisation.Organisation) (*billing.Refund, error) {
+	in, err := decodeRefund(c, org.ID)
+	if err != nil {
+		return nil, err
+	}
+	return s.billing.RecordRefund(c.UserContext(), currentUser(c).Actor(c.IP()), in)
+}
+
+// handleRefundCreate refunds credit on an organisation's account, the same
+// way from the API (POST /api/v1/accounts/{urn}/refunds, answering 201 with
+// the refund; a retry with the Idempotency-Key answers with the first, and
+// finishes a card refund Stripe did not answer) and the account page
+// (redirecting to it with a flash, or showing it again with the error
+// beside the refund form's input).
+func (s *Server) handleRefundCreate(c *fiber.Ctx) error {
+	org, err := s.accountOrg(c)
 	if err != nil {
 		return err
 	}
-	in := billing.RefundInput{OrganisationID: org.ID, Credit: ref, Method: req.Method, Amount: pricing.Money(req.AmountPence), RefundedOn: req.RefundedOn,
-		Reference: req.Reference, Reason: req.Reason}
-	in.IdempotencyKey, in.RequestHash = idempotency(c)
-	r, err := s.billing.RecordRefund(c.UserContext(), currentUser(c).Actor(c.IP()), in)
-	if err != nil {
-		return err
+	r, err := s.recordRefund(c, org)
+	if isAPI(c) {
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(refundJSON(r))
 	}
-	return c.Status(fiber.StatusCreated).JSON(refundJSON(r))
+	if err != nil {
+		err = withField(onInputs(err, map[string]string{"amount": "refund_amount", "reference": "refund_reference"}), "refund_amount")
+		return s.ledgerDone(c, err, "", "credit", "method", "refund_amount", "refunded_on", "refund_reference", "reason")
+	}
+	return s.ledgerDone(c, nil, fmt.Sprintf("The refund of %s has been recorded (%s).", r.Amount, refundStatusLabel(r.Status)))
 }

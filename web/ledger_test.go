@@ -262,3 +262,70 @@ func TestInvoiceNotMailed(t *testing.T) {
 		t.Errorf("the flag stayed after sending")
 	}
 }
+
+// TestLedgerActions_FormAndJSONAgree: receipts, allocations, their reversal
+// and refunds go one way for the account page and the API, so the same bad
+// input is refused with the same status and message, beside the form's
+// input at fault (the refund form's amount and reference are refund_amount
+// and refund_reference: the receipt form has amount and reference).
+func TestLedgerActions_FormAndJSONAgree(t *testing.T) {
+	app := newAccountsApp(t, web.Config{Dev: true})
+	fin := app.token(t, financeEmail)
+	inv := ledgerInvoices(t, app, 990004, 12000, 8000)
+	var receipt struct {
+		Credit string `json:"credit"`
+	}
+	app.api(t, fin, "POST", "/api/v1/accounts/990004/receipts", `{"method":"bacs","amount_pence":3000,"reference":"ON ACCOUNT"}`, http.StatusCreated, &receipt)
+	credit := receipt.Credit // £30.00 on the account
+	u := app.agent(t)
+	u.signIn(financeEmail)
+	u.get("/finance/accounts/990004")
+	before := map[string]int{}
+	for _, table := range []string{"payments", "allocations", "refunds"} {
+		before[table] = app.count(t, `SELECT count(*) FROM `+table)
+	}
+
+	for _, tt := range []struct {
+		action string
+		path   string // after /api/v1/accounts/990004 and /finance/accounts/990004
+		cases  []formAndJSONCase
+	}{
+		{"Receipt", "/receipts", []formAndJSONCase{
+			{"Cheque", `{"method":"cheque","amount_pence":100}`, url.Values{"method": {"cheque"}, "amount": {"1.00"}}, "method"},
+			{"Nothing", `{"method":"bacs","amount_pence":0}`, url.Values{"method": {"bacs"}, "amount": {"0.00"}}, "amount"},
+			{"SplitsBeyond", fmt.Sprintf(`{"method":"bacs","amount_pence":10000,"splits":[{"invoice":%q,"amount_pence":12000}]}`, inv[0]),
+				url.Values{"method": {"bacs"}, "amount": {"100.00"}, "split-" + inv[0]: {"120.00"}}, "splits"},
+			{"UnknownInvoice", `{"method":"bacs","amount_pence":100,"splits":[{"invoice":"TS-999999","amount_pence":100}]}`,
+				url.Values{"method": {"bacs"}, "amount": {"1.00"}, "split-TS-999999": {"1.00"}}, ""},
+		}},
+		{"Allocation", "/allocations", []formAndJSONCase{
+			{"BadCredit", fmt.Sprintf(`{"credit":"nothing","invoice":%q}`, inv[0]), url.Values{"credit": {"nothing"}, "invoice": {inv[0]}}, ""},
+			{"MoreThanLeft", fmt.Sprintf(`{"credit":%q,"invoice":%q,"amount_pence":5000}`, credit, inv[0]),
+				url.Values{"credit": {credit}, "invoice": {inv[0]}, "amount": {"50.00"}}, "amount"},
+		}},
+		{"Reverse", "/allocations/999999/reverse", []formAndJSONCase{
+			{"NoSuchAllocation", "", nil, ""},
+		}},
+		{"Refund", "/refunds", []formAndJSONCase{
+			{"NoReason", fmt.Sprintf(`{"credit":%q,"method":"bacs"}`, credit), url.Values{"credit": {credit}, "method": {"bacs"}}, "reason"},
+			{"Cheque", fmt.Sprintf(`{"credit":%q,"method":"cheque","reason":"Paid twice"}`, credit),
+				url.Values{"credit": {credit}, "method": {"cheque"}, "reason": {"Paid twice"}}, ""},
+			{"MoreThanLeft", fmt.Sprintf(`{"credit":%q,"method":"bacs","amount_pence":5000,"reason":"Paid twice"}`, credit),
+				url.Values{"credit": {credit}, "method": {"bacs"}, "refund_amount": {"50.00"}, "reason": {"Paid twice"}}, "refund_amount"},
+			{"LongReference", fmt.Sprintf(`{"credit":%q,"method":"bacs","reference":%q,"reason":"Paid twice"}`, credit, strings.Repeat("R", 201)),
+				url.Values{"credit": {credit}, "method": {"bacs"}, "refund_reference": {strings.Repeat("R", 201)}, "reason": {"Paid twice"}}, "refund_reference"},
+		}},
+	} {
+		for _, c := range tt.cases {
+			t.Run(tt.action+"/"+c.name, func(t *testing.T) {
+				status, body := app.do("POST", "/api/v1/accounts/990004"+tt.path, c.json, "Authorization", fin)
+				wantSameError(t, u.submit("/finance/accounts/990004"+tt.path, c.form), status, body, c.input)
+			})
+		}
+	}
+	for table, n := range before {
+		if got := app.count(t, `SELECT count(*) FROM `+table); got != n {
+			t.Errorf("refused requests added %d %s", got-n, table)
+		}
+	}
+}

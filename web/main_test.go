@@ -3,9 +3,11 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	wiring "traded/app"
@@ -75,4 +77,37 @@ func jsonError(t *testing.T, body string) (code, message, field string) {
 		t.Fatalf("error body is not JSON: %v: %s", err, body)
 	}
 	return e.Error.Code, e.Error.Message, e.Error.Field
+}
+
+// formAndJSONCase is one bad input given to an action through its page's
+// form and through the API: the two must refuse it alike.
+type formAndJSONCase struct {
+	name string
+	json string     // the API's body
+	form url.Values // the form's inputs
+	// input is the form's input the page puts the message beside ("" when
+	// the form has none for it: the error summary or the error page says it).
+	input string
+}
+
+// wantSameError checks that the page p refused a form as the API refused
+// the same input (apiStatus, apiBody): with the same status, the API's
+// message on the page, and beside the form's input when input is not "".
+func wantSameError(t *testing.T, p *page, apiStatus int, apiBody, input string) {
+	t.Helper()
+	if apiStatus < 400 {
+		t.Fatalf("the API accepted the input: %d %s", apiStatus, apiBody)
+	}
+	_, want, _ := jsonError(t, apiBody)
+	if p.status != apiStatus {
+		t.Errorf("the form: %d, the API %d (%q): %s", p.status, apiStatus, want, excerpt(p.body))
+	}
+	if !strings.Contains(html.UnescapeString(p.body), want) {
+		t.Errorf("the page lacks the API's message %q: %s", want, excerpt(p.body))
+	}
+	if input != "" {
+		if got := fieldErrorOf(p.body, input); got != want {
+			t.Errorf("the form's %s reads %q, the API's message %q", input, got, want)
+		}
+	}
 }

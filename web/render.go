@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"html/template"
 	"strconv"
@@ -131,6 +132,19 @@ func (s *Server) renderForm(c *fiber.Ctx, name string, p *Page, data any, err er
 		data = p
 	}
 	return s.render(c, name, data)
+}
+
+// onInputs puts an error the domain raised about one of its fields on the
+// form's input for it, where the form calls it otherwise: inputs maps the
+// domain's field names to the form's.
+func onInputs(err error, inputs map[string]string) error {
+	var e *traded.Error
+	if errors.As(err, &e) {
+		if input, ok := inputs[e.Field]; ok {
+			return &traded.Error{Code: e.Code, Message: e.Message, Field: input}
+		}
+	}
+	return err
 }
 
 // fieldArgs is what the input partial needs.

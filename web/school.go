@@ -7,6 +7,7 @@ import (
 
 	"traded"
 	"traded/account"
+	"traded/organisation"
 )
 
 func (s *Server) schoolRoutes(app *fiber.App) {
@@ -14,6 +15,8 @@ func (s *Server) schoolRoutes(app *fiber.App) {
 	app.Post("/school/staff", with(s.handleStaffInvite, []fiber.Handler{s.require(manager)}, s.inviteLimits())...)
 	app.Post("/school/staff/:id/deactivate", s.require(manager), s.handleStaffActive(false))
 	app.Post("/school/staff/:id/reactivate", s.require(manager), s.handleStaffActive(true))
+	app.Get("/school/settings", s.require(manager), s.handleSchoolSettings)
+	app.Post("/school/settings", s.require(manager), s.handleSchoolSettingsSave)
 }
 
 type staffPage struct {
@@ -70,4 +73,32 @@ func (s *Server) handleStaffActive(active bool) fiber.Handler {
 		s.setFlash(c, msg)
 		return c.Redirect("/school/staff", fiber.StatusSeeOther)
 	}
+}
+
+type schoolSettingsPage struct {
+	*Page
+	Org *organisation.Organisation
+}
+
+func (s *Server) handleSchoolSettings(c *fiber.Ctx) error {
+	org, err := s.orgs.FindByID(c.UserContext(), currentUser(c).OrganisationID)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "school-settings", &schoolSettingsPage{Page: s.page(c, "Booking settings"), Org: org})
+}
+
+func (s *Server) handleSchoolSettingsSave(c *fiber.Ctx) error {
+	u := currentUser(c)
+	if err := s.orgs.SetBookingSettings(c.UserContext(), u.Actor(c.IP()), u.OrganisationID, c.FormValue("booking_invoices"),
+		c.FormValue("teacher_approval") == "yes"); err != nil {
+		org, ferr := s.orgs.FindByID(c.UserContext(), u.OrganisationID)
+		if ferr != nil {
+			return ferr
+		}
+		p := &schoolSettingsPage{Page: s.page(c, "Booking settings"), Org: org}
+		return s.renderForm(c, "school-settings", p.Page, p, err)
+	}
+	s.setFlash(c, "Your booking settings have been saved.")
+	return c.Redirect("/school/settings", fiber.StatusSeeOther)
 }

@@ -171,6 +171,8 @@ func (s *Server) routes() {
 	s.ledgerRoutes(app)
 	s.exportRoutes(app)
 	s.financeRoutes(app)
+	s.programmeRoutes(app)
+	s.sessionRoutes(app)
 	s.bookingRoutes(app)
 	s.calendarRoutes(app)
 	s.consultancyRoutes(app)
