@@ -6,13 +6,17 @@
 // quotes, visits and the advisers' planner. (Sessions and consultancy are to
 // move to their own packages: see the README's tour of the code.)
 //
-// It owns the tables courses, sessions, bookings, delegates, booking_charges
-// (with billing, which records the invoice each charge is on),
-// calendar_feeds, session_reminders and the consultancy tables. It reads
-// the domains below it directly (organisation, account, catalogue: they
-// never call up), inside its own transactions through their ...Tx methods;
-// it reaches billing and mail only through the interfaces it declares,
-// Charger and Notifier, which app connects.
+// It owns the tables courses, sessions, bookings, delegates,
+// booking_charges, calendar_feeds, session_reminders and the consultancy
+// tables. It reads the domains below it directly (organisation, account,
+// catalogue: they never call up), inside its own transactions through their
+// ...Tx methods; it reaches billing and mail only through the interfaces it
+// declares, Charger and Notifier, which app connects. A booking's SQL never
+// names an invoice: billing records which invoice each booking charge is on
+// (its table invoiced_charges), booking asks its Charger (InvoicedCharges)
+// for the invoice a booking shows, and CreditBooking credits only what is
+// invoiced. (A consultancy visit still names its invoice, in
+// consultancy_visits.invoice_id, until consultancy moves.)
 //
 // It may import organisation, account, catalogue, calendar, pricing, mail
 // (for the mail it queues itself), store and the root package traded; not
