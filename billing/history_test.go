@@ -995,7 +995,7 @@ func (w *world) net(wb *wBooking) (charges, lines int64) {
 			- COALESCE((SELECT SUM(cl.net_pence + cl.vat_pence) FROM credit_note_lines cl WHERE cl.invoice_line_id = l.id), 0)), 0)
 		FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id
 		WHERE i.organisation_id = ? AND i.status = 'issued' AND (l.description LIKE '%(booking ' || ? || ')%'
-			OR EXISTS (SELECT 1 FROM booking_charges c WHERE c.booking_id = ? AND c.invoice_id = l.invoice_id AND c.invoice_line = l.position))`,
+			OR EXISTS (SELECT 1 FROM invoiced_charges c WHERE c.booking_id = ? AND c.invoice_id = l.invoice_id AND c.invoice_line = l.position))`,
 		w.schools[wb.school].orgID, wb.b.Reference, wb.id).Scan(&lines); err != nil {
 		w.fail("error", "invoice lines: %v", err)
 	}

@@ -60,17 +60,30 @@ func (s *Service) rules() Rules {
 
 // Charger bills bookings. Billing implements it; booking declares it so
 // that a booking and its invoice, or a cancellation and its credit note, are
-// written in one transaction.
+// written in one transaction. Billing keeps which invoice each charge is on
+// (its table invoiced_charges): booking neither writes nor reads invoices,
+// and asks InvoicedCharges when it shows a booking.
 type Charger interface {
-	// InvoiceBooking bills a confirmed booking's paid charges (those with a
-	// positive amount) on one invoice inside tx and returns the invoice's id,
-	// or 0 when the school is invoiced monthly and the charges wait for the
-	// monthly run.
-	InvoiceBooking(ctx context.Context, tx *store.Tx, actor store.Actor, b *Booking) (int64, error)
-	// CreditBooking issues a credit note inside tx for the given gross
-	// amounts of a booking's invoiced charges (by charge position) and
-	// returns its number.
+	// InvoiceBooking bills the given charges of a confirmed booking that
+	// have a positive amount (those just priced) on one invoice inside tx
+	// and returns the invoice, or the zero InvoiceRef when the school is
+	// invoiced monthly and the charges wait for the monthly run.
+	InvoiceBooking(ctx context.Context, tx *store.Tx, actor store.Actor, b *Booking) (InvoiceRef, error)
+	// CreditBooking issues credit notes inside tx for the given gross
+	// amounts of a booking's charges (by charge position) that are
+	// invoiced, one per invoice, and returns their numbers, comma-separated
+	// ("" when none is invoiced yet).
 	CreditBooking(ctx context.Context, tx *store.Tx, actor store.Actor, b *Booking, amounts map[int]pricing.Money, reason string) (string, error)
+	// InvoicedCharges returns, read through q, the invoice each billed
+	// charge of the bookings is on, by booking id and charge position;
+	// charges not billed, and bookings with none billed, are absent.
+	InvoicedCharges(ctx context.Context, q store.Queryer, bookingIDs []int64) (map[int64]map[int]InvoiceRef, error)
+}
+
+// InvoiceRef is an invoice as booking knows it, from its Charger.
+type InvoiceRef struct {
+	ID     int64
+	Number string
 }
 
 // Delegate is one member of staff on a booking.
@@ -116,7 +129,12 @@ type Charge struct {
 	Credited    pricing.Money
 }
 
-// Booking is places on one session for one organisation.
+// Booking is places on one session for one organisation. InvoiceID and
+// InvoiceNumber are the invoice of its first billed charge, and each
+// Charge's InvoiceID the invoice it is on, as the Charger says: they are set
+// on the bookings that FindBookingByID, FindBookings and CreateBooking
+// return, not on those read inside booking's own transactions (nothing
+// there needs them).
 type Booking struct {
 	ID             int64
 	Reference      string
@@ -432,26 +450,24 @@ func (s *Service) confirmBooking(ctx context.Context, tx *store.Tx, actor store.
 	if total > 0 && org.PORequired && b.PONumber == "" {
 		return nil, traded.FieldErrorf("po_number", "%s needs a purchase-order number on its invoices: enter the PO number for this booking (%s).", org.Name, total)
 	}
-	var invoice any // the booking's invoice id, if billing it makes one
+	var invoice InvoiceRef // the booking's invoice, if billing it makes one
 	if total > 0 && s.Charger != nil {
 		b.Status, b.Price, b.Subscriber, b.Tier, b.Charges = StatusConfirmed, total, r.subscriber, r.tier, charges
-		invID, err := s.Charger.InvoiceBooking(ctx, tx, actor, b)
-		if err != nil {
+		if invoice, err = s.Charger.InvoiceBooking(ctx, tx, actor, b); err != nil {
 			return nil, err
 		}
-		if invID != 0 {
-			invoice = invID
+		if invoice.ID != 0 {
 			for _, c := range charges {
 				if c.Amount > 0 {
-					c.InvoiceID = invID
+					c.InvoiceID = invoice.ID
 				}
 			}
 		}
 	}
 	now := store.FormatTime(tx.Now)
 	if _, err := tx.ExecContext(ctx, `UPDATE bookings SET status = 'confirmed', subscriber = ?, tier = ?, price_list_id = ?, confirm_seq = ?,
-		price_pence = ?, offer_expires_at = NULL, invoice_id = COALESCE(?, invoice_id), confirmed_at = ?, updated_at = ? WHERE id = ?`,
-		r.subscriber, string(r.tier), listID, seq, int64(total), invoice, now, now, b.ID); err != nil {
+		price_pence = ?, offer_expires_at = NULL, confirmed_at = ?, updated_at = ? WHERE id = ?`,
+		r.subscriber, string(r.tier), listID, seq, int64(total), now, now, b.ID); err != nil {
 		return nil, fmt.Errorf("confirm booking: %w", err)
 	}
 	if err := tx.Audit(ctx, actor, "booking.confirm", "booking", b.Reference, fmt.Sprintf("price %s", total)); err != nil {
@@ -462,6 +478,7 @@ func (s *Service) confirmBooking(ctx context.Context, tx *store.Tx, actor store.
 		return nil, fmt.Errorf("confirm booking: %w", err)
 	}
 	done.Delegates, done.Charges, done.Session = b.Delegates, charges, sess
+	done.InvoiceID, done.InvoiceNumber = invoice.ID, invoice.Number
 	if s.Notifier != nil {
 		if err := s.Notifier.BookingConfirmed(ctx, tx, done); err != nil {
 			return nil, err

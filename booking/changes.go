@@ -18,19 +18,18 @@ import (
 )
 
 const bookingColumns = `b.id, b.reference, b.session_id, b.organisation_id, o.urn, o.name, COALESCE(b.booked_by, 0),
-	COALESCE(u.name, ''), COALESCE(u.email, ''), b.status, b.subscriber, b.price_pence, COALESCE(b.invoice_id, 0), COALESCE(i.number, ''),
+	COALESCE(u.name, ''), COALESCE(u.email, ''), b.status, b.subscriber, b.price_pence,
 	COALESCE(b.offer_expires_at, ''), COALESCE(b.cancelled_at, ''), b.cancel_reason, b.late_cancel, b.created_at,
 	COALESCE(b.confirmed_at, ''), b.po_number, COALESCE(b.tier, '')`
 
-const bookingFrom = ` FROM bookings b JOIN organisations o ON o.id = b.organisation_id LEFT JOIN users u ON u.id = b.booked_by
-	LEFT JOIN invoices i ON i.id = b.invoice_id `
+const bookingFrom = ` FROM bookings b JOIN organisations o ON o.id = b.organisation_id LEFT JOIN users u ON u.id = b.booked_by `
 
 func scanBooking(row interface{ Scan(...any) error }) (*Booking, error) {
 	var b Booking
 	var offer, cancelled, created, confirmed, tier string
 	var price int64
 	if err := row.Scan(&b.ID, &b.Reference, &b.SessionID, &b.OrganisationID, &b.OrgURN, &b.OrgName, &b.BookedBy, &b.BookedByName, &b.BookedByEmail,
-		&b.Status, &b.Subscriber, &price, &b.InvoiceID, &b.InvoiceNumber, &offer, &cancelled, &b.CancelReason, &b.LateCancel,
+		&b.Status, &b.Subscriber, &price, &offer, &cancelled, &b.CancelReason, &b.LateCancel,
 		&created, &confirmed, &b.PONumber, &tier); err != nil {
 		return nil, err
 	}
@@ -81,7 +80,7 @@ func loadBookingDetail(ctx context.Context, q store.Queryer, b *Booking) error {
 		return err
 	}
 	rows, err = q.QueryContext(ctx, `SELECT position, product_code, description, quantity, unit_pence, amount_pence,
-		COALESCE(invoice_id, 0), credited_pence FROM booking_charges WHERE booking_id = ? ORDER BY position`, b.ID)
+		credited_pence FROM booking_charges WHERE booking_id = ? ORDER BY position`, b.ID)
 	if err != nil {
 		return fmt.Errorf("booking charges: %w", err)
 	}
@@ -90,7 +89,7 @@ func loadBookingDetail(ctx context.Context, q store.Queryer, b *Booking) error {
 	for rows.Next() {
 		c := &Charge{}
 		var unit, amount, credited int64
-		if err := rows.Scan(&c.Position, &c.ProductCode, &c.Description, &c.Quantity, &unit, &amount, &c.InvoiceID, &credited); err != nil {
+		if err := rows.Scan(&c.Position, &c.ProductCode, &c.Description, &c.Quantity, &unit, &amount, &credited); err != nil {
 			return fmt.Errorf("booking charges: %w", err)
 		}
 		c.Unit, c.Amount, c.Credited = pricing.Money(unit), pricing.Money(amount), pricing.Money(credited)
@@ -107,10 +106,43 @@ func loadBookingDetail(ctx context.Context, q store.Queryer, b *Booking) error {
 	return nil
 }
 
-// FindBookingByID returns a booking with its delegates, charges and session,
-// or ENOTFOUND.
+// FindBookingByID returns a booking with its delegates, charges, session
+// and invoice, or ENOTFOUND.
 func (s *Service) FindBookingByID(ctx context.Context, id int64) (*Booking, error) {
-	return findBooking(ctx, s.db.Read(), id)
+	b, err := findBooking(ctx, s.db.Read(), id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.withInvoices(ctx, s.db.Read(), []*Booking{b}); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// withInvoices sets the invoice of each booking and of each of its charges,
+// as the Charger says, in one query for them all.
+func (s *Service) withInvoices(ctx context.Context, q store.Queryer, bookings []*Booking) error {
+	if s.Charger == nil || len(bookings) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(bookings))
+	for i, b := range bookings {
+		ids[i] = b.ID
+	}
+	invoiced, err := s.Charger.InvoicedCharges(ctx, q, ids)
+	if err != nil {
+		return err
+	}
+	for _, b := range bookings {
+		for _, c := range b.Charges { // in order of position
+			inv := invoiced[b.ID][c.Position]
+			c.InvoiceID = inv.ID
+			if inv.ID != 0 && b.InvoiceID == 0 {
+				b.InvoiceID, b.InvoiceNumber = inv.ID, inv.Number
+			}
+		}
+	}
+	return nil
 }
 
 // BookingFilter selects bookings. Zero fields do not filter.
@@ -224,6 +256,9 @@ func (s *Service) FindBookings(ctx context.Context, f BookingFilter) ([]*Booking
 		if err := loadBookingDetail(ctx, s.db.Read(), b); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.withInvoices(ctx, s.db.Read(), out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -595,26 +630,28 @@ func (s *Service) CancelPlace(ctx context.Context, by *account.User, remoteAddr 
 }
 
 // applyCredit takes credit off a booking's charges: by a credit note where a
-// charge is invoiced, and simply before billing where it waits for the
-// monthly run (which bills what is left). It returns a note for the audit
-// log and how much of the booking's charges remain.
+// charge is invoiced (billing knows which are), and simply before billing
+// where it waits for the monthly run (which bills what is left). It returns
+// a note for the audit log and how much of the booking's charges remain.
 func (s *Service) applyCredit(ctx context.Context, tx *store.Tx, actor store.Actor, b *Booking, credit map[int]pricing.Money, reason string) (string, pricing.Money, error) {
-	invoiced := map[int]pricing.Money{}
+	credits := map[int]pricing.Money{}
 	var kept pricing.Money
 	for _, c := range b.Charges {
 		amt := credit[c.Position]
 		kept += c.Amount - c.Credited - amt
-		if amt > 0 && c.InvoiceID != 0 {
-			invoiced[c.Position] = amt
+		if amt > 0 {
+			credits[c.Position] = amt
 		}
 	}
 	note := ""
-	if len(invoiced) > 0 && s.Charger != nil {
-		cn, err := s.Charger.CreditBooking(ctx, tx, actor, b, invoiced, reason)
+	if len(credits) > 0 && s.Charger != nil {
+		cn, err := s.Charger.CreditBooking(ctx, tx, actor, b, credits, reason)
 		if err != nil {
 			return "", 0, err
 		}
-		note = "; credited by " + cn
+		if cn != "" {
+			note = "; credited by " + cn
+		}
 	}
 	for pos, amt := range credit {
 		if amt <= 0 {

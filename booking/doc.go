@@ -4,12 +4,15 @@
 // changes and cancellations, attendance and certificates, and the calendar
 // invites and feeds. (Consultancy is package consultancy's.)
 //
-// It owns the tables bookings, delegates, booking_charges (with billing,
-// which records the invoice each charge is on), calendar_feeds and
-// session_reminders. It reads the domains below it directly (organisation,
-// account, catalogue: they never call up), inside its own transactions
-// through their ...Tx methods; it reaches billing and mail only through the
-// interfaces it declares, Charger and Notifier, which app connects.
+// It owns the tables bookings, delegates, booking_charges, calendar_feeds
+// and session_reminders. It reads the domains below it directly
+// (organisation, account, catalogue: they never call up), inside its own
+// transactions through their ...Tx methods; it reaches billing and mail
+// only through the interfaces it declares, Charger and Notifier, which app
+// connects. A booking's SQL never names an invoice: billing records which
+// invoice each booking charge is on (its table invoiced_charges), booking
+// asks its Charger (InvoicedCharges) for the invoice a booking shows, and
+// CreditBooking credits only what is invoiced.
 //
 // It may import organisation, account, catalogue, calendar, pricing, mail
 // (for the mail it queues itself), store and the root package traded; not

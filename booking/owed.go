@@ -338,15 +338,12 @@ func (s *Service) chargeDifference(ctx context.Context, tx *store.Tx, actor stor
 		bill.PONumber = cause.PONumber
 	}
 	bill.Charges = []*Charge{c}
-	id, err := s.Charger.InvoiceBooking(ctx, tx, actor, &bill)
+	inv, err := s.Charger.InvoiceBooking(ctx, tx, actor, &bill)
 	if err != nil {
 		return "", err
 	}
-	if id != 0 {
+	if inv.ID != 0 {
 		note += " on a new invoice"
-		if _, err := tx.ExecContext(ctx, `UPDATE bookings SET invoice_id = COALESCE(invoice_id, ?) WHERE id = ?`, id, b.ID); err != nil {
-			return "", fmt.Errorf("charge booking %s: %w", b.Reference, err)
-		}
 	}
 	return note, nil
 }

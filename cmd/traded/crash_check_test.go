@@ -251,7 +251,7 @@ func (c *crashCheck) invoicesWhole() {
 				FROM organisations o WHERE o.id = i.organisation_id)
 		FROM invoices i
 			LEFT JOIN (SELECT invoice_id, count(*) AS n FROM subscriptions GROUP BY invoice_id) s ON s.invoice_id = i.id
-			LEFT JOIN (SELECT invoice_id, count(*) AS n FROM booking_charges GROUP BY invoice_id) bc ON bc.invoice_id = i.id
+			LEFT JOIN (SELECT invoice_id, count(*) AS n FROM invoiced_charges GROUP BY invoice_id) bc ON bc.invoice_id = i.id
 		WHERE i.status = 'issued'`, func(r *sql.Rows) error {
 		var number, source string
 		var net, vat, total, lines, lineNet, lineVAT, audits, subs, charges int64
@@ -303,12 +303,16 @@ func (c *crashCheck) invoicesWhole() {
 	})
 }
 
+// firstInvoiceSQL is the invoice a booking b is on, as its JSON names it:
+// the invoice of its first billed charge.
+const firstInvoiceSQL = `(SELECT f.invoice_id FROM invoiced_charges f WHERE f.booking_id = b.id ORDER BY f.position LIMIT 1)`
+
 // bookingsWhole: every booking has delegates and its audit entries; every
 // confirmed booking's charges add up to its price; a paid booking of a
 // school invoiced per booking has each paid charge on a line of its
 // invoice, and its delegates and booker their mail.
 func (c *crashCheck) bookingsWhole() {
-	c.rows(`SELECT b.id, b.reference, b.status, b.price_pence, b.confirmed_at IS NOT NULL, COALESCE(b.invoice_id, 0), o.booking_invoices,
+	c.rows(`SELECT b.id, b.reference, b.status, b.price_pence, b.confirmed_at IS NOT NULL, COALESCE(`+firstInvoiceSQL+`, 0), o.booking_invoices,
 			(SELECT count(*) FROM delegates d WHERE d.booking_id = b.id),
 			(SELECT count(*) FROM audit_log a WHERE a.entity = 'booking' AND a.entity_id = b.reference AND a.action = 'booking.create'),
 			(SELECT count(*) FROM audit_log a WHERE a.entity = 'booking' AND a.entity_id = b.reference AND a.action = 'booking.confirm'),
@@ -349,11 +353,12 @@ func (c *crashCheck) bookingsWhole() {
 	// charge added when the school's bookings were priced again, of an
 	// invoice of its own.
 	c.rows(`SELECT b.reference, bc.position, bc.product_code, bc.quantity, bc.unit_pence, bc.amount_pence,
-			COALESCE(bc.invoice_id, 0), COALESCE(b.invoice_id, 0), o.booking_invoices,
+			COALESCE(ic.invoice_id, 0), COALESCE(`+firstInvoiceSQL+`, 0), o.booking_invoices,
 			COALESCE(l.product_code, ''), COALESCE(l.quantity, 0), COALESCE(l.unit_pence, -1), COALESCE(l.description, ''), COALESCE(i.status, '')
 		FROM booking_charges bc JOIN bookings b ON b.id = bc.booking_id JOIN organisations o ON o.id = b.organisation_id
-			LEFT JOIN invoice_lines l ON l.invoice_id = bc.invoice_id AND l.position = bc.invoice_line
-			LEFT JOIN invoices i ON i.id = bc.invoice_id
+			LEFT JOIN invoiced_charges ic ON ic.booking_id = bc.booking_id AND ic.position = bc.position
+			LEFT JOIN invoice_lines l ON l.invoice_id = ic.invoice_id AND l.position = ic.invoice_line
+			LEFT JOIN invoices i ON i.id = ic.invoice_id
 		WHERE b.confirmed_at IS NOT NULL`, func(r *sql.Rows) error {
 		var ref, product, invoicing, lineProduct, lineDesc, invStatus string
 		var pos, qty, lineQty int
@@ -426,7 +431,7 @@ func (c *crashCheck) answers() {
 		var ref, status, invoice string
 		var urn, session, price int64
 		err := c.db.QueryRow(`SELECT b.reference, b.status, o.urn, b.session_id, b.price_pence, COALESCE(i.number, '')
-			FROM bookings b JOIN organisations o ON o.id = b.organisation_id LEFT JOIN invoices i ON i.id = b.invoice_id WHERE b.id = ?`, b.ID).
+			FROM bookings b JOIN organisations o ON o.id = b.organisation_id LEFT JOIN invoices i ON i.id = `+firstInvoiceSQL+` WHERE b.id = ?`, b.ID).
 			Scan(&ref, &status, &urn, &session, &price, &invoice)
 		if err != nil {
 			c.errorf("answered booking missing", "booking %d (%s) was answered 201 but is not in the database: %v", b.ID, b.Reference, err)
@@ -439,7 +444,7 @@ func (c *crashCheck) answers() {
 		// only for such a later charge.
 		answeredCharges := len(b.Charges)
 		price = int64(c.queryInt(`SELECT COALESCE(SUM(amount_pence), 0) FROM booking_charges WHERE booking_id = ? AND position <= ?`, b.ID, answeredCharges))
-		if b.InvoiceNumber == "" && invoice != "" && c.queryInt(`SELECT count(*) FROM booking_charges WHERE booking_id = ? AND position > ? AND invoice_id IS NOT NULL`, b.ID, answeredCharges) > 0 {
+		if b.InvoiceNumber == "" && invoice != "" && c.queryInt(`SELECT count(*) FROM invoiced_charges WHERE booking_id = ? AND position > ?`, b.ID, answeredCharges) > 0 {
 			invoice = ""
 		}
 		if b.Status != "confirmed" {
