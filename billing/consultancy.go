@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"traded"
+	"traded/consultancy"
 	"traded/pricing"
 	"traded/store"
 )
@@ -23,8 +24,8 @@ func (s *Service) InvoiceConsultancy(ctx context.Context, actor store.Actor, thr
 				r.day_pence, r.half_day_pence, r.billing,
 				(SELECT count(*) FROM consultancy_visits x WHERE x.request_id = r.id AND x.status IN ('planned', 'proposed'))
 			FROM consultancy_requests r JOIN products p ON p.code = r.product_code
-			WHERE r.status = 'accepted' AND EXISTS (SELECT 1 FROM consultancy_visits v WHERE v.request_id = r.id AND v.invoice_id IS NULL
-				AND ((v.status = 'delivered') OR (v.status = 'cancelled' AND v.charge_half_days > 0)))
+			WHERE r.status = 'accepted' AND EXISTS (SELECT 1 FROM consultancy_visits v WHERE v.request_id = r.id
+				AND NOT EXISTS (SELECT 1 FROM invoiced_visits iv WHERE iv.visit_id = v.id) AND ((v.status = 'delivered') OR (v.status = 'cancelled' AND v.charge_half_days > 0)))
 			ORDER BY r.id`)
 		if err != nil {
 			return fmt.Errorf("consultancy invoices: %w", err)
@@ -56,7 +57,7 @@ func (s *Service) InvoiceConsultancy(ctx context.Context, actor store.Actor, thr
 				cutoff = store.FormatTime(tx.Now.Add(time.Second))
 			}
 			vrows, err := tx.QueryContext(ctx, `SELECT id, visit_date, part, status, COALESCE(delivered_half_days, 0), charge_half_days
-				FROM consultancy_visits WHERE request_id = ? AND invoice_id IS NULL
+				FROM consultancy_visits v WHERE request_id = ? AND NOT EXISTS (SELECT 1 FROM invoiced_visits iv WHERE iv.visit_id = v.id)
 				AND ((status = 'delivered' AND delivered_at < ?) OR (status = 'cancelled' AND charge_half_days > 0 AND cancelled_at < ?))
 				ORDER BY visit_date, part, id`, e.id, cutoff, cutoff)
 			if err != nil {
@@ -94,15 +95,13 @@ func (s *Service) InvoiceConsultancy(ctx context.Context, actor store.Actor, thr
 				return err
 			}
 			for _, v := range visits {
-				if _, err := tx.ExecContext(ctx, `UPDATE consultancy_visits SET invoice_id = ?, updated_at = ? WHERE id = ? AND invoice_id IS NULL`,
-					id, store.FormatTime(tx.Now), v); err != nil {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO invoiced_visits (visit_id, invoice_id) VALUES (?, ?)`, v, id); err != nil {
 					return fmt.Errorf("consultancy invoices: %w", err)
 				}
 			}
 			if e.b == "completion" {
-				if _, err := tx.ExecContext(ctx, `UPDATE consultancy_requests SET status = 'completed', updated_at = ? WHERE id = ?`,
-					store.FormatTime(tx.Now), e.id); err != nil {
-					return fmt.Errorf("consultancy invoices: %w", err)
+				if err := consultancy.CompleteTx(ctx, tx, e.id); err != nil {
+					return err
 				}
 			}
 			run.Invoices = append(run.Invoices, number)

@@ -129,7 +129,9 @@ func TestService_InvoiceConsultancy(t *testing.T) {
 		}
 	}
 	var n int
-	db.Read().QueryRow(`SELECT count(*) FROM consultancy_visits WHERE invoice_id IS NOT NULL`).Scan(&n)
+	if err := db.Read().QueryRow(`SELECT count(*) FROM invoiced_visits`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
 	if n != 5 {
 		t.Errorf("%d visits billed, want 5", n)
 	}

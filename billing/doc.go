@@ -6,14 +6,18 @@
 // credit_note_lines, payments, allocations, refunds, card_checkouts,
 // stripe_events, journal_batches, journal_batch_invoices, bank_statements,
 // bank_lines, invoice_reminders, invoices_not_mailed, ledger_settings,
-// subscriptions and invoiced_charges: only its SQL writes them.
-// invoiced_charges is the charge-to-invoice link for bookings: the invoice
-// and line each booking charge was billed on, written as InvoiceBooking and
-// InvoiceMonthlyBookings issue the invoice, read by CreditBooking and, for
-// booking, InvoicedCharges. It reads booking's bookings, booking_charges
-// and sessions to bill them, and still marks consultancy_visits and consultancy_requests
-// invoiced (consultancy.go) until consultancy has its own package.
+// subscriptions, invoiced_charges and invoiced_visits: only its SQL writes
+// them. invoiced_charges is the charge-to-invoice link for bookings: the
+// invoice and line each booking charge was billed on, written as
+// InvoiceBooking and InvoiceMonthlyBookings issue the invoice, read by
+// CreditBooking and, for booking, InvoicedCharges. invoiced_visits is the
+// same for consultancy visits, written by InvoiceConsultancy, which
+// completes an engagement billed on completion through
+// consultancy.CompleteTx. It joins booking's and consultancy's tables
+// read-only to find what is due (arch_test.go lists each such join).
 //
-// Billing builds on booking (organisations, products, price lists) and is
-// used by web; it never imports Fiber.
+// It reads organisations and the catalogue through the interfaces it
+// declares (Organisations, Catalogue), and may import the domains below it
+// (organisation, account, catalogue, booking, consultancy), pricing, mail,
+// store and traded; never notify, app, web or Fiber.
 package billing

@@ -126,7 +126,6 @@ type Visit struct {
 	DeliveredHalf  int
 	DeliveryNote   string
 	ChargeHalfDays int
-	InvoiceID      int64
 }
 
 // Request is a school's request for consultancy and, once it accepts the
@@ -208,7 +207,7 @@ func findRequest(ctx context.Context, q store.Queryer, id int64) (*Request, erro
 		return nil, fmt.Errorf("find consultancy: %w", err)
 	}
 	rows, err := q.QueryContext(ctx, `SELECT v.id, v.request_id, v.adviser_id, COALESCE(u.name, ''), v.visit_date, v.part, v.mode, v.status, v.uid,
-			v.sequence, COALESCE(v.delivered_half_days, 0), v.delivery_note, v.charge_half_days, COALESCE(v.invoice_id, 0)
+			v.sequence, COALESCE(v.delivered_half_days, 0), v.delivery_note, v.charge_half_days
 		FROM consultancy_visits v LEFT JOIN users u ON u.id = v.adviser_id WHERE v.request_id = ? ORDER BY v.visit_date, v.part, v.id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("find visits: %w", err)
@@ -217,7 +216,7 @@ func findRequest(ctx context.Context, q store.Queryer, id int64) (*Request, erro
 	for rows.Next() {
 		v := &Visit{}
 		if err := rows.Scan(&v.ID, &v.RequestID, &v.AdviserID, &v.AdviserName, &v.Date, &v.Part, &v.Mode, &v.Status, &v.UID, &v.Sequence,
-			&v.DeliveredHalf, &v.DeliveryNote, &v.ChargeHalfDays, &v.InvoiceID); err != nil {
+			&v.DeliveredHalf, &v.DeliveryNote, &v.ChargeHalfDays); err != nil {
 			return nil, fmt.Errorf("find visits: %w", err)
 		}
 		c.Visits = append(c.Visits, v)
@@ -228,6 +227,17 @@ func findRequest(ctx context.Context, q store.Queryer, id int64) (*Request, erro
 // FindByID returns a request with its visits, or ENOTFOUND.
 func (s *Service) FindByID(ctx context.Context, id int64) (*Request, error) {
 	return findRequest(ctx, s.db.Read(), id)
+}
+
+// CompleteTx marks an engagement completed in tx, the transaction of the
+// invoice that bills the last of it (billing.Service.InvoiceConsultancy,
+// for an engagement billed on completion).
+func CompleteTx(ctx context.Context, tx *store.Tx, requestID int64) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE consultancy_requests SET status = 'completed', updated_at = ? WHERE id = ?`,
+		store.FormatTime(tx.Now), requestID); err != nil {
+		return fmt.Errorf("complete engagement: %w", err)
+	}
+	return nil
 }
 
 // FindByVisit returns the request a visit belongs to, or ENOTFOUND.

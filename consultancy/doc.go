@@ -7,10 +7,10 @@
 // advisers' availability, planner and utilisation, and the LA's quadrants.
 //
 // It owns the tables consultancy_services, consultancy_requests,
-// consultancy_visits and adviser_availability: only its SQL writes them,
-// but for billing, which records the invoice each visit is on
-// (consultancy_visits.invoice_id) and completes an engagement billed on
-// completion as it invoices it (billing.Service.InvoiceConsultancy). It
+// consultancy_visits and adviser_availability: only its SQL writes them.
+// Billing records the invoice each visit is on in its own table
+// (invoiced_visits), and completes an engagement billed on completion, as
+// it invoices the last of it, through CompleteTx. It
 // reads the domains below it (organisation, account, catalogue: they never
 // call up) through their methods, inside its own transactions through their
 // ...Tx methods, and joins organisations, products and users read-only for

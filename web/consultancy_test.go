@@ -588,7 +588,7 @@ func TestConsultancy_RequestQuoteDeliverInvoice(t *testing.T) {
 		if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 			t.Errorf("invoice lines:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 		}
-		if n := app.count(t, `SELECT count(*) FROM consultancy_visits WHERE invoice_id = ?`, invID); n != 2 {
+		if n := app.count(t, `SELECT count(*) FROM invoiced_visits WHERE invoice_id = ?`, invID); n != 2 {
 			t.Errorf("%d visits carry the invoice, want 2", n)
 		}
 		if cr := consultRequest(t, ag.manager, id); cr.Status != "completed" {
