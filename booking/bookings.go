@@ -610,3 +610,249 @@ func (s *Service) notifyBooking(ctx context.Context, tx *store.Tx, id int64, fn 
 	}
 	return fn(b)
 }
+
+const bookingColumns = `b.id, b.reference, b.session_id, b.organisation_id, o.urn, o.name, COALESCE(b.booked_by, 0),
+	COALESCE(u.name, ''), COALESCE(u.email, ''), b.status, b.subscriber, b.price_pence,
+	COALESCE(b.offer_expires_at, ''), COALESCE(b.cancelled_at, ''), b.cancel_reason, b.late_cancel, b.created_at,
+	COALESCE(b.confirmed_at, ''), b.po_number, COALESCE(b.tier, '')`
+
+const bookingFrom = ` FROM bookings b JOIN organisations o ON o.id = b.organisation_id LEFT JOIN users u ON u.id = b.booked_by `
+
+func scanBooking(row interface{ Scan(...any) error }) (*Booking, error) {
+	var b Booking
+	var offer, cancelled, created, confirmed, tier string
+	var price int64
+	if err := row.Scan(&b.ID, &b.Reference, &b.SessionID, &b.OrganisationID, &b.OrgURN, &b.OrgName, &b.BookedBy, &b.BookedByName, &b.BookedByEmail,
+		&b.Status, &b.Subscriber, &price, &offer, &cancelled, &b.CancelReason, &b.LateCancel,
+		&created, &confirmed, &b.PONumber, &tier); err != nil {
+		return nil, err
+	}
+	b.Tier = pricing.Tier(tier)
+	b.Price = pricing.Money(price)
+	b.CreatedAt = store.MustTime(created)
+	for _, p := range []struct {
+		s string
+		t *time.Time
+	}{{offer, &b.OfferExpiresAt}, {cancelled, &b.CancelledAt}, {confirmed, &b.ConfirmedAt}} {
+		if p.s != "" {
+			*p.t = store.MustTime(p.s)
+		}
+	}
+	return &b, nil
+}
+
+func findBooking(ctx context.Context, q store.Queryer, id int64) (*Booking, error) {
+	b, err := scanBooking(q.QueryRowContext(ctx, `SELECT `+bookingColumns+bookingFrom+` WHERE b.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, traded.Errorf(traded.ENOTFOUND, "There is no booking %d.", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("find booking: %w", err)
+	}
+	if err := loadBookingDetail(ctx, q, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func loadBookingDetail(ctx context.Context, q store.Queryer, b *Booking) error {
+	rows, err := q.QueryContext(ctx, `SELECT id, name, email, status, uid, COALESCE(replaces_id, 0), COALESCE(attendance, ''), late_cancel
+		FROM delegates WHERE booking_id = ? ORDER BY id`, b.ID)
+	if err != nil {
+		return fmt.Errorf("booking delegates: %w", err)
+	}
+	b.Delegates = nil
+	for rows.Next() {
+		d := &Delegate{BookingID: b.ID}
+		if err := rows.Scan(&d.ID, &d.Name, &d.Email, &d.Status, &d.UID, &d.ReplacesID, &d.Attendance, &d.LateCancel); err != nil {
+			rows.Close()
+			return fmt.Errorf("booking delegates: %w", err)
+		}
+		b.Delegates = append(b.Delegates, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = q.QueryContext(ctx, `SELECT position, product_code, description, quantity, unit_pence, amount_pence,
+		credited_pence FROM booking_charges WHERE booking_id = ? ORDER BY position`, b.ID)
+	if err != nil {
+		return fmt.Errorf("booking charges: %w", err)
+	}
+	defer rows.Close()
+	b.Charges = nil
+	for rows.Next() {
+		c := &Charge{}
+		var unit, amount, credited int64
+		if err := rows.Scan(&c.Position, &c.ProductCode, &c.Description, &c.Quantity, &unit, &amount, &credited); err != nil {
+			return fmt.Errorf("booking charges: %w", err)
+		}
+		c.Unit, c.Amount, c.Credited = pricing.Money(unit), pricing.Money(amount), pricing.Money(credited)
+		b.Charges = append(b.Charges, c)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	sess, err := catalogue.SessionOn(ctx, q, b.SessionID)
+	if err != nil && traded.ErrorCode(err) != traded.ENOTFOUND {
+		return err
+	}
+	b.Session = sess
+	return nil
+}
+
+// FindBookingByID returns a booking with its delegates, charges, session
+// and invoice, or ENOTFOUND.
+func (s *Service) FindBookingByID(ctx context.Context, id int64) (*Booking, error) {
+	b, err := findBooking(ctx, s.db.Read(), id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.withInvoices(ctx, s.db.Read(), []*Booking{b}); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// withInvoices sets the invoice of each booking and of each of its charges,
+// as the Charger says, in one query for them all.
+func (s *Service) withInvoices(ctx context.Context, q store.Queryer, bookings []*Booking) error {
+	if s.Charger == nil || len(bookings) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(bookings))
+	for i, b := range bookings {
+		ids[i] = b.ID
+	}
+	invoiced, err := s.Charger.InvoicedCharges(ctx, q, ids)
+	if err != nil {
+		return err
+	}
+	for _, b := range bookings {
+		for _, c := range b.Charges { // in order of position
+			inv := invoiced[b.ID][c.Position]
+			c.InvoiceID = inv.ID
+			if inv.ID != 0 && b.InvoiceID == 0 {
+				b.InvoiceID, b.InvoiceNumber = inv.ID, inv.Number
+			}
+		}
+	}
+	return nil
+}
+
+// BookingFilter selects bookings. Zero fields do not filter.
+type BookingFilter struct {
+	OrganisationID int64
+	SessionID      int64
+	Delegate       string // a delegate's email: their own bookings
+	Year           *pricing.AcademicYear
+	Statuses       []string
+	// EndedBefore keeps bookings whose session ended before the instant;
+	// NotEndedBefore those whose session had not (as Session.EndsAt).
+	EndedBefore, NotEndedBefore *time.Time
+	// Newest lists the latest session first instead of the soonest.
+	Newest bool
+	// Limit is how many to return at most (0: all), after skipping Offset,
+	// of those after After in the list's order (see Booking.Cursor).
+	Limit  int
+	Offset int
+	After  *store.Cursor
+}
+
+// Cursor is where b stands in FindBookings' order, for BookingFilter.After:
+// its session's start, then its id.
+func (b *Booking) Cursor() store.Cursor {
+	c := store.Cursor{ID: b.ID}
+	if b.Session != nil {
+		c.Key = store.FormatTime(b.Session.StartsAt)
+	}
+	return c
+}
+
+// sessionEndSQL is a session's end as stored instants are written, to
+// compare with one.
+const sessionEndSQL = `strftime('%Y-%m-%dT%H:%M:%SZ', s.starts_at, '+' || s.duration_minutes || ' minutes')`
+
+// CountBookings returns how many bookings match f (its Limit, Offset and
+// After aside).
+func (s *Service) CountBookings(ctx context.Context, f BookingFilter) (int, error) {
+	where, args := bookingWhere(f)
+	var n int
+	if err := s.db.Read().QueryRowContext(ctx, `SELECT count(*) FROM bookings b JOIN sessions s ON s.id = b.session_id
+		WHERE `+strings.Join(where, " AND "), args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count bookings: %w", err)
+	}
+	return n, nil
+}
+
+// bookingWhere is f as SQL conditions over bookings b joined to sessions s.
+func bookingWhere(f BookingFilter) ([]string, []any) {
+	where, args := []string{"1 = 1"}, []any{}
+	if f.OrganisationID != 0 {
+		where, args = append(where, "b.organisation_id = ?"), append(args, f.OrganisationID)
+	}
+	if f.SessionID != 0 {
+		where, args = append(where, "b.session_id = ?"), append(args, f.SessionID)
+	}
+	if f.Delegate != "" {
+		where = append(where, "b.id IN (SELECT booking_id FROM delegates WHERE email = ?)")
+		args = append(args, f.Delegate)
+	}
+	if f.Year != nil {
+		where = append(where, "b.session_id IN (SELECT id FROM sessions WHERE academic_year = ?)")
+		args = append(args, f.Year.String())
+	}
+	if len(f.Statuses) > 0 {
+		where = append(where, "b.status IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(f.Statuses)), ", ")+")")
+		for _, st := range f.Statuses {
+			args = append(args, st)
+		}
+	}
+	if f.EndedBefore != nil {
+		where, args = append(where, sessionEndSQL+" < ?"), append(args, store.FormatTime(*f.EndedBefore))
+	}
+	if f.NotEndedBefore != nil {
+		where, args = append(where, sessionEndSQL+" >= ?"), append(args, store.FormatTime(*f.NotEndedBefore))
+	}
+	return where, args
+}
+
+// FindBookings returns bookings matching f with their detail, soonest
+// session first (then by id), or latest first with f.Newest.
+func (s *Service) FindBookings(ctx context.Context, f BookingFilter) ([]*Booking, error) {
+	where, args := bookingWhere(f)
+	order, after := "s.starts_at, b.id", ">"
+	if f.Newest {
+		order, after = "s.starts_at DESC, b.id DESC", "<"
+	}
+	if f.After != nil {
+		where, args = append(where, "(s.starts_at, b.id) "+after+" (?, ?)"), append(args, f.After.Key, f.After.ID)
+	}
+	limit, largs := store.LimitSQL(f.Limit, f.Offset)
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+bookingColumns+bookingFrom+` JOIN sessions s ON s.id = b.session_id
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+limit, append(args, largs...)...)
+	if err != nil {
+		return nil, fmt.Errorf("find bookings: %w", err)
+	}
+	var out []*Booking
+	for rows.Next() {
+		b, err := scanBooking(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("find bookings: %w", err)
+		}
+		out = append(out, b)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, b := range out {
+		if err := loadBookingDetail(ctx, s.db.Read(), b); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.withInvoices(ctx, s.db.Read(), out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -38,23 +38,6 @@ type catalogueProductJSON struct {
 	Prices       map[pricing.Tier]map[pricing.Rate]int64 `json:"prices_pence"`
 }
 
-type sessionJSON struct {
-	ID         int64     `json:"id"`
-	Course     string    `json:"course"`
-	Product    string    `json:"product"`
-	Title      string    `json:"title"`
-	StartsAt   time.Time `json:"starts_at"`
-	EndsAt     time.Time `json:"ends_at"`
-	Capacity   int       `json:"capacity"`
-	PlacesLeft int       `json:"places_left"`
-	Status     string    `json:"status"`
-}
-
-func toSessionJSON(x *catalogue.Session) sessionJSON {
-	return sessionJSON{ID: x.ID, Course: x.CourseCode, Product: x.ProductCode, Title: x.Title,
-		StartsAt: x.StartsAt.UTC(), EndsAt: x.EndsAt().UTC(), Capacity: x.Capacity, PlacesLeft: x.PlacesLeft(), Status: x.Status}
-}
-
 // handleCatalogueAPI answers GET /api/v1/catalogue?year=2021/22: the products
 // with their prices per tier, and the year's sessions.
 func (s *Server) handleCatalogueAPI(c *fiber.Ctx) error {
