@@ -90,6 +90,23 @@ func (s *Service) FindSessions(ctx context.Context, f SessionFilter) ([]*Session
 	return findSessions(ctx, s.db.Read(), f)
 }
 
+// HasSessionAfter reports whether the year has a session (of any status)
+// starting after the instant; the zero time asks whether it has any. The
+// programme asks it on every view to choose its year, so it is one indexed
+// lookup (sessions_year), not a list.
+func (s *Service) HasSessionAfter(ctx context.Context, year pricing.AcademicYear, after time.Time) (bool, error) {
+	var ok bool
+	from := ""
+	if !after.IsZero() {
+		from = store.FormatTime(after)
+	}
+	if err := s.db.Read().QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sessions WHERE academic_year = ? AND starts_at > ?)`,
+		year.String(), from).Scan(&ok); err != nil {
+		return false, fmt.Errorf("has sessions: %w", err)
+	}
+	return ok, nil
+}
+
 // FindSessionByID returns one session, or ENOTFOUND.
 func (s *Service) FindSessionByID(ctx context.Context, id int64) (*Session, error) {
 	return SessionOn(ctx, s.db.Read(), id)

@@ -13,12 +13,12 @@ import (
 	"strings"
 	"testing"
 	"time"
-	wiring "traded/app"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"traded"
 	"traded/account"
+	wiring "traded/app"
 	"traded/demo"
 	"traded/store"
 	"traded/store/storetest"

@@ -11,10 +11,10 @@ import (
 	"strings"
 	"testing"
 	"time"
-	wiring "traded/app"
 
 	"github.com/stripe/stripe-go/v76/webhook"
 
+	wiring "traded/app"
 	"traded/billing"
 	"traded/billing/stripetest"
 	"traded/store"

@@ -10,9 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	wiring "traded/app"
+	"time"
 
 	"traded"
+	wiring "traded/app"
 	"traded/catalogue"
 	"traded/pricing"
 	"traded/store"
@@ -159,5 +160,48 @@ func TestHealth_Unwritable(t *testing.T) {
 	}
 	if status, body := bad.do("GET", "/healthz", ""); status != http.StatusServiceUnavailable || strings.Contains(body, bad.db.Path) {
 		t.Errorf("an unwritable database: %d %q, want 503 without the file's path", status, body)
+	}
+}
+
+// TestProgramme_OpensOnTheYearStillToRun: the programme opens on the
+// current academic year while any of its sessions is still to start, and
+// on the next one (which the demo publishes) once they are all over; a
+// year asked for is shown whatever the date.
+func TestProgramme_OpensOnTheYearStillToRun(t *testing.T) {
+	a := newTestApp(t)
+	ctx := context.Background()
+	current := pricing.AcademicYearOf(a.clock.Now(), traded.London)
+	next := current + 1
+	cat := wiring.Domains(a.db).Catalogue
+	last := func(year pricing.AcademicYear) time.Time {
+		t.Helper()
+		list, err := cat.FindSessions(ctx, catalogue.SessionFilter{Year: &year})
+		if err != nil || len(list) == 0 {
+			t.Fatalf("the demo has no sessions in %s (%v)", year, err)
+		}
+		return list[len(list)-1].StartsAt
+	}
+	heading := func(p *page) string {
+		t.Helper()
+		m := regexp.MustCompile(`Training programme ([0-9/]+)<`).FindStringSubmatch(p.body)
+		if p.status != http.StatusOK || m == nil {
+			t.Fatalf("programme: %d without its heading", p.status)
+		}
+		return m[1]
+	}
+	visitor := a.agent(t)
+	if got := heading(visitor.get("/programme")); got != current.String() {
+		t.Errorf("with sessions still to come: the programme opens on %s, want %s", got, current)
+	}
+	a.clock.Set(last(current).Add(-time.Minute))
+	if got := heading(visitor.get("/programme")); got != current.String() {
+		t.Errorf("a minute before the year's last session: %s, want %s", got, current)
+	}
+	a.clock.Set(last(current).Add(time.Minute))
+	if got := heading(visitor.get("/programme")); got != next.String() {
+		t.Errorf("once the year's sessions have all started: %s, want %s", got, next)
+	}
+	if got := heading(visitor.get("/programme?year=" + current.String())); got != current.String() {
+		t.Errorf("asking for %s after its sessions: %s", current, got)
 	}
 }

@@ -10,10 +10,10 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	wiring "traded/app"
 
 	"github.com/valyala/fasthttp"
 
+	wiring "traded/app"
 	"traded/demo"
 	"traded/web"
 )

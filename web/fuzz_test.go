@@ -12,11 +12,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	wiring "traded/app"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"traded"
+	wiring "traded/app"
 	"traded/billing"
 	"traded/catalogue"
 	"traded/demo"

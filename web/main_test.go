@@ -10,11 +10,11 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	wiring "traded/app"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"traded"
+	wiring "traded/app"
 	"traded/demo"
 	"traded/store"
 	"traded/store/storetest"

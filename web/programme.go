@@ -54,19 +54,11 @@ func (s *Server) handleProgramme(c *fiber.Ctx) error {
 // it has sessions (in the summer, when this year's are over and next
 // year's programme is published), else the current one.
 func (s *Server) programmeYear(c *fiber.Ctx, current pricing.AcademicYear) pricing.AcademicYear {
-	now := s.now()
-	list, err := s.catalogue.FindSessions(c.UserContext(), catalogue.SessionFilter{Year: &current})
-	if err != nil {
+	if still, err := s.catalogue.HasSessionAfter(c.UserContext(), current, s.now()); err != nil || still {
 		return current
 	}
-	for _, x := range list {
-		if x.StartsAt.After(now) {
-			return current
-		}
-	}
-	next := current + 1
-	if more, err := s.catalogue.FindSessions(c.UserContext(), catalogue.SessionFilter{Year: &next}); err == nil && len(more) > 0 {
-		return next
+	if next, err := s.catalogue.HasSessionAfter(c.UserContext(), current+1, time.Time{}); err == nil && next {
+		return current + 1
 	}
 	return current
 }
