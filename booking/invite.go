@@ -11,19 +11,11 @@ import (
 	"traded/calendar"
 )
 
-// InviteConfig says who sends invites.
-type InviteConfig struct {
-	// Organizer is the council's training mailbox.
-	Organizer     string
-	OrganizerName string
-	// BaseURL is the public address, for the booking's link.
-	BaseURL string
-}
+// InviteConfig is who sends training invites (see calendar.Sender).
+type InviteConfig calendar.Sender
 
-// organizer is who sends the invite (see calendar.Organizer).
-func (c InviteConfig) organizer() (string, string) {
-	return calendar.Organizer(c.Organizer, c.OrganizerName)
-}
+// organizer is who sends the invite.
+func (c InviteConfig) organizer() (string, string) { return calendar.Sender(c).From() }
 
 // PlaceCancelled reports whether a delegate's place is over: the delegate
 // was cancelled or replaced, the booking ended, or the LA cancelled the

@@ -23,11 +23,22 @@ func NewUID() string {
 	return id.String() + "@traded.essex.gov.uk"
 }
 
-// Organizer returns who sends an invite: the address and name given, or,
-// where either is blank, the council's training mailbox and its name, so
-// that every invite the council sends, a training place's or a visit's,
-// comes from one organiser.
-func Organizer(addr, name string) (string, string) {
+// Sender is who sends the council's invites, a training place's
+// (booking.InviteConfig) or a visit's (consultancy.InviteConfig), and the
+// public address their links point to.
+type Sender struct {
+	// Organizer is the council's training mailbox.
+	Organizer     string
+	OrganizerName string
+	// BaseURL is the public address, for the link to the booking or request.
+	BaseURL string
+}
+
+// From returns the organiser's address and name: those given, or, where
+// either is blank, the council's training mailbox and its name, so that
+// every invite the council sends comes from one organiser.
+func (s Sender) From() (addr, name string) {
+	addr, name = s.Organizer, s.OrganizerName
 	if addr == "" {
 		addr = "traded.services@essex.gov.uk"
 	}

@@ -11,19 +11,11 @@ import (
 	"traded/calendar"
 )
 
-// InviteConfig says who sends visit invites and where their link points.
-type InviteConfig struct {
-	// Organizer is the council's training mailbox.
-	Organizer     string
-	OrganizerName string
-	// BaseURL is the public address, for the request's link.
-	BaseURL string
-}
+// InviteConfig is who sends visit invites (see calendar.Sender).
+type InviteConfig calendar.Sender
 
-// organizer is who sends the invite (see calendar.Organizer).
-func (c InviteConfig) organizer() (string, string) {
-	return calendar.Organizer(c.Organizer, c.OrganizerName)
-}
+// organizer is who sends the invite.
+func (c InviteConfig) organizer() (string, string) { return calendar.Sender(c).From() }
 
 // VisitTimes are when a visit day part runs, in London time.
 var VisitTimes = map[string][2]string{"day": {"09:00", "16:00"}, "am": {"09:00", "12:30"}, "pm": {"13:00", "16:30"}}
