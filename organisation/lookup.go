@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"traded/pricing"
 	"traded/store"
 )
 
@@ -47,10 +48,63 @@ func findByIDs(ctx context.Context, q store.Queryer, ids []int64, day string) (m
 			return nil, err
 		}
 	}
-	for _, o := range out {
-		if err := tierOn(ctx, q, o, day); err != nil {
-			return nil, err
-		}
+	if err := tiersOn(ctx, q, out, day); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// tiersOn is tierOn for many organisations in one query per 500: each gets
+// the latest entry of its tier history effective on or before day (ties:
+// the latest recorded), its first entry holding from the start; one with
+// no history keeps the tier it has.
+func tiersOn(ctx context.Context, q store.Queryer, orgs map[int64]*Organisation, day string) error {
+	ids := make([]int64, 0, len(orgs))
+	for id := range orgs {
+		ids = append(ids, id)
+	}
+	type best struct {
+		key  string // "" for the first entry, else its effective date
+		id   int64
+		tier string
+	}
+	chosen := map[int64]best{}
+	first := map[int64]bool{}
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := q.QueryContext(ctx, `SELECT organisation_id, id, tier, effective_from FROM organisation_tiers
+			WHERE organisation_id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`) ORDER BY organisation_id, id`, args...)
+		if err != nil {
+			return fmt.Errorf("tiers in force: %w", err)
+		}
+		for rows.Next() {
+			var org, id int64
+			var tier, from string
+			if err := rows.Scan(&org, &id, &tier, &from); err != nil {
+				rows.Close()
+				return fmt.Errorf("tiers in force: %w", err)
+			}
+			key := from
+			if !first[org] { // rows come in id order: the first is the school as first loaded
+				first[org], key = true, ""
+			} else if from > day {
+				continue
+			}
+			if b, ok := chosen[org]; !ok || key > b.key || key == b.key && id > b.id {
+				chosen[org] = best{key: key, id: id, tier: tier}
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	for id, b := range chosen {
+		orgs[id].Tier = pricing.Tier(b.tier)
+	}
+	return nil
 }

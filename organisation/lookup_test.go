@@ -6,6 +6,7 @@ import (
 
 	"traded/demo"
 	"traded/organisation"
+	"traded/pricing"
 	"traded/store"
 	"traded/store/storetest"
 )
@@ -27,6 +28,26 @@ func TestFindByIDs(t *testing.T) {
 			t.Fatal(err)
 		}
 		ids = append(ids, o.ID)
+	}
+	// Tier histories beyond the first entry: an override from today; an
+	// override cleared, then a change effective in 2099 (not in force); a
+	// change recorded later but effective in 2000 (in force).
+	if err := orgs.SetTierOverride(ctx, store.System, demo.Schools[0].URN, pricing.External, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := orgs.SetTierOverride(ctx, store.System, demo.Schools[1].URN, pricing.External, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := orgs.SetTierOverride(ctx, store.System, demo.Schools[1].URN, "", "cleared"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO organisation_tiers (organisation_id, tier, effective_from, source, reason, recorded_at)
+			VALUES (?1, 'academy', '2099-01-01', 'gias', 'future', ?3), (?2, 'academy', '2000-01-01', 'gias', 'long ago', ?3)`,
+			ids[1], ids[2], store.FormatTime(tx.Now))
+		return err
+	}); err != nil {
+		t.Fatal(err)
 	}
 	many := append([]int64{}, ids...)
 	for i := 0; i < 1200; i++ {
