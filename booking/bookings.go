@@ -13,6 +13,7 @@ import (
 	"traded/calendar"
 	"traded/catalogue"
 	"traded/mail"
+	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 )
@@ -409,7 +410,7 @@ func (s *Service) CreateBooking(ctx context.Context, by *account.User, remoteAdd
 // confirm prices a booking by the tariff and the school's state now,
 // records its charges and bills what is owed.
 func (s *Service) confirm(ctx context.Context, tx *store.Tx, actor store.Actor, id int64) error {
-	b, err := findBooking(ctx, tx, id)
+	b, err := s.findBooking(ctx, tx, id)
 	if err != nil {
 		return err
 	}
@@ -478,6 +479,8 @@ func (s *Service) confirmBooking(ctx context.Context, tx *store.Tx, actor store.
 		return nil, fmt.Errorf("confirm booking: %w", err)
 	}
 	done.Delegates, done.Charges, done.Session = b.Delegates, charges, sess
+	// Its school and booker are as b has them: confirming changes neither.
+	done.OrgURN, done.OrgName, done.BookedByName, done.BookedByEmail = b.OrgURN, b.OrgName, b.BookedByName, b.BookedByEmail
 	done.InvoiceID, done.InvoiceNumber = invoice.ID, invoice.Number
 	if s.Notifier != nil {
 		if err := s.Notifier.BookingConfirmed(ctx, tx, done); err != nil {
@@ -490,9 +493,9 @@ func (s *Service) confirmBooking(ctx context.Context, tx *store.Tx, actor store.
 // isSubscriber reports whether the organisation has the year's PSA
 // subscription, as tx sees it, from the writer's cache while subscriptions
 // are unchanged.
-func isSubscriber(ctx context.Context, tx *store.Tx, orgID int64, year pricing.AcademicYear) (bool, error) {
+func (s *Service) isSubscriber(ctx context.Context, tx *store.Tx, orgID int64, year pricing.AcademicYear) (bool, error) {
 	v, err := tx.Cached(fmt.Sprintf("subscriber %d %s", orgID, year), []string{"subscriptions"}, func() (any, error) {
-		return querySubscriber(ctx, tx, orgID, year)
+		return s.subscribes(ctx, tx, orgID, year)
 	})
 	if err != nil {
 		return false, err
@@ -542,7 +545,7 @@ func (s *Service) QuoteBooking(ctx context.Context, urn, sessionID int64, n int)
 // is not waiting to be confirmed.
 func (s *Service) QuoteConfirmation(ctx context.Context, by *account.User, id int64) ([]*Charge, error) {
 	q := s.db.Read()
-	b, err := findBooking(ctx, q, id)
+	b, err := s.findBooking(ctx, q, id)
 	if err != nil {
 		return nil, err
 	}
@@ -604,26 +607,78 @@ func (s *Service) notifyBooking(ctx context.Context, tx *store.Tx, id int64, fn 
 	if s.Notifier == nil {
 		return nil
 	}
-	b, err := findBooking(ctx, tx, id)
+	b, err := s.findBooking(ctx, tx, id)
 	if err != nil {
 		return err
 	}
 	return fn(b)
 }
 
-const bookingColumns = `b.id, b.reference, b.session_id, b.organisation_id, o.urn, o.name, COALESCE(b.booked_by, 0),
-	COALESCE(u.name, ''), COALESCE(u.email, ''), b.status, b.subscriber, b.price_pence,
+// bookingColumns are a booking's own; nameBookings adds its school's URN
+// and name and its booker's name and email from their domains.
+const bookingColumns = `b.id, b.reference, b.session_id, b.organisation_id, COALESCE(b.booked_by, 0), b.status, b.subscriber, b.price_pence,
 	COALESCE(b.offer_expires_at, ''), COALESCE(b.cancelled_at, ''), b.cancel_reason, b.late_cancel, b.created_at,
 	COALESCE(b.confirmed_at, ''), b.po_number, COALESCE(b.tier, '')`
 
-const bookingFrom = ` FROM bookings b JOIN organisations o ON o.id = b.organisation_id LEFT JOIN users u ON u.id = b.booked_by `
+const bookingFrom = ` FROM bookings b `
+
+// nameBookings sets each booking's school (URN and name) and booker (name
+// and email, empty for none) from organisation and account: one lookup of
+// each for the whole list, through q's transaction when q is one.
+func (s *Service) nameBookings(ctx context.Context, q store.Queryer, bookings []*Booking) error {
+	var orgIDs, userIDs []int64
+	seen := map[[2]int64]bool{}
+	for _, b := range bookings {
+		if !seen[[2]int64{0, b.OrganisationID}] {
+			seen[[2]int64{0, b.OrganisationID}] = true
+			orgIDs = append(orgIDs, b.OrganisationID)
+		}
+		if b.BookedBy != 0 && !seen[[2]int64{1, b.BookedBy}] {
+			seen[[2]int64{1, b.BookedBy}] = true
+			userIDs = append(userIDs, b.BookedBy)
+		}
+	}
+	if len(orgIDs) == 0 {
+		return nil
+	}
+	tx, inTx := q.(*store.Tx)
+	var orgs map[int64]*organisation.Organisation
+	var err error
+	if inTx {
+		orgs, err = s.Organisations.FindByIDsTx(ctx, tx, orgIDs)
+	} else {
+		orgs, err = s.Organisations.FindByIDs(ctx, orgIDs)
+	}
+	if err != nil {
+		return err
+	}
+	users := map[int64]*account.User{}
+	if len(userIDs) > 0 {
+		if inTx {
+			users, err = s.Accounts.FindUsersByIDsTx(ctx, tx, userIDs)
+		} else {
+			users, err = s.Accounts.FindUsersByIDs(ctx, userIDs)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, b := range bookings {
+		if o := orgs[b.OrganisationID]; o != nil {
+			b.OrgURN, b.OrgName = o.URN, o.Name
+		}
+		if u := users[b.BookedBy]; u != nil {
+			b.BookedByName, b.BookedByEmail = u.Name, u.Email
+		}
+	}
+	return nil
+}
 
 func scanBooking(row interface{ Scan(...any) error }) (*Booking, error) {
 	var b Booking
 	var offer, cancelled, created, confirmed, tier string
 	var price int64
-	if err := row.Scan(&b.ID, &b.Reference, &b.SessionID, &b.OrganisationID, &b.OrgURN, &b.OrgName, &b.BookedBy, &b.BookedByName, &b.BookedByEmail,
-		&b.Status, &b.Subscriber, &price, &offer, &cancelled, &b.CancelReason, &b.LateCancel,
+	if err := row.Scan(&b.ID, &b.Reference, &b.SessionID, &b.OrganisationID, &b.BookedBy, &b.Status, &b.Subscriber, &price, &offer, &cancelled, &b.CancelReason, &b.LateCancel,
 		&created, &confirmed, &b.PONumber, &tier); err != nil {
 		return nil, err
 	}
@@ -641,7 +696,7 @@ func scanBooking(row interface{ Scan(...any) error }) (*Booking, error) {
 	return &b, nil
 }
 
-func findBooking(ctx context.Context, q store.Queryer, id int64) (*Booking, error) {
+func (s *Service) findBooking(ctx context.Context, q store.Queryer, id int64) (*Booking, error) {
 	b, err := scanBooking(q.QueryRowContext(ctx, `SELECT `+bookingColumns+bookingFrom+` WHERE b.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, traded.Errorf(traded.ENOTFOUND, "There is no booking %d.", id)
@@ -649,6 +704,9 @@ func findBooking(ctx context.Context, q store.Queryer, id int64) (*Booking, erro
 		return nil, fmt.Errorf("find booking: %w", err)
 	}
 	if err := loadBookingDetail(ctx, q, b); err != nil {
+		return nil, err
+	}
+	if err := s.nameBookings(ctx, q, []*Booking{b}); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -703,7 +761,7 @@ func loadBookingDetail(ctx context.Context, q store.Queryer, b *Booking) error {
 // FindBookingByID returns a booking with its delegates, charges, session
 // and invoice, or ENOTFOUND.
 func (s *Service) FindBookingByID(ctx context.Context, id int64) (*Booking, error) {
-	b, err := findBooking(ctx, s.db.Read(), id)
+	b, err := s.findBooking(ctx, s.db.Read(), id)
 	if err != nil {
 		return nil, err
 	}
@@ -768,23 +826,62 @@ func (b *Booking) Cursor() store.Cursor {
 	return c
 }
 
-// sessionEndSQL is a session's end as stored instants are written, to
-// compare with one.
-const sessionEndSQL = `strftime('%Y-%m-%dT%H:%M:%SZ', s.starts_at, '+' || s.duration_minutes || ' minutes')`
-
 // CountBookings returns how many bookings match f (its Limit, Offset and
 // After aside).
 func (s *Service) CountBookings(ctx context.Context, f BookingFilter) (int, error) {
-	where, args := bookingWhere(f)
+	from, args := ` FROM bookings b`, []any{}
+	if f.Year != nil || f.EndedBefore != nil || f.NotEndedBefore != nil {
+		starts, err := s.sessionStarts(ctx, f)
+		if err != nil {
+			return 0, err
+		}
+		from, args = from+sessionJoin, append(args, starts)
+	}
+	where, wargs := bookingWhere(f)
 	var n int
-	if err := s.db.Read().QueryRowContext(ctx, `SELECT count(*) FROM bookings b JOIN sessions s ON s.id = b.session_id
-		WHERE `+strings.Join(where, " AND "), args...).Scan(&n); err != nil {
+	if err := s.db.Read().QueryRowContext(ctx, `SELECT count(*)`+from+` WHERE `+strings.Join(where, " AND "), append(args, wargs...)...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count bookings: %w", err)
 	}
 	return n, nil
 }
 
-// bookingWhere is f as SQL conditions over bookings b joined to sessions s.
+// sessionJoin joins bookings b to j, the sessions of sessionStarts: j.value
+// is the session's start.
+const sessionJoin = ` JOIN json_each(?) j ON b.session_id = CAST(j.key AS INTEGER) `
+
+// sessionStarts returns, as a JSON object of session id to start (a stored
+// instant), the sessions that f's bookings may be on, as catalogue has
+// them: the year's, f's one session, those ended or not by the instant.
+// Catalogue owns sessions, so a list ordered or filtered by when its
+// session runs joins this one answer (see doc.go), not the table.
+func (s *Service) sessionStarts(ctx context.Context, f BookingFilter) (string, error) {
+	sf := catalogue.SessionFilter{Year: f.Year, EndedBefore: f.EndedBefore, NotEndedBefore: f.NotEndedBefore}
+	if f.SessionID != 0 {
+		sf.ID = &f.SessionID
+	}
+	sessions, err := s.Catalogue.FindSessions(ctx, sf)
+	if err != nil {
+		return "", err
+	}
+	return startsJSON(sessions), nil
+}
+
+// startsJSON is sessions as a JSON object of id to start, for json_each.
+func startsJSON(sessions []*catalogue.Session) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, x := range sessions {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"%d":"%s"`, x.ID, store.FormatTime(x.StartsAt))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// bookingWhere is f's own conditions as SQL over bookings b; its session's
+// year and times are sessionStarts'.
 func bookingWhere(f BookingFilter) ([]string, []any) {
 	where, args := []string{"1 = 1"}, []any{}
 	if f.OrganisationID != 0 {
@@ -797,21 +894,11 @@ func bookingWhere(f BookingFilter) ([]string, []any) {
 		where = append(where, "b.id IN (SELECT booking_id FROM delegates WHERE email = ?)")
 		args = append(args, f.Delegate)
 	}
-	if f.Year != nil {
-		where = append(where, "b.session_id IN (SELECT id FROM sessions WHERE academic_year = ?)")
-		args = append(args, f.Year.String())
-	}
 	if len(f.Statuses) > 0 {
 		where = append(where, "b.status IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(f.Statuses)), ", ")+")")
 		for _, st := range f.Statuses {
 			args = append(args, st)
 		}
-	}
-	if f.EndedBefore != nil {
-		where, args = append(where, sessionEndSQL+" < ?"), append(args, store.FormatTime(*f.EndedBefore))
-	}
-	if f.NotEndedBefore != nil {
-		where, args = append(where, sessionEndSQL+" >= ?"), append(args, store.FormatTime(*f.NotEndedBefore))
 	}
 	return where, args
 }
@@ -819,17 +906,21 @@ func bookingWhere(f BookingFilter) ([]string, []any) {
 // FindBookings returns bookings matching f with their detail, soonest
 // session first (then by id), or latest first with f.Newest.
 func (s *Service) FindBookings(ctx context.Context, f BookingFilter) ([]*Booking, error) {
+	starts, err := s.sessionStarts(ctx, f)
+	if err != nil {
+		return nil, err
+	}
 	where, args := bookingWhere(f)
-	order, after := "s.starts_at, b.id", ">"
+	args = append([]any{starts}, args...)
+	order, after := "j.value, b.id", ">"
 	if f.Newest {
-		order, after = "s.starts_at DESC, b.id DESC", "<"
+		order, after = "j.value DESC, b.id DESC", "<"
 	}
 	if f.After != nil {
-		where, args = append(where, "(s.starts_at, b.id) "+after+" (?, ?)"), append(args, f.After.Key, f.After.ID)
+		where, args = append(where, "(j.value, b.id) "+after+" (?, ?)"), append(args, f.After.Key, f.After.ID)
 	}
 	limit, largs := store.LimitSQL(f.Limit, f.Offset)
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+bookingColumns+bookingFrom+` JOIN sessions s ON s.id = b.session_id
-		WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+limit, append(args, largs...)...)
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+bookingColumns+bookingFrom+sessionJoin+`WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+limit, append(args, largs...)...)
 	if err != nil {
 		return nil, fmt.Errorf("find bookings: %w", err)
 	}
@@ -850,6 +941,9 @@ func (s *Service) FindBookings(ctx context.Context, f BookingFilter) ([]*Booking
 		if err := loadBookingDetail(ctx, s.db.Read(), b); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.nameBookings(ctx, s.db.Read(), out); err != nil {
+		return nil, err
 	}
 	if err := s.withInvoices(ctx, s.db.Read(), out); err != nil {
 		return nil, err

@@ -22,7 +22,7 @@ import (
 // exist.
 func (s *Service) changeBooking(ctx context.Context, by *account.User, id int64, fn func(tx *store.Tx, b *Booking) error) error {
 	return s.db.Write(ctx, func(tx *store.Tx) error {
-		b, err := findBooking(ctx, tx, id)
+		b, err := s.findBooking(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -156,7 +156,7 @@ func (s *Service) promote(ctx context.Context, tx *store.Tx, sessionID int64) er
 		if err := s.Catalogue.TakePlacesTx(ctx, tx, sessionID, n); err != nil {
 			return err
 		}
-		b, err := findBooking(ctx, tx, id)
+		b, err := s.findBooking(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -244,7 +244,7 @@ func (s *Service) expireOffers(ctx context.Context, tx *store.Tx, sessionID int6
 		return 0, fmt.Errorf("expire offers: %w", err)
 	}
 	for _, id := range ids {
-		b, err := findBooking(ctx, tx, id)
+		b, err := s.findBooking(ctx, tx, id)
 		if err != nil {
 			return 0, err
 		}
@@ -505,7 +505,7 @@ func (s *Service) UpdateSession(ctx context.Context, actor store.Actor, id int64
 			}
 			var confirmed []*Booking
 			for _, bid := range ids {
-				b, err := findBooking(ctx, tx, bid)
+				b, err := s.findBooking(ctx, tx, bid)
 				if err != nil {
 					return err
 				}
@@ -542,7 +542,7 @@ func (s *Service) CancelSession(ctx context.Context, actor store.Actor, id int64
 			return fmt.Errorf("cancel session: %w", err)
 		}
 		for _, bid := range ids {
-			b, err := findBooking(ctx, tx, bid)
+			b, err := s.findBooking(ctx, tx, bid)
 			if err != nil {
 				return err
 			}
@@ -661,24 +661,49 @@ func (s *Service) FindRegister(ctx context.Context, f RegisterFilter) ([]Registe
 	}
 	limit, largs := store.LimitSQL(f.Limit, f.Offset)
 	rows, err := s.db.Read().QueryContext(ctx, `SELECT d.id, d.booking_id, d.name, d.email, d.status, d.uid, COALESCE(d.replaces_id, 0),
-			COALESCE(d.attendance, ''), d.late_cancel, b.reference, b.status, o.urn, o.name
-		FROM delegates d JOIN bookings b ON b.id = d.booking_id JOIN organisations o ON o.id = b.organisation_id
+			COALESCE(d.attendance, ''), d.late_cancel, b.reference, b.status, b.organisation_id
+		FROM delegates d JOIN bookings b ON b.id = d.booking_id
 		WHERE `+where+` ORDER BY d.booking_id, d.id`+limit, append(args, largs...)...)
 	if err != nil {
 		return nil, fmt.Errorf("find register: %w", err)
 	}
-	defer rows.Close()
 	var out []RegisterLine
+	var orgOf []int64 // each line's school
+	var orgIDs []int64
+	seen := map[int64]bool{}
 	for rows.Next() {
 		d := &Delegate{}
 		l := RegisterLine{Delegate: d}
+		var org int64
 		if err := rows.Scan(&d.ID, &d.BookingID, &d.Name, &d.Email, &d.Status, &d.UID, &d.ReplacesID, &d.Attendance, &d.LateCancel,
-			&l.Reference, &l.BookingStatus, &l.OrgURN, &l.OrgName); err != nil {
+			&l.Reference, &l.BookingStatus, &org); err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("find register: %w", err)
 		}
-		out = append(out, l)
+		out, orgOf = append(out, l), append(orgOf, org)
+		if !seen[org] {
+			seen[org] = true
+			orgIDs = append(orgIDs, org)
+		}
 	}
-	return out, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find register: %w", err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	// The schools' URNs and names, in one lookup for the page.
+	orgs, err := s.Organisations.FindByIDs(ctx, orgIDs)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if o := orgs[orgOf[i]]; o != nil {
+			out[i].OrgURN, out[i].OrgName = o.URN, o.Name
+		}
+	}
+	return out, nil
 }
 
 // PaidBeforeSubscribing returns what a school paid this year for PSA
@@ -686,13 +711,17 @@ func (s *Service) FindRegister(ctx context.Context, f RegisterFilter) ([]Registe
 // each session, the paid places beyond those its staff would still need as
 // a subscriber. The page shows it; finance may credit it (never automatic).
 func (s *Service) PaidBeforeSubscribing(ctx context.Context, orgID int64, year pricing.AcademicYear) (pricing.Money, int, error) {
+	sessions, err := s.Catalogue.FindSessions(ctx, catalogue.SessionFilter{Year: &year})
+	if err != nil {
+		return 0, 0, err
+	}
 	rows, err := s.db.Read().QueryContext(ctx, `SELECT b.session_id,
 			(SELECT count(*) FROM delegates d JOIN bookings b2 ON b2.id = d.booking_id
 			 WHERE b2.organisation_id = b.organisation_id AND b2.session_id = b.session_id AND b2.status = 'confirmed' AND d.status = 'active'),
 			SUM((c.amount_pence - c.credited_pence) / c.unit_pence), MAX(c.unit_pence)
-		FROM booking_charges c JOIN bookings b ON b.id = c.booking_id JOIN sessions s ON s.id = b.session_id
-		WHERE b.organisation_id = ? AND s.academic_year = ? AND b.status = 'confirmed' AND c.product_code = ? AND c.unit_pence > 0
-		GROUP BY b.session_id`, orgID, year.String(), pricing.PSASession)
+		FROM booking_charges c JOIN bookings b ON b.id = c.booking_id`+sessionJoin+`
+		WHERE b.organisation_id = ? AND b.status = 'confirmed' AND c.product_code = ? AND c.unit_pence > 0
+		GROUP BY b.session_id`, startsJSON(sessions), orgID, pricing.PSASession)
 	if err != nil {
 		return 0, 0, fmt.Errorf("paid before subscribing: %w", err)
 	}

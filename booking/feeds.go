@@ -12,6 +12,7 @@ import (
 
 	"traded"
 	"traded/account"
+	"traded/catalogue"
 	"traded/store"
 )
 
@@ -131,10 +132,14 @@ func (s *Service) SendSessionReminders(ctx context.Context, send func(ctx contex
 	to := from.AddDate(0, 0, 1)
 	sent := 0
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT b.id, d.id FROM delegates d JOIN bookings b ON b.id = d.booking_id JOIN sessions s ON s.id = b.session_id
-			WHERE s.status = 'scheduled' AND s.starts_at >= ? AND s.starts_at < ? AND b.status = 'confirmed' AND d.status = 'active'
-			AND d.id NOT IN (SELECT delegate_id FROM session_reminders) ORDER BY s.starts_at, d.id`,
-			store.FormatTime(from), store.FormatTime(to))
+		scheduled := "scheduled"
+		sessions, err := s.Catalogue.FindSessionsTx(ctx, tx, catalogue.SessionFilter{Status: &scheduled, StartsFrom: &from, StartsBefore: &to})
+		if err != nil || len(sessions) == 0 {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT b.id, d.id FROM delegates d JOIN bookings b ON b.id = d.booking_id`+sessionJoin+`
+			WHERE b.status = 'confirmed' AND d.status = 'active'
+			AND d.id NOT IN (SELECT delegate_id FROM session_reminders) ORDER BY j.value, d.id`, startsJSON(sessions))
 		if err != nil {
 			return fmt.Errorf("session reminders: %w", err)
 		}
@@ -150,7 +155,7 @@ func (s *Service) SendSessionReminders(ctx context.Context, send func(ctx contex
 		}
 		rows.Close()
 		for _, p := range todo {
-			b, err := findBooking(ctx, tx, p.b)
+			b, err := s.findBooking(ctx, tx, p.b)
 			if err != nil {
 				return err
 			}

@@ -181,9 +181,9 @@ func (s *Service) ratesNow(ctx context.Context, q store.Queryer, org *organisati
 		return rates{}, 0, err
 	}
 	if tx, ok := q.(*store.Tx); ok {
-		subscriber, err = isSubscriber(ctx, tx, org.ID, sess.Year)
+		subscriber, err = s.isSubscriber(ctx, tx, org.ID, sess.Year)
 	} else {
-		subscriber, err = querySubscriber(ctx, q, org.ID, sess.Year)
+		subscriber, err = s.subscribes(ctx, q, org.ID, sess.Year)
 	}
 	if err != nil {
 		return rates{}, 0, err
@@ -259,7 +259,7 @@ func (s *Service) reprice(ctx context.Context, tx *store.Tx, actor store.Actor, 
 	for _, r := range walk {
 		b := cause
 		if b == nil || b.ID != r.id {
-			if b, err = findBooking(ctx, tx, r.id); err != nil {
+			if b, err = s.findBooking(ctx, tx, r.id); err != nil {
 				return "", err
 			}
 		}
@@ -348,13 +348,27 @@ func (s *Service) chargeDifference(ctx context.Context, tx *store.Tx, actor stor
 	return note, nil
 }
 
-func querySubscriber(ctx context.Context, q store.Queryer, orgID int64, year pricing.AcademicYear) (bool, error) {
-	var n int
-	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM subscriptions WHERE organisation_id = ? AND product_code = ?
-		AND academic_year = ? AND status = 'active'`, orgID, pricing.PSASubscription, year.String()).Scan(&n); err != nil {
-		return false, fmt.Errorf("is subscriber: %w", err)
+// Subscriptions says which schools hold the year's PSA subscription:
+// billing sells subscriptions and owns their table, so booking asks
+// (Service.Subscriptions, else its Charger when that implements
+// Subscriptions too, as billing's does); with neither, no school
+// subscribes.
+type Subscriptions interface {
+	// Subscribes reports, read through q, whether the organisation holds
+	// an active PSA subscription for the year.
+	Subscribes(ctx context.Context, q store.Queryer, orgID int64, year pricing.AcademicYear) (bool, error)
+}
+
+// subscribes asks billing, through q, whether the school subscribes.
+func (s *Service) subscribes(ctx context.Context, q store.Queryer, orgID int64, year pricing.AcademicYear) (bool, error) {
+	sub := s.Subscriptions
+	if sub == nil {
+		var ok bool
+		if sub, ok = s.Charger.(Subscriptions); !ok {
+			return false, nil
+		}
 	}
-	return n > 0, nil
+	return sub.Subscribes(ctx, q, orgID, year)
 }
 
 // QuoteRequest asks for the price of items for one organisation in one year.
@@ -412,12 +426,5 @@ func upperFirst(s string) string {
 // IsSubscriber reports whether the organisation holds an active PSA
 // subscription for the year.
 func (s *Service) IsSubscriber(ctx context.Context, orgID int64, year pricing.AcademicYear) (bool, error) {
-	var n int
-	err := s.db.Read().QueryRowContext(ctx, `SELECT count(*) FROM subscriptions
-		WHERE organisation_id = ? AND product_code = ? AND academic_year = ? AND status = 'active'`,
-		orgID, pricing.PSASubscription, year.String()).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("is subscriber: %w", err)
-	}
-	return n > 0, nil
+	return s.subscribes(ctx, s.db.Read(), orgID, year)
 }

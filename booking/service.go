@@ -24,6 +24,9 @@ type Service struct {
 	Rules Rules
 	// Charger bills bookings (billing implements it); nil leaves them unbilled.
 	Charger Charger
+	// Subscriptions says who subscribes (billing implements it); nil asks
+	// the Charger when it implements Subscriptions too, else nobody does.
+	Subscriptions Subscriptions
 	// Notifier tells people of changes (invites and mail); nil tells nobody.
 	Notifier Notifier
 }

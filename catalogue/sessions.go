@@ -73,6 +73,11 @@ type SessionFilter struct {
 	Year        *pricing.AcademicYear
 	ProductCode *string
 	Status      *string
+	// StartsFrom and StartsBefore keep sessions starting in [from, before).
+	StartsFrom, StartsBefore *time.Time
+	// EndedBefore keeps sessions that ended before the instant;
+	// NotEndedBefore those that had not (as Session.EndsAt).
+	EndedBefore, NotEndedBefore *time.Time
 	// Limit is how many to return at most (0: all), after skipping Offset,
 	// of those after After (see Session.Cursor).
 	Limit  int
@@ -89,6 +94,16 @@ func (s *Session) Cursor() store.Cursor {
 func (s *Service) FindSessions(ctx context.Context, f SessionFilter) ([]*Session, error) {
 	return findSessions(ctx, s.db.Read(), f)
 }
+
+// FindSessionsTx is FindSessions as tx sees it, for a domain choosing
+// sessions inside its own transaction.
+func (s *Service) FindSessionsTx(ctx context.Context, tx *store.Tx, f SessionFilter) ([]*Session, error) {
+	return findSessions(ctx, tx, f)
+}
+
+// sessionEndSQL is a session's end as stored instants are written, to
+// compare with one.
+const sessionEndSQL = `strftime('%Y-%m-%dT%H:%M:%SZ', s.starts_at, '+' || s.duration_minutes || ' minutes')`
 
 // HasSessionAfter reports whether the year has a session (of any status)
 // starting after the instant; the zero time asks whether it has any. The
@@ -138,6 +153,18 @@ func findSessions(ctx context.Context, q store.Queryer, f SessionFilter) ([]*Ses
 	}
 	if f.Status != nil {
 		where, args = append(where, "s.status = ?"), append(args, *f.Status)
+	}
+	if f.StartsFrom != nil {
+		where, args = append(where, "s.starts_at >= ?"), append(args, store.FormatTime(*f.StartsFrom))
+	}
+	if f.StartsBefore != nil {
+		where, args = append(where, "s.starts_at < ?"), append(args, store.FormatTime(*f.StartsBefore))
+	}
+	if f.EndedBefore != nil {
+		where, args = append(where, sessionEndSQL+" < ?"), append(args, store.FormatTime(*f.EndedBefore))
+	}
+	if f.NotEndedBefore != nil {
+		where, args = append(where, sessionEndSQL+" >= ?"), append(args, store.FormatTime(*f.NotEndedBefore))
 	}
 	if f.After != nil {
 		where, args = append(where, "(s.starts_at, s.id) > (?, ?)"), append(args, f.After.Key, f.After.ID)

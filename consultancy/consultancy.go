@@ -14,6 +14,7 @@ import (
 	"traded/account"
 	"traded/calendar"
 	"traded/catalogue"
+	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 )
@@ -63,21 +64,39 @@ type Offering struct {
 // year's current price list (missing rates, or a year with no list, leave
 // the maps empty).
 func (s *Service) FindOfferings(ctx context.Context, year pricing.AcademicYear) ([]*Offering, error) {
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT p.code, p.name, p.description, c.typical_half_days, p.vat_treatment, p.vat_rate_bp
-		FROM consultancy_services c JOIN products p ON p.code = c.product_code WHERE p.active = 1 ORDER BY p.sort, p.code`)
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT product_code, typical_half_days FROM consultancy_services`)
 	if err != nil {
 		return nil, fmt.Errorf("consultancy services: %w", err)
 	}
-	var out []*Offering
+	halfDays := map[string]int{}
 	for rows.Next() {
-		cs := &Offering{Day: map[pricing.Tier]pricing.Money{}, HalfDay: map[pricing.Tier]pricing.Money{}}
-		if err := rows.Scan(&cs.Code, &cs.Name, &cs.Description, &cs.TypicalHalfDays, &cs.VATTreatment, &cs.VATRateBP); err != nil {
+		var code string
+		var n int
+		if err := rows.Scan(&code, &n); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("consultancy services: %w", err)
 		}
-		out = append(out, cs)
+		halfDays[code] = n
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("consultancy services: %w", err)
+	}
+	// The services are the active products with a row here, in the
+	// catalogue's order.
+	products, err := s.Catalogue.FindProducts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Offering
+	for _, p := range products {
+		n, ok := halfDays[p.Code]
+		if !ok {
+			continue
+		}
+		out = append(out, &Offering{Code: p.Code, Name: p.Name, Description: p.Description, TypicalHalfDays: n,
+			VATTreatment: p.VATTreatment, VATRateBP: p.VATRateBP, Day: map[pricing.Tier]pricing.Money{}, HalfDay: map[pricing.Tier]pricing.Money{}})
+	}
 	pl, err := s.Catalogue.PriceList(ctx, year)
 	if traded.ErrorCode(err) == traded.ENOTFOUND {
 		return out, nil
@@ -179,43 +198,143 @@ func (c *Request) QuotedFee() pricing.Money {
 	return Fee(c.QuotedHalfDays(), c.DayRate, c.HalfDayRate)
 }
 
-const requestColumns = `r.id, r.reference, r.organisation_id, o.urn, o.name, o.district, COALESCE(o.tier_override, o.tier),
-	r.product_code, p.name, COALESCE(r.requested_by, 0), r.need, r.preferred, r.po_number, r.status, COALESCE(r.adviser_id, 0),
-	COALESCE(a.name, ''), r.academic_year, r.day_pence, r.half_day_pence, r.quote_note, r.billing, r.late_cancel_rule, r.created_at`
+// requestColumns are a request's own; nameRequests adds its school, its
+// service's name and its advisers' names from their domains.
+const requestColumns = `r.id, r.reference, r.organisation_id,
+	r.product_code, COALESCE(r.requested_by, 0), r.need, r.preferred, r.po_number, r.status, COALESCE(r.adviser_id, 0),
+	r.academic_year, r.day_pence, r.half_day_pence, r.quote_note, r.billing, r.late_cancel_rule, r.created_at`
 
-const requestFrom = ` FROM consultancy_requests r JOIN organisations o ON o.id = r.organisation_id JOIN products p ON p.code = r.product_code
-	LEFT JOIN users a ON a.id = r.adviser_id `
+const requestFrom = ` FROM consultancy_requests r `
 
 func scanRequest(row interface{ Scan(...any) error }) (*Request, error) {
 	var c Request
-	var tier, created string
+	var created string
 	var day, half int64
-	if err := row.Scan(&c.ID, &c.Reference, &c.OrganisationID, &c.OrgURN, &c.OrgName, &c.District, &tier, &c.Product, &c.ServiceName,
-		&c.RequestedBy, &c.Need, &c.Preferred, &c.PONumber, &c.Status, &c.AdviserID, &c.AdviserName, &c.Year, &day, &half,
+	if err := row.Scan(&c.ID, &c.Reference, &c.OrganisationID, &c.Product,
+		&c.RequestedBy, &c.Need, &c.Preferred, &c.PONumber, &c.Status, &c.AdviserID, &c.Year, &day, &half,
 		&c.QuoteNote, &c.Billing, &c.LateCancelRule, &created); err != nil {
 		return nil, err
 	}
-	c.Tier, c.DayRate, c.HalfDayRate, c.CreatedAt = pricing.Tier(tier), pricing.Money(day), pricing.Money(half), store.MustTime(created)
+	c.DayRate, c.HalfDayRate, c.CreatedAt = pricing.Money(day), pricing.Money(half), store.MustTime(created)
 	return &c, nil
 }
 
-func findRequest(ctx context.Context, q store.Queryer, id int64) (*Request, error) {
+// findRequest is one request with its visits as q sees it, named.
+func (s *Service) findRequest(ctx context.Context, q store.Queryer, id int64) (*Request, error) {
+	c, err := loadRequest(ctx, q, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.nameRequests(ctx, q, []*Request{c}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// nameRequests sets each request's school (URN, name, district and tier),
+// its service's name and the names of its adviser and its visits'
+// advisers from organisation, catalogue and account: one lookup of each
+// for the whole list, through q's transaction when q is one.
+func (s *Service) nameRequests(ctx context.Context, q store.Queryer, requests []*Request) error {
+	if len(requests) == 0 {
+		return nil
+	}
+	var orgIDs, userIDs []int64
+	var codes []string
+	seenOrg, seenUser, seenCode := map[int64]bool{}, map[int64]bool{}, map[string]bool{}
+	user := func(id int64) {
+		if id != 0 && !seenUser[id] {
+			seenUser[id] = true
+			userIDs = append(userIDs, id)
+		}
+	}
+	for _, c := range requests {
+		if !seenOrg[c.OrganisationID] {
+			seenOrg[c.OrganisationID] = true
+			orgIDs = append(orgIDs, c.OrganisationID)
+		}
+		if !seenCode[c.Product] {
+			seenCode[c.Product] = true
+			codes = append(codes, c.Product)
+		}
+		user(c.AdviserID)
+		for _, v := range c.Visits {
+			user(v.AdviserID)
+		}
+	}
+	tx, inTx := q.(*store.Tx)
+	var orgs map[int64]*organisation.Organisation
+	var products map[string]*catalogue.Product
+	users := map[int64]*account.User{}
+	var err error
+	if inTx {
+		orgs, err = s.Organisations.FindByIDsTx(ctx, tx, orgIDs)
+	} else {
+		orgs, err = s.Organisations.FindByIDs(ctx, orgIDs)
+	}
+	if err != nil {
+		return err
+	}
+	if inTx {
+		products, err = s.Catalogue.FindProductsByCodesTx(ctx, tx, codes)
+	} else {
+		products, err = s.Catalogue.FindProductsByCodes(ctx, codes)
+	}
+	if err != nil {
+		return err
+	}
+	if len(userIDs) > 0 {
+		if inTx {
+			users, err = s.Accounts.FindUsersByIDsTx(ctx, tx, userIDs)
+		} else {
+			users, err = s.Accounts.FindUsersByIDs(ctx, userIDs)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, c := range requests {
+		if o := orgs[c.OrganisationID]; o != nil {
+			// The tier the school's record holds (an admin's override, else
+			// GIAS's), as the request has always shown.
+			c.OrgURN, c.OrgName, c.District, c.Tier = o.URN, o.Name, o.District, o.DerivedTier
+			if o.TierOverride != "" {
+				c.Tier = o.TierOverride
+			}
+		}
+		if p := products[c.Product]; p != nil {
+			c.ServiceName = p.Name
+		}
+		if u := users[c.AdviserID]; u != nil {
+			c.AdviserName = u.Name
+		}
+		for _, v := range c.Visits {
+			if u := users[v.AdviserID]; u != nil {
+				v.AdviserName = u.Name
+			}
+		}
+	}
+	return nil
+}
+
+// loadRequest is one request with its visits as q sees it, not yet named.
+func loadRequest(ctx context.Context, q store.Queryer, id int64) (*Request, error) {
 	c, err := scanRequest(q.QueryRowContext(ctx, `SELECT `+requestColumns+requestFrom+` WHERE r.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, traded.Errorf(traded.ENOTFOUND, "There is no consultancy request %d.", id)
 	} else if err != nil {
 		return nil, fmt.Errorf("find consultancy: %w", err)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT v.id, v.request_id, v.adviser_id, COALESCE(u.name, ''), v.visit_date, v.part, v.mode, v.status, v.uid,
+	rows, err := q.QueryContext(ctx, `SELECT v.id, v.request_id, v.adviser_id, v.visit_date, v.part, v.mode, v.status, v.uid,
 			v.sequence, COALESCE(v.delivered_half_days, 0), v.delivery_note, v.charge_half_days
-		FROM consultancy_visits v LEFT JOIN users u ON u.id = v.adviser_id WHERE v.request_id = ? ORDER BY v.visit_date, v.part, v.id`, id)
+		FROM consultancy_visits v WHERE v.request_id = ? ORDER BY v.visit_date, v.part, v.id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("find visits: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		v := &Visit{}
-		if err := rows.Scan(&v.ID, &v.RequestID, &v.AdviserID, &v.AdviserName, &v.Date, &v.Part, &v.Mode, &v.Status, &v.UID, &v.Sequence,
+		if err := rows.Scan(&v.ID, &v.RequestID, &v.AdviserID, &v.Date, &v.Part, &v.Mode, &v.Status, &v.UID, &v.Sequence,
 			&v.DeliveredHalf, &v.DeliveryNote, &v.ChargeHalfDays); err != nil {
 			return nil, fmt.Errorf("find visits: %w", err)
 		}
@@ -226,7 +345,7 @@ func findRequest(ctx context.Context, q store.Queryer, id int64) (*Request, erro
 
 // FindByID returns a request with its visits, or ENOTFOUND.
 func (s *Service) FindByID(ctx context.Context, id int64) (*Request, error) {
-	return findRequest(ctx, s.db.Read(), id)
+	return s.findRequest(ctx, s.db.Read(), id)
 }
 
 // CompleteTx marks an engagement completed in tx, the transaction of the
@@ -300,11 +419,14 @@ func (s *Service) Find(ctx context.Context, f Filter) ([]*Request, error) {
 	rows.Close()
 	var out []*Request
 	for _, id := range ids {
-		c, err := s.FindByID(ctx, id)
+		c, err := loadRequest(ctx, s.db.Read(), id)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, c)
+	}
+	if err := s.nameRequests(ctx, s.db.Read(), out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -327,7 +449,10 @@ func (s *Service) CreateRequest(ctx context.Context, by *account.User, remoteAdd
 	var id int64
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		var kind string
-		if err := tx.QueryRowContext(ctx, `SELECT kind FROM products WHERE code = ? AND active = 1`, product).Scan(&kind); err != nil || kind != string(pricing.KindConsultancy) {
+		if p, err := s.Catalogue.FindActiveProductTx(ctx, tx, product); err == nil {
+			kind = string(p.Kind)
+		}
+		if kind != string(pricing.KindConsultancy) {
 			return traded.FieldErrorf("service", "Choose a service from the list.")
 		}
 		org, err := s.Organisations.ByURNTx(ctx, tx, urn)
@@ -432,7 +557,7 @@ func (s *Service) Quote(ctx context.Context, admin *account.User, remoteAddr str
 		}
 	}
 	return s.db.Write(ctx, func(tx *store.Tx) error {
-		c, err := findRequest(ctx, tx, requestID)
+		c, err := s.findRequest(ctx, tx, requestID)
 		if err != nil {
 			return err
 		}
@@ -498,7 +623,7 @@ func (s *Service) Quote(ctx context.Context, admin *account.User, remoteAddr str
 		if s.Notifier == nil {
 			return nil
 		}
-		quoted, err := findRequest(ctx, tx, c.ID)
+		quoted, err := s.findRequest(ctx, tx, c.ID)
 		if err != nil {
 			return err
 		}
@@ -518,7 +643,7 @@ func (s *Service) DecideQuote(ctx context.Context, by *account.User, remoteAddr 
 		return err
 	}
 	return s.db.Write(ctx, func(tx *store.Tx) error {
-		c, err := findRequest(ctx, tx, requestID)
+		c, err := s.findRequest(ctx, tx, requestID)
 		if err != nil {
 			return err
 		}
@@ -561,7 +686,7 @@ func (s *Service) DecideQuote(ctx context.Context, by *account.User, remoteAddr 
 		if !accept || s.Notifier == nil {
 			return nil
 		}
-		engaged, err := findRequest(ctx, tx, c.ID)
+		engaged, err := s.findRequest(ctx, tx, c.ID)
 		if err != nil {
 			return err
 		}
@@ -621,7 +746,7 @@ func (s *Service) CancelVisit(ctx context.Context, by *account.User, remoteAddr 
 		} else if err != nil {
 			return fmt.Errorf("cancel visit: %w", err)
 		}
-		c, err := findRequest(ctx, tx, reqID)
+		c, err := s.findRequest(ctx, tx, reqID)
 		if err != nil {
 			return err
 		}
@@ -666,7 +791,7 @@ func (s *Service) CancelVisit(ctx context.Context, by *account.User, remoteAddr 
 		if s.Notifier == nil {
 			return nil
 		}
-		after, err := findRequest(ctx, tx, reqID)
+		after, err := s.findRequest(ctx, tx, reqID)
 		if err != nil {
 			return err
 		}

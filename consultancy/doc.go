@@ -13,8 +13,12 @@
 // it invoices the last of it, through CompleteTx. It
 // reads the domains below it (organisation, account, catalogue: they never
 // call up) through their methods, inside its own transactions through their
-// ...Tx methods, and joins organisations, products and users read-only for
-// the names a request shows. Request references are numbered by store
+// ...Tx methods; its SQL names none of their tables. The names a request
+// shows (its school, its service, its advisers) are looked up after its
+// rows are read, in one organisation.FindByIDs, catalogue.FindProductsByCodes
+// and account.FindUsersByIDs for the whole list (nameRequests); the
+// services on offer are catalogue.FindProducts' active products, in its
+// order, that consultancy_services lists. Request references are numbered by store
 // (store.Tx.NextNumber, "consultancy"). It tells people of quotes and
 // visits only through the Notifier it declares, which app connects to
 // notify.
