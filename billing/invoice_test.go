@@ -44,8 +44,10 @@ func newBilling(t *testing.T) *billingFixture {
 	if err := bk.Organisations.SetBillingDetails(ctx, store.System, 100004, "", true, ""); err != nil {
 		t.Fatal(err)
 	}
-	return &billingFixture{db: db, clock: clock, booking: bk, billing: billing.NewService(db, bk.Organisations, bk.Catalogue, billing.DefaultConfig(), nil),
+	f := &billingFixture{db: db, clock: clock, booking: bk, billing: billing.NewService(db, bk.Organisations, bk.Catalogue, billing.DefaultConfig(), nil),
 		actor: store.Actor{Name: "finance@test"}}
+	f.billing.Users = bk.Accounts
+	return f
 }
 
 func TestService_BuySubscription(t *testing.T) {

@@ -26,14 +26,14 @@ func (s *Service) organisationsOf(ctx context.Context, q queryer, ids []int64) (
 		return map[int64]*organisation.Organisation{}, nil
 	}
 	if tx, ok := q.(*store.Tx); ok {
-		return s.orgs.FindByIDsTx(ctx, tx, unique)
+		return s.orgs.FindByIDsAsStoredTx(ctx, tx, unique)
 	}
-	return s.orgs.FindByIDs(ctx, unique)
+	return s.orgs.FindByIDsAsStored(ctx, unique)
 }
 
 // organisationExists reports whether tx sees an organisation with the id.
 func (s *Service) organisationExists(ctx context.Context, tx *store.Tx, id int64) (bool, error) {
-	orgs, err := s.orgs.FindByIDsTx(ctx, tx, []int64{id})
+	orgs, err := s.orgs.FindByIDsAsStoredTx(ctx, tx, []int64{id})
 	if err != nil {
 		return false, err
 	}
@@ -41,7 +41,8 @@ func (s *Service) organisationExists(ctx context.Context, tx *store.Tx, id int64
 }
 
 // storedTier is the tier an organisation's row holds (an admin's override,
-// else the one GIAS implies), not the tier history's of a day.
+// else the one GIAS implies), not the tier history's of a day: what
+// FindByIDsAsStored gives as Tier, said again so as not to depend on it.
 func storedTier(o *organisation.Organisation) string {
 	if o.TierOverride != "" {
 		return string(o.TierOverride)

@@ -62,10 +62,11 @@ type Organisations interface {
 	FindByID(ctx context.Context, id int64) (*organisation.Organisation, error)
 	ByIDTx(ctx context.Context, tx *store.Tx, id int64) (*organisation.Organisation, error)
 	ByURNTx(ctx context.Context, tx *store.Tx, urn int64) (*organisation.Organisation, error)
-	// FindByIDs and FindByIDsTx name the organisations of a whole list or
-	// report in one query; FindIDsByName finds those a search names.
-	FindByIDs(ctx context.Context, ids []int64) (map[int64]*organisation.Organisation, error)
-	FindByIDsTx(ctx context.Context, tx *store.Tx, ids []int64) (map[int64]*organisation.Organisation, error)
+	// FindByIDsAsStored and FindByIDsAsStoredTx name the organisations of
+	// a whole list or report in one query (no tier history: nothing listed
+	// is priced); FindIDsByName finds those a search names.
+	FindByIDsAsStored(ctx context.Context, ids []int64) (map[int64]*organisation.Organisation, error)
+	FindByIDsAsStoredTx(ctx context.Context, tx *store.Tx, ids []int64) (map[int64]*organisation.Organisation, error)
 	FindIDsByName(ctx context.Context, text string) ([]int64, error)
 }
 

@@ -103,11 +103,13 @@ func (s *Service) findSubscription(ctx context.Context, where string, args ...an
 		}
 		return nil, fmt.Errorf("find subscription: %w", err)
 	}
-	org, err := s.orgs.FindByID(ctx, orgID)
-	if traded.ErrorCode(err) == traded.ENOTFOUND {
-		return nil, traded.Errorf(traded.ENOTFOUND, "There is no such subscription.")
-	} else if err != nil {
+	orgs, err := s.organisationsOf(ctx, s.db.Read(), []int64{orgID})
+	if err != nil {
 		return nil, fmt.Errorf("find subscription: %w", err)
+	}
+	org := orgs[orgID]
+	if org == nil {
+		return nil, traded.Errorf(traded.ENOTFOUND, "There is no such subscription.")
 	}
 	sub.URN, sub.Organisation = org.URN, org.Name
 	sub.Year, _ = pricing.ParseAcademicYear(year)
