@@ -66,6 +66,7 @@ func New(db *store.DB, cfg Config) *App {
 	a.Accounts.BaseURL = cfg.BaseURL
 	a.Booking.Rules = cfg.BookingRules
 	a.Billing = billing.NewService(db, a.Organisations, a.Catalogue, cfg.Billing, cfg.Card)
+	a.Billing.Users = a.Accounts
 	a.Booking.Charger, a.Booking.Subscriptions = a.Billing, a.Billing
 	a.Notifier = notify.New(cfg.BaseURL, cfg.Billing.Supplier.Email)
 	a.Booking.Notifier = a.Notifier

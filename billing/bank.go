@@ -1018,7 +1018,7 @@ func (s *Service) SplitBankLine(ctx context.Context, actor store.Actor, lineID i
 				return traded.FieldErrorf("splits", "%s is settled by internal journal: the bank does not pay it. Refund the line instead.", inv.Number)
 			}
 		}
-		res, err := receipt(ctx, tx, actor, ReceiptInput{OrganisationID: first.OrganisationID, PaymentInput: PaymentInput{Method: MethodBACS,
+		res, err := s.receipt(ctx, tx, actor, ReceiptInput{OrganisationID: first.OrganisationID, PaymentInput: PaymentInput{Method: MethodBACS,
 			Amount: amount, ReceivedOn: postedOn, Reference: truncateRunes(desc, 200)}, Splits: splits}, lineID)
 		if err != nil {
 			return err
@@ -1058,8 +1058,8 @@ func (s *Service) RefundBankLine(ctx context.Context, actor store.Actor, lineID,
 		if err != nil {
 			return err
 		}
-		var exists bool
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM organisations WHERE id = ?)`, orgID).Scan(&exists); err != nil {
+		exists, err := s.organisationExists(ctx, tx, orgID)
+		if err != nil {
 			return fmt.Errorf("refund bank line %d: %w", lineID, err)
 		}
 		if !exists {

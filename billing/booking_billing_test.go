@@ -42,6 +42,7 @@ func newBookedBilling(t *testing.T) *bookedBilling {
 		t.Fatal(err)
 	}
 	bill := billing.NewService(db, svc.Organisations, svc.Catalogue, billing.DefaultConfig(), nil)
+	bill.Users = svc.Accounts
 	svc.Charger = bill
 	return &bookedBilling{t: t, ctx: ctx, db: db, clock: clock, svc: svc, bill: bill, la: store.Actor{Name: "finance@test"}}
 }

@@ -200,10 +200,7 @@ func (s *Service) InvoiceMonthlyBookings(ctx context.Context, actor store.Actor,
 		// A place cancelled free before billing has already come off the
 		// charge (credited_pence): bill what is left, in whole units where it
 		// divides, else as one amount.
-		rows, err := tx.QueryContext(ctx, `SELECT b.organisation_id, b.po_number, b.id, b.reference, c.position, c.product_code, c.description,
-				c.amount_pence - c.credited_pence, c.unit_pence, s.academic_year`+monthlyDueSQL+`
-			  AND c.booking_id IN (SELECT value FROM json_each(?))
-			ORDER BY b.organisation_id, b.po_number, b.confirmed_at, b.id, c.position`, store.FormatTime(through), due)
+		charges, err := s.chargesDue(ctx, tx, through, due)
 		if err != nil {
 			return fmt.Errorf("monthly bookings: %w", err)
 		}
@@ -221,18 +218,14 @@ func (s *Service) InvoiceMonthlyBookings(ctx context.Context, actor store.Actor,
 		}
 		byOrg := map[payer][]charge{}
 		var orgs []payer
-		for rows.Next() {
-			var org payer
-			var c charge
-			var left, unit int64
-			if err := rows.Scan(&org.org, &org.po, &c.booking, &c.ref, &c.position, &c.line.ProductCode, &c.line.Description, &left, &unit, &c.year); err != nil {
-				rows.Close()
-				return err
-			}
-			if left%unit == 0 {
-				c.line.Quantity, c.line.Unit = int(left/unit), pricing.Money(unit)
+		for _, d := range charges {
+			org := payer{d.OrganisationID, d.PONumber}
+			c := charge{booking: d.BookingID, ref: d.Reference, position: d.Position, year: d.AcademicYear,
+				line: LineInput{ProductCode: d.ProductCode, Description: d.Description}}
+			if d.Left%d.Unit == 0 {
+				c.line.Quantity, c.line.Unit = int(d.Left/d.Unit), d.Unit
 			} else {
-				c.line.Quantity, c.line.Unit = 1, pricing.Money(left)
+				c.line.Quantity, c.line.Unit = 1, d.Left
 				c.line.Description += ", after a cancelled place"
 			}
 			c.line.Description = fmt.Sprintf("%s (booking %s)", c.line.Description, c.ref)
@@ -240,10 +233,6 @@ func (s *Service) InvoiceMonthlyBookings(ctx context.Context, actor store.Actor,
 				orgs = append(orgs, org)
 			}
 			byOrg[org] = append(byOrg[org], c)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
 		}
 		for _, org := range orgs {
 			charges := byOrg[org]
@@ -276,33 +265,65 @@ func (s *Service) InvoiceMonthlyBookings(ctx context.Context, actor store.Actor,
 	return run, nil
 }
 
-// monthlyDueSQL selects the booking charges the monthly run bills: paid,
-// not in invoiced_charges, with something left after credits, of bookings
-// confirmed before its argument that stand or were cancelled after the
-// cut-off.
-const monthlyDueSQL = `
-	FROM booking_charges c JOIN bookings b ON b.id = c.booking_id JOIN sessions s ON s.id = b.session_id
-	WHERE NOT EXISTS (SELECT 1 FROM invoiced_charges ic WHERE ic.booking_id = c.booking_id AND ic.position = c.position)
-	  AND c.unit_pence > 0 AND c.amount_pence - c.credited_pence > 0 AND b.confirmed_at < ?
-	  AND (b.status = 'confirmed' OR (b.status = 'cancelled' AND b.late_cancel = 1))`
-
-// bookingsDue returns, as a JSON array for json_each, the bookings with
-// charges that the monthly run bills (monthlyDueSQL), read on a snapshot.
-func (s *Service) bookingsDue(ctx context.Context, through time.Time) (string, error) {
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT DISTINCT c.booking_id`+monthlyDueSQL, store.FormatTime(through))
+// chargesDue returns, read through q, the booking charges the monthly run
+// bills: those booking finds due (booking.ChargesDue: paid, with something
+// left after credits, of bookings confirmed before through that stand or
+// were cancelled after the cut-off), of the bookings of ids (nil: all),
+// that invoiced_charges does not have.
+func (s *Service) chargesDue(ctx context.Context, q queryer, through time.Time, ids []int64) ([]booking.ChargeDue, error) {
+	charges, err := booking.ChargesDue(ctx, q, through, ids)
+	if err != nil || len(charges) == 0 {
+		return nil, err
+	}
+	var bookings []string
+	for i, c := range charges {
+		if i == 0 || c.BookingID != charges[i-1].BookingID {
+			bookings = append(bookings, strconv.FormatInt(c.BookingID, 10))
+		}
+	}
+	rows, err := q.QueryContext(ctx, `SELECT booking_id, position FROM invoiced_charges
+		WHERE booking_id IN (SELECT value FROM json_each(?))`, "["+strings.Join(bookings, ",")+"]")
 	if err != nil {
-		return "", fmt.Errorf("monthly bookings: %w", err)
+		return nil, err
 	}
 	defer rows.Close()
-	var ids []string
+	billed := map[chargeKey]bool{}
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return "", fmt.Errorf("monthly bookings: %w", err)
+		var k chargeKey
+		if err := rows.Scan(&k.booking, &k.position); err != nil {
+			return nil, err
 		}
-		ids = append(ids, strconv.FormatInt(id, 10))
+		billed[k] = true
 	}
-	return "[" + strings.Join(ids, ",") + "]", rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := charges[:0]
+	for _, c := range charges {
+		if !billed[chargeKey{c.BookingID, c.Position}] {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// bookingsDue returns the bookings with charges that the monthly run bills
+// (chargesDue), read on a snapshot, in id order.
+func (s *Service) bookingsDue(ctx context.Context, through time.Time) ([]int64, error) {
+	charges, err := s.chargesDue(ctx, s.db.Read(), through, nil)
+	if err != nil {
+		return nil, fmt.Errorf("monthly bookings: %w", err)
+	}
+	seen := map[int64]bool{}
+	ids := []int64{}
+	for _, c := range charges {
+		if !seen[c.BookingID] {
+			seen[c.BookingID] = true
+			ids = append(ids, c.BookingID)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids, nil
 }
 
 // StartOfMonth returns midnight, London time, on the first of t's month:

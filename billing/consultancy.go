@@ -3,6 +3,9 @@ package billing
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"traded"
@@ -20,73 +23,60 @@ import (
 func (s *Service) InvoiceConsultancy(ctx context.Context, actor store.Actor, through time.Time) (*MonthlyRun, error) {
 	run := &MonthlyRun{}
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT r.id, r.reference, r.organisation_id, r.product_code, p.name, r.po_number, r.academic_year,
-				r.day_pence, r.half_day_pence, r.billing,
-				(SELECT count(*) FROM consultancy_visits x WHERE x.request_id = r.id AND x.status IN ('planned', 'proposed'))
-			FROM consultancy_requests r JOIN products p ON p.code = r.product_code
-			WHERE r.status = 'accepted' AND EXISTS (SELECT 1 FROM consultancy_visits v WHERE v.request_id = r.id
-				AND NOT EXISTS (SELECT 1 FROM invoiced_visits iv WHERE iv.visit_id = v.id) AND ((v.status = 'delivered') OR (v.status = 'cancelled' AND v.charge_half_days > 0)))
-			ORDER BY r.id`)
+		engagements, err := consultancy.BillableEngagements(ctx, tx)
 		if err != nil {
 			return fmt.Errorf("consultancy invoices: %w", err)
 		}
-		type engagement struct {
-			id, org                         int64
-			ref, product, name, po, year, b string
-			day, half                       pricing.Money
-			open                            int
-		}
-		var todo []engagement
-		for rows.Next() {
-			var e engagement
-			var day, half int64
-			if err := rows.Scan(&e.id, &e.ref, &e.org, &e.product, &e.name, &e.po, &e.year, &day, &half, &e.b, &e.open); err != nil {
-				rows.Close()
-				return err
+		var visitIDs []int64
+		for _, e := range engagements {
+			for _, v := range e.Visits {
+				visitIDs = append(visitIDs, v.ID)
 			}
-			e.day, e.half = pricing.Money(day), pricing.Money(half)
-			todo = append(todo, e)
 		}
-		rows.Close()
-		for _, e := range todo {
-			if e.b == "completion" && e.open > 0 {
+		billed, err := invoicedVisits(ctx, tx, visitIDs)
+		if err != nil {
+			return fmt.Errorf("consultancy invoices: %w", err)
+		}
+		for _, e := range engagements {
+			var left []consultancy.BillableVisit
+			for _, v := range e.Visits {
+				if !billed[v.ID] {
+					left = append(left, v)
+				}
+			}
+			if len(left) == 0 || (e.Billing == "completion" && e.Open > 0) {
 				continue
 			}
-			cutoff := store.FormatTime(through)
-			if e.b == "completion" {
-				cutoff = store.FormatTime(tx.Now.Add(time.Second))
-			}
-			vrows, err := tx.QueryContext(ctx, `SELECT id, visit_date, part, status, COALESCE(delivered_half_days, 0), charge_half_days
-				FROM consultancy_visits v WHERE request_id = ? AND NOT EXISTS (SELECT 1 FROM invoiced_visits iv WHERE iv.visit_id = v.id)
-				AND ((status = 'delivered' AND delivered_at < ?) OR (status = 'cancelled' AND charge_half_days > 0 AND cancelled_at < ?))
-				ORDER BY visit_date, part, id`, e.id, cutoff, cutoff)
-			if err != nil {
+			p, err := s.catalogue.FindProductTx(ctx, tx, e.ProductCode)
+			if traded.ErrorCode(err) == traded.EINVALID {
+				continue // no such product: nothing it could be billed as
+			} else if err != nil {
 				return fmt.Errorf("consultancy invoices: %w", err)
 			}
-			in := InvoiceInput{OrganisationID: e.org, Source: "consultancy", AcademicYear: e.year, PONumber: e.po}
-			var visits []int64
-			for vrows.Next() {
-				var id int64
-				var date, part, status string
-				var delivered, charged int
-				if err := vrows.Scan(&id, &date, &part, &status, &delivered, &charged); err != nil {
-					vrows.Close()
-					return err
-				}
-				halfDays, what := delivered, "delivered"
-				if status == "cancelled" {
-					halfDays, what = charged, "cancelled within 10 working days: charged under the engagement's terms"
-				}
-				d, _ := time.Parse(store.DateFormat, date)
-				desc := fmt.Sprintf("%s (%s): %s on %s, %s", e.name, e.ref, dayPart(halfDays), d.Format("2 January 2006"), what)
-				if halfDays%2 == 0 {
-					in.Lines = append(in.Lines, LineInput{ProductCode: e.product, Description: desc, Quantity: halfDays / 2, Unit: e.day})
-				} else {
-					in.Lines = append(in.Lines, LineInput{ProductCode: e.product, Description: desc, Quantity: 1, Unit: e.half})
-				}
-				visits = append(visits, id)
+			cutoff := store.FormatTime(through)
+			if e.Billing == "completion" {
+				cutoff = store.FormatTime(tx.Now.Add(time.Second))
 			}
-			vrows.Close()
+			in := InvoiceInput{OrganisationID: e.OrganisationID, Source: "consultancy", AcademicYear: e.AcademicYear, PONumber: e.PONumber}
+			var visits []int64
+			for _, v := range left {
+				if !(v.Status == "delivered" && v.DeliveredAt != "" && v.DeliveredAt < cutoff) &&
+					!(v.Status == "cancelled" && v.ChargeHalfDays > 0 && v.CancelledAt != "" && v.CancelledAt < cutoff) {
+					continue
+				}
+				halfDays, what := v.DeliveredHalfDays, "delivered"
+				if v.Status == "cancelled" {
+					halfDays, what = v.ChargeHalfDays, "cancelled within 10 working days: charged under the engagement's terms"
+				}
+				d, _ := time.Parse(store.DateFormat, v.Date)
+				desc := fmt.Sprintf("%s (%s): %s on %s, %s", p.Name, e.Reference, dayPart(halfDays), d.Format("2 January 2006"), what)
+				if halfDays%2 == 0 {
+					in.Lines = append(in.Lines, LineInput{ProductCode: e.ProductCode, Description: desc, Quantity: halfDays / 2, Unit: e.Day})
+				} else {
+					in.Lines = append(in.Lines, LineInput{ProductCode: e.ProductCode, Description: desc, Quantity: 1, Unit: e.HalfDay})
+				}
+				visits = append(visits, v.ID)
+			}
 			if len(in.Lines) == 0 {
 				continue
 			}
@@ -99,8 +89,8 @@ func (s *Service) InvoiceConsultancy(ctx context.Context, actor store.Actor, thr
 					return fmt.Errorf("consultancy invoices: %w", err)
 				}
 			}
-			if e.b == "completion" {
-				if err := consultancy.CompleteTx(ctx, tx, e.id); err != nil {
+			if e.Billing == "completion" {
+				if err := consultancy.CompleteTx(ctx, tx, e.ID); err != nil {
 					return err
 				}
 			}
@@ -117,6 +107,33 @@ func (s *Service) InvoiceConsultancy(ctx context.Context, actor store.Actor, thr
 		return nil, err
 	}
 	return run, nil
+}
+
+// invoicedVisits returns which of the visits billing has invoiced, in one
+// query.
+func invoicedVisits(ctx context.Context, q queryer, ids []int64) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	list := make([]string, len(ids))
+	for i, id := range ids {
+		list[i] = strconv.FormatInt(id, 10)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT visit_id FROM invoiced_visits WHERE visit_id IN (SELECT value FROM json_each(?))`,
+		"["+strings.Join(list, ",")+"]")
+	if err != nil {
+		return nil, fmt.Errorf("invoiced visits: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("invoiced visits: %w", err)
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
 }
 
 func dayPart(halfDays int) string {
@@ -140,29 +157,63 @@ type IncomeRow struct {
 // VAT, less credits) by service and by quadrant (a school's quadrant comes
 // from its district; schools outside Essex are "Outside Essex").
 func (s *Service) ConsultancyIncome(ctx context.Context, year pricing.AcademicYear, quadrant func(district string) string) (byService, byQuadrant []IncomeRow, err error) {
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT p.name, o.district,
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT l.product_code, i.organisation_id,
 			SUM(l.net_pence - COALESCE((SELECT SUM(c.net_pence) FROM credit_note_lines c WHERE c.invoice_line_id = l.id), 0))
-		FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id JOIN organisations o ON o.id = i.organisation_id
-		JOIN products p ON p.code = l.product_code
+		FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id
 		WHERE i.status = 'issued' AND i.source = 'consultancy' AND i.academic_year = ?
-		GROUP BY p.name, o.district ORDER BY p.sort`, year.String())
+		GROUP BY l.product_code, i.organisation_id`, year.String())
 	if err != nil {
 		return nil, nil, fmt.Errorf("consultancy income: %w", err)
 	}
 	defer rows.Close()
-	service, quad := map[string]pricing.Money{}, map[string]pricing.Money{}
-	var services []string
+	type sum struct {
+		product string
+		org     int64
+		net     pricing.Money
+	}
+	var sums []sum
+	var orgIDs []int64
 	for rows.Next() {
-		var name, district string
+		var x sum
 		var net int64
-		if err := rows.Scan(&name, &district, &net); err != nil {
+		if err := rows.Scan(&x.product, &x.org, &net); err != nil {
 			return nil, nil, err
 		}
-		if _, ok := service[name]; !ok {
-			services = append(services, name)
+		x.net = pricing.Money(net)
+		sums, orgIDs = append(sums, x), append(orgIDs, x.org)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("consultancy income: %w", err)
+	}
+	rows.Close()
+	products, err := s.catalogue.FindAllProducts(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("consultancy income: %w", err)
+	}
+	rank := make(map[string]int, len(products))
+	name := make(map[string]string, len(products))
+	for i, p := range products {
+		rank[p.Code], name[p.Code] = i, p.Name
+	}
+	orgs, err := s.organisationsOf(ctx, s.db.Read(), orgIDs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("consultancy income: %w", err)
+	}
+	// Services in catalogue order (then by name), as they are sold.
+	sort.SliceStable(sums, func(i, j int) bool { return rank[sums[i].product] < rank[sums[j].product] })
+	service, quad := map[string]pricing.Money{}, map[string]pricing.Money{}
+	var services []string
+	for _, x := range sums {
+		n, ok := name[x.product]
+		o := orgs[x.org]
+		if !ok || o == nil {
+			continue
 		}
-		service[name] += pricing.Money(net)
-		quad[quadrant(district)] += pricing.Money(net)
+		if _, ok := service[n]; !ok {
+			services = append(services, n)
+		}
+		service[n] += x.net
+		quad[quadrant(o.District)] += x.net
 	}
 	for _, n := range services {
 		byService = append(byService, IncomeRow{n, service[n]})
@@ -170,5 +221,5 @@ func (s *Service) ConsultancyIncome(ctx context.Context, year pricing.AcademicYe
 	for _, q := range []string{"North East", "Mid", "South", "West", "Outside Essex"} {
 		byQuadrant = append(byQuadrant, IncomeRow{q, quad[q]})
 	}
-	return byService, byQuadrant, rows.Err()
+	return byService, byQuadrant, nil
 }

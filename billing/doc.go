@@ -13,11 +13,15 @@
 // CreditBooking and, for booking, InvoicedCharges. invoiced_visits is the
 // same for consultancy visits, written by InvoiceConsultancy, which
 // completes an engagement billed on completion through
-// consultancy.CompleteTx. It joins booking's and consultancy's tables
-// read-only to find what is due (arch_test.go lists each such join).
+// consultancy.CompleteTx. Its SQL names no other package's table: booking
+// and consultancy say what is due (booking.ChargesDue,
+// consultancy.BillableEngagements) and billing leaves out what its own
+// tables say is billed.
 //
-// It reads organisations and the catalogue through the interfaces it
-// declares (Organisations, Catalogue), and may import the domains below it
+// It reads organisations, the people who get invoices and the catalogue
+// through the interfaces it declares (Organisations, Users, Catalogue): a
+// list or report names its schools in one lookup for all its rows, and an
+// issued document shows the customer snapshot taken at issue. It may import the domains below it
 // (organisation, account, catalogue, booking, consultancy), pricing, mail,
 // store and traded; never notify, app, web or Fiber.
 package billing

@@ -253,6 +253,42 @@ func (s *Service) exportRows(ctx context.Context, cw *csv.Writer, header []strin
 	return rows.Err()
 }
 
+// exportRowsNamed is exportRows for rows that name their organisation as it
+// is now: row reads the organisation's id and returns the record given its
+// name and URN; the organisations of all rows are looked up at once.
+func (s *Service) exportRowsNamed(ctx context.Context, cw *csv.Writer, header []string, query string, args []any,
+	row func(*sql.Rows) (int64, func(name string, urn int64) []string, error)) error {
+	_ = cw.Write(header)
+	rows, err := s.db.Read().QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	var recs []func(string, int64) []string
+	for rows.Next() {
+		id, rec, err := row(rows)
+		if err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		ids, recs = append(ids, id), append(recs, rec)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows.Close()
+	orgs, err := s.organisationsOf(ctx, s.db.Read(), ids)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	for i, rec := range recs {
+		if o := orgs[ids[i]]; o != nil {
+			_ = cw.Write(rec(o.Name, o.URN))
+		}
+	}
+	return nil
+}
+
 func (s *Service) exportInvoiceLines(ctx context.Context, cw *csv.Writer, p Period) error {
 	from, to := p.days()
 	return s.exportRows(ctx, cw, InvoiceLineCSVHeader, `SELECT i.number, i.issue_date, i.tax_point, i.customer_name, i.customer_urn,
@@ -326,57 +362,63 @@ func (s *Service) exportCreditNoteLines(ctx context.Context, cw *csv.Writer, p P
 
 func (s *Service) exportPayments(ctx context.Context, cw *csv.Writer, p Period) error {
 	from, to := p.days()
-	return s.exportRows(ctx, cw, PaymentCSVHeader, `SELECT p.id, p.received_on, COALESCE(i.number, ''), o.name, p.method, p.amount_pence,
-			p.reference, p.recorded_by, o.urn, COALESCE((SELECT SUM(a.amount_pence) FROM allocations a WHERE a.payment_id = p.id), 0)
-		FROM payments p JOIN organisations o ON o.id = p.organisation_id LEFT JOIN invoices i ON i.id = p.invoice_id
+	return s.exportRowsNamed(ctx, cw, PaymentCSVHeader, `SELECT p.id, p.received_on, COALESCE(i.number, ''), p.organisation_id, p.method, p.amount_pence,
+			p.reference, p.recorded_by, COALESCE((SELECT SUM(a.amount_pence) FROM allocations a WHERE a.payment_id = p.id), 0)
+		FROM payments p LEFT JOIN invoices i ON i.id = p.invoice_id
 		WHERE p.received_on BETWEEN ? AND ? ORDER BY p.received_on, p.id`, []any{from, to},
-		func(rows *sql.Rows) ([]string, error) {
-			var id, amount, urnN, allocated int64
-			var received, invoice, customer, method, ref, by string
-			if err := rows.Scan(&id, &received, &invoice, &customer, &method, &amount, &ref, &by, &urnN, &allocated); err != nil {
-				return nil, err
+		func(rows *sql.Rows) (int64, func(string, int64) []string, error) {
+			var id, org, amount, allocated int64
+			var received, invoice, method, ref, by string
+			if err := rows.Scan(&id, &received, &invoice, &org, &method, &amount, &ref, &by, &allocated); err != nil {
+				return 0, nil, err
 			}
-			return []string{strconv.FormatInt(id, 10), received, invoice, cell(customer), method, pricing.Money(amount).Decimal(),
-				cell(ref), cell(by), urn(urnN), pricing.Money(allocated).Decimal()}, nil
+			return org, func(customer string, urnN int64) []string {
+				return []string{strconv.FormatInt(id, 10), received, invoice, cell(customer), method, pricing.Money(amount).Decimal(),
+					cell(ref), cell(by), urn(urnN), pricing.Money(allocated).Decimal()}
+			}, nil
 		})
 }
 
 func (s *Service) exportAllocations(ctx context.Context, cw *csv.Writer, p Period) error {
 	from, to := p.instants()
-	return s.exportRows(ctx, cw, AllocationCSVHeader, `SELECT a.id, a.created_at, o.name, o.urn, COALESCE(a.payment_id, 0),
+	return s.exportRowsNamed(ctx, cw, AllocationCSVHeader, `SELECT a.id, a.created_at, a.organisation_id, COALESCE(a.payment_id, 0),
 			COALESCE(c.number, ''), i.number, a.amount_pence, COALESCE(a.reverses, 0), a.created_by
-		FROM allocations a JOIN organisations o ON o.id = a.organisation_id JOIN invoices i ON i.id = a.invoice_id
+		FROM allocations a JOIN invoices i ON i.id = a.invoice_id
 		LEFT JOIN credit_notes c ON c.id = a.credit_note_id
 		WHERE a.created_at >= ? AND a.created_at < ? ORDER BY a.id`, []any{from, to},
-		func(rows *sql.Rows) ([]string, error) {
-			var id, urnN, paymentID, amount, reverses int64
-			var at, customer, note, invoice, by string
-			if err := rows.Scan(&id, &at, &customer, &urnN, &paymentID, &note, &invoice, &amount, &reverses, &by); err != nil {
-				return nil, err
+		func(rows *sql.Rows) (int64, func(string, int64) []string, error) {
+			var id, org, paymentID, amount, reverses int64
+			var at, note, invoice, by string
+			if err := rows.Scan(&id, &at, &org, &paymentID, &note, &invoice, &amount, &reverses, &by); err != nil {
+				return 0, nil, err
 			}
 			reversed := ""
 			if reverses != 0 {
 				reversed = strconv.FormatInt(reverses, 10)
 			}
-			return []string{strconv.FormatInt(id, 10), londonDate(at), cell(customer), urn(urnN),
-				(&Credit{Ref: CreditRef{PaymentID: paymentID, CreditNote: note}}).Key(), invoice, pricing.Money(amount).Decimal(), reversed, cell(by)}, nil
+			return org, func(customer string, urnN int64) []string {
+				return []string{strconv.FormatInt(id, 10), londonDate(at), cell(customer), urn(urnN),
+					(&Credit{Ref: CreditRef{PaymentID: paymentID, CreditNote: note}}).Key(), invoice, pricing.Money(amount).Decimal(), reversed, cell(by)}
+			}, nil
 		})
 }
 
 func (s *Service) exportRefunds(ctx context.Context, cw *csv.Writer, p Period) error {
 	from, to := p.days()
-	return s.exportRows(ctx, cw, RefundCSVHeader, `SELECT r.id, r.refunded_on, o.name, o.urn, COALESCE(r.payment_id, 0), COALESCE(c.number, ''),
+	return s.exportRowsNamed(ctx, cw, RefundCSVHeader, `SELECT r.id, r.refunded_on, r.organisation_id, COALESCE(r.payment_id, 0), COALESCE(c.number, ''),
 			r.method, r.amount_pence, r.status, r.reference, r.reason, r.created_by
-		FROM refunds r JOIN organisations o ON o.id = r.organisation_id LEFT JOIN credit_notes c ON c.id = r.credit_note_id
+		FROM refunds r LEFT JOIN credit_notes c ON c.id = r.credit_note_id
 		WHERE r.refunded_on BETWEEN ? AND ? ORDER BY r.refunded_on, r.id`, []any{from, to},
-		func(rows *sql.Rows) ([]string, error) {
-			var id, urnN, paymentID, amount int64
-			var on, customer, note, method, status, ref, reason, by string
-			if err := rows.Scan(&id, &on, &customer, &urnN, &paymentID, &note, &method, &amount, &status, &ref, &reason, &by); err != nil {
-				return nil, err
+		func(rows *sql.Rows) (int64, func(string, int64) []string, error) {
+			var id, org, paymentID, amount int64
+			var on, note, method, status, ref, reason, by string
+			if err := rows.Scan(&id, &on, &org, &paymentID, &note, &method, &amount, &status, &ref, &reason, &by); err != nil {
+				return 0, nil, err
 			}
-			return []string{strconv.FormatInt(id, 10), on, cell(customer), urn(urnN), (&Credit{Ref: CreditRef{PaymentID: paymentID, CreditNote: note}}).Key(),
-				method, pricing.Money(amount).Decimal(), status, cell(ref), cell(reason), cell(by)}, nil
+			return org, func(customer string, urnN int64) []string {
+				return []string{strconv.FormatInt(id, 10), on, cell(customer), urn(urnN), (&Credit{Ref: CreditRef{PaymentID: paymentID, CreditNote: note}}).Key(),
+					method, pricing.Money(amount).Decimal(), status, cell(ref), cell(reason), cell(by)}
+			}, nil
 		})
 }
 

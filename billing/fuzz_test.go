@@ -67,6 +67,7 @@ func newFuzzLedger(f *testing.F) *fuzzLedger {
 		f.Fatal(err)
 	}
 	svc := billing.NewService(db, bk.Organisations, bk.Catalogue, billing.DefaultConfig(), nil)
+	svc.Users = bk.Accounts
 	actor := store.Actor{Name: "finance@fuzz.test"}
 	subscribe := func(urn int64) string {
 		sub, err := svc.BuySubscription(ctx, actor, urn, pricing.AcademicYear(2021), "PO1")

@@ -185,6 +185,7 @@ func openHistEnv(dir, template string) (*histEnv, error) {
 	svc := app.Domains(db).Booking
 	svc.Accounts.PasswordCost = 4
 	bill := billing.NewService(db, svc.Organisations, svc.Catalogue, billing.DefaultConfig(), nil)
+	bill.Users = svc.Accounts
 	svc.Charger = bill
 	return &histEnv{ctx: ctx, dir: dir, db: db, clock: clock, svc: svc, bill: bill, prices: oracle.Published(), checked: map[string]int{}}, nil
 }

@@ -417,9 +417,18 @@ func (s *Service) FindInvoices(ctx context.Context, f InvoiceFilter) ([]*Invoice
 	}
 	if q := strings.TrimSpace(f.Search); q != "" {
 		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q) + "%"
+		// A school renamed since it was invoiced is found by either name.
+		named, err := s.orgs.FindIDsByName(ctx, q)
+		if err != nil {
+			return nil, 0, fmt.Errorf("find invoices: %w", err)
+		}
+		ids := make([]string, len(named))
+		for i, id := range named {
+			ids[i] = strconv.FormatInt(id, 10)
+		}
 		where = append(where, `(i.number LIKE ? ESCAPE '\' OR i.customer_name LIKE ? ESCAPE '\' OR i.po_number LIKE ? ESCAPE '\'
-			OR CAST(i.customer_urn AS TEXT) = ? OR i.organisation_id IN (SELECT id FROM organisations WHERE name LIKE ? ESCAPE '\'))`)
-		args = append(args, like, like, like, q, like)
+			OR CAST(i.customer_urn AS TEXT) = ? OR i.organisation_id IN (SELECT value FROM json_each(?)))`)
+		args = append(args, like, like, like, q, "["+strings.Join(ids, ",")+"]")
 	}
 	statusArgs := []any{s.Today()}
 	inner := `SELECT i.*, ` + paidSQL + ` AS pd, ` + creditAllocatedSQL + ` AS ca, ` + creditedSQL + ` AS cr

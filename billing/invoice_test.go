@@ -45,6 +45,7 @@ func newBilling(t *testing.T) *billingFixture {
 		t.Fatal(err)
 	}
 	bill := billing.NewService(db, bk.Organisations, bk.Catalogue, billing.DefaultConfig(), nil)
+	bill.Users = bk.Accounts
 	bk.Subscriptions = bill // booking asks billing who subscribes, and bills nothing here
 	return &billingFixture{db: db, clock: clock, booking: bk, billing: bill, actor: store.Actor{Name: "finance@test"}}
 }

@@ -51,33 +51,51 @@ type JournalItem struct {
 func (s *Service) CreateJournalBatch(ctx context.Context, actor store.Actor) (*JournalBatch, error) {
 	var id int64
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, cc, owing FROM (SELECT i.id, i.seq, i.total_pence,
-				COALESCE(NULLIF(o.cost_centre, ''), i.cost_centre) AS cc, `+owingSQL+` AS owing, `+creditedSQL+` AS cr
-			FROM invoices i JOIN organisations o ON o.id = i.organisation_id
+		rows, err := tx.QueryContext(ctx, `SELECT id, organisation_id, cost_centre, owing FROM (SELECT i.id, i.seq, i.total_pence,
+				i.organisation_id, i.cost_centre, `+owingSQL+` AS owing, `+creditedSQL+` AS cr
+			FROM invoices i
 			WHERE i.status = 'issued' AND i.settlement = 'journal' AND i.id NOT IN (SELECT invoice_id FROM journal_batch_invoices))
 			WHERE cr < total_pence AND owing > 0 ORDER BY seq`)
 		if err != nil {
 			return fmt.Errorf("create journal batch: %w", err)
 		}
 		type item struct {
-			invoice int64
-			cc      string
-			amount  int64
+			invoice, org int64
+			cc           string
+			amount       int64
 		}
 		var items []item
-		var total int64
+		var orgIDs []int64
 		for rows.Next() {
 			var it item
-			if err := rows.Scan(&it.invoice, &it.cc, &it.amount); err != nil {
+			if err := rows.Scan(&it.invoice, &it.org, &it.cc, &it.amount); err != nil {
 				rows.Close()
 				return fmt.Errorf("create journal batch: %w", err)
 			}
-			items, total = append(items, it), total+it.amount
+			items, orgIDs = append(items, it), append(orgIDs, it.org)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("create journal batch: %w", err)
 		}
+		// The school's cost centre now, else the one the invoice was issued with.
+		orgs, err := s.organisationsOf(ctx, tx, orgIDs)
+		if err != nil {
+			return fmt.Errorf("create journal batch: %w", err)
+		}
+		kept := items[:0]
+		var total int64
+		for _, it := range items {
+			o := orgs[it.org]
+			if o == nil {
+				continue
+			}
+			if o.CostCentre != "" {
+				it.cc = o.CostCentre
+			}
+			kept, total = append(kept, it), total+it.amount
+		}
+		items = kept
 		if len(items) == 0 {
 			return traded.Errorf(traded.ECONFLICT, "There is nothing to recharge: every journal invoice is paid or already in a batch.")
 		}
@@ -108,7 +126,7 @@ func (s *Service) CreateJournalBatch(ctx context.Context, actor store.Actor) (*J
 
 // FindJournalBatch returns a batch with its invoices, or ENOTFOUND.
 func (s *Service) FindJournalBatch(ctx context.Context, id int64) (*JournalBatch, error) {
-	batches, err := findJournalBatches(ctx, s.db.Read(), `b.id = ?`, id)
+	batches, err := s.findJournalBatches(ctx, s.db.Read(), `b.id = ?`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -121,10 +139,10 @@ func (s *Service) FindJournalBatch(ctx context.Context, id int64) (*JournalBatch
 // FindJournalBatches returns every journal batch with its invoices, newest
 // first.
 func (s *Service) FindJournalBatches(ctx context.Context) ([]*JournalBatch, error) {
-	return findJournalBatches(ctx, s.db.Read(), `1 = ?`, 1)
+	return s.findJournalBatches(ctx, s.db.Read(), `1 = ?`, 1)
 }
 
-func findJournalBatches(ctx context.Context, q queryer, where string, arg any) ([]*JournalBatch, error) {
+func (s *Service) findJournalBatches(ctx context.Context, q queryer, where string, arg any) ([]*JournalBatch, error) {
 	rows, err := q.QueryContext(ctx, `SELECT b.id, b.created_at, b.created_by, COALESCE(b.posted_at, ''), COALESCE(b.posted_by, ''),
 		b.total_pence FROM journal_batches b WHERE `+where+` ORDER BY b.id DESC`, arg)
 	if err != nil {
@@ -156,31 +174,56 @@ func findJournalBatches(ctx context.Context, q queryer, where string, arg any) (
 	}
 	// A cost centre missing when the batch was made is taken from the school
 	// as it is now, so setting it fixes the batch's CSV.
-	items, err := q.QueryContext(ctx, `SELECT j.batch_id, i.id, i.number, i.customer_name, i.customer_urn,
-			COALESCE(NULLIF(j.cost_centre, ''), o.cost_centre), j.amount_pence, i.source, i.academic_year
-		FROM journal_batch_invoices j JOIN invoices i ON i.id = j.invoice_id JOIN organisations o ON o.id = i.organisation_id
+	items, err := q.QueryContext(ctx, `SELECT j.batch_id, i.id, i.organisation_id, i.number, i.customer_name, i.customer_urn,
+			j.cost_centre, j.amount_pence, i.source, i.academic_year
+		FROM journal_batch_invoices j JOIN invoices i ON i.id = j.invoice_id
 		JOIN journal_batches b ON b.id = j.batch_id WHERE `+where+` ORDER BY j.batch_id, i.seq`, arg)
 	if err != nil {
 		return nil, fmt.Errorf("find journal batch invoices: %w", err)
 	}
 	defer items.Close()
+	type row struct {
+		batch, org int64
+		it         JournalItem
+	}
+	var found []row
+	var orgIDs []int64
 	for items.Next() {
-		var batch int64
-		var it JournalItem
+		var r row
 		var amount int64
 		var source, year string
-		if err := items.Scan(&batch, &it.InvoiceID, &it.InvoiceNumber, &it.Customer, &it.URN, &it.CostCentre, &amount, &source, &year); err != nil {
+		if err := items.Scan(&r.batch, &r.it.InvoiceID, &r.org, &r.it.InvoiceNumber, &r.it.Customer, &r.it.URN, &r.it.CostCentre, &amount,
+			&source, &year); err != nil {
 			return nil, fmt.Errorf("find journal batch invoices: %w", err)
 		}
-		it.Amount = pricing.Money(amount)
-		it.Description = journalDescription(it.InvoiceNumber, source, year)
-		b := byID[batch]
+		r.it.Amount = pricing.Money(amount)
+		r.it.Description = journalDescription(r.it.InvoiceNumber, source, year)
+		found, orgIDs = append(found, r), append(orgIDs, r.org)
+	}
+	if err := items.Err(); err != nil {
+		return nil, fmt.Errorf("find journal batch invoices: %w", err)
+	}
+	items.Close()
+	orgs, err := s.organisationsOf(ctx, q, orgIDs)
+	if err != nil {
+		return nil, fmt.Errorf("find journal batch invoices: %w", err)
+	}
+	for _, r := range found {
+		o := orgs[r.org]
+		if o == nil {
+			continue
+		}
+		it := r.it
+		if it.CostCentre == "" {
+			it.CostCentre = o.CostCentre
+		}
+		b := byID[r.batch]
 		b.Items = append(b.Items, it)
 		if it.CostCentre == "" {
 			b.Problems = append(b.Problems, fmt.Sprintf("%s: %s (URN %d) has no cost centre", it.InvoiceNumber, it.Customer, it.URN))
 		}
 	}
-	return out, items.Err()
+	return out, nil
 }
 
 // journalDescription is the line description the finance system shows the
@@ -231,7 +274,7 @@ func (s *Service) JournalCSV(ctx context.Context, batchID int64) ([]byte, error)
 // ECONFLICT for a batch already posted.
 func (s *Service) PostJournalBatch(ctx context.Context, actor store.Actor, batchID int64) error {
 	return s.db.Write(ctx, func(tx *store.Tx) error {
-		batches, err := findJournalBatches(ctx, tx, `b.id = ?`, batchID)
+		batches, err := s.findJournalBatches(ctx, tx, `b.id = ?`, batchID)
 		if err != nil {
 			return err
 		}

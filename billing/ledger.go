@@ -255,7 +255,7 @@ func (s *Service) RecordReceipt(ctx context.Context, actor store.Actor, in Recei
 			}
 		}
 		var err error
-		res, err = receipt(ctx, tx, actor, in, 0)
+		res, err = s.receipt(ctx, tx, actor, in, 0)
 		return err
 	})
 	return res, err
@@ -263,9 +263,9 @@ func (s *Service) RecordReceipt(ctx context.Context, actor store.Actor, in Recei
 
 // receipt is RecordReceipt inside tx, for a receipt that may come from a
 // bank statement line (bankLine, 0 for none).
-func receipt(ctx context.Context, tx *store.Tx, actor store.Actor, in ReceiptInput, bankLine int64) (*ReceiptResult, error) {
-	var exists bool
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM organisations WHERE id = ?)`, in.OrganisationID).Scan(&exists); err != nil {
+func (s *Service) receipt(ctx context.Context, tx *store.Tx, actor store.Actor, in ReceiptInput, bankLine int64) (*ReceiptResult, error) {
+	exists, err := s.organisationExists(ctx, tx, in.OrganisationID)
+	if err != nil {
 		return nil, fmt.Errorf("record receipt: %w", err)
 	}
 	if !exists {

@@ -92,6 +92,7 @@ func TestLedgerHistories(t *testing.T) {
 	db, clock := storetest.Open(t)
 	bk := app.Domains(db).Booking
 	svc := billing.NewService(db, bk.Organisations, bk.Catalogue, billing.DefaultConfig(), nil)
+	svc.Users = bk.Accounts
 	var steps int
 	var customers []journalOrg
 	for i := range n {

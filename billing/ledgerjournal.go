@@ -130,10 +130,10 @@ func (s *Service) LedgerJournal(ctx context.Context, p Period) ([]JournalLine, e
 	if err := add(journalCreditNotes(ctx, tx, codes, from, to)); err != nil {
 		return nil, err
 	}
-	if err := add(journalPayments(ctx, tx, codes, from, to)); err != nil {
+	if err := add(s.journalPayments(ctx, tx, codes, from, to)); err != nil {
 		return nil, err
 	}
-	if err := add(journalRefunds(ctx, tx, codes, from, to)); err != nil {
+	if err := add(s.journalRefunds(ctx, tx, codes, from, to)); err != nil {
 		return nil, err
 	}
 	rank := map[string]int{DocInvoice: 0, DocCreditNote: 1, DocPayment: 2, DocRefund: 3}
@@ -235,23 +235,49 @@ func journalCreditNotes(ctx context.Context, q queryer, codes map[string]string,
 	return docs, rows.Err()
 }
 
-func journalPayments(ctx context.Context, q queryer, codes map[string]string, from, to string) ([]*journalDoc, error) {
-	rows, err := q.QueryContext(ctx, `SELECT p.id, p.received_on, p.method, p.amount_pence, p.reference, o.urn, o.name,
-			COALESCE(NULLIF(i.cost_centre, ''), o.cost_centre), COALESCE(i.number, '')
-		FROM payments p JOIN organisations o ON o.id = p.organisation_id LEFT JOIN invoices i ON i.id = p.invoice_id
+func (s *Service) journalPayments(ctx context.Context, q queryer, codes map[string]string, from, to string) ([]*journalDoc, error) {
+	rows, err := q.QueryContext(ctx, `SELECT p.id, p.received_on, p.method, p.amount_pence, p.reference, p.organisation_id,
+			COALESCE(i.cost_centre, ''), COALESCE(i.number, '')
+		FROM payments p LEFT JOIN invoices i ON i.id = p.invoice_id
 		WHERE p.received_on BETWEEN ? AND ? ORDER BY p.received_on, p.id`, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("ledger journal payments: %w", err)
 	}
 	defer rows.Close()
-	var docs []*journalDoc
+	type payment struct {
+		id, amount, org                       int64
+		date, method, ref, invoiceCC, invoice string
+	}
+	var found []payment
+	var orgIDs []int64
 	for rows.Next() {
-		var id, amount, urnN int64
-		var date, method, ref, customer, costCentre, invoice string
-		if err := rows.Scan(&id, &date, &method, &amount, &ref, &urnN, &customer, &costCentre, &invoice); err != nil {
+		var p payment
+		if err := rows.Scan(&p.id, &p.date, &p.method, &p.amount, &p.ref, &p.org, &p.invoiceCC, &p.invoice); err != nil {
 			return nil, fmt.Errorf("ledger journal payments: %w", err)
 		}
-		d := &journalDoc{date: date, kind: DocPayment, id: "payment-" + strconv.FormatInt(id, 10), urn: urnN, customer: customer}
+		found, orgIDs = append(found, p), append(orgIDs, p.org)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("ledger journal payments: %w", err)
+	}
+	rows.Close()
+	orgs, err := s.organisationsOf(ctx, q, orgIDs)
+	if err != nil {
+		return nil, fmt.Errorf("ledger journal payments: %w", err)
+	}
+	var docs []*journalDoc
+	for _, p := range found {
+		o := orgs[p.org]
+		if o == nil {
+			continue
+		}
+		// The invoice's cost centre at issue, else the school's now.
+		costCentre := p.invoiceCC
+		if costCentre == "" {
+			costCentre = o.CostCentre
+		}
+		id, amount, date, method, ref, invoice := p.id, p.amount, p.date, p.method, p.ref, p.invoice
+		d := &journalDoc{date: date, kind: DocPayment, id: "payment-" + strconv.FormatInt(id, 10), urn: o.URN, customer: o.Name}
 		desc := strings.TrimSpace(MethodLabel(method) + " receipt " + ref)
 		if invoice != "" && !strings.Contains(ref, invoice) {
 			desc += " for " + invoice
@@ -267,35 +293,55 @@ func journalPayments(ctx context.Context, q queryer, codes map[string]string, fr
 		d.add(codes[LedgerDebtors], "", "", 0, pricing.Money(amount), desc)
 		docs = append(docs, d)
 	}
-	return docs, rows.Err()
+	return docs, nil
 }
 
-func journalRefunds(ctx context.Context, q queryer, codes map[string]string, from, to string) ([]*journalDoc, error) {
-	rows, err := q.QueryContext(ctx, `SELECT r.id, r.refunded_on, r.method, r.amount_pence, r.reason, o.urn, o.name
-		FROM refunds r JOIN organisations o ON o.id = r.organisation_id
+func (s *Service) journalRefunds(ctx context.Context, q queryer, codes map[string]string, from, to string) ([]*journalDoc, error) {
+	rows, err := q.QueryContext(ctx, `SELECT r.id, r.refunded_on, r.method, r.amount_pence, r.reason, r.organisation_id
+		FROM refunds r
 		WHERE r.status = 'done' AND r.refunded_on BETWEEN ? AND ? ORDER BY r.refunded_on, r.id`, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("ledger journal refunds: %w", err)
 	}
 	defer rows.Close()
-	var docs []*journalDoc
+	type refund struct {
+		id, amount, org      int64
+		date, method, reason string
+	}
+	var found []refund
+	var orgIDs []int64
 	for rows.Next() {
-		var id, amount, urnN int64
-		var date, method, reason, customer string
-		if err := rows.Scan(&id, &date, &method, &amount, &reason, &urnN, &customer); err != nil {
+		var r refund
+		if err := rows.Scan(&r.id, &r.date, &r.method, &r.amount, &r.reason, &r.org); err != nil {
 			return nil, fmt.Errorf("ledger journal refunds: %w", err)
 		}
-		d := &journalDoc{date: date, kind: DocRefund, id: "refund-" + strconv.FormatInt(id, 10), urn: urnN, customer: customer}
+		found, orgIDs = append(found, r), append(orgIDs, r.org)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("ledger journal refunds: %w", err)
+	}
+	rows.Close()
+	orgs, err := s.organisationsOf(ctx, q, orgIDs)
+	if err != nil {
+		return nil, fmt.Errorf("ledger journal refunds: %w", err)
+	}
+	var docs []*journalDoc
+	for _, r := range found {
+		o := orgs[r.org]
+		if o == nil {
+			continue
+		}
+		d := &journalDoc{date: r.date, kind: DocRefund, id: "refund-" + strconv.FormatInt(r.id, 10), urn: o.URN, customer: o.Name}
 		account := codes[LedgerBank]
-		if method == MethodCard {
+		if r.method == MethodCard {
 			account = codes[LedgerCardClearing]
 		}
-		desc := MethodLabel(method) + " refund: " + reason
-		d.add(codes[LedgerDebtors], "", "", pricing.Money(amount), 0, desc)
-		d.add(account, "", "", 0, pricing.Money(amount), desc)
+		desc := MethodLabel(r.method) + " refund: " + r.reason
+		d.add(codes[LedgerDebtors], "", "", pricing.Money(r.amount), 0, desc)
+		d.add(account, "", "", 0, pricing.Money(r.amount), desc)
 		docs = append(docs, d)
 	}
-	return docs, rows.Err()
+	return docs, nil
 }
 
 func (s *Service) exportLedgerJournal(ctx context.Context, cw *csv.Writer, p Period) error {

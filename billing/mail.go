@@ -3,9 +3,11 @@ package billing
 import (
 	"context"
 	"fmt"
+	"sort"
 	"time"
 
 	"traded"
+	"traded/account"
 	"traded/mail"
 	"traded/pricing"
 	"traded/store"
@@ -60,20 +62,21 @@ func (s *Service) billingContacts(ctx context.Context, tx *store.Tx, orgID int64
 	if org.BillingEmail != "" {
 		return []contact{{"", org.BillingEmail}}, nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT name, email FROM users WHERE organisation_id = ? AND role = 'school_manager' AND active = 1 ORDER BY id`, orgID)
+	if s.Users == nil {
+		return nil, nil
+	}
+	role, active := account.RoleSchoolManager, true
+	users, err := s.Users.FindUsersTx(ctx, tx, account.UserFilter{OrganisationID: &orgID, Role: &role, Active: &active})
 	if err != nil {
 		return nil, fmt.Errorf("billing contacts: %w", err)
 	}
-	defer rows.Close()
-	var out []contact
-	for rows.Next() {
-		var c contact
-		if err := rows.Scan(&c.name, &c.email); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
+	// In the order they were added, as invoices have always gone.
+	sort.Slice(users, func(i, j int) bool { return users[i].ID < users[j].ID })
+	out := make([]contact, len(users))
+	for i, u := range users {
+		out[i] = contact{u.Name, u.Email}
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // payURL is where a school pays an invoice online, or "" when card payment

@@ -185,6 +185,7 @@ func openAt0020(t *testing.T) (*bookedBilling, charger0020) {
 		t.Fatal(err)
 	}
 	bill := billing.NewService(db, svc.Organisations, svc.Catalogue, billing.DefaultConfig(), nil)
+	bill.Users = svc.Accounts
 	old := charger0020{bill: bill}
 	svc.Charger = old
 	return &bookedBilling{t: t, ctx: ctx, db: db, clock: clock, svc: svc, bill: bill, la: store.Actor{Name: "finance@test"}}, old
@@ -319,6 +320,7 @@ func TestMigration0021_InvoicedCharges(t *testing.T) {
 		t.Fatalf("applied %v, want 0021_invoiced_charges.sql", applied)
 	}
 	bill := billing.NewService(f.db, f.svc.Organisations, f.svc.Catalogue, billing.DefaultConfig(), nil)
+	bill.Users = f.svc.Accounts
 	f.bill, f.svc.Charger = bill, bill
 
 	t.Run("LinksKept", func(t *testing.T) {

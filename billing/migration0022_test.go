@@ -40,6 +40,7 @@ func TestMigration0022_InvoicedVisits(t *testing.T) {
 		t.Fatal(err)
 	}
 	bill := billing.NewService(db, bk.Organisations, bk.Catalogue, billing.DefaultConfig(), nil)
+	bill.Users = bk.Accounts
 	if err := bk.Catalogue.SetConsultancyRates(ctx, store.System, 2026, []catalogue.ConsultancyRate{
 		{Product: "curriculum-review", Tier: pricing.Academy, Day: 50000, HalfDay: 27500}}); err != nil {
 		t.Fatal(err)

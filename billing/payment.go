@@ -167,8 +167,8 @@ func (s *Service) FindPayments(ctx context.Context, invoiceID int64) ([]*Payment
 		// a payment allocated to the invoice, or received against it
 		where, args = "(p.invoice_id = ? OR p.id IN (SELECT payment_id FROM allocations WHERE invoice_id = ?))", append(args, invoiceID, invoiceID)
 	}
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT p.id, COALESCE(i.number, ''), o.name, p.method, p.amount_pence, p.received_on,
-		p.reference, p.recorded_at, p.recorded_by FROM payments p JOIN organisations o ON o.id = p.organisation_id
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT p.id, COALESCE(i.number, ''), p.organisation_id, p.method, p.amount_pence, p.received_on,
+		p.reference, p.recorded_at, p.recorded_by FROM payments p
 		LEFT JOIN invoices i ON i.id = p.invoice_id
 		WHERE `+where+` ORDER BY p.received_on DESC, p.id DESC`, args...)
 	if err != nil {
@@ -176,17 +176,33 @@ func (s *Service) FindPayments(ctx context.Context, invoiceID int64) ([]*Payment
 	}
 	defer rows.Close()
 	var out []*Payment
+	var orgIDs []int64
 	for rows.Next() {
 		var p Payment
-		var amount int64
+		var amount, org int64
 		var at string
-		if err := rows.Scan(&p.ID, &p.InvoiceNumber, &p.Customer, &p.Method, &amount, &p.ReceivedOn, &p.Reference, &at, &p.RecordedBy); err != nil {
+		if err := rows.Scan(&p.ID, &p.InvoiceNumber, &org, &p.Method, &amount, &p.ReceivedOn, &p.Reference, &at, &p.RecordedBy); err != nil {
 			return nil, fmt.Errorf("find payments: %w", err)
 		}
 		p.Amount, p.RecordedAt = pricing.Money(amount), store.MustTime(at)
-		out = append(out, &p)
+		out, orgIDs = append(out, &p), append(orgIDs, org)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find payments: %w", err)
+	}
+	rows.Close()
+	orgs, err := s.organisationsOf(ctx, s.db.Read(), orgIDs)
+	if err != nil {
+		return nil, fmt.Errorf("find payments: %w", err)
+	}
+	named := out[:0]
+	for i, p := range out {
+		if o := orgs[orgIDs[i]]; o != nil {
+			p.Customer = o.Name
+			named = append(named, p)
+		}
+	}
+	return named, nil
 }
 
 // CreditNote is a correction of an issued invoice.

@@ -40,6 +40,7 @@ func newRecon(t *testing.T, orgs ...organisation.Organisation) *recon {
 	bk := app.Domains(db).Booking
 	r := &recon{t: t, ctx: context.Background(), db: db, clock: clock, bk: bk,
 		svc: billing.NewService(db, bk.Organisations, bk.Catalogue, billing.DefaultConfig(), nil), actor: store.Actor{Name: "finance@essex.test"}}
+	r.svc.Users = bk.Accounts
 	if err := bk.Organisations.Upsert(r.ctx, store.System, orgs, "demo"); err != nil {
 		t.Fatal(err)
 	}

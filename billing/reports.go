@@ -153,7 +153,7 @@ func (s *Service) AgedDebt(ctx context.Context, asOf string) (*AgedDebtReport, e
 	for _, t := range append(append([]pricing.Tier{}, pricing.Tiers...), extra...) {
 		rep.Rows = append(rep.Rows, *byTier[t])
 	}
-	if rep.InCredit, err = accountsInCredit(ctx, tx, credit); err != nil {
+	if rep.InCredit, err = s.accountsInCredit(ctx, tx, credit); err != nil {
 		return nil, err
 	}
 	return rep, nil
@@ -232,17 +232,24 @@ func ledgerAsOf(ctx context.Context, q queryer, cutoff string) ([]openInvoice, m
 }
 
 // accountsInCredit names the organisations with credit left, most first.
-func accountsInCredit(ctx context.Context, q queryer, credit map[int64]pricing.Money) ([]AccountCredit, error) {
-	var out []AccountCredit
+func (s *Service) accountsInCredit(ctx context.Context, q queryer, credit map[int64]pricing.Money) ([]AccountCredit, error) {
+	var ids []int64
 	for org, c := range credit {
-		if c <= 0 {
-			continue
+		if c > 0 {
+			ids = append(ids, org)
 		}
-		a := AccountCredit{Credit: c}
-		if err := q.QueryRowContext(ctx, `SELECT name, urn FROM organisations WHERE id = ?`, org).Scan(&a.Customer, &a.URN); err != nil {
-			return nil, fmt.Errorf("accounts in credit: %w", err)
+	}
+	orgs, err := s.organisationsOf(ctx, q, ids)
+	if err != nil {
+		return nil, fmt.Errorf("accounts in credit: %w", err)
+	}
+	var out []AccountCredit
+	for _, org := range ids {
+		o := orgs[org]
+		if o == nil {
+			return nil, fmt.Errorf("accounts in credit: there is no organisation %d", org)
 		}
-		out = append(out, a)
+		out = append(out, AccountCredit{Credit: credit[org], Customer: o.Name, URN: o.URN})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Credit != out[j].Credit {
@@ -341,20 +348,43 @@ func (s *Service) Payments(ctx context.Context, q PaymentsQuery) (*PaymentsRepor
 		index[m.Format("2006-01")] = len(r.Months)
 		r.Months = append(r.Months, MonthPayments{Month: m.Format("2006-01")})
 	}
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT substr(p.received_on, 1, 7), p.method, SUM(p.amount_pence)
-		FROM payments p JOIN organisations o ON o.id = p.organisation_id
-		WHERE p.received_on >= ? AND p.received_on <= ? AND (?3 = '' OR COALESCE(o.tier_override, o.tier) = ?3) GROUP BY 1, 2`,
-		r.Period.From, r.Period.To, string(q.Tier))
+	// By school too, to keep the schools of the tier asked for (the tier
+	// their record holds now).
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT substr(p.received_on, 1, 7), p.method, p.organisation_id, SUM(p.amount_pence)
+		FROM payments p
+		WHERE p.received_on >= ? AND p.received_on <= ? GROUP BY 1, 2, 3`,
+		r.Period.From, r.Period.To)
 	if err != nil {
 		return nil, fmt.Errorf("payments by month: %w", err)
 	}
 	defer rows.Close()
+	type sum struct {
+		month, method string
+		org, sum      int64
+	}
+	var sums []sum
+	var orgIDs []int64
 	for rows.Next() {
-		var month, method string
-		var sum int64
-		if err := rows.Scan(&month, &method, &sum); err != nil {
+		var x sum
+		if err := rows.Scan(&x.month, &x.method, &x.org, &x.sum); err != nil {
 			return nil, fmt.Errorf("payments by month: %w", err)
 		}
+		sums, orgIDs = append(sums, x), append(orgIDs, x.org)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("payments by month: %w", err)
+	}
+	rows.Close()
+	orgs, err := s.organisationsOf(ctx, s.db.Read(), orgIDs)
+	if err != nil {
+		return nil, fmt.Errorf("payments by month: %w", err)
+	}
+	for _, x := range sums {
+		o := orgs[x.org]
+		if o == nil || (q.Tier != "" && storedTier(o) != string(q.Tier)) {
+			continue
+		}
+		month, method, sum := x.month, x.method, x.sum
 		i, ok := index[month]
 		if !ok {
 			continue
@@ -371,7 +401,7 @@ func (s *Service) Payments(ctx context.Context, q PaymentsQuery) (*PaymentsRepor
 		m.Total += pricing.Money(sum)
 		r.Total += pricing.Money(sum)
 	}
-	return r, rows.Err()
+	return r, nil
 }
 
 // financialYearNamed is the financial year named like "2026/27" in the

@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 
+	"traded/account"
 	"traded/catalogue"
 	"traded/organisation"
 	"traded/pricing"
@@ -61,6 +62,19 @@ type Organisations interface {
 	FindByID(ctx context.Context, id int64) (*organisation.Organisation, error)
 	ByIDTx(ctx context.Context, tx *store.Tx, id int64) (*organisation.Organisation, error)
 	ByURNTx(ctx context.Context, tx *store.Tx, urn int64) (*organisation.Organisation, error)
+	// FindByIDsAsStored and FindByIDsAsStoredTx name the organisations of
+	// a whole list or report in one query (no tier history: nothing listed
+	// is priced); FindIDsByName finds those a search names.
+	FindByIDsAsStored(ctx context.Context, ids []int64) (map[int64]*organisation.Organisation, error)
+	FindByIDsAsStoredTx(ctx context.Context, tx *store.Tx, ids []int64) (map[int64]*organisation.Organisation, error)
+	FindIDsByName(ctx context.Context, text string) ([]int64, error)
+}
+
+// Users is what billing reads of the people of the organisations it bills
+// (account.Service implements it): who gets an invoice when the school has
+// no billing email, inside the transaction that issues it.
+type Users interface {
+	FindUsersTx(ctx context.Context, tx *store.Tx, f account.UserFilter) ([]*account.User, error)
 }
 
 // Catalogue is what billing reads of what is sold and when: products and
@@ -69,6 +83,7 @@ type Organisations interface {
 // working days in term).
 type Catalogue interface {
 	FindProductTx(ctx context.Context, tx *store.Tx, code string) (*catalogue.Product, error)
+	FindAllProducts(ctx context.Context) ([]*catalogue.Product, error)
 	PriceList(ctx context.Context, year pricing.AcademicYear) (*pricing.PriceList, error)
 	FindTerms(ctx context.Context, year pricing.AcademicYear) ([]catalogue.Term, error)
 	Holidays() *catalogue.Holidays
@@ -81,6 +96,11 @@ type Service struct {
 	catalogue Catalogue
 	cfg       Config
 	card      CardPayments // nil: card payment is off
+
+	// Users are who get invoices of a school with no billing email (its
+	// active school business managers); app connects it. Nil: nobody, and
+	// such invoices are flagged not mailed.
+	Users Users
 }
 
 // NewService returns billing over db for the organisations of orgs, selling

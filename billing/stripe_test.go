@@ -60,8 +60,10 @@ func newCardFixture(t *testing.T, card billing.CardPayments) *cardFixture {
 	if err := bk.Organisations.Upsert(context.Background(), store.System, cardOrgs, "demo"); err != nil {
 		t.Fatal(err)
 	}
-	return &cardFixture{db: db, clock: clock, billing: billing.NewService(db, bk.Organisations, bk.Catalogue, billing.DefaultConfig(), card),
+	f := &cardFixture{db: db, clock: clock, billing: billing.NewService(db, bk.Organisations, bk.Catalogue, billing.DefaultConfig(), card),
 		actor: store.Actor{Name: "bursar@elm.test"}}
+	f.billing.Users = bk.Accounts
+	return f
 }
 
 // subscribe buys the 2021/22 subscription for urn and returns its invoice number.

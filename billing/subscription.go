@@ -92,16 +92,26 @@ func (s *Service) findSubscription(ctx context.Context, where string, args ...an
 	var sub Subscription
 	var year, created string
 	var price int64
-	err := s.db.Read().QueryRowContext(ctx, `SELECT s.id, o.urn, o.name, s.academic_year, s.status, s.po_number,
+	var orgID int64
+	err := s.db.Read().QueryRowContext(ctx, `SELECT s.id, s.organisation_id, s.academic_year, s.status, s.po_number,
 			COALESCE(i.number, ''), COALESCE(i.total_pence, 0), s.created_at
-		FROM subscriptions s JOIN organisations o ON o.id = s.organisation_id LEFT JOIN invoices i ON i.id = s.invoice_id
-		WHERE `+where, args...).Scan(&sub.ID, &sub.URN, &sub.Organisation, &year, &sub.Status, &sub.PONumber, &sub.InvoiceNumber, &price, &created)
+		FROM subscriptions s LEFT JOIN invoices i ON i.id = s.invoice_id
+		WHERE `+where, args...).Scan(&sub.ID, &orgID, &year, &sub.Status, &sub.PONumber, &sub.InvoiceNumber, &price, &created)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, traded.Errorf(traded.ENOTFOUND, "There is no such subscription.")
 		}
 		return nil, fmt.Errorf("find subscription: %w", err)
 	}
+	orgs, err := s.organisationsOf(ctx, s.db.Read(), []int64{orgID})
+	if err != nil {
+		return nil, fmt.Errorf("find subscription: %w", err)
+	}
+	org := orgs[orgID]
+	if org == nil {
+		return nil, traded.Errorf(traded.ENOTFOUND, "There is no such subscription.")
+	}
+	sub.URN, sub.Organisation = org.URN, org.Name
 	sub.Year, _ = pricing.ParseAcademicYear(year)
 	sub.Price, sub.CreatedAt = pricing.Money(price), store.MustTime(created)
 	return &sub, nil

@@ -214,6 +214,7 @@ func loadBilling(ctx context.Context, svc *booking.Service, cfg billing.Config, 
 		return err
 	}
 	bill := billing.NewService(svc.DB(), svc.Organisations, svc.Catalogue, cfg, nil)
+	bill.Users = svc.Accounts
 	for _, b := range []struct {
 		urn int64
 		po  string

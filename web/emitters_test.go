@@ -118,6 +118,7 @@ func TestEmitters_RandomNames(t *testing.T) {
 	manager.signIn(managerEmail)
 	bk := wiring.Domains(app.db).Booking
 	bill := billing.NewService(app.db, bk.Organisations, bk.Catalogue, billing.DefaultConfig(), nil)
+	bill.Users = bk.Accounts
 	dir := t.TempDir()
 	file := func(name string, data []byte) string {
 		p := filepath.Join(dir, name)

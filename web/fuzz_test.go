@@ -116,6 +116,7 @@ func newFuzzApp(f *testing.F) *fuzzApp {
 	a.paid = buy(otherManagerEmail, "990004")
 	a.credited = buy("manager@leighcliffs.example", "990007")
 	a.billing = billing.NewService(db, svc.Organisations, svc.Catalogue, billing.DefaultConfig(), nil)
+	a.billing.Users = svc.Accounts
 	org, err := svc.Organisations.FindByURN(ctx, 990001)
 	if err != nil {
 		f.Fatal(err)

@@ -27,6 +27,7 @@ func ledgerInvoices(t *testing.T, app *testApp, urn int64, amounts ...pricing.Mo
 		t.Fatal(err)
 	}
 	bill := billing.NewService(app.db, bk.Organisations, bk.Catalogue, billing.DefaultConfig(), nil)
+	bill.Users = bk.Accounts
 	var out []string
 	for _, a := range amounts {
 		n, err := bill.CreateInvoice(ctx, store.System, billing.InvoiceInput{OrganisationID: org.ID, Source: "manual",

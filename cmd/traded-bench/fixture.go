@@ -48,6 +48,7 @@ func services(db *store.DB) (*booking.Service, *billing.Service) {
 	bk := app.Domains(db).Booking
 	bk.Accounts.PasswordCost = 4 // demo accounts only; bcrypt's cost is not what is measured
 	bill := billing.NewService(db, bk.Organisations, bk.Catalogue, billing.DefaultConfig(), nil)
+	bill.Users = bk.Accounts
 	bk.Charger = bill
 	bk.Notifier = notify.New("http://localhost", billing.DefaultConfig().Supplier.Email)
 	return bk, bill
