@@ -68,6 +68,7 @@ func New(db *store.DB, cfg Config) *App {
 	a.Billing = billing.NewService(db, a.Organisations, a.Catalogue, cfg.Billing, cfg.Card)
 	a.Booking.Charger = a.Billing
 	a.Notifier = notify.New(cfg.BaseURL, cfg.Billing.Supplier.Email)
+	a.Notifier.Accounts, a.Notifier.Organisations = a.Accounts, a.Organisations
 	a.Booking.Notifier = a.Notifier
 	a.Consultancy.Notifier = a.Notifier
 	return a

@@ -49,7 +49,9 @@ func services(db *store.DB) (*booking.Service, *billing.Service) {
 	bk.Accounts.PasswordCost = 4 // demo accounts only; bcrypt's cost is not what is measured
 	bill := billing.NewService(db, bk.Organisations, bk.Catalogue, billing.DefaultConfig(), nil)
 	bk.Charger = bill
-	bk.Notifier = notify.New("http://localhost", billing.DefaultConfig().Supplier.Email)
+	n := notify.New("http://localhost", billing.DefaultConfig().Supplier.Email)
+	n.Accounts, n.Organisations = bk.Accounts, bk.Organisations
+	bk.Notifier = n
 	return bk, bill
 }
 
