@@ -162,6 +162,19 @@ func (s *Service) findUser(ctx context.Context, tx *store.Tx, where string, args
 // it keeps, so the user looked up on every signed-in request costs the one
 // query of users.
 func (s *Service) nameSchools(ctx context.Context, tx *store.Tx, us ...*User) error {
+	if len(us) == 1 && tx == nil {
+		u := us[0]
+		if u.OrganisationID == 0 {
+			return nil
+		}
+		n, ok, err := s.Organisations.FindNameByID(ctx, u.OrganisationID)
+		if err != nil {
+			return fmt.Errorf("find user's school: %w", err)
+		} else if ok {
+			u.OrganisationURN, u.OrganisationName = n.URN, n.Name
+		}
+		return nil
+	}
 	var ids []int64
 	for _, u := range us {
 		if u.OrganisationID != 0 {

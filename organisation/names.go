@@ -73,6 +73,23 @@ func (s *Service) FindNamesByIDs(ctx context.Context, ids []int64) (map[int64]Na
 	return out, nil
 }
 
+// FindNameByID is FindNamesByIDs for one id, without the map: the lookup
+// made on every signed-in request. ok is false for an unknown id.
+func (s *Service) FindNameByID(ctx context.Context, id int64) (n Name, ok bool, err error) {
+	stamp := s.db.Version(ctx, "organisations")
+	s.names.mu.RLock()
+	if s.names.stamp == stamp {
+		n, ok = s.names.byID[id]
+	}
+	s.names.mu.RUnlock()
+	if ok {
+		return n, true, nil
+	}
+	names, err := s.FindNamesByIDs(ctx, []int64{id})
+	n, ok = names[id]
+	return n, ok, err
+}
+
 // FindNamesByIDsTx is FindNamesByIDs as tx sees it, from the writer's
 // cache while organisations are unchanged (see store.Tx.Cached).
 func (s *Service) FindNamesByIDsTx(ctx context.Context, tx *store.Tx, ids []int64) (map[int64]Name, error) {

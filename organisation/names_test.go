@@ -34,6 +34,12 @@ func TestFindNamesByIDs(t *testing.T) {
 		if want := (organisation.Name{URN: 990001, Name: name}); len(got) != 1 || got[o.ID] != want {
 			t.Errorf("%s: FindNamesByIDs got %+v, want only %+v", when, got, want)
 		}
+		if n, ok, err := orgs.FindNameByID(ctx, o.ID); err != nil || !ok || n != (organisation.Name{URN: 990001, Name: name}) {
+			t.Errorf("%s: FindNameByID got %+v, %t, %v; want %q", when, n, ok, err, name)
+		}
+		if n, ok, err := orgs.FindNameByID(ctx, 999999); err != nil || ok {
+			t.Errorf("%s: FindNameByID(unknown) got %+v, %t, %v; want none", when, n, ok, err)
+		}
 		err = db.Write(ctx, func(tx *store.Tx) error {
 			got, err := orgs.FindNamesByIDsTx(ctx, tx, []int64{999999, o.ID})
 			if want := (organisation.Name{URN: 990001, Name: name}); len(got) != 1 || got[o.ID] != want {
