@@ -118,15 +118,17 @@ const (
 	maxPassword = 72
 )
 
-const userColumns = `u.id, u.email, u.name, u.role, COALESCE(u.organisation_id, 0), COALESCE(o.urn, 0), COALESCE(o.name, ''),
+// userColumns and userFrom read a user; nameSchools then adds their
+// school's URN and name, which organisation owns.
+const userColumns = `u.id, u.email, u.name, u.role, COALESCE(u.organisation_id, 0),
 	u.active, u.password_hash <> '', u.created_at, COALESCE(u.last_sign_in_at, '')`
 
-const userFrom = ` FROM users u LEFT JOIN organisations o ON o.id = u.organisation_id `
+const userFrom = ` FROM users u `
 
 func scanUser(row interface{ Scan(...any) error }) (*User, error) {
 	var u User
 	var role, created, last string
-	if err := row.Scan(&u.ID, &u.Email, &u.Name, &role, &u.OrganisationID, &u.OrganisationURN, &u.OrganisationName,
+	if err := row.Scan(&u.ID, &u.Email, &u.Name, &role, &u.OrganisationID,
 		&u.Active, &u.HasPassword, &created, &last); err != nil {
 		return nil, err
 	}
@@ -138,31 +140,83 @@ func scanUser(row interface{ Scan(...any) error }) (*User, error) {
 	return &u, nil
 }
 
-func findUser(ctx context.Context, q store.Queryer, where string, args ...any) (*User, error) {
+// findUser returns the user matching where as tx sees it (nil tx: as
+// readers do), or ENOTFOUND.
+func (s *Service) findUser(ctx context.Context, tx *store.Tx, where string, args ...any) (*User, error) {
+	q := s.queryer(tx)
 	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+userFrom+` WHERE `+where, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, traded.Errorf(traded.ENOTFOUND, "There is no such user.")
 	} else if err != nil {
 		return nil, fmt.Errorf("find user: %w", err)
 	}
+	if err := s.nameSchools(ctx, tx, u); err != nil {
+		return nil, err
+	}
 	return u, nil
+}
+
+// nameSchools sets each school user's OrganisationURN and OrganisationName
+// from organisation, as tx sees them (nil tx: as readers do). It asks for
+// the names of a whole list at once, and organisation answers from a copy
+// it keeps, so the user looked up on every signed-in request costs the one
+// query of users.
+func (s *Service) nameSchools(ctx context.Context, tx *store.Tx, us ...*User) error {
+	if len(us) == 1 && tx == nil {
+		u := us[0]
+		if u.OrganisationID == 0 {
+			return nil
+		}
+		n, ok, err := s.Organisations.FindNameByID(ctx, u.OrganisationID)
+		if err != nil {
+			return fmt.Errorf("find user's school: %w", err)
+		} else if ok {
+			u.OrganisationURN, u.OrganisationName = n.URN, n.Name
+		}
+		return nil
+	}
+	var ids []int64
+	for _, u := range us {
+		if u.OrganisationID != 0 {
+			ids = append(ids, u.OrganisationID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var names map[int64]organisation.Name
+	var err error
+	if tx != nil {
+		names, err = s.Organisations.FindNamesByIDsTx(ctx, tx, ids)
+	} else {
+		names, err = s.Organisations.FindNamesByIDs(ctx, ids)
+	}
+	if err != nil {
+		return fmt.Errorf("find users' schools: %w", err)
+	}
+	for _, u := range us {
+		if n, ok := names[u.OrganisationID]; ok {
+			u.OrganisationURN, u.OrganisationName = n.URN, n.Name
+		}
+	}
+	return nil
 }
 
 // FindUserByID returns a user, or ENOTFOUND.
 func (s *Service) FindUserByID(ctx context.Context, id int64) (*User, error) {
-	return findUser(ctx, s.db.Read(), `u.id = ?`, id)
+	return s.findUser(ctx, nil, `u.id = ?`, id)
 }
 
 // UserByIDTx returns a user as tx sees it, or ENOTFOUND: for a domain that
 // must check, in its own transaction, who it is about to name (the adviser
 // a quote assigns).
 func (s *Service) UserByIDTx(ctx context.Context, tx *store.Tx, id int64) (*User, error) {
-	return findUser(ctx, tx, `u.id = ?`, id)
+	return s.findUser(ctx, tx, `u.id = ?`, id)
 }
 
 // FindUserByEmail returns a user, or ENOTFOUND.
 func (s *Service) FindUserByEmail(ctx context.Context, email string) (*User, error) {
-	return findUser(ctx, s.db.Read(), `u.email = ?`, strings.TrimSpace(email))
+	return s.findUser(ctx, nil, `u.email = ?`, strings.TrimSpace(email))
 }
 
 // UserFilter selects users. Nil fields do not filter.
@@ -202,7 +256,14 @@ func (s *Service) FindUsers(ctx context.Context, f UserFilter) ([]*User, error) 
 		}
 		out = append(out, u)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find users: %w", err)
+	}
+	rows.Close() // give back the reader connection before the schools are read
+	if err := s.nameSchools(ctx, nil, out...); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // UserInput is a new user.
@@ -299,7 +360,7 @@ func (s *Service) InviteTeacher(ctx context.Context, manager *User, remoteAddr, 
 // admin for anyone but themselves. It returns EFORBIDDEN otherwise.
 func (s *Service) SetUserActive(ctx context.Context, by *User, remoteAddr string, userID int64, active bool) error {
 	return s.db.Write(ctx, func(tx *store.Tx) error {
-		u, err := findUser(ctx, tx, `u.id = ?`, userID)
+		u, err := s.findUser(ctx, tx, `u.id = ?`, userID)
 		if err != nil {
 			return err
 		}
@@ -350,7 +411,7 @@ func (s *Service) ChangeRole(ctx context.Context, admin *User, remoteAddr string
 		return traded.FieldErrorf("organisation", "School roles need the school's URN; LA roles have none.")
 	}
 	return s.db.Write(ctx, func(tx *store.Tx) error {
-		u, err := findUser(ctx, tx, `u.id = ?`, userID)
+		u, err := s.findUser(ctx, tx, `u.id = ?`, userID)
 		if err != nil {
 			return err
 		}
@@ -411,7 +472,7 @@ var ErrBadCredentials = traded.Errorf(traded.EUNAUTHORIZED, "Enter a correct ema
 func (s *Service) Authenticate(ctx context.Context, email, password, remoteAddr string) (*User, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	var hash string
-	u, err := findUser(ctx, s.db.Read(), `u.email = ?`, email)
+	u, err := s.findUser(ctx, nil, `u.email = ?`, email)
 	if err == nil {
 		err = s.db.Read().QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = ?`, u.ID).Scan(&hash)
 	}
@@ -576,7 +637,7 @@ func (s *Service) sendLinkByEmail(ctx context.Context, email, remoteAddr, purpos
 		return err
 	}
 	return s.db.Write(ctx, func(tx *store.Tx) error {
-		u, err := findUser(ctx, tx, `u.email = ?`, addr)
+		u, err := s.findUser(ctx, tx, `u.email = ?`, addr)
 		if traded.ErrorCode(err) == traded.ENOTFOUND || (err == nil && !u.Active) {
 			return tx.Audit(ctx, store.Actor{Name: addr, RemoteAddr: remoteAddr}, purpose+"_link.refused", "user", "", "no active account")
 		} else if err != nil {
@@ -684,7 +745,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, actor store.Actor, email, 
 	hash = hashToken(plain)
 	var id int64
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		u, err := findUser(ctx, tx, `u.email = ?`, strings.TrimSpace(email))
+		u, err := s.findUser(ctx, tx, `u.email = ?`, strings.TrimSpace(email))
 		if err != nil {
 			return traded.Errorf(traded.ENOTFOUND, "There is no user with email %s.", email)
 		}

@@ -7,8 +7,9 @@
 //
 // It owns the tables users, link_tokens, api_tokens and web_sessions: only
 // its SQL writes them. It reads the organisations school users belong to
-// through organisation (and, for the school's URN and name on every user it
-// returns, joins the organisations table read-only). Other domains take a
+// through organisation, which names the school (URN and name) of every
+// user it returns from a copy it keeps (organisation.FindNamesByIDs), so
+// no SQL of account reads organisations. Other domains take a
 // *User as who is acting; inside their own transaction they may check a
 // user with UserByIDTx.
 //

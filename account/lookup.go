@@ -13,15 +13,16 @@ import (
 // adviser), in one query for the whole list rather than a join of this
 // package's table. Unknown ids are left out.
 func (s *Service) FindUsersByIDs(ctx context.Context, ids []int64) (map[int64]*User, error) {
-	return findUsersByIDs(ctx, s.db.Read(), ids)
+	return s.findUsersByIDs(ctx, nil, ids)
 }
 
 // FindUsersByIDsTx is FindUsersByIDs as tx sees it.
 func (s *Service) FindUsersByIDsTx(ctx context.Context, tx *store.Tx, ids []int64) (map[int64]*User, error) {
-	return findUsersByIDs(ctx, tx, ids)
+	return s.findUsersByIDs(ctx, tx, ids)
 }
 
-func findUsersByIDs(ctx context.Context, q store.Queryer, ids []int64) (map[int64]*User, error) {
+func (s *Service) findUsersByIDs(ctx context.Context, tx *store.Tx, ids []int64) (map[int64]*User, error) {
+	q := s.queryer(tx)
 	out := make(map[int64]*User, len(ids))
 	for start := 0; start < len(ids); start += 500 { // within SQLite's bound on parameters
 		chunk := ids[start:min(start+500, len(ids))]
@@ -46,5 +47,21 @@ func findUsersByIDs(ctx context.Context, q store.Queryer, ids []int64) (map[int6
 			return nil, err
 		}
 	}
+	us := make([]*User, 0, len(out))
+	for _, u := range out {
+		us = append(us, u)
+	}
+	if err := s.nameSchools(ctx, tx, us...); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// queryer is tx, or the readers for a nil tx: a Service's ...Tx methods
+// read through tx alone.
+func (s *Service) queryer(tx *store.Tx) store.Queryer {
+	if tx != nil {
+		return tx
+	}
+	return s.db.Read()
 }

@@ -68,7 +68,7 @@ func New(db *store.DB, cfg Config) *App {
 	a.Billing = billing.NewService(db, a.Organisations, a.Catalogue, cfg.Billing, cfg.Card)
 	a.Billing.Users = a.Accounts
 	a.Booking.Charger, a.Booking.Subscriptions = a.Billing, a.Billing
-	a.Notifier = notify.New(cfg.BaseURL, cfg.Billing.Supplier.Email)
+	a.Notifier = notify.New(cfg.BaseURL, cfg.Billing.Supplier.Email, a.Accounts, a.Organisations)
 	a.Booking.Notifier = a.Notifier
 	a.Consultancy.Notifier = a.Notifier
 	return a

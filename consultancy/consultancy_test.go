@@ -280,7 +280,7 @@ func TestQuadrant(t *testing.T) {
 // cancelling a visit sends a CANCEL with the same UID.
 func TestConsultancy_VisitInvites(t *testing.T) {
 	f := newConsultFixture(t)
-	f.svc.Notifier = notify.New("https://traded.test", "training@essex.example")
+	f.svc.Notifier = notify.New("https://traded.test", "training@essex.example", f.svc.Accounts, f.svc.Organisations)
 	manager, _ := f.svc.Accounts.FindUserByEmail(f.ctx, "manager@chelmervalley.example")
 	c := f.request(t, "manager@chelmervalley.example", 990001)
 	if err := f.svc.Quote(f.ctx, f.admin, "", c.ID, consultancy.QuoteInput{AdviserID: f.adv.ID, Billing: "completion", LateCancelRule: "full",

@@ -203,8 +203,9 @@ func loadConsultancyRates(ctx context.Context, svc *booking.Service, year pricin
 // BACS, and an external school that has not paid. It runs once: a database
 // with any invoice is left alone.
 func loadBilling(ctx context.Context, svc *booking.Service, cfg billing.Config, year pricing.AcademicYear) error {
-	var n int
-	if err := svc.DB().Read().QueryRowContext(ctx, `SELECT count(*) FROM invoices`).Scan(&n); err != nil || n > 0 {
+	bill := billing.NewService(svc.DB(), svc.Organisations, svc.Catalogue, cfg, nil)
+	bill.Users = svc.Accounts
+	if has, err := bill.HasInvoices(ctx); err != nil || has {
 		return err
 	}
 	if err := svc.Organisations.SetBillingDetails(ctx, actor, 990001, "ECC-PRI-0417", false, ""); err != nil {
@@ -213,8 +214,6 @@ func loadBilling(ctx context.Context, svc *booking.Service, cfg billing.Config, 
 	if err := svc.Organisations.SetBillingDetails(ctx, actor, 990004, "", true, ""); err != nil {
 		return err
 	}
-	bill := billing.NewService(svc.DB(), svc.Organisations, svc.Catalogue, cfg, nil)
-	bill.Users = svc.Accounts
 	for _, b := range []struct {
 		urn int64
 		po  string

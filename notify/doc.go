@@ -9,8 +9,10 @@
 // mail (how people hear of it), and later calendar invites, none of which
 // should know about the others.
 //
-// It owns no tables: it reads the people to tell (organisations, users)
-// and writes only to the outbox, through mail. It may import the domains
-// it tells about (booking, consultancy, and the lower ones for their types),
-// calendar, mail, store and traded; never billing, app, web or Fiber.
+// It owns no tables: it asks account for the people to tell and
+// organisation for a school's address, in the change's transaction, and
+// writes only to the outbox, through mail. It may import the domains it
+// tells about (booking, consultancy, and the lower ones: account and
+// organisation for whom to tell, catalogue for types), calendar, mail,
+// store and traded; never billing, app, web or Fiber.
 package notify

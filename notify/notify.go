@@ -6,11 +6,13 @@ import (
 	"strings"
 
 	"traded"
+	"traded/account"
 	"traded/booking"
 	"traded/calendar"
 	"traded/catalogue"
 	"traded/consultancy"
 	"traded/mail"
+	"traded/organisation"
 	"traded/store"
 )
 
@@ -22,6 +24,12 @@ type Notifier struct {
 	// Contact is the council's training mailbox, named in every message
 	// and the ORGANIZER of every invite.
 	Contact string
+
+	// Accounts are the people to tell (a school's managers, a visit's
+	// adviser) and Organisations the schools (a visit's address), each read
+	// in the change's transaction.
+	Accounts      *account.Service
+	Organisations *organisation.Service
 }
 
 var (
@@ -33,12 +41,13 @@ var (
 // invite, rendered when the mail is sent (RenderInvite).
 const InviteAttachment = "invite"
 
-// New returns a Notifier linking to baseURL.
-func New(baseURL, contact string) *Notifier {
+// New returns a Notifier linking to baseURL, telling the people of
+// accounts about the schools of orgs.
+func New(baseURL, contact string, accounts *account.Service, orgs *organisation.Service) *Notifier {
 	if contact == "" {
 		contact = "traded.services@essex.gov.uk"
 	}
-	return &Notifier{BaseURL: strings.TrimSuffix(baseURL, "/"), Contact: contact}
+	return &Notifier{BaseURL: strings.TrimSuffix(baseURL, "/"), Contact: contact, Accounts: accounts, Organisations: orgs}
 }
 
 func (n *Notifier) invites() booking.InviteConfig {
@@ -123,21 +132,17 @@ func booker(b *booking.Booking) *person {
 	return &person{name: b.BookedByName, email: b.BookedByEmail}
 }
 
-func managers(ctx context.Context, tx *store.Tx, orgID int64) ([]person, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT name, email FROM users WHERE organisation_id = ? AND role = 'school_manager' AND active = 1 ORDER BY id`, orgID)
+// managers returns the school's active managers, as tx sees them.
+func (n *Notifier) managers(ctx context.Context, tx *store.Tx, orgID int64) ([]person, error) {
+	us, err := n.Accounts.SchoolManagersTx(ctx, tx, orgID)
 	if err != nil {
 		return nil, fmt.Errorf("managers: %w", err)
 	}
-	defer rows.Close()
 	var out []person
-	for rows.Next() {
-		var p person
-		if err := rows.Scan(&p.name, &p.email); err != nil {
-			return nil, err
-		}
-		out = append(out, p)
+	for _, u := range us {
+		out = append(out, person{name: u.Name, email: u.Email})
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func send(ctx context.Context, tx *store.Tx, kind string, to person, subject, body string, atts ...mail.Attachment) error {
@@ -200,7 +205,7 @@ func (n *Notifier) sendPlace(ctx context.Context, tx *store.Tx, b *booking.Booki
 
 // BookingRequested asks the school's managers to approve a teacher's booking.
 func (n *Notifier) BookingRequested(ctx context.Context, tx *store.Tx, b *booking.Booking) error {
-	ms, err := managers(ctx, tx, b.OrganisationID)
+	ms, err := n.managers(ctx, tx, b.OrganisationID)
 	if err != nil {
 		return err
 	}
@@ -312,7 +317,7 @@ func (n *Notifier) SessionReminder(ctx context.Context, tx *store.Tx, r booking.
 
 // QuoteSent tells the school's managers a consultancy quote waits for them.
 func (n *Notifier) QuoteSent(ctx context.Context, tx *store.Tx, c *consultancy.Request) error {
-	ms, err := managers(ctx, tx, c.OrganisationID)
+	ms, err := n.managers(ctx, tx, c.OrganisationID)
 	if err != nil {
 		return err
 	}
@@ -337,34 +342,19 @@ func halfDaysText(h int) string {
 // each visit: REQUEST while planned, CANCEL once cancelled, one event with
 // them all as attendees, at the school for on-site visits.
 func (n *Notifier) VisitsChanged(ctx context.Context, tx *store.Tx, c *consultancy.Request, visits []*consultancy.Visit) error {
-	ms, err := managers(ctx, tx, c.OrganisationID)
+	ms, err := n.managers(ctx, tx, c.OrganisationID)
 	if err != nil {
 		return err
 	}
-	var adviser person
-	if err := tx.QueryRowContext(ctx, `SELECT name, email FROM users WHERE id = ?`, c.AdviserID).Scan(&adviser.name, &adviser.email); err != nil {
-		return fmt.Errorf("visit invites: %w", err)
-	}
-	var address string
-	var lines []string
-	rows, err := tx.QueryContext(ctx, `SELECT street, locality, address3, town, postcode FROM organisations WHERE id = ?`, c.OrganisationID)
+	adv, err := n.Accounts.UserByIDTx(ctx, tx, c.AdviserID)
 	if err != nil {
 		return fmt.Errorf("visit invites: %w", err)
 	}
-	for rows.Next() {
-		var a, b, cc, d, e string
-		if err := rows.Scan(&a, &b, &cc, &d, &e); err != nil {
-			rows.Close()
-			return err
-		}
-		for _, l := range []string{a, b, cc, d, e} {
-			if strings.TrimSpace(l) != "" {
-				lines = append(lines, l)
-			}
-		}
+	adviser := person{name: adv.Name, email: adv.Email}
+	address, err := n.visitAddress(ctx, tx, c.OrganisationID)
+	if err != nil {
+		return err
 	}
-	rows.Close()
-	address = strings.Join(lines, ", ")
 	people := append([]person{adviser}, ms...)
 	var attendees []calendar.Attendee
 	for _, p := range people {
@@ -394,4 +384,23 @@ func (n *Notifier) VisitsChanged(ctx context.Context, tx *store.Tx, c *consultan
 		}
 	}
 	return nil
+}
+
+// visitAddress is where an on-site visit happens: the school's street,
+// locality, address3, town and postcode, the blank ones left out (the
+// county goes without saying), or "" for an unknown school.
+func (n *Notifier) visitAddress(ctx context.Context, tx *store.Tx, orgID int64) (string, error) {
+	o, err := n.Organisations.ByIDTx(ctx, tx, orgID)
+	if traded.ErrorCode(err) == traded.ENOTFOUND {
+		return "", nil
+	} else if err != nil {
+		return "", fmt.Errorf("visit invites: %w", err)
+	}
+	var lines []string
+	for _, l := range []string{o.Street, o.Locality, o.Address3, o.Town, o.Postcode} {
+		if strings.TrimSpace(l) != "" {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, ", "), nil
 }

@@ -177,7 +177,7 @@ func newFixture(t *testing.T) *fixture {
 	cfg.BaseURL = baseURL
 	bill := billing.NewService(db, svc.Organisations, svc.Catalogue, cfg, nil)
 	svc.Charger = bill
-	n := notify.New(baseURL, contact)
+	n := notify.New(baseURL, contact, svc.Accounts, svc.Organisations)
 	svc.Notifier = n
 	srv := startSMTP(t)
 	sender := &mail.SMTP{Host: "127.0.0.1", Port: srv.port(), From: mailFrom, FromName: fromName, Domain: "traded.test"}

@@ -15,7 +15,10 @@ import (
 )
 
 // Service is the organisations of one database.
-type Service struct{ db *store.DB }
+type Service struct {
+	db    *store.DB
+	names names // see FindNamesByIDs
+}
 
 // New returns the organisations of db.
 func New(db *store.DB) *Service { return &Service{db: db} }

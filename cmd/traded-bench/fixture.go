@@ -50,7 +50,8 @@ func services(db *store.DB) (*booking.Service, *billing.Service) {
 	bill := billing.NewService(db, bk.Organisations, bk.Catalogue, billing.DefaultConfig(), nil)
 	bill.Users = bk.Accounts
 	bk.Charger = bill
-	bk.Notifier = notify.New("http://localhost", billing.DefaultConfig().Supplier.Email)
+	n := notify.New("http://localhost", billing.DefaultConfig().Supplier.Email, bk.Accounts, bk.Organisations)
+	bk.Notifier = n
 	return bk, bill
 }
 
