@@ -824,3 +824,121 @@ func (s *Service) UserByAPIToken(ctx context.Context, token string) (*User, erro
 	}
 	return u, nil
 }
+
+// FindUsersByIDs returns the users with the ids, by id: for a list of
+// another domain that names a person on each row (who booked, which
+// adviser), in one query for the whole list rather than a join of this
+// package's table. Unknown ids are left out.
+func (s *Service) FindUsersByIDs(ctx context.Context, ids []int64) (map[int64]*User, error) {
+	return s.findUsersByIDs(ctx, nil, ids)
+}
+
+// FindUsersByIDsTx is FindUsersByIDs as tx sees it.
+func (s *Service) FindUsersByIDsTx(ctx context.Context, tx *store.Tx, ids []int64) (map[int64]*User, error) {
+	return s.findUsersByIDs(ctx, tx, ids)
+}
+
+func (s *Service) findUsersByIDs(ctx context.Context, tx *store.Tx, ids []int64) (map[int64]*User, error) {
+	q := s.queryer(tx)
+	out := make(map[int64]*User, len(ids))
+	for start := 0; start < len(ids); start += 500 { // within SQLite's bound on parameters
+		chunk := ids[start:min(start+500, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := q.QueryContext(ctx, `SELECT `+userColumns+userFrom+` WHERE u.id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("find users: %w", err)
+		}
+		for rows.Next() {
+			u, err := scanUser(rows)
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("find users: %w", err)
+			}
+			out[u.ID] = u
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	us := make([]*User, 0, len(out))
+	for _, u := range out {
+		us = append(us, u)
+	}
+	if err := s.nameSchools(ctx, tx, us...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// queryer is tx, or the readers for a nil tx: a Service's ...Tx methods
+// read through tx alone.
+func (s *Service) queryer(tx *store.Tx) store.Queryer {
+	if tx != nil {
+		return tx
+	}
+	return s.db.Read()
+}
+
+// FindUsersTx is FindUsers as tx sees it, for billing naming who gets an
+// invoice inside the transaction that issues it.
+func (s *Service) FindUsersTx(ctx context.Context, tx *store.Tx, f UserFilter) ([]*User, error) {
+	where, args := []string{"1 = 1"}, []any{}
+	if f.OrganisationID != nil {
+		where, args = append(where, "u.organisation_id = ?"), append(args, *f.OrganisationID)
+	}
+	if f.Role != nil {
+		where, args = append(where, "u.role = ?"), append(args, string(*f.Role))
+	}
+	if f.Active != nil {
+		where, args = append(where, "u.active = ?"), append(args, *f.Active)
+	}
+	limit, largs := store.LimitSQL(f.Limit, f.Offset)
+	rows, err := tx.QueryContext(ctx, `SELECT `+userColumns+userFrom+` WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY u.name COLLATE NOCASE, u.id`+limit, append(args, largs...)...)
+	if err != nil {
+		return nil, fmt.Errorf("find users: %w", err)
+	}
+	defer rows.Close()
+	var out []*User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("find users: %w", err)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// SchoolManagersTx returns the active school business managers of the
+// organisation as tx sees them, oldest account first: whom notify asks to
+// approve a teacher's booking or accept a quote, and invites to a visit, in
+// the transaction of the change.
+func (s *Service) SchoolManagersTx(ctx context.Context, tx *store.Tx, orgID int64) ([]*User, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+userColumns+userFrom+` WHERE u.organisation_id = ? AND u.role = ? AND u.active = 1 ORDER BY u.id`,
+		orgID, string(RoleSchoolManager))
+	if err != nil {
+		return nil, fmt.Errorf("school managers: %w", err)
+	}
+	defer rows.Close()
+	var out []*User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("school managers: %w", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("school managers: %w", err)
+	}
+	rows.Close()
+	if err := s.nameSchools(ctx, tx, out...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

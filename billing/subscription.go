@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"traded"
+	"traded/booking"
 	"traded/pricing"
 	"traded/store"
 )
@@ -115,4 +116,21 @@ func (s *Service) findSubscription(ctx context.Context, where string, args ...an
 	sub.Year, _ = pricing.ParseAcademicYear(year)
 	sub.Price, sub.CreatedAt = pricing.Money(price), store.MustTime(created)
 	return &sub, nil
+}
+
+// Billing tells booking who subscribes (booking.Subscriptions), through its
+// Charger: the subscriptions are billing's.
+var _ booking.Subscriptions = (*Service)(nil)
+
+// Subscribes reports, read through q (the caller's transaction, or the
+// reader pool), whether the organisation holds an active PSA subscription
+// for the year: what a booking is entitled to. Booking caches the answer in
+// its transaction while subscriptions are unchanged.
+func (s *Service) Subscribes(ctx context.Context, q store.Queryer, orgID int64, year pricing.AcademicYear) (bool, error) {
+	var ok bool
+	if err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM subscriptions WHERE organisation_id = ? AND product_code = ?
+		AND academic_year = ? AND status = 'active')`, orgID, pricing.PSASubscription, year.String()).Scan(&ok); err != nil {
+		return false, fmt.Errorf("is subscriber: %w", err)
+	}
+	return ok, nil
 }

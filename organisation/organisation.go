@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"traded"
@@ -477,4 +478,303 @@ func (s *Service) SetBookingSettings(ctx context.Context, actor store.Actor, org
 		return tx.Audit(ctx, actor, "organisation.booking_settings", "organisation", strconv.FormatInt(o.URN, 10),
 			fmt.Sprintf("invoices %s, teacher approval %t", invoices, teacherApproval))
 	})
+}
+
+// FindByIDs returns the organisations with the ids, by id, with the tier
+// in force today: for a list or report of another domain that names the
+// school of each of its rows, in one query for the whole list rather than
+// a join of this package's table. Unknown ids are left out.
+func (s *Service) FindByIDs(ctx context.Context, ids []int64) (map[int64]*Organisation, error) {
+	return findByIDs(ctx, s.db.Read(), ids, Today(s.db.Clock.Now()))
+}
+
+// FindByIDsTx is FindByIDs as tx sees it, with the tier in force on tx's
+// day, for a domain naming schools inside its own transaction.
+func (s *Service) FindByIDsTx(ctx context.Context, tx *store.Tx, ids []int64) (map[int64]*Organisation, error) {
+	return findByIDs(ctx, tx, ids, Today(tx.Now))
+}
+
+func findByIDs(ctx context.Context, q store.Queryer, ids []int64, day string) (map[int64]*Organisation, error) {
+	out := make(map[int64]*Organisation, len(ids))
+	for start := 0; start < len(ids); start += 500 { // within SQLite's bound on parameters
+		chunk := ids[start:min(start+500, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := q.QueryContext(ctx, `SELECT `+orgColumns+` FROM organisations WHERE id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("find organisations: %w", err)
+		}
+		for rows.Next() {
+			o, err := scanOrganisation(rows)
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("find organisations: %w", err)
+			}
+			out[o.ID] = o
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	if err := tiersOn(ctx, q, out, day); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// tiersOn is tierOn for many organisations in one query per 500: each gets
+// the latest entry of its tier history effective on or before day (ties:
+// the latest recorded), its first entry holding from the start; one with
+// no history keeps the tier it has.
+func tiersOn(ctx context.Context, q store.Queryer, orgs map[int64]*Organisation, day string) error {
+	ids := make([]int64, 0, len(orgs))
+	for id := range orgs {
+		ids = append(ids, id)
+	}
+	type best struct {
+		key  string // "" for the first entry, else its effective date
+		id   int64
+		tier string
+	}
+	chosen := map[int64]best{}
+	first := map[int64]bool{}
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := q.QueryContext(ctx, `SELECT organisation_id, id, tier, effective_from FROM organisation_tiers
+			WHERE organisation_id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`) ORDER BY organisation_id, id`, args...)
+		if err != nil {
+			return fmt.Errorf("tiers in force: %w", err)
+		}
+		for rows.Next() {
+			var org, id int64
+			var tier, from string
+			if err := rows.Scan(&org, &id, &tier, &from); err != nil {
+				rows.Close()
+				return fmt.Errorf("tiers in force: %w", err)
+			}
+			key := from
+			if !first[org] { // rows come in id order: the first is the school as first loaded
+				first[org], key = true, ""
+			} else if from > day {
+				continue
+			}
+			if b, ok := chosen[org]; !ok || key > b.key || key == b.key && id > b.id {
+				chosen[org] = best{key: key, id: id, tier: tier}
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	for id, b := range chosen {
+		orgs[id].Tier = pricing.Tier(b.tier)
+	}
+	return nil
+}
+
+// Name is how another domain names an organisation beside its own rows
+// (the school of a signed-in user, of each user in a list): its URN and
+// name.
+type Name struct {
+	URN  int64
+	Name string
+}
+
+// maxNames bounds the copy of names FindNamesByIDs keeps; past it, the
+// copy starts again empty.
+const maxNames = 10000
+
+// names is the copy of organisations' names that FindNamesByIDs keeps
+// while the organisations table is unchanged: it is read on every signed-in
+// request, and schools are renamed a few times a year.
+type names struct {
+	mu    sync.RWMutex
+	stamp uint64 // db.Version of organisations when byID was read
+	byID  map[int64]Name
+}
+
+// FindNamesByIDs returns the URN and name of the organisations with the
+// ids, by id, as readers see them: for a domain that names the school of
+// each of its rows without joining this package's table. It answers from a
+// copy kept until a committed change to organisations (a change by
+// another process on the file is noticed within a second, see
+// store.DB.Version), so the lookup made on every signed-in request costs no
+// query. Unknown ids are left out.
+func (s *Service) FindNamesByIDs(ctx context.Context, ids []int64) (map[int64]Name, error) {
+	stamp := s.db.Version(ctx, "organisations") // before the rows: see store.DB.Version
+	out := make(map[int64]Name, len(ids))
+	var missing []int64
+	s.names.mu.RLock()
+	fresh := s.names.stamp == stamp
+	for _, id := range ids {
+		if n, ok := s.names.byID[id]; ok && fresh {
+			out[id] = n
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	s.names.mu.RUnlock()
+	if len(missing) == 0 {
+		return out, nil
+	}
+	found, err := findNames(ctx, s.db.Read(), missing)
+	if err != nil {
+		return nil, err
+	}
+	s.names.mu.Lock()
+	if stamp > s.names.stamp || s.names.byID == nil || len(s.names.byID) >= maxNames {
+		s.names.stamp, s.names.byID = stamp, make(map[int64]Name, len(found))
+	}
+	for id, n := range found {
+		out[id] = n
+		if stamp == s.names.stamp {
+			s.names.byID[id] = n
+		}
+	}
+	s.names.mu.Unlock()
+	return out, nil
+}
+
+// FindNameByID is FindNamesByIDs for one id, without the map: the lookup
+// made on every signed-in request. ok is false for an unknown id.
+func (s *Service) FindNameByID(ctx context.Context, id int64) (n Name, ok bool, err error) {
+	stamp := s.db.Version(ctx, "organisations")
+	s.names.mu.RLock()
+	if s.names.stamp == stamp {
+		n, ok = s.names.byID[id]
+	}
+	s.names.mu.RUnlock()
+	if ok {
+		return n, true, nil
+	}
+	names, err := s.FindNamesByIDs(ctx, []int64{id})
+	n, ok = names[id]
+	return n, ok, err
+}
+
+// FindNamesByIDsTx is FindNamesByIDs as tx sees it, from the writer's
+// cache while organisations are unchanged (see store.Tx.Cached).
+func (s *Service) FindNamesByIDsTx(ctx context.Context, tx *store.Tx, ids []int64) (map[int64]Name, error) {
+	out := make(map[int64]Name, len(ids))
+	for _, id := range ids {
+		if _, ok := out[id]; ok {
+			continue
+		}
+		v, err := tx.Cached("organisation name "+strconv.FormatInt(id, 10), []string{"organisations"}, func() (any, error) {
+			found, err := findNames(ctx, tx, []int64{id})
+			if n, ok := found[id]; ok {
+				return &n, err
+			}
+			return (*Name)(nil), err // unknown, until organisations change
+		})
+		if err != nil {
+			return nil, err
+		}
+		if n := v.(*Name); n != nil {
+			out[id] = *n
+		}
+	}
+	return out, nil
+}
+
+func findNames(ctx context.Context, q store.Queryer, ids []int64) (map[int64]Name, error) {
+	out := make(map[int64]Name, len(ids))
+	for start := 0; start < len(ids); start += 500 { // within SQLite's bound on parameters
+		chunk := ids[start:min(start+500, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := q.QueryContext(ctx, `SELECT id, urn, name FROM organisations WHERE id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("find organisation names: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var n Name
+			if err := rows.Scan(&id, &n.URN, &n.Name); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("find organisation names: %w", err)
+			}
+			out[id] = n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// FindIDsByName returns the ids of the organisations whose name contains
+// text (case-insensitively, as SQL's LIKE compares), in id order: for a
+// search of another domain's list by its schools' names today. Empty text
+// matches none.
+func (s *Service) FindIDsByName(ctx context.Context, text string) ([]int64, error) {
+	text = strings.TrimSpace(text)
+	ids := []int64{}
+	if text == "" {
+		return ids, nil
+	}
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT id FROM organisations WHERE name LIKE ? ESCAPE '\' ORDER BY id`,
+		"%"+strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(text)+"%")
+	if err != nil {
+		return nil, fmt.Errorf("find organisations by name: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("find organisations by name: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// FindByIDsAsStored is FindByIDs without the tier history: each
+// organisation's Tier is the one its record holds (an admin's override,
+// else GIAS's), so a whole list takes one query however many schools it
+// names. For lists and reports that show a school's name, URN, district or
+// cost centre, not the tier it is priced at on a day.
+func (s *Service) FindByIDsAsStored(ctx context.Context, ids []int64) (map[int64]*Organisation, error) {
+	return findByIDsAsStored(ctx, s.db.Read(), ids)
+}
+
+// FindByIDsAsStoredTx is FindByIDsAsStored as tx sees it.
+func (s *Service) FindByIDsAsStoredTx(ctx context.Context, tx *store.Tx, ids []int64) (map[int64]*Organisation, error) {
+	return findByIDsAsStored(ctx, tx, ids)
+}
+
+func findByIDsAsStored(ctx context.Context, q store.Queryer, ids []int64) (map[int64]*Organisation, error) {
+	out := make(map[int64]*Organisation, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	list := make([]string, len(ids))
+	for i, id := range ids {
+		list[i] = strconv.FormatInt(id, 10)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+orgColumns+` FROM organisations WHERE id IN (SELECT value FROM json_each(?))`,
+		"["+strings.Join(list, ",")+"]")
+	if err != nil {
+		return nil, fmt.Errorf("find organisations: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		o, err := scanOrganisation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("find organisations: %w", err)
+		}
+		out[o.ID] = o
+	}
+	return out, rows.Err()
 }

@@ -225,3 +225,29 @@ func (s *Server) handleSessionPage(c *fiber.Ctx) error {
 	}
 	return s.render(c, "session", p)
 }
+
+// sessionJSON is a session as the API gives it.
+type sessionJSON struct {
+	ID         int64     `json:"id"`
+	Course     string    `json:"course"`
+	Product    string    `json:"product"`
+	Title      string    `json:"title"`
+	StartsAt   time.Time `json:"starts_at"`
+	EndsAt     time.Time `json:"ends_at"`
+	Capacity   int       `json:"capacity"`
+	PlacesLeft int       `json:"places_left"`
+	Status     string    `json:"status"`
+}
+
+func toSessionJSON(x *catalogue.Session) sessionJSON {
+	return sessionJSON{ID: x.ID, Course: x.CourseCode, Product: x.ProductCode, Title: x.Title,
+		StartsAt: x.StartsAt.UTC(), EndsAt: x.EndsAt().UTC(), Capacity: x.Capacity, PlacesLeft: x.PlacesLeft(), Status: x.Status}
+}
+
+func (s *Server) sessionParam(c *fiber.Ctx) (*catalogue.Session, error) {
+	id, err := pathID(c, "id", "session")
+	if err != nil {
+		return nil, err
+	}
+	return s.catalogue.FindSessionByID(c.UserContext(), id)
+}
