@@ -35,7 +35,7 @@ func (s *Server) consultancyRoutes(app *fiber.App) {
 	api := app.Group("/api/v1/consultancy")
 	api.Get("/services", s.require(anyone), s.handleConsultancyServicesAPI)
 	api.Get("/requests", s.require(signedIn), s.handleConsultanciesAPI)
-	api.Post("/requests", with(s.handleConsultancyRequestAPI, []fiber.Handler{s.require(manager)}, consultancyLimits)...)
+	api.Post("/requests", with(s.handleConsultancyRequest, []fiber.Handler{s.require(manager)}, consultancyLimits)...)
 	api.Get("/requests/:id", s.require(signedIn), s.handleConsultancyAPI)
 }
 
@@ -130,10 +130,42 @@ func (s *Server) handleConsultancy(c *fiber.Ctx) error {
 	return s.render(c, "consultancy", p)
 }
 
+// consultancyRequest is a school's request for consultancy as the page's
+// form or the API's JSON gives it; the domain checks it
+// (consultancy.Service.CreateRequest).
+type consultancyRequest struct {
+	Service   string `json:"service"`
+	Need      string `json:"need"`
+	Preferred string `json:"preferred"`
+	PONumber  string `json:"po_number"`
+}
+
+func decodeConsultancyRequest(c *fiber.Ctx) (consultancyRequest, error) {
+	var in consultancyRequest
+	if isAPI(c) {
+		return in, decodeJSON(c, &in)
+	}
+	return consultancyRequest{Service: c.FormValue("service"), Need: c.FormValue("need"), Preferred: c.FormValue("preferred"),
+		PONumber: c.FormValue("po_number")}, nil
+}
+
+// handleConsultancyRequest answers POST /consultancy (the form) and POST
+// /api/v1/consultancy/requests: a school business manager asks for
+// consultancy for their school. The API answers 201 with the request; the
+// page goes to it, or shows the form again with the error by its input.
 func (s *Server) handleConsultancyRequest(c *fiber.Ctx) error {
+	in, err := decodeConsultancyRequest(c)
+	if err != nil {
+		return err
+	}
 	u := currentUser(c)
-	cr, err := s.consultancy.CreateRequest(c.UserContext(), u, c.IP(), u.OrganisationURN, c.FormValue("service"), c.FormValue("need"),
-		c.FormValue("preferred"), c.FormValue("po_number"))
+	cr, err := s.consultancy.CreateRequest(c.UserContext(), u, c.IP(), u.OrganisationURN, in.Service, in.Need, in.Preferred, in.PONumber)
+	if isAPI(c) {
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(consultancyJSON(cr))
+	}
 	if err != nil {
 		p, perr := s.consultancyList(c)
 		if perr != nil {
@@ -520,24 +552,6 @@ func (s *Server) handleConsultancyAPI(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(consultancyJSON(cr))
-}
-
-func (s *Server) handleConsultancyRequestAPI(c *fiber.Ctx) error {
-	var j struct {
-		Service   string `json:"service"`
-		Need      string `json:"need"`
-		Preferred string `json:"preferred"`
-		PONumber  string `json:"po_number"`
-	}
-	if err := decodeJSON(c, &j); err != nil {
-		return err
-	}
-	u := currentUser(c)
-	cr, err := s.consultancy.CreateRequest(c.UserContext(), u, c.IP(), u.OrganisationURN, j.Service, j.Need, j.Preferred, j.PONumber)
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(consultancyJSON(cr))
 }
 
 type consultancyReportPage struct {

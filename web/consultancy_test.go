@@ -642,3 +642,30 @@ func TestConsultancy_RequestQuoteDeliverInvoice(t *testing.T) {
 		}
 	})
 }
+
+// TestConsultancyRequest_FormAndJSONAgree: asking for consultancy goes one
+// way for the page and the API, so the same bad input is refused with the
+// same status and message, beside the form's input at fault, and nothing
+// is recorded.
+func TestConsultancyRequest_FormAndJSONAgree(t *testing.T) {
+	app := newAccountsApp(t, web.Config{Dev: true})
+	manager := app.agent(t)
+	manager.signIn(managerEmail)
+	manager.get("/consultancy")
+	token := app.token(t, managerEmail)
+	before := app.count(t, `SELECT count(*) FROM consultancy_requests`)
+	for _, c := range []formAndJSONCase{
+		{"NoNeed", `{"service":"curriculum-review","need":""}`, url.Values{"service": {"curriculum-review"}, "need": {""}}, "need"},
+		{"UnknownService", `{"service":"astrology","need":"Stars"}`, url.Values{"service": {"astrology"}, "need": {"Stars"}}, "service"},
+		{"LongPO", `{"service":"curriculum-review","need":"Reading","po_number":"` + strings.Repeat("P", 51) + `"}`,
+			url.Values{"service": {"curriculum-review"}, "need": {"Reading"}, "po_number": {strings.Repeat("P", 51)}}, ""}, // one message for two fields
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			status, body := app.do("POST", "/api/v1/consultancy/requests", c.json, "Authorization", token)
+			wantSameError(t, manager.submit("/consultancy", c.form), status, body, c.input)
+		})
+	}
+	if n := app.count(t, `SELECT count(*) FROM consultancy_requests`); n != before {
+		t.Errorf("refused requests recorded: %d requests, were %d", n, before)
+	}
+}
