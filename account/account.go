@@ -231,6 +231,16 @@ type UserFilter struct {
 // FindUsers returns the users matching f, by name (then id): at most
 // f.Limit of them after skipping f.Offset.
 func (s *Service) FindUsers(ctx context.Context, f UserFilter) ([]*User, error) {
+	return s.findUsers(ctx, nil, f)
+}
+
+// FindUsersTx is FindUsers as tx sees it, for billing naming who gets an
+// invoice inside the transaction that issues it.
+func (s *Service) FindUsersTx(ctx context.Context, tx *store.Tx, f UserFilter) ([]*User, error) {
+	return s.findUsers(ctx, tx, f)
+}
+
+func (s *Service) findUsers(ctx context.Context, tx *store.Tx, f UserFilter) ([]*User, error) {
 	where, args := []string{"1 = 1"}, []any{}
 	if f.OrganisationID != nil {
 		where, args = append(where, "u.organisation_id = ?"), append(args, *f.OrganisationID)
@@ -242,25 +252,31 @@ func (s *Service) FindUsers(ctx context.Context, f UserFilter) ([]*User, error) 
 		where, args = append(where, "u.active = ?"), append(args, *f.Active)
 	}
 	limit, largs := store.LimitSQL(f.Limit, f.Offset)
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+userColumns+userFrom+` WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY u.name COLLATE NOCASE, u.id`+limit, append(args, largs...)...)
+	return s.queryUsers(ctx, tx, "find users", strings.Join(where, " AND ")+` ORDER BY u.name COLLATE NOCASE, u.id`+limit, append(args, largs...)...)
+}
+
+// queryUsers returns the users a condition (and order) selects, read
+// through tx (the readers for a nil tx), each with their school's URN and
+// name read the same way.
+func (s *Service) queryUsers(ctx context.Context, tx *store.Tx, what, cond string, args ...any) ([]*User, error) {
+	rows, err := s.queryer(tx).QueryContext(ctx, `SELECT `+userColumns+userFrom+` WHERE `+cond, args...)
 	if err != nil {
-		return nil, fmt.Errorf("find users: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	defer rows.Close()
 	var out []*User
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {
-			return nil, fmt.Errorf("find users: %w", err)
+			rows.Close()
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		out = append(out, u)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("find users: %w", err)
-	}
 	rows.Close() // give back the reader connection before the schools are read
-	if err := s.nameSchools(ctx, nil, out...); err != nil {
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if err := s.nameSchools(ctx, tx, out...); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -839,7 +855,6 @@ func (s *Service) FindUsersByIDsTx(ctx context.Context, tx *store.Tx, ids []int6
 }
 
 func (s *Service) findUsersByIDs(ctx context.Context, tx *store.Tx, ids []int64) (map[int64]*User, error) {
-	q := s.queryer(tx)
 	out := make(map[int64]*User, len(ids))
 	for start := 0; start < len(ids); start += 500 { // within SQLite's bound on parameters
 		chunk := ids[start:min(start+500, len(ids))]
@@ -847,29 +862,13 @@ func (s *Service) findUsersByIDs(ctx context.Context, tx *store.Tx, ids []int64)
 		for i, id := range chunk {
 			args[i] = id
 		}
-		rows, err := q.QueryContext(ctx, `SELECT `+userColumns+userFrom+` WHERE u.id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, args...)
+		us, err := s.queryUsers(ctx, tx, "find users", `u.id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, args...)
 		if err != nil {
-			return nil, fmt.Errorf("find users: %w", err)
-		}
-		for rows.Next() {
-			u, err := scanUser(rows)
-			if err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("find users: %w", err)
-			}
-			out[u.ID] = u
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return nil, err
 		}
-	}
-	us := make([]*User, 0, len(out))
-	for _, u := range out {
-		us = append(us, u)
-	}
-	if err := s.nameSchools(ctx, tx, us...); err != nil {
-		return nil, err
+		for _, u := range us {
+			out[u.ID] = u
+		}
 	}
 	return out, nil
 }
@@ -883,62 +882,11 @@ func (s *Service) queryer(tx *store.Tx) store.Queryer {
 	return s.db.Read()
 }
 
-// FindUsersTx is FindUsers as tx sees it, for billing naming who gets an
-// invoice inside the transaction that issues it.
-func (s *Service) FindUsersTx(ctx context.Context, tx *store.Tx, f UserFilter) ([]*User, error) {
-	where, args := []string{"1 = 1"}, []any{}
-	if f.OrganisationID != nil {
-		where, args = append(where, "u.organisation_id = ?"), append(args, *f.OrganisationID)
-	}
-	if f.Role != nil {
-		where, args = append(where, "u.role = ?"), append(args, string(*f.Role))
-	}
-	if f.Active != nil {
-		where, args = append(where, "u.active = ?"), append(args, *f.Active)
-	}
-	limit, largs := store.LimitSQL(f.Limit, f.Offset)
-	rows, err := tx.QueryContext(ctx, `SELECT `+userColumns+userFrom+` WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY u.name COLLATE NOCASE, u.id`+limit, append(args, largs...)...)
-	if err != nil {
-		return nil, fmt.Errorf("find users: %w", err)
-	}
-	defer rows.Close()
-	var out []*User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("find users: %w", err)
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
-}
-
 // SchoolManagersTx returns the active school business managers of the
 // organisation as tx sees them, oldest account first: whom notify asks to
 // approve a teacher's booking or accept a quote, and invites to a visit, in
 // the transaction of the change.
 func (s *Service) SchoolManagersTx(ctx context.Context, tx *store.Tx, orgID int64) ([]*User, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT `+userColumns+userFrom+` WHERE u.organisation_id = ? AND u.role = ? AND u.active = 1 ORDER BY u.id`,
+	return s.queryUsers(ctx, tx, "school managers", `u.organisation_id = ? AND u.role = ? AND u.active = 1 ORDER BY u.id`,
 		orgID, string(RoleSchoolManager))
-	if err != nil {
-		return nil, fmt.Errorf("school managers: %w", err)
-	}
-	defer rows.Close()
-	var out []*User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("school managers: %w", err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("school managers: %w", err)
-	}
-	rows.Close()
-	if err := s.nameSchools(ctx, tx, out...); err != nil {
-		return nil, err
-	}
-	return out, nil
 }

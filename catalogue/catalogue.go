@@ -60,8 +60,13 @@ const productColumns = `code, name, description, kind, vat_treatment, vat_rate_b
 
 // FindProducts returns the active products in catalogue order.
 func (s *Service) FindProducts(ctx context.Context) ([]*Product, error) {
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+productColumns+`
-		FROM products WHERE active = 1 ORDER BY sort, code`)
+	return queryProducts(ctx, s.db.Read(), `active = 1 ORDER BY sort, code`)
+}
+
+// queryProducts returns the products a condition (and order) selects,
+// read through q.
+func queryProducts(ctx context.Context, q store.Queryer, cond string, args ...any) ([]*Product, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+productColumns+` FROM products WHERE `+cond, args...)
 	if err != nil {
 		return nil, fmt.Errorf("find products: %w", err)
 	}
@@ -426,23 +431,12 @@ func findProductsByCodes(ctx context.Context, q store.Queryer, codes []string) (
 		for i, c := range chunk {
 			args[i] = c
 		}
-		rows, err := q.QueryContext(ctx, `SELECT `+productColumns+` FROM products WHERE code IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, args...)
+		ps, err := queryProducts(ctx, q, `code IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, args...)
 		if err != nil {
-			return nil, fmt.Errorf("find products: %w", err)
-		}
-		for rows.Next() {
-			var p Product
-			var kind string
-			if err := rows.Scan(&p.Code, &p.Name, &p.Description, &kind, &p.VATTreatment, &p.VATRateBP, &p.VATNote, &p.IncomeCode, &p.VATCode); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("find products: %w", err)
-			}
-			p.Kind = pricing.Kind(kind)
-			out[p.Code] = &p
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return nil, err
+		}
+		for _, p := range ps {
+			out[p.Code] = p
 		}
 	}
 	return out, nil
@@ -469,22 +463,7 @@ func (s *Service) FindActiveProductTx(ctx context.Context, tx *store.Tx, code st
 // (then by name): for billing's reports, which name the products of
 // invoices issued while they were sold.
 func (s *Service) FindAllProducts(ctx context.Context) ([]*Product, error) {
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+productColumns+` FROM products ORDER BY sort, name`)
-	if err != nil {
-		return nil, fmt.Errorf("find products: %w", err)
-	}
-	defer rows.Close()
-	var out []*Product
-	for rows.Next() {
-		var p Product
-		var kind string
-		if err := rows.Scan(&p.Code, &p.Name, &p.Description, &kind, &p.VATTreatment, &p.VATRateBP, &p.VATNote, &p.IncomeCode, &p.VATCode); err != nil {
-			return nil, fmt.Errorf("find products: %w", err)
-		}
-		p.Kind = pricing.Kind(kind)
-		out = append(out, &p)
-	}
-	return out, rows.Err()
+	return queryProducts(ctx, s.db.Read(), `1 = 1 ORDER BY sort, name`)
 }
 
 // SessionYears returns, read through q, the academic year (as stored,
