@@ -849,8 +849,10 @@ func (s *Service) FindUsersByIDs(ctx context.Context, ids []int64) (map[int64]*U
 	return s.findUsersByIDs(ctx, nil, ids)
 }
 
-// FindUsersByIDsTx is FindUsersByIDs as tx sees it.
-func (s *Service) FindUsersByIDsTx(ctx context.Context, tx *store.Tx, ids []int64) (map[int64]*User, error) {
+// FindUsersByIDsOn is FindUsersByIDs read through q: the readers, or the
+// caller's transaction.
+func (s *Service) FindUsersByIDsOn(ctx context.Context, q store.Queryer, ids []int64) (map[int64]*User, error) {
+	tx, _ := q.(*store.Tx)
 	return s.findUsersByIDs(ctx, tx, ids)
 }
 

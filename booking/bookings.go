@@ -13,7 +13,6 @@ import (
 	"traded/calendar"
 	"traded/catalogue"
 	"traded/mail"
-	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 )
@@ -641,25 +640,13 @@ func (s *Service) nameBookings(ctx context.Context, q store.Queryer, bookings []
 	if len(orgIDs) == 0 {
 		return nil
 	}
-	tx, inTx := q.(*store.Tx)
-	var orgs map[int64]*organisation.Organisation
-	var err error
-	if inTx {
-		orgs, err = s.Organisations.FindByIDsTx(ctx, tx, orgIDs)
-	} else {
-		orgs, err = s.Organisations.FindByIDs(ctx, orgIDs)
-	}
+	orgs, err := s.Organisations.FindByIDsOn(ctx, q, orgIDs)
 	if err != nil {
 		return err
 	}
 	users := map[int64]*account.User{}
 	if len(userIDs) > 0 {
-		if inTx {
-			users, err = s.Accounts.FindUsersByIDsTx(ctx, tx, userIDs)
-		} else {
-			users, err = s.Accounts.FindUsersByIDs(ctx, userIDs)
-		}
-		if err != nil {
+		if users, err = s.Accounts.FindUsersByIDsOn(ctx, q, userIDs); err != nil {
 			return err
 		}
 	}

@@ -418,9 +418,10 @@ func (s *Service) FindProductsByCodes(ctx context.Context, codes []string) (map[
 	return findProductsByCodes(ctx, s.db.Read(), codes)
 }
 
-// FindProductsByCodesTx is FindProductsByCodes as tx sees it.
-func (s *Service) FindProductsByCodesTx(ctx context.Context, tx *store.Tx, codes []string) (map[string]*Product, error) {
-	return findProductsByCodes(ctx, tx, codes)
+// FindProductsByCodesOn is FindProductsByCodes read through q: the
+// readers, or the caller's transaction.
+func (s *Service) FindProductsByCodesOn(ctx context.Context, q store.Queryer, codes []string) (map[string]*Product, error) {
+	return findProductsByCodes(ctx, q, codes)
 }
 
 func findProductsByCodes(ctx context.Context, q store.Queryer, codes []string) (map[string]*Product, error) {

@@ -14,7 +14,6 @@ import (
 	"traded/account"
 	"traded/calendar"
 	"traded/catalogue"
-	"traded/organisation"
 	"traded/pricing"
 	"traded/store"
 )
@@ -262,34 +261,17 @@ func (s *Service) nameRequests(ctx context.Context, q store.Queryer, requests []
 			user(v.AdviserID)
 		}
 	}
-	tx, inTx := q.(*store.Tx)
-	var orgs map[int64]*organisation.Organisation
-	var products map[string]*catalogue.Product
+	orgs, err := s.Organisations.FindByIDsOn(ctx, q, orgIDs)
+	if err != nil {
+		return err
+	}
+	products, err := s.Catalogue.FindProductsByCodesOn(ctx, q, codes)
+	if err != nil {
+		return err
+	}
 	users := map[int64]*account.User{}
-	var err error
-	if inTx {
-		orgs, err = s.Organisations.FindByIDsTx(ctx, tx, orgIDs)
-	} else {
-		orgs, err = s.Organisations.FindByIDs(ctx, orgIDs)
-	}
-	if err != nil {
-		return err
-	}
-	if inTx {
-		products, err = s.Catalogue.FindProductsByCodesTx(ctx, tx, codes)
-	} else {
-		products, err = s.Catalogue.FindProductsByCodes(ctx, codes)
-	}
-	if err != nil {
-		return err
-	}
 	if len(userIDs) > 0 {
-		if inTx {
-			users, err = s.Accounts.FindUsersByIDsTx(ctx, tx, userIDs)
-		} else {
-			users, err = s.Accounts.FindUsersByIDs(ctx, userIDs)
-		}
-		if err != nil {
+		if users, err = s.Accounts.FindUsersByIDsOn(ctx, q, userIDs); err != nil {
 			return err
 		}
 	}

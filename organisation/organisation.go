@@ -488,10 +488,15 @@ func (s *Service) FindByIDs(ctx context.Context, ids []int64) (map[int64]*Organi
 	return findByIDs(ctx, s.db.Read(), ids, Today(s.db.Clock.Now()))
 }
 
-// FindByIDsTx is FindByIDs as tx sees it, with the tier in force on tx's
-// day, for a domain naming schools inside its own transaction.
-func (s *Service) FindByIDsTx(ctx context.Context, tx *store.Tx, ids []int64) (map[int64]*Organisation, error) {
-	return findByIDs(ctx, tx, ids, Today(tx.Now))
+// FindByIDsOn is FindByIDs read through q: the readers, or the caller's
+// transaction (then with the tier in force on its day), for a domain that
+// names schools in a list it read either way.
+func (s *Service) FindByIDsOn(ctx context.Context, q store.Queryer, ids []int64) (map[int64]*Organisation, error) {
+	day := Today(s.db.Clock.Now())
+	if tx, ok := q.(*store.Tx); ok {
+		day = Today(tx.Now)
+	}
+	return findByIDs(ctx, q, ids, day)
 }
 
 func findByIDs(ctx context.Context, q store.Queryer, ids []int64, day string) (map[int64]*Organisation, error) {
